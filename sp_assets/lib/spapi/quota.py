@@ -1,0 +1,202 @@
+"""Client-side token buckets that mirror Amazon's usage plans, so calls wait instead of hitting 429.
+
+Amazon meters each (application, selling partner, operation) with a token bucket of size *burst*
+refilled at *rate* per second. The client keeps the same bucket on its side, seeded from the
+documented defaults below and corrected from the ``x-amzn-RateLimit-Limit`` header when Amazon sends
+it (real limits differ per seller). Buckets live in a module-level registry keyed by the endpoint,
+a fingerprint of the refresh token and the operation, so every client instance in the process that
+uses the same seller account draws from the same bucket, just like on Amazon's side.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OperationQuota:
+    """Amazon's documented default usage plan for one operation, and its family (for stats and pools)."""
+
+    family: str
+    rate: float
+    burst: int
+
+
+# Amazon's default usage plans (wire contract section 1.10). One table, the only place these live.
+OPERATIONS: dict[str, OperationQuota] = {
+    # Orders v0
+    "getOrders": OperationQuota("orders", 0.0167, 20),
+    "getOrder": OperationQuota("orders", 0.5, 30),
+    "getOrderBuyerInfo": OperationQuota("orders", 0.5, 30),
+    "getOrderAddress": OperationQuota("orders", 0.5, 30),
+    "getOrderItems": OperationQuota("orders", 0.5, 30),
+    "getOrderItemsBuyerInfo": OperationQuota("orders", 0.5, 30),
+    # Orders 2026-01-01 (its getOrder has the same plan as v0's, under its own name here)
+    "searchOrders": OperationQuota("orders", 0.0056, 20),
+    "getOrder2026": OperationQuota("orders", 0.5, 30),
+    # FBA Inventory v1
+    "getInventorySummaries": OperationQuota("inventory", 2.0, 2),
+    # Product Pricing v0
+    "getPricing": OperationQuota("pricing", 0.5, 1),
+    "getCompetitivePricing": OperationQuota("pricing", 0.5, 1),
+    # Catalog Items
+    "listCatalogCategories": OperationQuota("catalog", 1.0, 2),
+    "searchCatalogItems": OperationQuota("catalog", 2.0, 2),
+    "getCatalogItem": OperationQuota("catalog", 2.0, 2),
+    # FBA Inbound v0
+    "getShipments": OperationQuota("inbound", 2.0, 30),
+    "getShipmentItemsByShipmentId": OperationQuota("inbound", 2.0, 30),
+    "getShipmentItems": OperationQuota("inbound", 2.0, 30),
+    # FBA Outbound 2020-07-01
+    "listAllFulfillmentOrders": OperationQuota("outbound", 2.0, 30),
+    # Sellers v1
+    "getMarketplaceParticipations": OperationQuota("sellers", 0.016, 15),
+    "getAccount": OperationQuota("sellers", 0.016, 15),
+    # Reports 2021-06-30
+    "createReport": OperationQuota("reports", 0.0167, 15),
+    "getReports": OperationQuota("reports", 0.0222, 10),
+    "getReport": OperationQuota("reports", 2.0, 15),
+    "cancelReport": OperationQuota("reports", 0.0222, 10),
+    "getReportDocument": OperationQuota("reports", 0.0167, 15),
+    # Tokens 2021-03-01
+    "createRestrictedDataToken": OperationQuota("tokens", 1.0, 10),
+}
+
+
+def quota_for(operation: str, extra: dict[str, OperationQuota] | None = None) -> OperationQuota:
+    """The quota of ``operation``; an unknown name is a programming error, so it fails loudly."""
+    if extra and operation in extra:
+        return extra[operation]
+    try:
+        return OPERATIONS[operation]
+    except KeyError:
+        raise KeyError(
+            f"unknown SP-API operation {operation!r}: add it to OPERATIONS in sp_assets/lib/spapi/quota.py "
+            f"(known: {', '.join(sorted(OPERATIONS))})"
+        ) from None
+
+
+class TokenBucket:
+    """A thread-safe token bucket that hands out reservations.
+
+    ``reserve()`` takes a token even when none is left (the count goes negative) and returns how long
+    the caller must wait for it; so concurrent callers queue in order instead of all waking at once
+    and stampeding the server. Starts full, like Amazon's.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        _check_rate(rate)
+        if burst < 1:
+            raise ValueError(f"burst must be >= 1, got {burst}")
+        self._rate = float(rate)
+        self._burst = int(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def burst(self) -> int:
+        return self._burst
+
+    def available(self) -> float:
+        """Tokens available now (negative while reservations are queued)."""
+        with self._lock:
+            self._refill()
+            return self._tokens
+
+    def _refill(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._stamp)
+        self._tokens = min(float(self._burst), self._tokens + elapsed * self._rate)
+        self._stamp = now
+
+    def reserve(self) -> float:
+        """Take one token; return the seconds until it is really there (0 when it is)."""
+        with self._lock:
+            self._refill()
+            self._tokens -= 1.0
+            return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until it is there; return the seconds slept."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def set_rate(self, rate: float) -> None:
+        """Adopt a new refill rate (from ``x-amzn-RateLimit-Limit``); tokens earned so far are kept."""
+        _check_rate(rate)
+        with self._lock:
+            self._refill()
+            self._rate = float(rate)
+
+    def drain(self) -> None:
+        """Empty the bucket after a 429: the server says it is empty, so our estimate was optimistic.
+
+        Queued reservations (a negative count) stay as they are.
+        """
+        with self._lock:
+            self._refill()
+            self._tokens = min(self._tokens, 0.0)
+
+
+def _check_rate(rate: float) -> None:
+    if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+        raise ValueError(f"rate must be a positive finite number of requests per second, got {rate!r}")
+
+
+def parse_rate_header(value: str | None) -> float | None:
+    """The rate in ``x-amzn-RateLimit-Limit`` (e.g. ``"0.0167"``), or None when absent or garbage."""
+    if not value:
+        return None
+    try:
+        rate = float(value.strip())
+    except ValueError:
+        return None
+    return rate if math.isfinite(rate) and rate > 0 else None
+
+
+BucketKey = tuple[str, str, str, float]
+
+_registry: dict[BucketKey, TokenBucket] = {}
+_registry_lock = threading.Lock()
+
+
+def shared_bucket(base_url: str, fingerprint: str, operation: str, quota: OperationQuota, speed: float) -> TokenBucket:
+    """The process-wide bucket for (endpoint, credential fingerprint, operation, speed).
+
+    Marketplaces of one seller account share its quota, so clients built for ``de`` and ``fr`` with
+    the same refresh token must see one bucket. The endpoint is part of the key because two servers
+    (two sandboxes in one test session) are two quota domains; the speed is, because a bucket seeded
+    at another speed would throttle at the wrong rate.
+    """
+    key = (base_url, fingerprint, operation, float(speed))
+    with _registry_lock:
+        bucket = _registry.get(key)
+        if bucket is None:
+            bucket = TokenBucket(quota.rate * speed, quota.burst)
+            _registry[key] = bucket
+        return bucket
+
+
+def clear_shared_buckets() -> None:
+    """Forget every shared bucket (tests that need a fresh, full quota)."""
+    with _registry_lock:
+        _registry.clear()

@@ -1,0 +1,103 @@
+"""Fault injection chosen at start, off by default.
+
+A spec is a comma-separated list of ``name=value``:
+
+========== ===================================================================================
+``5xx``     fraction of API calls answered 500 InternalFailure or 503 ServiceUnavailable
+``drop``    fraction of API calls whose connection is dropped before a complete answer
+``429``     fraction of API calls answered 429 QuotaExceeded although the bucket had a token
+``expire``  fraction of API calls whose access token is expired early (403, as Amazon answers)
+``fatal``   ``first``: every report ends FATAL on its first request (a new request succeeds);
+            a number: that fraction of reports ends FATAL
+``slow``    ``fraction:seconds``: that fraction of API calls is delayed by that many (real) seconds
+========== ===================================================================================
+
+The draw is made from a generator seeded by the sandbox seed, so a single-threaded client sees the
+same faults on every run.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+_KNOWN = ("5xx", "drop", "429", "expire", "fatal", "slow")
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    error_5xx: float = 0.0
+    drop: float = 0.0
+    throttle: float = 0.0
+    expire: float = 0.0
+    fatal_first: bool = False
+    fatal_rate: float = 0.0
+    slow: float = 0.0
+    slow_seconds: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str | None) -> FaultSpec:
+        """Parse ``"5xx=0.2,drop=0.05,429=0.1,expire=0.1,fatal=first,slow=0.1:2"``; errors name the part."""
+        values: dict = {}
+        for part in (text or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            name = name.strip().lower()
+            if not sep or name not in _KNOWN:
+                raise ValueError(
+                    f"faults: bad item {part!r}; expected name=value with name one of {', '.join(_KNOWN)}"
+                )
+            value = value.strip()
+            if name == "fatal":
+                if value.lower() == "first":
+                    values["fatal_first"] = True
+                else:
+                    values["fatal_rate"] = _fraction(name, value)
+            elif name == "slow":
+                frac, _, secs = value.partition(":")
+                values["slow"] = _fraction(name, frac)
+                try:
+                    values["slow_seconds"] = float(secs or "1")
+                except ValueError:
+                    raise ValueError(f"faults: slow seconds must be a number, got {secs!r}") from None
+            else:
+                key = {"5xx": "error_5xx", "drop": "drop", "429": "throttle", "expire": "expire"}[name]
+                values[key] = _fraction(name, value)
+        return cls(**values)
+
+    @property
+    def any(self) -> bool:
+        return any((self.error_5xx, self.drop, self.throttle, self.expire, self.fatal_first,
+                    self.fatal_rate, self.slow))
+
+
+def _fraction(name: str, value: str) -> float:
+    try:
+        f = float(value)
+    except ValueError:
+        raise ValueError(f"faults: {name} must be a fraction between 0 and 1, got {value!r}") from None
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"faults: {name} must be a fraction between 0 and 1, got {value!r}")
+    return f
+
+
+class FaultInjector:
+    """Draws faults for each call from a seeded generator; thread-safe."""
+
+    def __init__(self, spec: FaultSpec, seed: int) -> None:
+        self.spec = spec
+        self._rng = random.Random(f"faults:{seed}")
+        self._lock = threading.Lock()
+
+    def draw(self, fraction: float) -> bool:
+        if fraction <= 0.0:
+            return False
+        with self._lock:
+            return self._rng.random() < fraction
+
+    def choice(self, options: list):
+        with self._lock:
+            return self._rng.choice(options)
