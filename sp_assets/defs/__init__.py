@@ -1,0 +1,1 @@
+"""Dagster definitions, one folder per domain; ``sp_assets/definitions.py`` loads them all."""

@@ -1,0 +1,493 @@
+"""``SPAPIClient``: one ``request()`` that does auth, quota, retries, typed errors, logging and stats.
+
+Every SP-API call of the project goes through ``SPAPIClient.request``. In order, per attempt:
+
+1. take a token from the shared bucket of (credential, operation), sleeping if needed, so the client
+   waits for quota instead of running into 429;
+2. get a valid LWA access token (refreshed before expiry, shared per credential);
+3. send; on a connection error or 500/502/503/504, back off (exponential + jitter) and try again up
+   to ``RetryPolicy.max_attempts``; on 429, empty the bucket, back off and retry the same call; on a
+   401/403 whose body says the token expired or is invalid, refresh once and retry;
+4. adopt ``x-amzn-RateLimit-Limit`` when present, parse JSON, or raise a typed error carrying
+   Amazon's code, message, details and request id.
+
+Pagination (``pages.py``) calls ``request`` once per page, so a 429 or 5xx on page 7 retries page 7,
+not the whole iteration.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from sp_assets.lib.marketplaces import Marketplace, lookup
+
+from . import credentials as credentials_module
+from .auth import AccessTokenProvider, shared_provider
+from .credentials import LWACredentials
+from .endpoints import DEFAULT_TOKEN_URL, Endpoint, resolve_endpoint, validate_url
+from .errors import (
+    APIError,
+    ConfigError,
+    InvalidResponseError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+    error_class_for,
+    snippet,
+)
+from .quota import OperationQuota, TokenBucket, parse_rate_header, quota_for, shared_bucket
+from .redaction import Secret, get_logger
+from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
+from .stats import CallStats
+
+log = get_logger(__name__)
+
+USER_AGENT = f"sp_assets/0.1 (Language=Python/{platform.python_version()}; Platform={platform.system()})"
+
+# Amazon refuses CreatedBefore/LastUpdatedBefore later than now - 2 min; we keep a wider default margin
+# because orders keep changing for a while and a late-arriving update would otherwise be missed.
+DEFAULT_ORDERS_BEFORE_MARGIN = timedelta(minutes=15)
+MIN_ORDERS_BEFORE_MARGIN = timedelta(minutes=2)
+
+_TOKEN_PROBLEM = re.compile(r"token", re.IGNORECASE)
+_TOKEN_STATE = re.compile(r"expired|invalid|revoked|malformed", re.IGNORECASE)
+
+
+def format_param(name: str, value: Any) -> str:
+    """One query value as Amazon wants it: ISO 8601 UTC with ``Z``, ``true``/``false``, plain text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"query parameter {name} got a naive datetime {value!r}; pass a timezone-aware one")
+        return iso_z(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def iso_z(value: datetime) -> str:
+    """``2024-05-01T12:00:00Z``: UTC, seconds precision unless there are microseconds."""
+    utc = value.astimezone(timezone.utc)
+    text = utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def encode_query(params: Mapping[str, Any] | None) -> str:
+    """Percent-encode a query string (RFC 3986: space is ``%20``, ``+`` is ``%2B``, ``/`` is ``%2F``).
+
+    Lists become one CSV parameter (Swagger's default ``collectionFormat: csv``): each element is
+    encoded on its own and joined with a literal comma, so a SKU containing ``,`` or ``+`` survives.
+    ``None`` values and empty lists are left out.
+    """
+    parts: list[str] = []
+    for name, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple | set | frozenset):
+            items = [quote(format_param(name, v), safe="") for v in value]
+            if not items:
+                continue
+            encoded = ",".join(items)
+        else:
+            encoded = quote(format_param(name, value), safe="")
+        parts.append(f"{quote(str(name), safe='')}={encoded}")
+    return "&".join(parts)
+
+
+def path_segment(value: str) -> str:
+    """Encode one path parameter (order id, SKU, report id) so ``/`` or ``#`` cannot change the path."""
+    return quote(str(value), safe="")
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What ``download_to`` wrote: the file, its size, and the HTTP metadata the decoder needs."""
+
+    path: Path
+    bytes: int
+    content_type: str
+    charset: str | None
+    content_encoding: str | None
+
+
+def _charset_of(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def _public_url(url: str) -> str:
+    """A URL without its query string: presigned document URLs carry a signature that grants access."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+class SPAPIClient:
+    """A thread-safe SP-API client for one credential and one endpoint.
+
+    ``speed`` (default 1.0) multiplies the documented rates and divides backoff delays, so a client
+    talking to a sandbox started with ``--speed X`` paces itself like the sandbox. Buckets and access
+    tokens are shared process-wide per credential; ``stats`` is this instance's own.
+    """
+
+    def __init__(
+        self,
+        credentials: LWACredentials,
+        endpoint: Endpoint | str,
+        *,
+        token_url: str | None = None,
+        speed: float = 1.0,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] = (10.0, 60.0),
+        orders_before_margin: timedelta = DEFAULT_ORDERS_BEFORE_MARGIN,
+        quotas: Mapping[str, OperationQuota] | None = None,
+        user_agent: str = USER_AGENT,
+        marketplace: Marketplace | None = None,
+    ) -> None:
+        if not isinstance(credentials, LWACredentials):
+            raise ConfigError(f"credentials must be LWACredentials, got {type(credentials).__name__}")
+        if isinstance(endpoint, Endpoint):
+            self.endpoint = Endpoint(validate_url(endpoint.base_url, "endpoint"),
+                                     validate_url(token_url or endpoint.token_url, "token_url"))
+        else:
+            self.endpoint = Endpoint(validate_url(endpoint, "endpoint"),
+                                     validate_url(token_url, "token_url") if token_url else DEFAULT_TOKEN_URL)
+        if not (isinstance(speed, int | float) and 0 < speed < float("inf")):
+            raise ConfigError(f"speed must be a positive number (1.0 = Amazon's real rates), got {speed!r}")
+        if orders_before_margin < MIN_ORDERS_BEFORE_MARGIN:
+            raise ConfigError(
+                f"orders_before_margin must be at least {MIN_ORDERS_BEFORE_MARGIN} (Amazon refuses "
+                f"CreatedBefore/LastUpdatedBefore closer to now), got {orders_before_margin}"
+            )
+        self.credentials = credentials
+        self.speed = float(speed)
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.orders_before_margin = orders_before_margin
+        self.user_agent = user_agent
+        self.marketplace = marketplace
+        self.stats = CallStats()
+        self._quotas = dict(quotas or {})
+        self._tokens: AccessTokenProvider = shared_provider(
+            credentials, self.endpoint.token_url, retry=self.retry, speed=self.speed
+        )
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    @classmethod
+    def for_marketplace(
+        cls,
+        marketplace: Marketplace | str,
+        *,
+        credentials: LWACredentials | None = None,
+        endpoint: str | None = None,
+        token_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> SPAPIClient:
+        """A client for a marketplace (object, code or id): credentials from the environment unless
+        given, endpoint resolved by ``endpoints.resolve_endpoint`` (env overrides, then ``endpoint``,
+        then the region's production host)."""
+        market = marketplace if isinstance(marketplace, Marketplace) else lookup(marketplace)
+        creds = credentials or credentials_module.from_env(market, environ=environ)
+        resolved = resolve_endpoint(market, endpoint=endpoint, token_url=token_url, environ=environ)
+        return cls(creds, resolved, marketplace=market, **options)
+
+    def __repr__(self) -> str:
+        return (f"SPAPIClient(endpoint={self.endpoint.base_url!r}, credential={self.credentials.fingerprint}, "
+                f"speed={self.speed})")
+
+    def __enter__(self) -> SPAPIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this client's HTTP connections (buckets and tokens stay shared)."""
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+    @property
+    def credential_id(self) -> str:
+        """The non-reversible id of the credential (for pool names and metadata)."""
+        return self.credentials.fingerprint
+
+    def bucket(self, operation: str) -> TokenBucket:
+        """The shared token bucket this client uses for ``operation``."""
+        quota = quota_for(operation, self._quotas)
+        return shared_bucket(self.endpoint.base_url, self.credentials.fingerprint, operation, quota, self.speed)
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.mount("https://", HTTPAdapter(pool_maxsize=4))
+            session.mount("http://", HTTPAdapter(pool_maxsize=4))
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    # ----------------------------------------------------------------------------------------------
+    # API calls
+
+    def request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Call one SP-API operation and return the parsed JSON body (``None`` for an empty body).
+
+        ``path`` is Amazon's path with path parameters already filled (use ``path_segment``); ``params``
+        are encoded by ``encode_query``. Raises a subclass of ``APIError``, or ``TransportError``.
+        """
+        quota = quota_for(operation, self._quotas)
+        call = _Call(self, operation, quota.family, method.upper(), path, params, json)
+        self.stats.record(quota.family, calls=1)
+        try:
+            return call.run(self.bucket(operation))
+        except Exception:
+            self.stats.record(quota.family, failed_calls=1)
+            raise
+
+    def _send(self, method: str, url: str, token: Secret, json: Any) -> requests.Response:
+        headers = {
+            "x-amz-access-token": token.reveal(),
+            "user-agent": self.user_agent,
+            "x-amz-date": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+            "accept": "application/json",
+        }
+        if json is not None:
+            headers["content-type"] = "application/json"
+        return self._session().request(method, url, headers=headers, json=json, timeout=self.timeout)
+
+    # ----------------------------------------------------------------------------------------------
+    # Report document downloads: plain GETs of presigned URLs, no SP-API headers, no access token.
+
+    def iter_download(self, url: str, chunk_size: int = 1 << 16) -> Iterator[bytes]:
+        """Yield the document's bytes (after HTTP ``Content-Encoding`` decoding) chunk by chunk.
+
+        Connection errors and 5xx before the first chunk are retried; a failure mid-stream raises
+        ``TransportError`` (use ``download_to`` for a download that restarts).
+        """
+        response = self._open_download(url)
+        with response:
+            try:
+                yield from response.iter_content(chunk_size)
+            except RETRYABLE_EXCEPTIONS as exc:
+                raise TransportError(
+                    f"download of {_public_url(url)} broke off mid-stream: {type(exc).__name__}",
+                    operation="download", attempts=1,
+                ) from None
+
+    def download_to(self, url: str, dest: str | Path, chunk_size: int = 1 << 16) -> DownloadResult:
+        """Download ``url`` into ``dest`` (overwritten), restarting on a broken transfer."""
+        target = Path(dest)
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._open_download(url)
+            written = 0
+            try:
+                with response, target.open("wb") as out:
+                    for chunk in response.iter_content(chunk_size):
+                        out.write(chunk)
+                        written += len(chunk)
+            except RETRYABLE_EXCEPTIONS as exc:
+                if attempt >= self.retry.max_attempts:
+                    raise TransportError(
+                        f"download of {_public_url(url)} failed after {attempt} attempts: {type(exc).__name__}",
+                        operation="download", attempts=attempt,
+                    ) from None
+                time.sleep(self.retry.delay(attempt, self.speed))
+                continue
+            content_type = response.headers.get("content-type", "")
+            return DownloadResult(target, written, content_type, _charset_of(content_type),
+                                  response.headers.get("content-encoding"))
+
+    def _open_download(self, url: str) -> requests.Response:
+        """GET with ``stream=True``; retries connection errors and 5xx; typed error otherwise."""
+        public = _public_url(url)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                response = self._session().get(url, stream=True, timeout=self.timeout,
+                                               headers={"user-agent": self.user_agent})
+            except RETRYABLE_EXCEPTIONS as exc:
+                if attempt >= self.retry.max_attempts:
+                    raise TransportError(f"download of {public} failed after {attempt} attempts: "
+                                         f"{type(exc).__name__}", operation="download", attempts=attempt) from None
+                time.sleep(self.retry.delay(attempt, self.speed))
+                continue
+            log.debug("GET %s -> %s in %.3fs (document download)", public, response.status_code,
+                      time.monotonic() - started)
+            if response.status_code < 400:
+                return response
+            body = snippet(response.text)
+            response.close()
+            if response.status_code in RETRYABLE_STATUSES and attempt < self.retry.max_attempts:
+                time.sleep(self.retry.delay(attempt, self.speed))
+                continue
+            raise error_class_for(response.status_code)(
+                status=response.status_code, operation="download", method="GET", path=urlsplit(url).path,
+                request_id=response.headers.get("x-amzn-RequestId"), attempts=attempt, body_snippet=body,
+            )
+
+
+class _Call:
+    """The state of one ``request()``: attempt counters and the retry decisions."""
+
+    def __init__(self, client: SPAPIClient, operation: str, family: str, method: str, path: str,
+                 params: Mapping[str, Any] | None, json: Any) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {path!r}")
+        self.client = client
+        self.operation = operation
+        self.family = family
+        self.method = method
+        self.path = path
+        query = encode_query(params)
+        self.url = client.endpoint.base_url + path + (f"?{query}" if query else "")
+        self.json = json
+        self.failures = 0  # 5xx and connection errors
+        self.throttles = 0  # 429s
+        self.attempts = 0
+        self.refreshed = False
+
+    def run(self, bucket: TokenBucket) -> Any:
+        client = self.client
+        while True:
+            waited = bucket.acquire()
+            if waited:
+                client.stats.record(self.family, quota_wait_seconds=waited)
+            if self.attempts:
+                client.stats.record(self.family, retries=1)
+            self.attempts += 1
+            token = client._tokens.get()
+            started = time.monotonic()
+            try:
+                response = client._send(self.method, self.url, token, self.json)
+            except RETRYABLE_EXCEPTIONS as exc:
+                self._on_connection_error(exc, time.monotonic() - started)
+                continue
+            self._log(response, time.monotonic() - started)
+            rate = parse_rate_header(response.headers.get("x-amzn-RateLimit-Limit"))
+            if rate is not None and abs(rate - bucket.rate) > 1e-9:
+                bucket.set_rate(rate)
+            status = response.status_code
+            if 200 <= status < 300:
+                return self._parse_success(response)
+            if status == 429:
+                self._on_throttled(response, bucket)
+            elif status in RETRYABLE_STATUSES:
+                self._on_server_error(response)
+            elif status in (401, 403) and not self.refreshed and _says_token_expired(response):
+                client.stats.record(self.family, token_refreshes_on_403=1)
+                client._tokens.invalidate(token)
+                self.refreshed = True
+            else:
+                raise self._error(response)
+
+    def _log(self, response: requests.Response, elapsed: float) -> None:
+        log.debug("%s %s %s -> %s in %.3fs (attempt %d, x-amzn-RequestId %s)", self.operation, self.method,
+                  self.path, response.status_code, elapsed, self.attempts,
+                  response.headers.get("x-amzn-RequestId", "-"))
+
+    def _on_connection_error(self, exc: BaseException, elapsed: float) -> None:
+        self.client.stats.record(self.family, connection_errors=1)
+        self.failures += 1
+        log.debug("%s %s %s -> %s after %.3fs (attempt %d)", self.operation, self.method, self.path,
+                  type(exc).__name__, elapsed, self.attempts)
+        if self.failures >= self.client.retry.max_attempts:
+            raise TransportError(
+                f"{self.operation} ({self.method} {self.path}) failed: {type(exc).__name__} on "
+                f"{self.failures} attempts", operation=self.operation, attempts=self.attempts,
+            ) from None
+        self._pause(self.failures)
+
+    def _on_server_error(self, response: requests.Response) -> None:
+        self.client.stats.record(self.family, server_errors=1)
+        self.failures += 1
+        if self.failures >= self.client.retry.max_attempts:
+            raise self._error(response, ServerError)
+        self._pause(self.failures)
+
+    def _on_throttled(self, response: requests.Response, bucket: TokenBucket) -> None:
+        self.client.stats.record(self.family, throttled=1)
+        self.throttles += 1
+        bucket.drain()
+        if self.throttles >= self.client.retry.max_throttled_attempts:
+            raise self._error(response, ThrottledError)
+        # The drained bucket makes the next acquire() wait 1/rate; the backoff adds to it on repeats.
+        self._pause(self.throttles)
+
+    def _pause(self, retry_number: int) -> None:
+        time.sleep(self.client.retry.delay(retry_number, self.client.speed))
+
+    def _parse_success(self, response: requests.Response) -> Any:
+        if not response.content or not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise InvalidResponseError(
+                status=response.status_code, operation=self.operation, method=self.method, path=self.path,
+                request_id=response.headers.get("x-amzn-RequestId"), attempts=self.attempts,
+                body_snippet=f"not JSON ({response.headers.get('content-type', 'no content-type')}): "
+                             + snippet(response.text),
+            ) from None
+
+    def _error(self, response: requests.Response, cls: type[APIError] | None = None) -> APIError:
+        errors, body = _errors_of(response)
+        error_type = cls or error_class_for(response.status_code)
+        return error_type(
+            status=response.status_code, operation=self.operation, method=self.method, path=self.path,
+            errors=errors, request_id=response.headers.get("x-amzn-RequestId"), attempts=self.attempts,
+            body_snippet="" if errors else ("not JSON: " + body if body else "empty body"),
+        )
+
+
+def _errors_of(response: requests.Response) -> tuple[list[dict[str, Any]], str]:
+    """Amazon's ``errors`` list from an error answer, or ([], first 200 chars) when there is none."""
+    text = response.text
+    try:
+        body = response.json()
+    except ValueError:
+        return [], snippet(text)
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return [e for e in body["errors"] if isinstance(e, dict)], ""
+    if isinstance(body, dict) and "error" in body:  # OAuth-style error from a proxy or gateway
+        return [{"code": str(body.get("error")), "message": str(body.get("error_description", ""))}], ""
+    return [], snippet(text)
+
+
+def _says_token_expired(response: requests.Response) -> bool:
+    """True when a 401/403 body blames the access token (expired, invalid...), not the role or region."""
+    errors, text = _errors_of(response)
+    blob = " ".join(f"{e.get('code', '')} {e.get('message', '')} {e.get('details', '')}" for e in errors) or text
+    return bool(_TOKEN_PROBLEM.search(blob) and _TOKEN_STATE.search(blob))

@@ -1,0 +1,135 @@
+"""Pagination, one generator per API family, each with that family's token names.
+
+Amazon spells the continuation token differently in almost every API (wire contract section 1.11):
+
+============================  ===============================  ==================================
+family                        token in the answer              sent back as
+============================  ===============================  ==================================
+Orders v0, Inbound v0         ``payload.NextToken``            ``NextToken`` + the original filters
+Outbound 2020-07-01           ``payload.nextToken``            ``nextToken`` + the original filters
+FBA Inventory v1              ``pagination.nextToken`` (top)   ``nextToken`` + the original filters
+                                                               (``startDateTime`` must come again)
+Catalog Items 2022-04-01      ``pagination.nextToken``         ``pageToken`` + the original filters
+Reports getReports            ``nextToken``                    ``nextToken`` ALONE
+Orders 2026-01-01             ``pagination.nextToken``         ``paginationToken`` + the filters
+============================  ===============================  ==================================
+
+Each page is one ``SPAPIClient.request``, which does its own quota wait and retries: a 429 on page
+7 retries page 7 (python-amazon-sp-api's ``load_all_pages`` lets it escape and loses the iteration).
+A token seen twice stops the loop with an error instead of paging forever (Amazon has returned
+repeating tokens, selling-partner-api-docs#2090).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import SPAPIError
+from .http import SPAPIClient
+from .redaction import get_logger
+
+log = get_logger(__name__)
+
+Body = Any
+
+
+class PaginationError(SPAPIError):
+    """The server sent a continuation token it had sent before (the loop would never end)."""
+
+
+@dataclass(frozen=True)
+class TokenStyle:
+    """How one API family spells its continuation: where the token is, how the next query looks."""
+
+    name: str
+    read_token: Callable[[Body], str | None]
+    next_params: Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+def _get(body: Body, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body
+
+
+def _resend(param: str, **overrides: Any) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    def next_params(original: dict[str, Any], token: str) -> dict[str, Any]:
+        return {**original, **overrides, param: token}
+
+    return next_params
+
+
+def _alone(param: str) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    def next_params(original: dict[str, Any], token: str) -> dict[str, Any]:
+        return {param: token}
+
+    return next_params
+
+
+ORDERS_V0 = TokenStyle("orders v0", lambda b: _get(b, "payload", "NextToken"), _resend("NextToken"))
+# Inbound v0 continues with QueryType=NEXT_TOKEN; the original filters are sent along (harmless).
+INBOUND_V0 = TokenStyle("inbound v0", lambda b: _get(b, "payload", "NextToken"),
+                        _resend("NextToken", QueryType="NEXT_TOKEN"))
+OUTBOUND_2020 = TokenStyle("outbound 2020-07-01", lambda b: _get(b, "payload", "nextToken"), _resend("nextToken"))
+FBA_INVENTORY = TokenStyle("fba inventory", lambda b: _get(b, "pagination", "nextToken"), _resend("nextToken"))
+CATALOG_2022 = TokenStyle("catalog 2022-04-01", lambda b: _get(b, "pagination", "nextToken"), _resend("pageToken"))
+REPORTS = TokenStyle("reports", lambda b: _get(b, "nextToken"), _alone("nextToken"))
+ORDERS_2026 = TokenStyle("orders 2026-01-01", lambda b: _get(b, "pagination", "nextToken"),
+                         _resend("paginationToken"))
+
+
+def iter_pages(
+    client: SPAPIClient,
+    operation: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    style: TokenStyle,
+    *,
+    max_pages: int | None = None,
+) -> Iterator[Body]:
+    """Yield each page's parsed body, following ``style``'s tokens until there is none."""
+    original = dict(params or {})
+    query = original
+    seen: set[str] = set()
+    pages = 0
+    while True:
+        body = client.request(operation, "GET", path, params=query)
+        pages += 1
+        yield body
+        token = style.read_token(body)
+        if not token or (max_pages is not None and pages >= max_pages):
+            return
+        if token in seen:
+            raise PaginationError(f"{operation}: the server repeated a {style.name} continuation token after "
+                                  f"{pages} pages; stopping instead of looping forever")
+        seen.add(token)
+        query = style.next_params(original, token)
+
+
+def iter_records(
+    client: SPAPIClient,
+    operation: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    style: TokenStyle,
+    records: Callable[[Body], list[Any] | None],
+    *,
+    max_pages: int | None = None,
+) -> Iterator[Any]:
+    """Yield the records of every page (``records(body)`` picks them out; ``None`` means none)."""
+    for body in iter_pages(client, operation, path, params, style, max_pages=max_pages):
+        yield from records(body) or []
+
+
+def payload_list(key: str) -> Callable[[Body], list[Any] | None]:
+    """Records at ``payload.<key>`` (v0 families)."""
+    return lambda body: _get(body, "payload", key)
+
+
+def top_list(key: str) -> Callable[[Body], list[Any] | None]:
+    """Records at ``<key>`` (APIs without the payload wrapper)."""
+    return lambda body: _get(body, key)
