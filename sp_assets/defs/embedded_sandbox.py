@@ -1,0 +1,62 @@
+"""The embedded SP-API sandbox used when no credentials are configured.
+
+A new user can materialize any asset without starting anything by hand: the first asset that needs
+the API in a process starts one sandbox for that process (a thread on a free loopback port). Its
+report state lives under the project's data folder, so a run process that restarts finds its
+reports again. ``make demo`` and ``make dev`` start one shared sandbox process instead and export
+``SP_API_ENDPOINT``; then every step process talks to that one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from sp_assets.defs.paths import data_dir
+from sp_assets.lib.spapi.credentials import LWACredentials
+from sp_assets.sandbox.config import SandboxConfig
+from sp_assets.sandbox.server import SandboxServer
+
+SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sp-assets-sandbox"
+SANDBOX_CLIENT_SECRET = "sp-assets-sandbox-secret"
+DEFAULT_SPEED = 100.0
+DEFAULT_ORDERS_PER_DAY = 100
+
+_lock = threading.Lock()
+_server: SandboxServer | None = None
+
+
+def sandbox_speed() -> float:
+    """``SP_SANDBOX_SPEED``: how much faster than Amazon the sandbox (and so the client) runs."""
+    raw = os.environ.get("SP_SANDBOX_SPEED", "").strip()
+    if not raw:
+        return DEFAULT_SPEED
+    try:
+        speed = float(raw)
+    except ValueError:
+        raise ValueError(f"SP_SANDBOX_SPEED: {raw!r} must be a positive number (1 = Amazon's real rates)") from None
+    if speed <= 0:
+        raise ValueError(f"SP_SANDBOX_SPEED: {raw!r} must be a positive number (1 = Amazon's real rates)")
+    return speed
+
+
+def sandbox_credentials(region: str) -> LWACredentials:
+    """The sandbox's demo seller account for a region; a sandbox refresh token only works in its region."""
+    return LWACredentials(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, f"Atzr|sandbox-{region.lower()}-demo")
+
+
+def sandbox_base_url() -> str:
+    """``SP_API_ENDPOINT`` when a shared sandbox runs; otherwise this process's embedded one."""
+    shared = os.environ.get("SP_API_ENDPOINT", "").strip()
+    if shared:
+        return shared.rstrip("/")
+    global _server
+    with _lock:
+        if _server is None:
+            state_dir = Path(os.environ.get("SP_SANDBOX_STATE_DIR") or data_dir() / "sandbox_state")
+            orders = int(os.environ.get("SP_SANDBOX_ORDERS_PER_DAY") or DEFAULT_ORDERS_PER_DAY)
+            _server = SandboxServer(SandboxConfig(seed=int(os.environ.get("SP_SANDBOX_SEED") or 7),
+                                                  speed=sandbox_speed(), orders_per_day=orders,
+                                                  state_dir=state_dir)).start()
+        return _server.base_url

@@ -1,0 +1,1 @@
+"""The seed's five order reports as daily-partitioned assets per marketplace."""

@@ -1,0 +1,23 @@
+"""Where the project keeps its files: the DuckDB database, the report ledger, the sandbox state."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> Path:
+    """``SP_ASSETS_DATA_DIR`` or ``data/`` in the project."""
+    return Path(os.environ.get("SP_ASSETS_DATA_DIR") or PROJECT_ROOT / "data")
+
+
+def duckdb_path() -> Path:
+    """``SP_ASSETS_DUCKDB`` or ``data/sp_assets.duckdb``."""
+    return Path(os.environ.get("SP_ASSETS_DUCKDB") or data_dir() / "sp_assets.duckdb")
+
+
+def report_ledger_path() -> Path:
+    """The durable record of requested report ids, beside the database."""
+    return Path(os.environ.get("SP_ASSETS_REPORT_LEDGER") or duckdb_path().with_suffix(".reports.sqlite"))

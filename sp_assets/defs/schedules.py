@@ -1,0 +1,59 @@
+"""A daily schedule per marketplace, replacing the seed's "Days Back" and relative date ranges.
+
+At ``schedule_hour`` (the marketplace's local time) it re-materializes the last ``days_back`` days
+(default 3, today included) of every rolling asset, which catches late updates (an order shipped
+two days after purchase, a return), and today's partition of every point-in-time asset. The seed's
+"today-7" is ``days_back: 8``. Older history is a partition backfill from the UI or the CLI.
+"""
+
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from sp_assets.defs.common import REFRESH_TAG, ROLLING, SNAPSHOT, group_name
+from sp_assets.defs.config import MarketplaceConfig, load_config
+
+
+def rolling_partition_keys(entry: MarketplaceConfig, moment: datetime) -> list[str]:
+    """The last ``days_back`` local days up to and including the day of ``moment``, oldest first."""
+    today = moment.astimezone(ZoneInfo(entry.timezone)).date()
+    first = max(entry.start_date, today - timedelta(days=entry.days_back - 1))
+    return [(first + timedelta(days=i)).isoformat() for i in range((today - first).days + 1)]
+
+
+def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinition]:
+    group = dg.AssetSelection.groups(group_name(entry))
+    rolling_job = dg.define_asset_job(
+        f"{entry.code}_rolling_job", selection=group & dg.AssetSelection.tag(REFRESH_TAG, ROLLING),
+        description=f"{entry.code}: history assets, re-pulled for the last days_back days",
+    )
+    snapshot_job = dg.define_asset_job(
+        f"{entry.code}_snapshot_job", selection=group & dg.AssetSelection.tag(REFRESH_TAG, SNAPSHOT),
+        description=f"{entry.code}: point-in-time assets, today's partition",
+    )
+
+    @dg.schedule(name=f"{entry.code}_daily", cron_schedule=f"0 {entry.schedule_hour} * * *",
+                 execution_timezone=entry.timezone, target=group,
+                 default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description=f"Every day at {entry.schedule_hour}:00 {entry.timezone}: the last "
+                             f"{entry.days_back} days of {entry.code}'s history assets, today's snapshots.")
+    def daily(context: dg.ScheduleEvaluationContext):
+        keys = rolling_partition_keys(entry, context.scheduled_execution_time)
+        for key in keys:
+            yield dg.RunRequest(run_key=f"{entry.code}-rolling-{key}", job_name=rolling_job.name, partition_key=key)
+        yield dg.RunRequest(run_key=f"{entry.code}-snapshot-{keys[-1]}", job_name=snapshot_job.name,
+                            partition_key=keys[-1])
+
+    return [rolling_job, snapshot_job], daily
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    jobs, schedules = [], []
+    for entry in load_config().marketplaces:
+        entry_jobs, schedule = build_schedule(entry)
+        jobs.extend(entry_jobs)
+        schedules.append(schedule)
+    return dg.Definitions(jobs=jobs, schedules=schedules)
