@@ -89,7 +89,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def warehouse(self):
         from sp_assets.lib.warehouse import Warehouse
 
-        return Warehouse(self.resolved_path(), lock_timeout=self.lock_timeout_seconds)
+        return Warehouse(self.resolved_path(), lock_timeout_s=self.lock_timeout_seconds)
 
 
 def sp_api_resource(entry: MarketplaceConfig) -> SpApiResource:

@@ -1,0 +1,68 @@
+"""snake_case is the one normalization of Amazon names; safe_identifier guards SQL interpolation."""
+
+from __future__ import annotations
+
+import pytest
+
+from sp_assets.lib.naming import NamingError, quote_identifier, safe_identifier, snake_case
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("AmazonOrderId", "amazon_order_id"),
+        ("amazon-order-id", "amazon_order_id"),
+        ("Starting Warehouse Balance", "starting_warehouse_balance"),
+        ("ASIN", "asin"),
+        ("SellerSKU", "seller_sku"),
+        ("fnSku", "fn_sku"),
+        ("item-price", "item_price"),
+        ("ItemPrice.Amount", "item_price_amount"),
+        ("Quantity Price 1", "quantity_price_1"),
+        ("\ufeffamazon-order-id", "amazon_order_id"),  # a byte-order mark on the first header
+        ("  --sku--  ", "sku"),
+        ("Price (USD)", "price_usd"),
+        ("SKUList", "sku_list"),
+        ("IsISPU", "is_ispu"),
+        ("numberOfItemsShipped", "number_of_items_shipped"),
+        ("afn-fulfillable-quantity", "afn_fulfillable_quantity"),
+        ("Über-Menge", "uber_menge"),
+        ("already_snake_case", "already_snake_case"),
+    ],
+)
+def test_snake_case_examples(raw: str, expected: str) -> None:
+    assert snake_case(raw) == expected
+
+
+def test_snake_case_is_idempotent() -> None:
+    for raw in ("AmazonOrderId", "Quantity Price 1", "SellerSKU", "ItemPrice.Amount"):
+        once = snake_case(raw)
+        assert snake_case(once) == once
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "---", "注文番号"])
+def test_snake_case_rejects_names_with_nothing_left(raw: str) -> None:
+    with pytest.raises(NamingError, match="cannot derive a column name"):
+        snake_case(raw)
+
+
+def test_snake_case_rejects_non_strings() -> None:
+    with pytest.raises(NamingError, match="must be a string"):
+        snake_case(12)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["us", "orders", "_sp_assets", "quantity_price_1", "in"])
+def test_safe_identifier_accepts(name: str) -> None:
+    assert safe_identifier(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "US", "orders;drop", 'us"."x', "a-b", "a b", "x" * 121, None])
+def test_safe_identifier_rejects_with_the_argument_named(name: object) -> None:
+    with pytest.raises(NamingError, match=r"invalid schema name .*\[a-z0-9_\]"):
+        safe_identifier(name, "schema")  # type: ignore[arg-type]
+
+
+def test_quote_identifier_quotes_reserved_words() -> None:
+    assert quote_identifier("in") == '"in"'
+    with pytest.raises(NamingError):
+        quote_identifier('in"; DROP TABLE x; --')
