@@ -49,6 +49,10 @@ class TransportError(SPAPIError):
         super().__init__(message)
 
 
+class PaginationError(SPAPIError):
+    """The server sent a continuation token it had sent before (the loop would never end)."""
+
+
 class APIError(SPAPIError):
     """An SP-API answer with an error status, after any retries the status allows."""
 

@@ -7,7 +7,8 @@ Every SP-API call of the project goes through ``SPAPIClient.request``. In order,
 2. get a valid LWA access token (refreshed before expiry, shared per credential);
 3. send; on a connection error or 500/502/503/504, back off (exponential + jitter) and try again up
    to ``RetryPolicy.max_attempts``; on 429, empty the bucket, back off and retry the same call; on a
-   401/403 whose body says the token expired or is invalid, refresh once and retry;
+   401/403 whose body says the token expired or is invalid, refresh the token once and retry (each
+   such answer earns one refresh, at most ``max_attempts`` per call);
 4. adopt ``x-amzn-RateLimit-Limit`` when present, parse JSON, or raise a typed error carrying
    Amazon's code, message, details and request id.
 
@@ -19,11 +20,12 @@ from __future__ import annotations
 
 import platform
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -36,7 +38,7 @@ from sp_assets.lib.marketplaces import Marketplace, lookup
 from . import credentials as credentials_module
 from .auth import AccessTokenProvider, shared_provider
 from .credentials import LWACredentials
-from .endpoints import DEFAULT_TOKEN_URL, Endpoint, resolve_endpoint, validate_url
+from .endpoints import AMAZON_SANDBOX_HOSTS, DEFAULT_TOKEN_URL, Endpoint, resolve_endpoint, validate_url
 from .errors import (
     APIError,
     ConfigError,
@@ -53,6 +55,9 @@ from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
 from .stats import CallStats
 
 log = get_logger(__name__)
+# urllib3 logs every URL at DEBUG, query included: a presigned document URL's signature is a credential
+# for 5 minutes, so its records go through the same scrubbing (download_to registers the query).
+get_logger("urllib3.connectionpool")
 
 USER_AGENT = f"sp_assets/0.1 (Language=Python/{platform.python_version()}; Platform={platform.system()})"
 
@@ -80,7 +85,7 @@ def format_param(name: str, value: Any) -> str:
 
 def iso_z(value: datetime) -> str:
     """``2024-05-01T12:00:00Z``: UTC, seconds precision unless there are microseconds."""
-    utc = value.astimezone(timezone.utc)
+    utc = value.astimezone(UTC)
     text = utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds")
     return text.replace("+00:00", "Z")
 
@@ -161,12 +166,9 @@ class SPAPIClient:
     ) -> None:
         if not isinstance(credentials, LWACredentials):
             raise ConfigError(f"credentials must be LWACredentials, got {type(credentials).__name__}")
-        if isinstance(endpoint, Endpoint):
-            self.endpoint = Endpoint(validate_url(endpoint.base_url, "endpoint"),
-                                     validate_url(token_url or endpoint.token_url, "token_url"))
-        else:
-            self.endpoint = Endpoint(validate_url(endpoint, "endpoint"),
-                                     validate_url(token_url, "token_url") if token_url else DEFAULT_TOKEN_URL)
+        base = endpoint.base_url if isinstance(endpoint, Endpoint) else endpoint
+        token = token_url or (endpoint.token_url if isinstance(endpoint, Endpoint) else DEFAULT_TOKEN_URL)
+        self.endpoint = Endpoint(validate_url(base, "endpoint"), validate_url(token, "token_url"))
         if not (isinstance(speed, int | float) and 0 < speed < float("inf")):
             raise ConfigError(f"speed must be a positive number (1.0 = Amazon's real rates), got {speed!r}")
         if orders_before_margin < MIN_ORDERS_BEFORE_MARGIN:
@@ -228,13 +230,26 @@ class SPAPIClient:
         self._local = threading.local()
 
     @property
+    def token_provider(self) -> AccessTokenProvider:
+        """The shared LWA access-token provider of this client's credential."""
+        return self._tokens
+
+    @property
     def credential_id(self) -> str:
         """The non-reversible id of the credential (for pool names and metadata)."""
         return self.credentials.fingerprint
 
+    def pool_name(self, family: str) -> str:
+        """``sp_api__<credential>__<family>``: a Dagster pool name per seller account and API family, so
+        runs that share a quota can be limited together (no secret in it, only the fingerprint)."""
+        return f"sp_api__{self.credentials.fingerprint[:12]}__{family}"
+
     def bucket(self, operation: str) -> TokenBucket:
         """The shared token bucket this client uses for ``operation``."""
         quota = quota_for(operation, self._quotas)
+        if self.endpoint.base_url in AMAZON_SANDBOX_HOSTS.values():
+            # Amazon's static sandbox throttles every operation at 5/s, burst 15 (wire contract 1.1).
+            quota = OperationQuota(quota.family, 5.0, 15)
         return shared_bucket(self.endpoint.base_url, self.credentials.fingerprint, operation, quota, self.speed)
 
     def _session(self) -> requests.Session:
@@ -277,7 +292,7 @@ class SPAPIClient:
         headers = {
             "x-amz-access-token": token.reveal(),
             "user-agent": self.user_agent,
-            "x-amz-date": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+            "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
             "accept": "application/json",
         }
         if json is not None:
@@ -290,73 +305,76 @@ class SPAPIClient:
     def iter_download(self, url: str, chunk_size: int = 1 << 16) -> Iterator[bytes]:
         """Yield the document's bytes (after HTTP ``Content-Encoding`` decoding) chunk by chunk.
 
-        Connection errors and 5xx before the first chunk are retried; a failure mid-stream raises
-        ``TransportError`` (use ``download_to`` for a download that restarts).
+        The document is first downloaded to a temporary file (restarting on a broken transfer, as
+        ``download_to``), then read back: a caller never receives the partial bytes of a dropped
+        connection followed by an error, which it could not undo.
         """
-        response = self._open_download(url)
-        with response:
-            try:
-                yield from response.iter_content(chunk_size)
-            except RETRYABLE_EXCEPTIONS as exc:
-                raise TransportError(
-                    f"download of {_public_url(url)} broke off mid-stream: {type(exc).__name__}",
-                    operation="download", attempts=1,
-                ) from None
+        with tempfile.TemporaryDirectory(prefix="sp-document-") as tmp:
+            result = self.download_to(url, Path(tmp) / "document", chunk_size)
+            with result.path.open("rb") as source:
+                while chunk := source.read(chunk_size):
+                    yield chunk
 
     def download_to(self, url: str, dest: str | Path, chunk_size: int = 1 << 16) -> DownloadResult:
-        """Download ``url`` into ``dest`` (overwritten), restarting on a broken transfer."""
+        """Download ``url`` into ``dest`` (overwritten), restarting on a broken transfer.
+
+        Connection errors (also mid-body) and 5xx are retried within ``RetryPolicy.max_attempts``;
+        other statuses raise the typed error at once: a presigned URL that expired answers 403
+        (``AccessDeniedError``), and the caller should ask ``getReportDocument`` for a fresh one.
+        Counted in ``stats`` under the family ``downloads``.
+        """
         target = Path(dest)
+        public = _public_url(url)
+        Secret(urlsplit(url).query)  # registers the signature for scrubbing; never logged by us anyway
+        self.stats.record("downloads", calls=1)
         attempt = 0
         while True:
             attempt += 1
-            response = self._open_download(url)
-            written = 0
+            if attempt > 1:
+                self.stats.record("downloads", retries=1)
+                time.sleep(self.retry.delay(attempt - 1, self.speed))
+            started = time.monotonic()
             try:
-                with response, target.open("wb") as out:
-                    for chunk in response.iter_content(chunk_size):
-                        out.write(chunk)
-                        written += len(chunk)
+                with self._session().get(url, stream=True, timeout=self.timeout,
+                                         headers={"user-agent": self.user_agent}) as response:
+                    log.debug("GET %s -> %s in %.3fs (document download)", public, response.status_code,
+                              time.monotonic() - started)
+                    if response.status_code >= 400:
+                        self._download_failed(response, url, attempt)
+                        continue
+                    written = _write_body(response, target, chunk_size)
             except RETRYABLE_EXCEPTIONS as exc:
+                self.stats.record("downloads", connection_errors=1)
                 if attempt >= self.retry.max_attempts:
-                    raise TransportError(
-                        f"download of {_public_url(url)} failed after {attempt} attempts: {type(exc).__name__}",
-                        operation="download", attempts=attempt,
-                    ) from None
-                time.sleep(self.retry.delay(attempt, self.speed))
+                    self.stats.record("downloads", failed_calls=1)
+                    raise TransportError(f"download of {public} failed after {attempt} attempts: "
+                                         f"{type(exc).__name__}", operation="download", attempts=attempt) from None
                 continue
             content_type = response.headers.get("content-type", "")
             return DownloadResult(target, written, content_type, _charset_of(content_type),
                                   response.headers.get("content-encoding"))
 
-    def _open_download(self, url: str) -> requests.Response:
-        """GET with ``stream=True``; retries connection errors and 5xx; typed error otherwise."""
-        public = _public_url(url)
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.monotonic()
-            try:
-                response = self._session().get(url, stream=True, timeout=self.timeout,
-                                               headers={"user-agent": self.user_agent})
-            except RETRYABLE_EXCEPTIONS as exc:
-                if attempt >= self.retry.max_attempts:
-                    raise TransportError(f"download of {public} failed after {attempt} attempts: "
-                                         f"{type(exc).__name__}", operation="download", attempts=attempt) from None
-                time.sleep(self.retry.delay(attempt, self.speed))
-                continue
-            log.debug("GET %s -> %s in %.3fs (document download)", public, response.status_code,
-                      time.monotonic() - started)
-            if response.status_code < 400:
-                return response
-            body = snippet(response.text)
-            response.close()
-            if response.status_code in RETRYABLE_STATUSES and attempt < self.retry.max_attempts:
-                time.sleep(self.retry.delay(attempt, self.speed))
-                continue
-            raise error_class_for(response.status_code)(
-                status=response.status_code, operation="download", method="GET", path=urlsplit(url).path,
-                request_id=response.headers.get("x-amzn-RequestId"), attempts=attempt, body_snippet=body,
-            )
+    def _download_failed(self, response: requests.Response, url: str, attempt: int) -> None:
+        """Return (to retry) on a 5xx within the budget; raise the typed error otherwise."""
+        if response.status_code in RETRYABLE_STATUSES:
+            self.stats.record("downloads", server_errors=1)
+            if attempt < self.retry.max_attempts:
+                return
+        self.stats.record("downloads", failed_calls=1)
+        raise error_class_for(response.status_code)(
+            status=response.status_code, operation="download", method="GET", path=urlsplit(url).path,
+            request_id=response.headers.get("x-amzn-RequestId"), attempts=attempt,
+            body_snippet=snippet(response.text),
+        )
+
+
+def _write_body(response: requests.Response, target: Path, chunk_size: int) -> int:
+    written = 0
+    with target.open("wb") as out:
+        for chunk in response.iter_content(chunk_size):
+            out.write(chunk)
+            written += len(chunk)
+    return written
 
 
 class _Call:
@@ -377,7 +395,7 @@ class _Call:
         self.failures = 0  # 5xx and connection errors
         self.throttles = 0  # 429s
         self.attempts = 0
-        self.refreshed = False
+        self.token_refreshes = 0  # 401/403 that blamed the access token
 
     def run(self, bucket: TokenBucket) -> Any:
         client = self.client
@@ -406,12 +424,17 @@ class _Call:
                 self._on_throttled(response, bucket)
             elif status in RETRYABLE_STATUSES:
                 self._on_server_error(response)
-            elif status in (401, 403) and not self.refreshed and _says_token_expired(response):
+            elif status in (401, 403) and self._may_refresh() and _says_token_expired(response):
                 client.stats.record(self.family, token_refreshes_on_403=1)
                 client._tokens.invalidate(token)
-                self.refreshed = True
+                self.token_refreshes += 1
             else:
                 raise self._error(response)
+
+    def _may_refresh(self) -> bool:
+        """Each 403 that blames the token earns one refresh and retry, within the attempt budget, so
+        a token endpoint whose tokens the API never accepts ends in ``AccessDeniedError``, not a loop."""
+        return self.token_refreshes < self.client.retry.max_attempts
 
     def _log(self, response: requests.Response, elapsed: float) -> None:
         log.debug("%s %s %s -> %s in %.3fs (attempt %d, x-amzn-RequestId %s)", self.operation, self.method,
@@ -468,22 +491,24 @@ class _Call:
         return error_type(
             status=response.status_code, operation=self.operation, method=self.method, path=self.path,
             errors=errors, request_id=response.headers.get("x-amzn-RequestId"), attempts=self.attempts,
-            body_snippet="" if errors else ("not JSON: " + body if body else "empty body"),
+            body_snippet="" if errors else (body or "empty body"),
         )
 
 
 def _errors_of(response: requests.Response) -> tuple[list[dict[str, Any]], str]:
-    """Amazon's ``errors`` list from an error answer, or ([], first 200 chars) when there is none."""
+    """Amazon's ``errors`` list from an error answer, or ([], a description quoting the body's start)."""
     text = response.text
+    if not text.strip():
+        return [], ""
     try:
         body = response.json()
     except ValueError:
-        return [], snippet(text)
+        return [], f"not JSON ({response.headers.get('content-type', 'no content-type')}): {snippet(text)}"
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
         return [e for e in body["errors"] if isinstance(e, dict)], ""
     if isinstance(body, dict) and "error" in body:  # OAuth-style error from a proxy or gateway
         return [{"code": str(body.get("error")), "message": str(body.get("error_description", ""))}], ""
-    return [], snippet(text)
+    return [], f"JSON without an errors list: {snippet(text)}"
 
 
 def _says_token_expired(response: requests.Response) -> bool:

@@ -10,7 +10,7 @@ clamping is not requested at all.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .http import MIN_ORDERS_BEFORE_MARGIN, SPAPIClient, path_segment
@@ -33,7 +33,7 @@ def clamp_before(before: datetime | None, margin: timedelta, now: datetime | Non
     """``min(before, now - margin)``; ``now - margin`` when ``before`` is None. Margin must be >= 2 min."""
     if margin < MIN_ORDERS_BEFORE_MARGIN:
         raise ValueError(f"the orders safety margin must be at least {MIN_ORDERS_BEFORE_MARGIN}, got {margin}")
-    current = now or datetime.now(timezone.utc)
+    current = now or datetime.now(UTC)
     _require_aware("now", current)
     latest = current - margin
     if before is None:

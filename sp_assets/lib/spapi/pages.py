@@ -26,17 +26,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SPAPIError
+from .errors import PaginationError
 from .http import SPAPIClient
 from .redaction import get_logger
 
 log = get_logger(__name__)
 
 Body = Any
-
-
-class PaginationError(SPAPIError):
-    """The server sent a continuation token it had sent before (the loop would never end)."""
 
 
 @dataclass(frozen=True)

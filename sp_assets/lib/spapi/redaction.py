@@ -16,14 +16,17 @@ import hashlib
 import hmac
 import logging
 import threading
-import weakref
+from collections import OrderedDict
 
 REDACTED = "***"
 # Short values are not scrubbed: replacing "a" everywhere would garble messages and protect nothing.
 _MIN_SCRUB_LENGTH = 8
 
+# Values are kept (strongly: an exception text can outlive the Secret object that held the value),
+# bounded so a long-running process that refreshes access tokens all day cannot grow without limit.
+_MAX_KNOWN = 10_000
 _lock = threading.Lock()
-_known: weakref.WeakValueDictionary[int, Secret] = weakref.WeakValueDictionary()
+_known: OrderedDict[str, None] = OrderedDict()
 
 
 class Secret:
@@ -33,7 +36,7 @@ class Secret:
     ``fingerprint()`` gives a stable, non-reversible id (for cache and quota keys, pool names).
     """
 
-    __slots__ = ("_value", "__weakref__")
+    __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         if isinstance(value, Secret):
@@ -43,7 +46,10 @@ class Secret:
         self._value = value
         if len(value) >= _MIN_SCRUB_LENGTH:
             with _lock:
-                _known[id(self)] = self
+                _known[value] = None
+                _known.move_to_end(value)
+                while len(_known) > _MAX_KNOWN:
+                    _known.popitem(last=False)
 
     def reveal(self) -> str:
         """The real value, for the one place that sends it over the wire."""
@@ -84,7 +90,7 @@ class Secret:
 def known_secret_values() -> list[str]:
     """The registered values, longest first (so a token containing another is replaced whole)."""
     with _lock:
-        values = {s.reveal() for s in _known.values()}
+        values = list(_known)
     return sorted(values, key=len, reverse=True)
 
 

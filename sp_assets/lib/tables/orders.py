@@ -1,17 +1,90 @@
 """Orders and order items: table specs and the mapping from Amazon's records to rows.
 
 One schema whatever the API version: a column means the same thing from Orders v0 and from
-v2026-01-01. Money is DECIMAL (Amazon sends v0 amounts as strings, and they are kept exact);
-timestamps are TIMESTAMPTZ in UTC. ``partition_date`` is the seller's local day the row belongs to
-(the day of the purchase in the marketplace's time zone), which is what a partition replaces.
+v2026-01-01. Money is DECIMAL (Amazon sends amounts as strings in both versions, and they are kept
+exact); timestamps are TIMESTAMPTZ in UTC. ``partition_date`` is the seller's local day the row
+belongs to (the day of the purchase in the marketplace's time zone), which is what a partition
+replaces.
 
 Buyer details (``buyer_email``, ``buyer_name``) are personal data: they stay null unless the
 marketplace's configuration sets ``include_pii: true``.
+
+v0 rows come from ``order_row_v0`` (getOrders) and ``order_item_row_v0`` (getOrderItems); v2026 rows
+from ``order_row_2026`` and ``order_item_rows_2026`` (searchOrders or getOrder; items are inside the
+order). v2026 returns most blocks only when ``includedData`` asks for them, so call it with
+``includedData=FULFILLMENT,PROCEEDS,RECIPIENT,PROMOTION`` (plus ``BUYER`` with ``include_pii``).
+``order_row_2026`` refuses an order without its ``fulfillment`` block (``order_status`` cannot be
+null). Every column not listed below has the same value from both versions; statuses and other
+enums are written in v0's vocabulary (``SHIPPED`` -> ``Shipped``, ``AMAZON`` -> ``AFN``,
+``SECOND_DAY`` -> ``SecondDay``, ``NEW`` -> ``New``) so that a table does not change meaning when a
+marketplace migrates.
+
+================================== ==================================== ==============================================
+column                             v0 source                            v2026-01-01 source / difference
+================================== ==================================== ==============================================
+orders.source_api                  ``"v0"``                             ``"2026-01-01"``
+orders.order_status                OrderStatus                          fulfillment.fulfillmentStatus (FULFILLMENT).
+                                                                        v0's InvoiceUnconfirmed has no v2026 status.
+orders.fulfillment_channel         FulfillmentChannel                   fulfillment.fulfilledBy (FULFILLMENT)
+orders.sales_channel               SalesChannel                         salesChannel.marketplaceName
+orders.order_channel               OrderChannel                         **null**: v2026 has no such field
+orders.ship_service_level          ShipServiceLevel                     **null**: v2026 only has the category
+orders.shipment_service_level_...  ShipmentServiceLevelCategory         fulfillment.fulfillmentServiceLevel
+orders.order_type                  OrderType                            **null**: v2026 has no order type
+orders.order_total_amount/currency OrderTotal                           proceeds.grandTotal (PROCEEDS). Amazon defines
+                                                                        it as the seller's proceeds, which can differ
+                                                                        from OrderTotal where Amazon withholds tax;
+                                                                        the sandbox makes them equal.
+orders.number_of_items_(un)shipped NumberOfItemsShipped/Unshipped       sum of the items' fulfillment.quantityFulfilled
+                                                                        / quantityUnfulfilled (FULFILLMENT)
+orders.payment_method              PaymentMethod (COD, CVS, Other)      payment.paymentExecutions[0].paymentMethod
+                                                                        (PAYMENT; CashOnDelivery -> COD,
+                                                                        ConvenienceStore -> CVS, other -> Other);
+                                                                        **null** without payment executions, which
+                                                                        Amazon (and the sandbox) give for few orders
+orders.is_business_order/is_prime  IsBusinessOrder, IsPrime, ...        programs: AMAZON_BUSINESS, PRIME, PREMIUM,
+  is_premium_order, is_ispu                                             IN_STORE_PICK_UP
+orders.is_replacement_order        IsReplacementOrder                   associatedOrders has REPLACEMENT_ORIGINAL_ID
+orders.is_global_express_enabled   IsGlobalExpressEnabled               **null**: no v2026 field
+orders.is_sold_by_ab               IsSoldByAB                           **null**: no v2026 field
+orders.is_access_point_order       IsAccessPointOrder                   **null**: no v2026 field
+orders.earliest/latest_ship_date   EarliestShipDate, LatestShipDate     fulfillment.shipByWindow (FULFILLMENT)
+orders.ship_city, ship_state_...   ShippingAddress (no RDT needed)      recipient.deliveryAddress (RECIPIENT)
+orders.buyer_email                 BuyerInfo.BuyerEmail                 buyer.buyerEmail (BUYER). **Differs**: Amazon
+                                                                        gives it for merchant-fulfilled orders only,
+                                                                        so it is null for AFN orders.
+orders.buyer_name                  BuyerInfo.BuyerName (needs an RDT;   buyer.buyerName (BUYER, role-based). **Differs**:
+                                   null from getOrders)                 filled where v0 rows have null.
+order_items.source_api             ``"v0"``                             ``"2026-01-01"``
+order_items.quantity_shipped       QuantityShipped                      fulfillment.quantityFulfilled (FULFILLMENT)
+order_items.item_price_amount      ItemPrice (unit price x quantity)    proceeds ITEM subtotal (PROCEEDS)
+order_items.shipping_price_amount  ShippingPrice                        proceeds SHIPPING subtotal
+order_items.item_tax_amount        ItemTax                              proceeds TAX, detailed subtype ITEM (the whole
+                                                                        TAX subtotal when Amazon sends no detail)
+order_items.shipping_tax_amount    ShippingTax                          proceeds TAX, detailed subtype SHIPPING
+order_items.promotion_discount_..  PromotionDiscount                    abs(proceeds DISCOUNT, detailed subtype ITEM;
+                                                                        the whole DISCOUNT when Amazon sends no detail)
+order_items.shipping_discount_...  ShippingDiscount                     abs(proceeds DISCOUNT, detailed SHIPPING)
+order_items.promotion_discount_tax PromotionDiscountTax                 abs(proceeds TAX, detailed subtype DISCOUNT)
+order_items.currency               the item's money CurrencyCode        the proceeds' (else unitPrice's) currencyCode
+order_items.promotion_ids          PromotionIds                         promotion.breakdowns[].promotionId (PROMOTION)
+order_items.is_gift                IsGift (null while Pending)          fulfillment.packing.giftOption present
+                                                                        (FULFILLMENT). **Differs** while Pending:
+                                                                        true/false where v0 gives null.
+order_items.condition_id           ConditionId                          product.condition.conditionType
+================================== ==================================== ==============================================
+
+v2026 lists only the non-zero proceeds categories of an item: a category that is absent from an
+item that has proceeds is a zero amount (written at the scale of the item's ITEM amount, ``"0.00"``
+or ``"0"`` for JPY, as v0 writes it). Without PROCEEDS (and while an order is Pending, when neither
+version has prices) every amount is null.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -213,3 +286,229 @@ def order_item_row_v0(order: dict[str, Any], item: dict[str, Any]) -> dict[str, 
         "condition_id": item.get("ConditionId"),
         "source_api": "v0",
     }
+
+
+# ------------------------------------------------------------------------------------ v2026-01-01
+SOURCE_API_2026 = "2026-01-01"
+_STATUS_FROM_2026 = {"PENDING_AVAILABILITY": "PendingAvailability", "PENDING": "Pending", "UNSHIPPED": "Unshipped",
+                     "PARTIALLY_SHIPPED": "PartiallyShipped", "SHIPPED": "Shipped", "CANCELLED": "Canceled",
+                     "UNFULFILLABLE": "Unfulfillable"}
+_CHANNEL_FROM_2026 = {"AMAZON": "AFN", "MERCHANT": "MFN"}
+_PAYMENT_FROM_2026 = {"CashOnDelivery": "COD", "ConvenienceStore": "CVS"}
+# day_field accepts v2026's names and, so that one setting serves both versions, v0's.
+_DAY_FIELDS_2026 = {"createdTime": "createdTime", "lastUpdatedTime": "lastUpdatedTime",
+                    "PurchaseDate": "createdTime", "LastUpdateDate": "lastUpdatedTime"}
+
+
+def _camel(value: Any) -> str | None:
+    """v2026's ``SECOND_DAY`` / ``NEW`` in v0's spelling, ``SecondDay`` / ``New``."""
+    if not isinstance(value, str) or not value:
+        return None
+    return "".join(part[:1].upper() + part[1:].lower() for part in value.split("_"))
+
+
+def _v0_status(order: dict[str, Any], fulfillment: dict[str, Any]) -> str:
+    status = fulfillment.get("fulfillmentStatus")
+    if status not in _STATUS_FROM_2026:
+        raise ValueError(f"order {order.get('orderId')}: unknown fulfillment.fulfillmentStatus {status!r}; "
+                         f"expected one of {', '.join(_STATUS_FROM_2026)}")
+    return _STATUS_FROM_2026[status]
+
+
+def _payment_method(order: dict[str, Any]) -> str | None:
+    executions = (order.get("payment") or {}).get("paymentExecutions") or []
+    method = next((e.get("paymentMethod") for e in executions if isinstance(e, dict) and e.get("paymentMethod")),
+                  None)
+    return None if method is None else _PAYMENT_FROM_2026.get(method, "Other")
+
+
+def _item_quantities(order: dict[str, Any], key: str) -> int | None:
+    """The sum of the items' ``fulfillment.<key>``; None when no item has it."""
+    values = [((item.get("fulfillment") or {}).get(key)) for item in order.get("orderItems") or []]
+    present = [v for v in values if isinstance(v, int)]
+    return sum(present) if present else None
+
+
+def order_row_2026(order: dict[str, Any], timezone: str, include_pii: bool = False,
+                   day_field: str = "createdTime") -> dict[str, Any]:
+    """An Orders v2026-01-01 ``Order`` as a row of ``orders``, with the meaning ``order_row_v0`` gives.
+
+    ``day_field`` is ``createdTime`` (orders queried by creation) or ``lastUpdatedTime`` (by last
+    update); v0's ``PurchaseDate`` / ``LastUpdateDate`` are accepted too. The order must carry its
+    ``fulfillment`` block (``includedData=FULFILLMENT``): without it the status is unknown, and a
+    row without a status would be wrong rather than incomplete. The module docstring lists what
+    differs from v0.
+    """
+    if day_field not in _DAY_FIELDS_2026:
+        raise ValueError(f"day_field must be one of {', '.join(_DAY_FIELDS_2026)}, got {day_field!r}")
+    fulfillment = order.get("fulfillment")
+    if not isinstance(fulfillment, dict):
+        raise ValueError(f"order {order.get('orderId')} has no fulfillment block: call searchOrders/getOrder "
+                         "with includedData=FULFILLMENT (order status, channel, ship dates and shipped counts "
+                         "come from it)")
+    day_value = order.get(_DAY_FIELDS_2026[day_field])
+    programs = set(order.get("programs") or [])
+    channel = order.get("salesChannel") or {}
+    total = (order.get("proceeds") or {}).get("grandTotal") or {}
+    address = (order.get("recipient") or {}).get("deliveryAddress") or {}
+    buyer = order.get("buyer") or {}
+    ship_by = fulfillment.get("shipByWindow") or {}
+    associations = {a.get("associationType") for a in order.get("associatedOrders") or [] if isinstance(a, dict)}
+    return {
+        "amazon_order_id": order.get("orderId"),
+        "partition_date": local_day(day_value, timezone) if day_value else None,
+        "marketplace_id": channel.get("marketplaceId"),
+        "purchase_date": order.get("createdTime"),
+        "last_update_date": order.get("lastUpdatedTime"),
+        "order_status": _v0_status(order, fulfillment),
+        "fulfillment_channel": _CHANNEL_FROM_2026.get(fulfillment.get("fulfilledBy")),
+        "sales_channel": channel.get("marketplaceName"),
+        "order_channel": None,
+        "ship_service_level": None,
+        "shipment_service_level_category": _camel(fulfillment.get("fulfillmentServiceLevel")),
+        "order_type": None,
+        "order_total_amount": total.get("amount"),
+        "order_total_currency": total.get("currencyCode"),
+        "number_of_items_shipped": _item_quantities(order, "quantityFulfilled"),
+        "number_of_items_unshipped": _item_quantities(order, "quantityUnfulfilled"),
+        "payment_method": _payment_method(order),
+        "is_business_order": "AMAZON_BUSINESS" in programs,
+        "is_prime": "PRIME" in programs,
+        "is_premium_order": "PREMIUM" in programs,
+        "is_global_express_enabled": None,
+        "is_replacement_order": "REPLACEMENT_ORIGINAL_ID" in associations,
+        "is_sold_by_ab": None,
+        "is_ispu": "IN_STORE_PICK_UP" in programs,
+        "is_access_point_order": None,
+        "earliest_ship_date": ship_by.get("earliestDateTime"),
+        "latest_ship_date": ship_by.get("latestDateTime"),
+        "ship_city": address.get("city"),
+        "ship_state_or_region": address.get("stateOrRegion"),
+        "ship_postal_code": address.get("postalCode"),
+        "ship_country_code": address.get("countryCode"),
+        "buyer_email": buyer.get("buyerEmail") if include_pii else None,
+        "buyer_name": buyer.get("buyerName") if include_pii else None,
+        "source_api": SOURCE_API_2026,
+    }
+
+
+def _decimal(money: Any) -> Decimal | None:
+    if not isinstance(money, dict) or money.get("amount") is None:
+        return None
+    try:
+        return Decimal(str(money["amount"]))
+    except InvalidOperation:
+        raise ValueError(f"money amount {money.get('amount')!r} is not a decimal number") from None
+
+
+@dataclass(frozen=True)
+class _Proceeds:
+    """An item's v2026 proceeds in v0's categories; absent categories are zero at the ITEM scale."""
+
+    item: str | None = None
+    item_tax: str | None = None
+    shipping: str | None = None
+    shipping_tax: str | None = None
+    shipping_discount: str | None = None
+    promotion_discount: str | None = None
+    promotion_discount_tax: str | None = None
+    currency: str | None = None
+
+    @classmethod
+    def of(cls, proceeds: Any) -> _Proceeds:
+        breakdowns = [b for b in (proceeds or {}).get("breakdowns") or [] if isinstance(b, dict)]
+        if not breakdowns:
+            return cls()
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for breakdown in breakdowns:
+            by_type.setdefault(str(breakdown.get("type")), []).append(breakdown)
+        item = _sum_subtotals(by_type.get("ITEM", []))
+        scale = item if item is not None else Decimal("0.00")
+        zero = Decimal(0).quantize(scale)
+
+        def amount(kind: str, subtype: str | None = None, whole_if_undetailed: bool = False,
+                   magnitude: bool = False) -> str:
+            entries = by_type.get(kind, [])
+            if subtype is None:
+                value = _sum_subtotals(entries)
+            else:
+                value = _sum_details(entries, subtype, whole_if_undetailed)
+            if value is None:
+                return str(zero)
+            return str(abs(value) if magnitude else value)
+
+        currency = next((b["subtotal"].get("currencyCode") for b in breakdowns
+                         if isinstance(b.get("subtotal"), dict)), None)
+        return cls(
+            item=str(item) if item is not None else str(zero),
+            item_tax=amount("TAX", "ITEM", whole_if_undetailed=True),
+            shipping=amount("SHIPPING"),
+            shipping_tax=amount("TAX", "SHIPPING"),
+            shipping_discount=amount("DISCOUNT", "SHIPPING", magnitude=True),
+            promotion_discount=amount("DISCOUNT", "ITEM", whole_if_undetailed=True, magnitude=True),
+            promotion_discount_tax=amount("TAX", "DISCOUNT", magnitude=True),
+            currency=currency,
+        )
+
+
+def _sum_subtotals(entries: list[dict[str, Any]]) -> Decimal | None:
+    values = [v for v in (_decimal(e.get("subtotal")) for e in entries) if v is not None]
+    return sum(values[1:], values[0]) if values else None
+
+
+def _sum_details(entries: list[dict[str, Any]], subtype: str, whole_if_undetailed: bool) -> Decimal | None:
+    """The ``subtype`` parts of ``entries``; an entry without detail counts whole for ``whole_if_undetailed``."""
+    values: list[Decimal] = []
+    for entry in entries:
+        details = [d for d in entry.get("detailedBreakdowns") or [] if isinstance(d, dict)]
+        if not details:
+            whole = _decimal(entry.get("subtotal")) if whole_if_undetailed else None
+            if whole is not None:
+                values.append(whole)
+            continue
+        values.extend(v for v in (_decimal(d.get("value")) for d in details if d.get("subtype") == subtype)
+                      if v is not None)
+    return sum(values[1:], values[0]) if values else None
+
+
+def order_item_rows_2026(order_row: dict[str, Any], order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``orderItems`` of a v2026 ``Order`` as rows of ``order_items`` (same meaning as v0's).
+
+    ``order_row`` is the order's ``orders`` row (from :func:`order_row_2026`), so that items carry
+    their order's partition day, status and last update.
+    """
+    rows = []
+    for item in order.get("orderItems") or []:
+        product = item.get("product") or {}
+        proceeds = _Proceeds.of(item.get("proceeds"))
+        unit_price = (product.get("price") or {}).get("unitPrice") or {}
+        fulfillment = item.get("fulfillment")
+        promotions = [p.get("promotionId") for p in (item.get("promotion") or {}).get("breakdowns") or []
+                      if isinstance(p, dict) and p.get("promotionId")]
+        rows.append({
+            "amazon_order_id": order_row["amazon_order_id"],
+            "order_item_id": item.get("orderItemId"),
+            "partition_date": order_row["partition_date"],
+            "purchase_date": order_row.get("purchase_date"),
+            "last_update_date": order_row["last_update_date"],
+            "order_status": order_row.get("order_status"),
+            "asin": product.get("asin"),
+            "seller_sku": product.get("sellerSku"),
+            "title": product.get("title"),
+            "quantity_ordered": item.get("quantityOrdered"),
+            "quantity_shipped": fulfillment.get("quantityFulfilled") if isinstance(fulfillment, dict) else None,
+            "item_price_amount": proceeds.item,
+            "item_tax_amount": proceeds.item_tax,
+            "shipping_price_amount": proceeds.shipping,
+            "shipping_tax_amount": proceeds.shipping_tax,
+            "shipping_discount_amount": proceeds.shipping_discount,
+            "promotion_discount_amount": proceeds.promotion_discount,
+            "promotion_discount_tax_amount": proceeds.promotion_discount_tax,
+            "currency": proceeds.currency or unit_price.get("currencyCode"),
+            "promotion_ids": ",".join(promotions) or None,
+            "is_gift": ("giftOption" in (fulfillment.get("packing") or {})) if isinstance(fulfillment, dict)
+            else None,
+            "condition_id": _camel((product.get("condition") or {}).get("conditionType")),
+            "source_api": SOURCE_API_2026,
+        })
+    return rows

@@ -1,0 +1,63 @@
+"""No secret in anything the client lets out: logs at DEBUG (ours, urllib3's), stdout/stderr, reprs, errors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from sp_assets.lib.spapi import AccessDeniedError, AuthError, RetryPolicy, ServerError
+from sp_assets.lib.spapi.orders import get_order_items, get_orders
+from sp_assets.lib.spapi.reports import create_report, get_report, get_report_document
+
+from .support import CLIENT_SECRET, DE, REFRESH_TOKENS, US, client_for, past_day, wait_until
+
+
+def test_no_secret_in_logs_output_reprs_or_errors(sandbox_factory, caplog: pytest.LogCaptureFixture,
+                                                   capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    sb = sandbox_factory(faults="expire=0.3")
+    start, end = past_day()
+    bad_refresh = "Atzr|revoked-refresh-token-0123456789"
+    access_tokens: set[str] = set()
+    texts: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        client = client_for(sb)
+        orders = list(get_orders(client, [US], created_after=start, created_before=end))
+        for order in orders[:8]:
+            get_order_items(client, order["AmazonOrderId"])
+            access_tokens.add(client.token_provider.get().reveal())
+        with pytest.raises(AccessDeniedError) as denied:  # a failing call: another region's marketplace
+            list(get_orders(client, [DE], created_after=start, created_before=end))
+        with pytest.raises(AuthError) as refused:  # LWA refuses the refresh token
+            client_for(sb, refresh_token=bad_refresh).request("getOrder", "GET", "/orders/v0/orders/x")
+        failing = client_for(sandbox_factory(faults="5xx=1.0"), retry=RetryPolicy(max_attempts=2, base_delay=0.01))
+        with pytest.raises(ServerError) as server_error:
+            failing.request("getOrderItems", "GET", "/orders/v0/orders/111-1111111-1111111/orderItems")
+        access_tokens.add(failing.token_provider.get().reveal())
+        # A report document download: its presigned URL's signature must not be logged either.
+        report_id = create_report(client, "GET_AFN_INVENTORY_DATA", [US])
+        assert wait_until(lambda: get_report(client, report_id)["processingStatus"] == "DONE", 20)
+        url = get_report_document(client, get_report(client, report_id)["reportDocumentId"])["url"]
+        client.download_to(url, tmp_path / "doc")
+        for error in (denied.value, refused.value, server_error.value):
+            texts += [str(error), repr(error), str(error.__dict__)]
+        texts += [repr(client), repr(client.credentials), str(client.credentials), repr(client.token_provider),
+                  repr(client.stats), str(client.stats.as_dict())]
+        print(*texts, sep="\n")  # what a careless caller would print
+        logging.getLogger("sp_assets.test").debug("credentials: %s / %r", client.credentials, client.credentials)
+    assert sb.stats.get("getOrderItems.fault_expire") > 0 and len(access_tokens) >= 2
+    captured = capsys.readouterr()
+    everything = "\n".join([caplog.text, captured.out, captured.err, *texts])
+    # The DEBUG log really describes each call (method, path, status, elapsed, request id)...
+    assert "getOrders GET /orders/v0/orders -> 200 in" in caplog.text
+    assert "x-amzn-RequestId" in caplog.text and "-> 403" in caplog.text
+    # ...and contains none of the secrets, nor does anything else.
+    assert "/_documents/" in caplog.text  # the download was logged (path only)
+    secrets = {REFRESH_TOKENS["NA"], bad_refresh, CLIENT_SECRET, *access_tokens, urlsplit(url).query}
+    for secret in secrets:
+        assert secret not in everything
+    # Not even the distinctive part of a token (e.g. a prefix-stripped copy).
+    for token in access_tokens:
+        assert token.split("|", 1)[1] not in everything
