@@ -75,7 +75,8 @@ def require_today(context: dg.AssetExecutionContext, entry: MarketplaceConfig, h
                 f"{context.asset_key.to_user_string()} reads a point-in-time API that has no history, so "
                 f"only today's partition ({today}, {entry.timezone}) can be materialized; refused "
                 f"{past[0]}{' and more' if len(past) > 1 else ''}. For history use {history_asset}."
-            )
+            ),
+            allow_retries=False,  # refusing is deterministic: the retry policy must not re-run it
         )
 
 

@@ -22,6 +22,7 @@ from sp_assets.defs.paths import duckdb_path
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.lib.spapi import credentials as credentials_module
 from sp_assets.lib.spapi.endpoints import Endpoint, resolve_endpoint
+from sp_assets.lib.spapi.errors import ConfigError as SPAPIConfigError
 from sp_assets.lib.spapi.errors import MissingCredentialsError
 from sp_assets.lib.spapi.http import SPAPIClient
 
@@ -53,9 +54,16 @@ class SpApiResource(dg.ConfigurableResource):
         return False
 
     def client(self) -> SPAPIClient:
-        """A client for this marketplace, created once per process and step."""
+        """A client for this marketplace, created once per process and step.
+
+        A configuration problem (missing credentials, a malformed endpoint) fails the run at once
+        with a message naming the setting: retrying cannot fix it.
+        """
         if self._client is None:
-            self._client = self._build_client()
+            try:
+                self._client = self._build_client()
+            except (SPAPIConfigError, ValueError) as error:
+                raise dg.Failure(description=f"marketplace {self.marketplace}: {error}", allow_retries=False) from None
         return self._client
 
     def _build_client(self) -> SPAPIClient:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sp_assets.sandbox.faults import FaultSpec
 
+EXPIRY_FLOOR_SECONDS = 2.0
+
 
 @dataclass
 class SandboxConfig:
@@ -47,8 +49,18 @@ class SandboxConfig:
             )
 
     def scaled(self, seconds: float) -> float:
-        """A real-world duration (token lifetime, report delay, URL expiry) scaled by ``speed``."""
+        """A real-world duration (report delay, bucket refill) scaled by ``speed``."""
         return seconds / self.speed
+
+    def scaled_expiry(self, seconds: float) -> float:
+        """A lifetime (access token, page token, document URL) scaled by ``speed``, but never shorter
+        than ``EXPIRY_FLOOR_SECONDS`` (or the real lifetime, if that is shorter).
+
+        A token that expires before a round trip can finish tests nothing: at speed 1000 Amazon's
+        30-second inventory page token would last 30 ms, less than a busy machine needs to send
+        the next request.
+        """
+        return max(seconds / self.speed, min(seconds, EXPIRY_FLOOR_SECONDS))
 
 
 def is_loopback(host: str) -> bool:

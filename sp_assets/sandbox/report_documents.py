@@ -237,7 +237,7 @@ def plans_purchased(seller: SyntheticSeller, marketplace_id: str, start: datetim
                     end_exclusive: datetime) -> Iterator[OrderPlan]:
     """Order plans with start <= PurchaseDate < end, one day at a time (streaming, not a list)."""
     days = list(days_between(start, end_exclusive))
-    uncached = getattr(seller, "_generate_day", None) if len(days) > _CACHED_WINDOW_DAYS else None
+    uncached = getattr(seller, "generate_day", None) if len(days) > _CACHED_WINDOW_DAYS else None
     for day in days:
         plans = uncached(marketplace_id, day) if uncached is not None else seller.day_plans(marketplace_id, day)
         for plan in plans:

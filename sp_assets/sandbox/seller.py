@@ -211,7 +211,8 @@ class SyntheticSeller:
         self.seed = seed
         self.orders_per_day = orders_per_day
         self.clock = clock
-        self._day_plans = lru_cache(maxsize=256)(self._generate_day)
+        # A day at 20,000 orders is about 50 MB of plans: keep a few days, generate long windows uncached.
+        self._day_plans = lru_cache(maxsize=32)(self.generate_day)
 
     # ---------------------------------------------------------------- helpers for every backend
     def rng(self, *parts: object) -> random.Random:
@@ -224,6 +225,11 @@ class SyntheticSeller:
     @staticmethod
     def marketplace(marketplace_id: str) -> Marketplace:
         return by_id(marketplace_id)
+
+    @staticmethod
+    def fx_rate(currency: str) -> Decimal:
+        """Units of ``currency`` per US dollar, as the seller prices its catalog."""
+        return Decimal(_FX[currency])
 
     def weight(self, marketplace_id: str) -> float:
         return _WEIGHTS.get(by_id(marketplace_id).code, 0.2)
@@ -300,7 +306,8 @@ class SyntheticSeller:
         rng = self.rng("count", marketplace_id, day.toordinal())
         return int(round(self.orders_per_day * self.weight(marketplace_id) * rng.uniform(0.9, 1.1)))
 
-    def _generate_day(self, marketplace_id: str, day: date) -> tuple[OrderPlan, ...]:
+    def generate_day(self, marketplace_id: str, day: date) -> tuple[OrderPlan, ...]:
+        """The day's orders generated afresh, bypassing the cache (for long report windows)."""
         marketplace = by_id(marketplace_id)
         mp_index = MARKETPLACES.index(marketplace)
         count = self.orders_count(marketplace_id, day)

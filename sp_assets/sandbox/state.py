@@ -63,7 +63,7 @@ class SandboxState:
         return cls(
             config=config,
             seller=SyntheticSeller(seed=config.seed, orders_per_day=config.orders_per_day),
-            lwa=LwaBackend(lifetime_seconds=config.scaled(3600.0)),
+            lwa=LwaBackend(lifetime_seconds=config.scaled_expiry(3600.0)),
             quota=QuotaBook(config.speed),
             faults=FaultInjector(spec, config.seed),
         )

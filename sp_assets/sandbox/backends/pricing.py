@@ -16,7 +16,6 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sp_assets.sandbox import seller as seller_module
 from sp_assets.sandbox.backends.catalog import CatalogBackend
 from sp_assets.sandbox.backends.sellers import seller_id
 from sp_assets.sandbox.seller import Product, SyntheticSeller
@@ -69,7 +68,7 @@ class PricingBackend:
         """What the seller charges for standard shipping: nothing for FBA, a flat fee for MFN."""
         if product.fulfillment_channel == "AFN":
             return Decimal(0)
-        fx = Decimal(getattr(seller_module, "_FX", {}).get(product.currency, "1"))
+        fx = self.seller.fx_rate(product.currency)
         return _round(_MFN_SHIPPING_USD * fx, product.currency)
 
     def competitive(self, marketplace_id: str, product: Product, as_of: datetime) -> CompetitiveSnapshot:

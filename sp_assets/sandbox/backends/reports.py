@@ -331,7 +331,7 @@ class ReportsBackend:
         return self._settlement_document(region, document_id)
 
     def document_url(self, base_url: str, document: DocumentRecord, content_encoding: bool) -> str:
-        ttl = float(self._extra.get("report_url_ttl_seconds", self.config.scaled(URL_LIFETIME_SECONDS)))
+        ttl = float(self._extra.get("report_url_ttl_seconds", self.config.scaled_expiry(URL_LIFETIME_SECONDS)))
         expires = time.time() + ttl
         if self._extra.get("report_url_expired_first"):
             with self._lock:

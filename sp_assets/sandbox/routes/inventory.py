@@ -52,7 +52,7 @@ def get_inventory_summaries(req: ApiRequest, state: SandboxState) -> ApiResult:
                       f"(got {req.get('startDateTime')})")
     token = req.get("nextToken")
     if token is not None:
-        query = _query_from_token(tokens, token, marketplace_id, start, state.config.scaled(NEXT_TOKEN_SECONDS))
+        query = _query_from_token(tokens, token, marketplace_id, start, state.config.scaled_expiry(NEXT_TOKEN_SECONDS))
     else:
         skus = req.list("sellerSkus", MAX_SELLER_SKUS)
         single = req.get("sellerSku")

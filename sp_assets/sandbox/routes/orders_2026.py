@@ -41,7 +41,7 @@ MAX_MARKETPLACE_IDS = 50
 
 def build(state: SandboxState) -> list[Route]:
     state.backends["orders_2026"] = Orders2026Backend(
-        state.seller, token_lifetime=state.config.scaled(TOKEN_LIFETIME_SECONDS))
+        state.seller, token_lifetime=state.config.scaled_expiry(TOKEN_LIFETIME_SECONDS))
     return [
         api_route("GET", "/orders/2026-01-01/orders", SEARCH_ORDERS, search_orders, state),
         api_route("GET", "/orders/2026-01-01/orders/{orderId}", GET_ORDER_2026, get_order, state),

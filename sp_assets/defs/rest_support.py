@@ -1,0 +1,166 @@
+"""What the REST-API assets (inventory, pricing, catalog, shipments, sellers) share.
+
+* the snapshot day of a point-in-time asset (today only, via ``require_today``);
+* the seed's SKU options: ``sku_selection`` (**all**: the SKUs of today's ``inventory_supply``
+  snapshot, read from DuckDB; **advanced**: the configured ``skus``) and ``on_invalid_sku``
+  (**skip**: write the valid SKUs and flag the invalid ones with a WARN asset check; **warn**: fail
+  the run listing them, writing nothing);
+* the single write at the end of a run and its metadata (``run_metadata`` + ``WriteResult``).
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from sp_assets.defs.common import asset_key, require_today, run_metadata
+from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.lib.spapi.http import SPAPIClient
+from sp_assets.lib.spapi.stats import CallStats
+from sp_assets.lib.tables.base import TableSpec, frame_from_records
+from sp_assets.lib.tables.inventory import INVENTORY_SUPPLY
+
+REPLACE_PARTITION = "replace_partition"
+MERGE = "merge"
+REPLACE_TABLE = "replace_table"
+# Per-item pricing statuses that mean "Amazon does not know this SKU" (NoResult: no entry came back
+# for it at all). Anything else that is not Success (ServerError) is an error worth a retry.
+INVALID_SKU_STATUSES = frozenset({"ClientError", "NoResult"})
+
+
+# ----------------------------------------------------------------------------------- clients, time
+def sp_client(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SPAPIClient:
+    """The marketplace's SP-API client (one per process and step, from its resource)."""
+    return getattr(context.resources, f"sp_api_{entry.code}").client()
+
+
+def api_since(client: SPAPIClient, before: CallStats) -> dict[str, dict[str, Any]]:
+    """The calls this run made on a client that may be shared, per API family."""
+    return client.stats.since(before).as_dict()
+
+
+def utc_now() -> datetime:
+    """Whole seconds: the moment a fetch started, stored as ``snapshot_time`` / ``fetched_at``."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def snapshot_day(context: dg.AssetExecutionContext, entry: MarketplaceConfig, history_asset: str) -> date:
+    """Today's partition day, or a clear refusal (nothing fetched or written) for any other day."""
+    require_today(context, entry, history_asset=history_asset)
+    return date.fromisoformat(context.partition_keys[0])
+
+
+def history_asset(entry: MarketplaceConfig, name: str) -> str:
+    """``us/ledger_summary``: how a refusal names the report asset that carries history."""
+    return asset_key(entry, name).to_user_string()
+
+
+# ------------------------------------------------------------------------------------------ SKUs
+def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, day: date) -> list[str]:
+    """The SKUs a per-SKU asset asks about, per the marketplace's ``sku_selection``.
+
+    **all** reads the SKUs of ``<code>.inventory_supply`` for ``day``. A day that was never loaded is
+    an error (an empty snapshot is not: it is a day on which no FBA SKU changed); **advanced** is the
+    configured list, in order.
+    """
+    if entry.sku_selection == "advanced":
+        return list(entry.skus)
+    warehouse = context.resources.warehouse.warehouse()
+    loads = warehouse.loads(entry.code, INVENTORY_SUPPLY.name)
+    if loads.filter(pl.col("partition_start") == day.isoformat()).height == 0:
+        raise dg.Failure(
+            description=(
+                f"marketplaces.{entry.code}.sku_selection is 'all', which takes the SKUs of today's inventory "
+                f"snapshot, but {history_asset(entry, INVENTORY_SUPPLY.name)} has not been materialized for "
+                f"{day.isoformat()}: materialize it first (the snapshot job does both), or set "
+                f"sku_selection: advanced with a list of skus."
+            ),
+            allow_retries=False,
+        )
+    frame = warehouse.query(
+        f"select distinct seller_sku from {entry.code}.{INVENTORY_SUPPLY.name} where snapshot_date = ? "
+        f"order by seller_sku", [day])
+    return frame.get_column("seller_sku").to_list()
+
+
+def enforce_invalid_sku_policy(entry: MarketplaceConfig, asset_name: str, invalid: Mapping[str, str]) -> None:
+    """``on_invalid_sku: warn`` fails the run (nothing is written) when any SKU is invalid."""
+    if invalid and entry.on_invalid_sku == "warn":
+        listed = ", ".join(repr(sku) for sku in sorted(invalid))
+        raise dg.Failure(
+            description=(
+                f"{history_asset(entry, asset_name)}: Amazon rejected {len(invalid)} SKU(s) as invalid: {listed}. "
+                f"Nothing was written because marketplaces.{entry.code}.on_invalid_sku is 'warn'; fix the SKUs "
+                f"or set on_invalid_sku: skip to write the valid ones."
+            ),
+            metadata={"invalid_skus": dg.MetadataValue.json(dict(sorted(invalid.items())))},
+            allow_retries=False,
+        )
+
+
+def invalid_skus_check_name(asset_name: str) -> str:
+    return f"{asset_name}_valid_skus"
+
+
+def invalid_skus_check_spec(entry: MarketplaceConfig, asset_name: str) -> dg.AssetCheckSpec:
+    """A WARN check the asset itself reports: with ``on_invalid_sku: skip`` it flags skipped SKUs."""
+    return dg.AssetCheckSpec(
+        name=invalid_skus_check_name(asset_name), asset=asset_key(entry, asset_name),
+        description="Every requested SKU was valid for Amazon. Fails with WARN severity, listing the SKUs, "
+                    "when on_invalid_sku: skip left some out.",
+    )
+
+
+def invalid_skus_check_result(entry: MarketplaceConfig, asset_name: str, requested: int,
+                              invalid: Mapping[str, str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset_key(entry, asset_name), check_name=invalid_skus_check_name(asset_name),
+        passed=not invalid, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"requested_skus": requested, "invalid_sku_count": len(invalid),
+                  "invalid_skus": dg.MetadataValue.json(dict(sorted(invalid.items())))},
+    )
+
+
+def sku_metadata(entry: MarketplaceConfig, requested: Sequence[str], invalid: Mapping[str, str]) -> dict[str, Any]:
+    """What a per-SKU asset reports about its SKUs (the invalid ones with Amazon's status)."""
+    return {
+        "sku_selection": entry.sku_selection,
+        "on_invalid_sku": entry.on_invalid_sku,
+        "requested_skus": len(requested),
+        "invalid_sku_count": len(invalid),
+        "invalid_skus": dg.MetadataValue.json(dict(sorted(invalid.items()))),
+    }
+
+
+# ------------------------------------------------------------------------------------------ write
+def write_rows(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spec: TableSpec,
+               rows: Iterable[Mapping[str, Any]], *, mode: str, window: tuple[datetime, datetime],
+               api: Mapping[str, Any], days: tuple[date, date] | None = None,
+               check_results: Sequence[dg.AssetCheckResult] = (), **extra: Any) -> dg.MaterializeResult:
+    """Rows -> one frame -> one warehouse write -> the run's metadata."""
+    return write_frame(context, entry, spec, frame_from_records(spec, rows), mode=mode, window=window, api=api,
+                       days=days, check_results=check_results, **extra)
+
+
+def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spec: TableSpec,
+                frame: pl.DataFrame, *, mode: str, window: tuple[datetime, datetime], api: Mapping[str, Any],
+                days: tuple[date, date] | None = None, check_results: Sequence[dg.AssetCheckResult] = (),
+                **extra: Any) -> dg.MaterializeResult:
+    """``mode`` is replace_partition (``days`` = [first, end) local days), merge or replace_table."""
+    warehouse = context.resources.warehouse.warehouse()
+    if mode == REPLACE_PARTITION:
+        if days is None:
+            raise ValueError("replace_partition needs days=(first, end)")
+        result = warehouse.replace_partition(entry.code, spec, frame, days[0], days[1])
+    elif mode == MERGE:
+        result = warehouse.merge(entry.code, spec, frame)
+    elif mode == REPLACE_TABLE:
+        result = warehouse.replace_table(entry.code, spec, frame)
+    else:
+        raise ValueError(f"unknown write mode {mode!r}; allowed: {REPLACE_PARTITION}, {MERGE}, {REPLACE_TABLE}")
+    metadata = run_metadata(rows=frame.height, start=window[0], end=window[1], api=api, frame=frame,
+                            table=f"{entry.code}.{spec.name}", write_mode=mode,
+                            write=dg.MetadataValue.json(result.as_metadata()), **extra)
+    return dg.MaterializeResult(metadata=metadata, check_results=list(check_results))

@@ -1,0 +1,1 @@
+"""Marketplace participations (the seed's Marketplace Participations) per marketplace."""

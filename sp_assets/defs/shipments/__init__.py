@@ -1,0 +1,1 @@
+"""FBA inbound shipments, their items, and multi-channel fulfillment orders per marketplace."""
