@@ -190,7 +190,7 @@ def _parse_marketplace(raw_code: str, options: Any, today: date) -> MarketplaceC
         timezone=timezone,
         endpoint=_parse_url(f"{where}.endpoint", options.get("endpoint")),
         token_url=_parse_url(f"{where}.token_url", options.get("token_url")),
-        orders_api=_choice(f"{where}.orders_api", options.get("orders_api", "v0"), ORDERS_API_VERSIONS),
+        orders_api=_choice(f"{where}.orders_api", options.get("orders_api", "2026-01-01"), ORDERS_API_VERSIONS),
         order_statuses=_statuses(f"{where}.order_statuses", options.get("order_statuses"), ORDER_STATUSES),
         query_date_type=_choice(f"{where}.query_date_type", options.get("query_date_type", "created"),
                                 QUERY_DATE_TYPES),

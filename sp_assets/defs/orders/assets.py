@@ -1,127 +1,155 @@
 """Orders, order items and their upserts, per marketplace.
 
-====================  ============================================  ===================================
-asset                 the seed's report                             write
-====================  ============================================  ===================================
-``orders``            Order Details                                 partition replace (by local day)
-``order_items``       Order Items / List Order Items By Input       partition replace, items of the
-                      Dataset (the input dataset is ``orders``)     partition's orders
-``orders_upsert``     Orders - List Orders - Upsert                 merge by order id, never regressing
-``order_items_upsert`` Orders - List Order Items Upsert             merge by (order id, item id)
-====================  ============================================  ===================================
+======================  ===========================================  ===================================
+asset                   the seed's report                            write
+======================  ===========================================  ===================================
+``orders``              Order Details                                partition replace (by local day)
+``order_items``         Order Items / List Order Items By Input      partition replace: the items of the
+                        Dataset (the input dataset is ``orders``)    partition's orders
+``orders_upsert``       Orders - List Orders - Upsert                merge by order id, never regressing
+``order_items_upsert``  Orders - List Order Items Upsert             merge by (order id, item id)
+======================  ===========================================  ===================================
 
-Each run reads the API first (pages, then records, then one polars frame) and then writes once.
+Each pair (orders and its items) is one subsettable multi-asset, so the lineage still shows items
+depending on orders, and under Orders v2026-01-01 one paged searchOrders pass fills both tables:
+Amazon is never asked twice for a window. Under v0 the items come from one getOrderItems call per
+order (of this run's fetch, or of the ``orders`` table when only the items are materialized). Each run
+reads the API first (pages, then records, then one polars frame per table) and then writes.
 """
 
-
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.common import ROLLING, daily_asset_kwargs, local_dates, run_metadata
+from sp_assets.defs.common import (
+    REFRESH_TAG,
+    RETRY,
+    ROLLING,
+    asset_key,
+    group_name,
+    local_dates,
+    pool_name,
+    run_metadata,
+)
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.defs.orders.fetch import fetch_item_rows, fetch_order_rows
-from sp_assets.defs.partitions import utc_window
+from sp_assets.defs.orders.fetch import fetch_item_rows, fetch_order_rows, fetch_orders_with_items_2026
+from sp_assets.defs.partitions import daily_partitions, utc_window
 from sp_assets.lib.tables.base import TableSpec, frame_from_records
 from sp_assets.lib.tables.orders import ORDER_ITEMS, ORDER_ITEMS_UPSERT, ORDERS, ORDERS_UPSERT
 
 DESCRIPTIONS = {
     "orders": "Replaces the seed's **Order Details**: every order created in the partition's day "
-              "(getOrders by CreatedAfter/Before, or by LastUpdated with `query_date_type: last_updated`). "
-              "Write mode: **partition replace** (materializing a day twice never duplicates a row).",
-    "order_items": "Replaces the seed's **Order Items** and **List Order Items By Input Dataset**: the items of "
-                   "the partition's orders (getOrderItems per order of the `orders` asset). "
+              "(or updated in it, with `query_date_type: last_updated`), from Orders v2026-01-01 searchOrders "
+              "or v0 getOrders (`orders_api`). Write mode: **partition replace** (materializing a day twice "
+              "never duplicates a row).",
+    "order_items": "Replaces the seed's **Order Items** and **List Order Items By Input Dataset** (the input "
+                   "dataset is `orders`): the items of the partition's orders. Under v2026 they come in the same "
+                   "searchOrders pages as the orders; under v0 from getOrderItems per order. "
                    "Write mode: **partition replace**.",
     "orders_upsert": "Replaces the seed's **Orders - List Orders - Upsert**: orders updated in the window "
-                     "(LastUpdatedAfter/Before, clamped to now minus 15 minutes). Write mode: **merge** by "
-                     "order id; a row is never replaced by one with an older LastUpdateDate.",
-    "order_items_upsert": "Replaces the seed's **Orders - List Order Items Upsert**: the items of the orders in "
-                          "`orders_upsert` updated in the window. Write mode: **merge** by (order id, item id), "
-                          "never regressing.",
+                     "(lastUpdated after/before, clamped to now minus 15 minutes). Write mode: **merge** by "
+                     "order id; a row is never replaced by one with an older last_update_date.",
+    "order_items_upsert": "Replaces the seed's **Orders - List Order Items Upsert**: the items of the orders "
+                          "updated in the window. Write mode: **merge** by (order id, item id), never regressing.",
 }
+
+
+def _spec(entry: MarketplaceConfig, name: str, deps: tuple[str, ...] = ()) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=asset_key(entry, name), description=DESCRIPTIONS[name], group_name=group_name(entry),
+        kinds={"duckdb", "python"}, tags={REFRESH_TAG: ROLLING}, skippable=True,
+        deps=[asset_key(entry, d) for d in deps],
+    )
 
 
 def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, table: str, column: str,
                first: Any, last: Any) -> list[dict[str, Any]]:
-    """The order rows a downstream items asset needs, read from the upstream table in DuckDB."""
+    """The order rows an items-only run needs, read from the orders table in DuckDB."""
     warehouse = context.resources.warehouse.warehouse()
     if not warehouse.table_exists(entry.code, table):
         return []
-    frame = warehouse.query(
+    return warehouse.query(
         f"select amazon_order_id, partition_date, purchase_date, last_update_date, order_status "
         f"from {entry.code}.{table} where {column} >= ? and {column} < ? order by amazon_order_id",
         [first, last],
-    )
-    return frame.to_dicts()
+    ).to_dicts()
 
 
 def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    """The four order assets of one marketplace."""
+    """The two order multi-assets of one marketplace: (orders, order_items) and their upserts."""
     sp_key = f"sp_api_{entry.code}"
+    op_kwargs = dict(
+        partitions_def=daily_partitions(entry), can_subset=True, pool=pool_name(entry, "orders"),
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=7), retry_policy=RETRY,
+        required_resource_keys={sp_key, "warehouse"},
+    )
 
-    def write(context: dg.AssetExecutionContext, spec: TableSpec, rows: list[dict[str, Any]],
-              start, end, replace: tuple[date, date] | None, before) -> dg.MaterializeResult:
+    def fetch(context: dg.AssetExecutionContext, start: datetime, end: datetime, by: str, want_items: bool,
+              table: str, column: str, first: Any, last: Any) -> tuple[list | None, list | None]:
+        """Order rows (None when not selected) and item rows (None when not selected)."""
+        client = getattr(context.resources, sp_key).client()
+        want_orders = asset_key(entry, table) in context.selected_asset_keys
+        if entry.orders_api == "2026-01-01":
+            orders, items = fetch_orders_with_items_2026(
+                client, entry.marketplace_id, entry.timezone, start, end, by=by, statuses=entry.order_statuses,
+                include_pii=entry.include_pii)
+            return (orders if want_orders else None), (items if want_items else None)
+        orders = None
+        if want_orders:
+            orders = fetch_order_rows(client, entry.marketplace_id, entry.timezone, start, end, by=by,
+                                      statuses=entry.order_statuses, include_pii=entry.include_pii)
+        items = None
+        if want_items:
+            source = orders if orders is not None else _orders_in(context, entry, table, column, first, last)
+            items = fetch_item_rows(client, source)
+        return orders, items
+
+    def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
+              start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
         frame = frame_from_records(spec, rows)
         warehouse = context.resources.warehouse.warehouse()
         if replace is not None:
             result = warehouse.replace_partition(entry.code, spec, frame, replace[0], replace[1])
         else:
             result = warehouse.merge(entry.code, spec, frame)
-        client = getattr(context.resources, sp_key).client()
-        return dg.MaterializeResult(metadata=run_metadata(
-            rows=frame.height, start=start, end=end, api=client.stats.since(before).as_dict(), frame=frame,
-            write=dg.MetadataValue.json(_as_dict(result)), table=f"{entry.code}.{spec.name}",
-        ))
+        return dg.MaterializeResult(asset_key=asset_key(entry, name), metadata=run_metadata(
+            rows=frame.height, start=start, end=end, api=api, frame=frame, orders_api=entry.orders_api,
+            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}"))
 
-    @dg.asset(**daily_asset_kwargs(entry, "orders", "orders", ROLLING, DESCRIPTIONS["orders"]))
-    def orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        start, end = utc_window(context)
-        client = getattr(context.resources, sp_key).client()
-        before = client.stats.snapshot()
-        rows = fetch_order_rows(client, entry.marketplace_id, entry.timezone, start, end,
-                                by=entry.query_date_type, statuses=entry.order_statuses,
-                                include_pii=entry.include_pii)
-        return write(context, ORDERS, rows, start, end, local_dates(entry, start, end), before)
-
-    @dg.asset(deps=[orders], **daily_asset_kwargs(entry, "order_items", "orders", ROLLING,
-                                                   DESCRIPTIONS["order_items"]))
-    def order_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def run_pair(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
+                 by: str, replace: bool):
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
+        # The items of an upsert window are the items of the orders updated in it.
+        column, lo, hi = ("partition_date", first, last) if replace else ("last_update_date", start, end)
         client = getattr(context.resources, sp_key).client()
         before = client.stats.snapshot()
-        rows = fetch_item_rows(client, _orders_in(context, entry, "orders", "partition_date", first, last))
-        return write(context, ORDER_ITEMS, rows, start, end, (first, last), before)
+        want_items = asset_key(entry, names[1]) in context.selected_asset_keys
+        orders, items = fetch(context, start, end, by, want_items, names[0], column, lo, hi)
+        api = client.stats.since(before).as_dict()
+        window = (first, last) if replace else None
+        # Orders first: an items-only failure must never leave items without their orders.
+        if orders is not None:
+            yield write(context, specs[0], names[0], orders, start, end, window, api)
+        if items is not None:
+            yield write(context, specs[1], names[1], items, start, end, window, api if orders is None else {})
 
-    @dg.asset(**daily_asset_kwargs(entry, "orders_upsert", "orders", ROLLING, DESCRIPTIONS["orders_upsert"]))
-    def orders_upsert(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        start, end = utc_window(context)
-        client = getattr(context.resources, sp_key).client()
-        before = client.stats.snapshot()
-        rows = fetch_order_rows(client, entry.marketplace_id, entry.timezone, start, end, by="last_updated",
-                                statuses=entry.order_statuses, include_pii=entry.include_pii)
-        return write(context, ORDERS_UPSERT, rows, start, end, None, before)
+    @dg.multi_asset(name=f"{entry.code}_orders", specs=[_spec(entry, "orders"),
+                                                        _spec(entry, "order_items", deps=("orders",))], **op_kwargs)
+    def orders_and_items(context: dg.AssetExecutionContext):
+        yield from run_pair(context, ("orders", "order_items"), (ORDERS, ORDER_ITEMS), entry.query_date_type, True)
 
-    @dg.asset(deps=[orders_upsert], **daily_asset_kwargs(entry, "order_items_upsert", "orders", ROLLING,
-                                                          DESCRIPTIONS["order_items_upsert"]))
-    def order_items_upsert(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        start, end = utc_window(context)
-        client = getattr(context.resources, sp_key).client()
-        before = client.stats.snapshot()
-        rows = fetch_item_rows(client, _orders_in(context, entry, "orders_upsert", "last_update_date", start, end))
-        return write(context, ORDER_ITEMS_UPSERT, rows, start, end, None, before)
+    @dg.multi_asset(name=f"{entry.code}_orders_upsert",
+                    specs=[_spec(entry, "orders_upsert"), _spec(entry, "order_items_upsert", deps=("orders_upsert",))],
+                    **op_kwargs)
+    def upserts(context: dg.AssetExecutionContext):
+        yield from run_pair(context, ("orders_upsert", "order_items_upsert"), (ORDERS_UPSERT, ORDER_ITEMS_UPSERT),
+                            "last_updated", False)
 
-    return [orders, order_items, orders_upsert, order_items_upsert]
-
-
-def _as_dict(result: Any) -> dict[str, Any]:
-    if hasattr(result, "__dataclass_fields__"):
-        return {k: getattr(result, k) for k in result.__dataclass_fields__}
-    return dict(result) if isinstance(result, dict) else {"result": str(result)}
+    return [orders_and_items, upserts]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    assets = [a for entry in load_config().marketplaces for a in build_orders_assets(entry)]
-    return dg.Definitions(assets=assets)
+    return dg.Definitions(assets=[a for entry in load_config().marketplaces for a in build_orders_assets(entry)])
