@@ -17,9 +17,6 @@ from sp_assets.sandbox.server import SandboxServer
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MODELS_DIR = SHARED / "sp-api-models"
 
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
-SANDBOX_REFRESH_TOKENS = {"NA": "Atzr|sandbox-na-demo", "EU": "Atzr|sandbox-eu-demo", "FE": "Atzr|sandbox-fe-demo"}
 
 
 @pytest.fixture(scope="session")

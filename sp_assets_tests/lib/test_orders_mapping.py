@@ -27,10 +27,9 @@ from sp_assets.lib.tables.orders import (
     order_row_v0,
 )
 from sp_assets.sandbox.server import SandboxServer
+from sp_assets_tests.support import access_token
 
 # The same values as sp_assets_tests/conftest.py (pytest does not support importing a conftest).
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 INCLUDED_DATA = "BUYER,RECIPIENT,PROCEEDS,FULFILLMENT,PROMOTION"
 DAYS_AGO = 10  # long enough back that no order of the day changes any more
 
@@ -62,14 +61,6 @@ class SellerSession(requests.Session):
             if answer.status_code != 429 or _time.monotonic() > deadline:
                 return answer
             _time.sleep(0.005)
-
-
-def access_token(sb: SandboxServer, refresh_token: str) -> str:
-    answer = requests.post(sb.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["access_token"]
 
 
 def local_day_window(marketplace: Marketplace) -> tuple[datetime, datetime]:

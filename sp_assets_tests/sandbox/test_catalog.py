@@ -13,25 +13,16 @@ import requests
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.backends.catalog import classification_json
 from sp_assets.sandbox.server import SandboxServer
+from sp_assets_tests.support import access_token
 
 from .contract import validate_response
 
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 V0 = "catalogItemsV0.json"
 V2022 = "catalogItems_2022-04-01.json"
 CATEGORIES = "/catalog/v0/categories"
 ITEMS = "/catalog/2022-04-01/items"
 US = by_code("us").marketplace_id
 JP = by_code("jp").marketplace_id
-
-
-def access_token(sb: SandboxServer, refresh_token: str) -> str:
-    answer = requests.post(sb.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["access_token"]
 
 
 def get(sb: SandboxServer, token: str, path: str, **params: object) -> requests.Response:

@@ -22,10 +22,9 @@ import requests
 
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.server import READY_PREFIX, SandboxProcess, SandboxServer
+from sp_assets_tests.support import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 # The same values as sp_assets_tests/conftest.py (pytest does not support importing a conftest).
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 US = by_code("us").marketplace_id
 DE = by_code("de").marketplace_id
 JP = by_code("jp").marketplace_id

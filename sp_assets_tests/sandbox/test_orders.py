@@ -14,12 +14,11 @@ import requests
 
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.server import SandboxServer
+from sp_assets_tests import support
 
 from .contract import validate_response
 
 # The same values as sp_assets_tests/conftest.py (pytest does not support importing a conftest).
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 MODEL = "ordersV0.json"
 US = by_code("us").marketplace_id
 JP = by_code("jp").marketplace_id
@@ -29,11 +28,7 @@ FE_TOKEN = "Atzr|sandbox-fe-orders-tests"
 
 
 def access_token(sb: SandboxServer, refresh_token: str = NA_TOKEN) -> str:
-    answer = requests.post(sb.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["access_token"]
+    return support.access_token(sb, refresh_token)
 
 
 def get(sb: SandboxServer, path: str, token: str | None, **params: object) -> requests.Response:

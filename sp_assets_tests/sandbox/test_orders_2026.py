@@ -17,12 +17,11 @@ import requests
 
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.server import SandboxServer
+from sp_assets_tests.support import access_token
 
 from .contract import validate_response
 
 # The same values as sp_assets_tests/conftest.py (pytest does not support importing a conftest).
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 MODEL = "orders_2026-01-01.json"
 SEARCH = "/orders/2026-01-01/orders"
 US = by_code("us").marketplace_id
@@ -31,14 +30,6 @@ JP = by_code("jp").marketplace_id
 ALL_BLOCKS = "BUYER,RECIPIENT,PROCEEDS,FULFILLMENT,PACKAGES,PROMOTION,CANCELLATION"
 V0_TO_2026 = {"Pending": "PENDING", "Unshipped": "UNSHIPPED", "PartiallyShipped": "PARTIALLY_SHIPPED",
               "Shipped": "SHIPPED", "Canceled": "CANCELLED"}
-
-
-def access_token(sb: SandboxServer, refresh_token: str) -> str:
-    answer = requests.post(sb.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["access_token"]
 
 
 def get(sb: SandboxServer, path: str, token: str | None, **params: object) -> requests.Response:

@@ -14,23 +14,14 @@ from sp_assets.lib.marketplaces import by_code, in_region
 from sp_assets.sandbox.backends.outbound import OutboundBackend
 from sp_assets.sandbox.seller import SyntheticSeller
 from sp_assets.sandbox.server import SandboxServer
+from sp_assets_tests.support import access_token
 
 from .contract import validate_response
 
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 MODEL = "fulfillmentOutbound_2020-07-01.json"
 OP = "listAllFulfillmentOrders"
 PATH = "/fba/outbound/2020-07-01/fulfillmentOrders"
 US = by_code("us").marketplace_id
-
-
-def access_token(sb: SandboxServer, refresh_token: str) -> str:
-    answer = requests.post(sb.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["access_token"]
 
 
 def get(sb: SandboxServer, token: str, **params: object) -> requests.Response:

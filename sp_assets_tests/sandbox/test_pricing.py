@@ -19,11 +19,10 @@ import requests
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
+from sp_assets_tests.support import access_token
 
 from .contract import validate_response
 
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 MODEL = "productPricingV0.json"
 PRICE = "/products/pricing/v0/price"
 COMPETITIVE = "/products/pricing/v0/competitivePrice"
@@ -31,14 +30,6 @@ OPS = {PRICE: "getPricing", COMPETITIVE: "getCompetitivePricing"}
 US = by_code("us").marketplace_id
 JP = by_code("jp").marketplace_id
 TRICKY = ["MUG 12oz BLUE", "CABLE+USB/C-1M", 'TEE "VINTAGE" L', "KIT#7 SET"]
-
-
-def access_token(sb: SandboxServer, refresh_token: str) -> str:
-    answer = requests.post(sb.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["access_token"]
 
 
 @pytest.fixture(scope="module")

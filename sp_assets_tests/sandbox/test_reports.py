@@ -23,11 +23,10 @@ from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxProcess, SandboxServer
+from sp_assets_tests.support import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 from .contract import models_dir, validate_response
 
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 MODEL = "reports_2021-06-30.json"
 BASE = "/reports/2021-06-30"
 US = by_code("us").marketplace_id

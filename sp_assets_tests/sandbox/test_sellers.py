@@ -8,22 +8,13 @@ import requests
 
 from sp_assets.lib.marketplaces import in_region
 from sp_assets.sandbox.server import SandboxServer
+from sp_assets_tests.support import access_token
 
 from .contract import validate_response
 
-SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret-do-not-log"
 MODEL = "sellers.json"
 OP = "getMarketplaceParticipations"
 PATH = "/sellers/v1/marketplaceParticipations"
-
-
-def access_token(sb: SandboxServer, refresh_token: str) -> str:
-    answer = requests.post(sb.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["access_token"]
 
 
 def get(sb: SandboxServer, token: str | None) -> requests.Response:
