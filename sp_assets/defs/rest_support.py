@@ -25,9 +25,6 @@ from sp_assets.lib.tables.inventory import INVENTORY_SUPPLY
 REPLACE_PARTITION = "replace_partition"
 MERGE = "merge"
 REPLACE_TABLE = "replace_table"
-# Per-item pricing statuses that mean "Amazon does not know this SKU" (NoResult: no entry came back
-# for it at all). Anything else that is not Success (ServerError) is an error worth a retry.
-INVALID_SKU_STATUSES = frozenset({"ClientError", "NoResult"})
 
 
 # ----------------------------------------------------------------------------------- clients, time
@@ -37,7 +34,8 @@ def sp_client(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SP
 
 
 def api_since(client: SPAPIClient, before: CallStats) -> dict[str, dict[str, Any]]:
-    """The calls this run made on a client that may be shared, per API family."""
+    """The calls this run made on a client that may be shared, per API family (``run_metadata``
+    leaves out the client's ``total`` and the families this run did not call)."""
     return client.stats.since(before).as_dict()
 
 
@@ -46,9 +44,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def snapshot_day(context: dg.AssetExecutionContext, entry: MarketplaceConfig, history_asset: str) -> date:
-    """Today's partition day, or a clear refusal (nothing fetched or written) for any other day."""
-    require_today(context, entry, history_asset=history_asset)
+def snapshot_day(context: dg.AssetExecutionContext, entry: MarketplaceConfig, history: str) -> date:
+    """Today's partition day, or a clear refusal naming ``history`` (the asset that has history):
+    nothing is fetched or written for any other day."""
+    require_today(context, entry, history_asset=history)
     return date.fromisoformat(context.partition_keys[0])
 
 
@@ -83,6 +82,11 @@ def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, d
         f"select distinct seller_sku from {entry.code}.{INVENTORY_SUPPLY.name} where snapshot_date = ? "
         f"order by seller_sku", [day])
     return frame.get_column("seller_sku").to_list()
+
+
+def sku_asset_deps(entry: MarketplaceConfig) -> list[dg.AssetKey]:
+    """With ``sku_selection: all`` a per-SKU asset reads today's inventory snapshot, so it depends on it."""
+    return [asset_key(entry, INVENTORY_SUPPLY.name)] if entry.sku_selection == "all" else []
 
 
 def enforce_invalid_sku_policy(entry: MarketplaceConfig, asset_name: str, invalid: Mapping[str, str]) -> None:

@@ -2,7 +2,8 @@
 
 At ``schedule_hour`` (the marketplace's local time) it re-materializes the last ``days_back`` days
 (default 3, today included) of every rolling asset, which catches late updates (an order shipped
-two days after purchase, a return), and today's partition of every point-in-time asset. The seed's
+two days after purchase, a return), today's partition of every point-in-time asset, and the
+unpartitioned assets (``<code>_unpartitioned_job``: tables replaced on each run). The seed's
 "today-7" is ``days_back: 8``. Older history is a partition backfill from the UI or the CLI.
 """
 
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sp_assets.defs.common import REFRESH_TAG, ROLLING, SNAPSHOT, group_name
+from sp_assets.defs.common import REFRESH_TAG, ROLLING, SNAPSHOT, UNPARTITIONED, group_name
 from sp_assets.defs.config import MarketplaceConfig, load_config
 
 
@@ -33,20 +34,26 @@ def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinitio
         f"{entry.code}_snapshot_job", selection=group & dg.AssetSelection.tag(REFRESH_TAG, SNAPSHOT),
         description=f"{entry.code}: point-in-time assets, today's partition",
     )
+    unpartitioned_job = dg.define_asset_job(
+        f"{entry.code}_unpartitioned_job", selection=group & dg.AssetSelection.tag(REFRESH_TAG, UNPARTITIONED),
+        description=f"{entry.code}: unpartitioned assets (tables replaced on each run)",
+    )
 
     @dg.schedule(name=f"{entry.code}_daily", cron_schedule=f"0 {entry.schedule_hour} * * *",
                  execution_timezone=entry.timezone, target=group,
                  default_status=dg.DefaultScheduleStatus.RUNNING,
                  description=f"Every day at {entry.schedule_hour}:00 {entry.timezone}: the last "
-                             f"{entry.days_back} days of {entry.code}'s history assets, today's snapshots.")
+                             f"{entry.days_back} days of {entry.code}'s history assets, today's snapshots, the "
+                             "unpartitioned tables.")
     def daily(context: dg.ScheduleEvaluationContext):
         keys = rolling_partition_keys(entry, context.scheduled_execution_time)
         for key in keys:
             yield dg.RunRequest(run_key=f"{entry.code}-rolling-{key}", job_name=rolling_job.name, partition_key=key)
         yield dg.RunRequest(run_key=f"{entry.code}-snapshot-{keys[-1]}", job_name=snapshot_job.name,
                             partition_key=keys[-1])
+        yield dg.RunRequest(run_key=f"{entry.code}-unpartitioned-{keys[-1]}", job_name=unpartitioned_job.name)
 
-    return [rolling_job, snapshot_job], daily
+    return [rolling_job, snapshot_job, unpartitioned_job], daily
 
 
 @dg.definitions

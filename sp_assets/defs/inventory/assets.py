@@ -75,15 +75,14 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
         warehouse = context.resources.warehouse.warehouse()
-        columns = ", ".join(INVENTORY_SUPPLY_CURRENT.column_names)
-        frame = warehouse.query(
-            f"select {columns} from {entry.code}.{INVENTORY_SUPPLY.name} "
-            f"where snapshot_date >= ? and snapshot_date < ? order by snapshot_date, seller_sku", [first, last],
-        ) if warehouse.table_exists(entry.code, INVENTORY_SUPPLY.name) else None
-        if frame is None:
+        if not warehouse.table_exists(entry.code, INVENTORY_SUPPLY.name):
             raise dg.Failure(description=f"{entry.code}.{INVENTORY_SUPPLY.name} does not exist yet: materialize "
                                          f"{history_asset(entry, INVENTORY_SUPPLY.name)} first",
                              allow_retries=False)
+        frame = warehouse.query(
+            f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} from {entry.code}.{INVENTORY_SUPPLY.name} "
+            f"where snapshot_date >= ? and snapshot_date < ? order by snapshot_date, seller_sku", [first, last],
+        )
         return write_frame(context, entry, INVENTORY_SUPPLY_CURRENT, frame, mode=MERGE, window=(start, end),
                            api={}, source_table=f"{entry.code}.{INVENTORY_SUPPLY.name}")
 

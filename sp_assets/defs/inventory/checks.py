@@ -13,7 +13,7 @@ def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinitio
     current, snapshot = f"{entry.code}.{INVENTORY_SUPPLY_CURRENT.name}", f"{entry.code}.{INVENTORY_SUPPLY.name}"
 
     @dg.asset_check(asset=asset_key(entry, INVENTORY_SUPPLY_CURRENT.name), name="inventory_supply_current_up_to_date",
-                    blocking=True, required_resource_keys={"warehouse"},
+                    blocking=False, required_resource_keys={"warehouse"},
                     description=f"every SKU of {current} is at least as new as its newest row in {snapshot}")
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         warehouse = context.resources.warehouse.warehouse()

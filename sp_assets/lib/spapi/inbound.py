@@ -30,12 +30,13 @@ def get_shipments(
 ) -> Iterator[dict[str, Any]]:
     """Yield shipments (``payload.ShipmentData``), all pages.
 
-    With ``last_updated_after``/``before`` the query type is ``DATE_RANGE`` (statuses/ids are then
-    not allowed); otherwise ``SHIPMENT``, filtering by ``statuses`` and/or ``shipment_ids`` (AND).
+    With ``last_updated_after``/``before`` the query type is ``DATE_RANGE``, optionally narrowed by
+    ``statuses`` (the model lets ShipmentStatusList select by current status with either query type;
+    shipment ids are a SHIPMENT query); otherwise ``SHIPMENT``, by ``statuses`` and/or ``shipment_ids`` (AND).
     """
     by_date = last_updated_after is not None or last_updated_before is not None
-    if by_date and (statuses or shipment_ids):
-        raise ValueError("statuses/shipment_ids cannot be combined with a last-updated date range")
+    if by_date and shipment_ids:
+        raise ValueError("shipment_ids cannot be combined with a last-updated date range")
     if not by_date and not (statuses or shipment_ids):
         raise ValueError("give statuses and/or shipment_ids, or a last_updated_after/last_updated_before range")
     if statuses:

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sp_assets.lib.tables.base import BIGINT, BOOLEAN, DATE, JSON, MONEY, TIMESTAMPTZ, VARCHAR, Column, TableSpec
+from sp_assets.lib.tables.base import (
+    BIGINT,
+    BOOLEAN,
+    DATE,
+    JSON,
+    MONEY,
+    TIMESTAMPTZ,
+    VARCHAR,
+    Column,
+    TableSpec,
+)
 
 _SNAPSHOT_COLUMNS = (
     Column("snapshot_date", DATE, nullable=False, description="the seller's local day of the snapshot"),
@@ -127,9 +137,12 @@ def _buy_box(prices: list[dict[str, Any]], price_id: str) -> dict[str, Any]:
 
 
 def _offer_count(listings: list[Any], condition: str) -> int | None:
+    """Amazon lists a count per condition that has offers: when it sent the list, a missing condition is 0."""
     counts = [c.get("Count") for c in listings
               if isinstance(c, dict) and str(c.get("condition", "")).lower() == condition]
-    return counts[0] if counts else None
+    if counts:
+        return counts[0]
+    return 0 if listings else None
 
 
 def competitive_price_row(sku: str, record: dict[str, Any], snapshot_date: date,

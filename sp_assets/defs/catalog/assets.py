@@ -1,0 +1,107 @@
+"""Catalog Items per marketplace: the categories of each SKU, and a keyword search of the catalog.
+
+=======================  ==========================================  =====================================
+asset                    the seed's report                           write
+=======================  ==========================================  =====================================
+``product_categories``   Products - Product Categories for SKU       partition replace by ``snapshot_date``
+                         (Catalog 2022-04-01 classifications; v0     (today only)
+                         listCatalogCategories with
+                         ``catalog_categories_api: v0``)
+``catalog_matches``      Products - List Matching Products           partition replace by ``snapshot_date``
+                         (searchCatalogItems with the configured     (today only)
+                         ``catalog_keywords``, the seed's "Query")
+=======================  ==========================================  =====================================
+
+``product_categories`` takes its SKUs and handles invalid ones like the pricing assets (see there).
+With no ``catalog_keywords`` configured, ``catalog_matches`` makes no call and writes an empty day
+(so a search from earlier today does not linger), with ``skipped_reason`` in its metadata: the
+asset exists for every marketplace, and a marketplace without a query is a normal configuration,
+not an error. Both are point-in-time: only today's partition (history: ``merchant_listings``).
+"""
+
+import dagster as dg
+
+from sp_assets.defs.catalog.fetch import fetch_catalog_match_rows, fetch_category_rows
+from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
+from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.partitions import utc_window
+from sp_assets.defs.rest_support import (
+    REPLACE_PARTITION,
+    api_since,
+    enforce_invalid_sku_policy,
+    history_asset,
+    invalid_skus_check_result,
+    invalid_skus_check_spec,
+    selected_skus,
+    sku_asset_deps,
+    sku_metadata,
+    snapshot_day,
+    sp_client,
+    utc_now,
+    write_rows,
+)
+from sp_assets.lib.tables.catalog import CATALOG_MATCHES, PRODUCT_CATEGORIES
+
+HISTORY_ASSET = "merchant_listings"
+
+DESCRIPTIONS = {
+    "product_categories": "Replaces the seed's **Products - Product Categories for SKU**: the browse categories "
+                          "of each SKU, from Catalog 2022-04-01 classifications (SKUs resolved to ASINs with "
+                          "getPricing) or, with `catalog_categories_api: v0`, listCatalogCategories. SKUs: "
+                          "`sku_selection` all/advanced; invalid SKUs: `on_invalid_sku` skip (WARN check) or warn "
+                          "(run fails). Point-in-time: only today's partition (history: the merchant_listings "
+                          "report). Write mode: **partition replace** by snapshot_date.",
+    "catalog_matches": "Replaces the seed's **Products - List Matching Products**: catalog items matching "
+                       "`catalog_keywords` (the seed's comma-delimited Query; searchCatalogItems). Without keywords "
+                       "no call is made and the day is written empty, with skipped_reason in the metadata. "
+                       "Point-in-time: only today's partition. Write mode: **partition replace** by snapshot_date.",
+}
+
+
+def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
+    """``product_categories`` and ``catalog_matches`` of one marketplace."""
+    history = history_asset(entry, HISTORY_ASSET)
+
+    @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, PRODUCT_CATEGORIES.name)],
+              **daily_asset_kwargs(entry, PRODUCT_CATEGORIES.name, "catalog", SNAPSHOT,
+                                   DESCRIPTIONS["product_categories"]))
+    def product_categories(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        day = snapshot_day(context, entry, history)
+        start, end = utc_window(context)
+        skus = selected_skus(context, entry, day)
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        found = fetch_category_rows(client, entry.marketplace_id, skus, entry.catalog_categories_api, day, utc_now())
+        enforce_invalid_sku_policy(entry, PRODUCT_CATEGORIES.name, found.invalid)
+        return write_rows(
+            context, entry, PRODUCT_CATEGORIES, found.rows, mode=REPLACE_PARTITION, window=(start, end),
+            api=api_since(client, before), days=local_dates(entry, start, end),
+            check_results=[invalid_skus_check_result(entry, PRODUCT_CATEGORIES.name, len(skus), found.invalid)],
+            catalog_categories_api=entry.catalog_categories_api,
+            skus_without_categories=dg.MetadataValue.json(found.without_categories),
+            **sku_metadata(entry, skus, found.invalid),
+        )
+
+    @dg.asset(**daily_asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
+    def catalog_matches(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        day = snapshot_day(context, entry, history)
+        start, end = utc_window(context)
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        extra = {"keywords": ",".join(entry.catalog_keywords)}
+        if entry.catalog_keywords:
+            rows = fetch_catalog_match_rows(client, entry.marketplace_id, entry.catalog_keywords, day, utc_now())
+        else:
+            rows = []
+            extra["skipped_reason"] = (f"marketplaces.{entry.code}.catalog_keywords is empty: no search was made "
+                                       "(set a comma-delimited list of words, the seed's Query)")
+            context.log.info(extra["skipped_reason"])
+        return write_rows(context, entry, CATALOG_MATCHES, rows, mode=REPLACE_PARTITION, window=(start, end),
+                          api=api_since(client, before), days=local_dates(entry, start, end), **extra)
+
+    return [product_categories, catalog_matches]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_catalog_assets(m)])

@@ -1,0 +1,105 @@
+"""The seller's own price and the buy box per SKU, per marketplace (Product Pricing v0).
+
+=======================  ==========================================  =====================================
+asset                    the seed's report                           write
+=======================  ==========================================  =====================================
+``my_prices``            Products - My Price for SKU                 partition replace by ``snapshot_date``
+                         (getPricing, ItemType=Sku)                  (today only)
+``competitive_prices``   Products - Competitive Prices By SKU        partition replace by ``snapshot_date``
+                         (getCompetitivePricing, ItemType=Sku)       (today only)
+=======================  ==========================================  =====================================
+
+SKUs come from ``sku_selection`` (all: today's ``inventory_supply`` snapshot, on which these assets
+then depend; advanced: the configured ``skus``). Invalid SKUs follow ``on_invalid_sku``: skip writes
+the valid ones and the asset's ``<asset>_valid_skus`` check fails with WARN severity listing the
+others; warn fails the run and writes nothing. Pricing is point-in-time: only today's partition can
+be materialized (history: the ``merchant_listings`` report asset).
+"""
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import dagster as dg
+
+from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
+from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.partitions import utc_window
+from sp_assets.defs.pricing.fetch import (
+    PricedSkus,
+    PricingCall,
+    competitive_price_rows,
+    fetch_priced,
+    my_price_rows,
+)
+from sp_assets.defs.rest_support import (
+    REPLACE_PARTITION,
+    api_since,
+    enforce_invalid_sku_policy,
+    history_asset,
+    invalid_skus_check_result,
+    invalid_skus_check_spec,
+    selected_skus,
+    sku_asset_deps,
+    sku_metadata,
+    snapshot_day,
+    sp_client,
+    utc_now,
+    write_rows,
+)
+from sp_assets.lib.spapi import pricing as pricing_api
+from sp_assets.lib.tables.base import TableSpec
+from sp_assets.lib.tables.pricing import COMPETITIVE_PRICES, MY_PRICES
+
+HISTORY_ASSET = "merchant_listings"
+_SKU_NOTE = ("SKUs: `sku_selection` all (today's inventory_supply snapshot) or advanced (`skus`); invalid SKUs: "
+             "`on_invalid_sku` skip (written without them, WARN check) or warn (run fails, nothing written). "
+             "Point-in-time: only today's partition (history: the merchant_listings report).")
+
+DESCRIPTIONS = {
+    "my_prices": "Replaces the seed's **Products - My Price for SKU**: the seller's own offer per SKU (getPricing, "
+                 f"ItemType=Sku). {_SKU_NOTE} Write mode: **partition replace** by snapshot_date.",
+    "competitive_prices": "Replaces the seed's **Products - Competitive Prices By SKU**: buy box prices, offer "
+                          "counts and sales ranks per SKU (getCompetitivePricing, ItemType=Sku). "
+                          f"{_SKU_NOTE} Write mode: **partition replace** by snapshot_date.",
+}
+
+RowBuilder = Callable[[PricedSkus, date, datetime], list[dict[str, Any]]]
+
+
+def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: PricingCall,
+                        to_rows: RowBuilder) -> dg.AssetsDefinition:
+    """One per-SKU pricing asset (the two differ only in the operation and the row mapping)."""
+    name = spec.name
+
+    @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name)],
+              **daily_asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name]))
+    def pricing_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
+        start, end = utc_window(context)
+        skus = selected_skus(context, entry, day)
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        snapshot_time = utc_now()
+        priced = fetch_priced(client, entry.marketplace_id, skus, call)
+        enforce_invalid_sku_policy(entry, name, priced.invalid)
+        return write_rows(
+            context, entry, spec, to_rows(priced, day, snapshot_time), mode=REPLACE_PARTITION, window=(start, end),
+            api=api_since(client, before), days=local_dates(entry, start, end),
+            check_results=[invalid_skus_check_result(entry, name, len(skus), priced.invalid)],
+            **sku_metadata(entry, skus, priced.invalid),
+        )
+
+    return pricing_asset
+
+
+def build_pricing_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
+    return [
+        build_pricing_asset(entry, MY_PRICES, pricing_api.get_pricing, my_price_rows),
+        build_pricing_asset(entry, COMPETITIVE_PRICES, pricing_api.get_competitive_pricing, competitive_price_rows),
+    ]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_pricing_assets(m)])

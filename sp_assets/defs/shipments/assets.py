@@ -1,0 +1,104 @@
+"""FBA inbound shipments, their items and multi-channel fulfillment orders, per marketplace.
+
+==========================  =======================================================  ===========================
+asset                       the seed's report                                        write
+==========================  =======================================================  ===========================
+``inbound_shipments``       Fulfillment Inbound Shipment - List Inbound Shipments    merge by shipment id
+                            (getShipments DATE_RANGE on the partition window,        (version: fetched_at)
+                            then ``inbound_statuses``)
+``inbound_shipment_items``  Fulfillment Inbound Shipment - Inbound Shipment Items     merge by (shipment id, SKU)
+                            (getShipmentItems DATE_RANGE on the window, plus         (version: fetched_at)
+                            getShipmentItemsByShipmentId for
+                            ``inbound_shipment_ids``)
+``fulfillment_orders``      Fulfillment Outbound Shipment - Fulfillment Orders       merge by seller fulfillment
+                            (listAllFulfillmentOrders from the partition's start)    order id, never regressing
+                                                                                     (statusUpdatedDate)
+==========================  =======================================================  ===========================
+
+These carry history that changes late (a shipment is received days after it is created), so they are
+ROLLING: the daily schedule re-pulls the last ``days_back`` days and the merges keep one current row
+per key. Amazon returns the current state of what changed in a window, so re-pulling an old window
+never brings back an older state.
+"""
+
+import dagster as dg
+
+from sp_assets.defs.common import ROLLING, daily_asset_kwargs
+from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.partitions import utc_window
+from sp_assets.defs.rest_support import MERGE, api_since, sp_client, utc_now, write_rows
+from sp_assets.defs.shipments.fetch import (
+    UnknownShipmentError,
+    fetch_fulfillment_order_rows,
+    fetch_inbound_item_rows,
+    fetch_inbound_shipment_rows,
+)
+from sp_assets.lib.tables.shipments import FULFILLMENT_ORDERS, INBOUND_SHIPMENT_ITEMS, INBOUND_SHIPMENTS
+
+DESCRIPTIONS = {
+    "inbound_shipments": "Replaces the seed's **Fulfillment Inbound Shipment - List Inbound Shipments**: FBA inbound "
+                         "shipments last updated in the partition's window (getShipments, QueryType DATE_RANGE), "
+                         "filtered by `inbound_statuses` (up to 10) when set. Write mode: **merge** by shipment "
+                         "id (the latest fetch wins).",
+    "inbound_shipment_items": "Replaces the seed's **Fulfillment Inbound Shipment - Inbound Shipment Items**: the "
+                              "items of shipments updated in the window (getShipmentItems, DATE_RANGE) and of "
+                              "every shipment in `inbound_shipment_ids` (getShipmentItemsByShipmentId). Write "
+                              "mode: **merge** by (shipment id, SKU).",
+    "fulfillment_orders": "Replaces the seed's **Fulfillment Outbound Shipment - Fulfillment Orders**: multi-channel "
+                          "fulfillment orders last updated at or after the partition's start "
+                          "(listAllFulfillmentOrders, queryStartDate), this marketplace only. Write mode: "
+                          "**merge** by seller fulfillment order id, never regressing to an older "
+                          "statusUpdatedDate. Addresses and e-mails only with `include_pii`.",
+}
+
+
+def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
+    """The inbound and outbound assets of one marketplace."""
+
+    @dg.asset(**daily_asset_kwargs(entry, INBOUND_SHIPMENTS.name, "inbound", ROLLING,
+                                   DESCRIPTIONS["inbound_shipments"]))
+    def inbound_shipments(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = utc_window(context)
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        rows = fetch_inbound_shipment_rows(client, entry.marketplace_id, start, end, entry.inbound_statuses,
+                                           utc_now())
+        return write_rows(context, entry, INBOUND_SHIPMENTS, rows, mode=MERGE, window=(start, end),
+                          api=api_since(client, before),
+                          inbound_statuses=dg.MetadataValue.json(list(entry.inbound_statuses)))
+
+    @dg.asset(**daily_asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
+                                   DESCRIPTIONS["inbound_shipment_items"]))
+    def inbound_shipment_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = utc_window(context)
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        try:
+            rows = fetch_inbound_item_rows(client, entry.marketplace_id, start, end, entry.inbound_shipment_ids,
+                                           utc_now())
+        except UnknownShipmentError as error:
+            raise dg.Failure(
+                description=f"marketplaces.{entry.code}.inbound_shipment_ids: Amazon does not know shipment "
+                            f"{error.args[0]!r} for this seller (HTTP 404); remove or correct it. Nothing was written.",
+                allow_retries=False,
+            ) from None
+        return write_rows(context, entry, INBOUND_SHIPMENT_ITEMS, rows, mode=MERGE, window=(start, end),
+                          api=api_since(client, before),
+                          configured_shipment_ids=dg.MetadataValue.json(list(entry.inbound_shipment_ids)))
+
+    @dg.asset(**daily_asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
+                                   DESCRIPTIONS["fulfillment_orders"]))
+    def fulfillment_orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = utc_window(context)
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        rows = fetch_fulfillment_order_rows(client, entry.marketplace_id, start, utc_now(), entry.include_pii)
+        return write_rows(context, entry, FULFILLMENT_ORDERS, rows, mode=MERGE, window=(start, end),
+                          api=api_since(client, before), query_start_date_utc=start.isoformat())
+
+    return [inbound_shipments, inbound_shipment_items, fulfillment_orders]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_shipments_assets(m)])

@@ -1,0 +1,129 @@
+"""my_prices and competitive_prices against the sandbox's pricing ground truth: SKU selection (all,
+advanced), both invalid-SKU policies, SKUs that need encoding, and the refusal of a past partition."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sp_assets.defs.config import ProjectConfig
+from sp_assets.defs.inventory.assets import build_inventory_assets
+from sp_assets.defs.pricing.assets import build_pricing_assets
+from sp_assets.defs.pricing.checks import build_pricing_checks
+from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
+from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text, latest_local_day, today
+
+# The sandbox catalog's SKUs that break naive URL encoding (space, +, /, quotes, #), and two it lacks.
+TRICKY = ("MUG 12oz BLUE", "CABLE+USB/C-1M", 'TEE "VINTAGE" L', "KIT#7 SET")
+INVALID = ("NOPE-404", 'NOT "A" SKU/1')
+
+
+def _advanced(env: AssetEnv, policy: str) -> ProjectConfig:
+    plain = [p.sku for p in env.sandbox.seller.products("ATVPDKIKX0DER") if p.sku not in TRICKY][:3]
+    return make_config({"us": {"sku_selection": "advanced", "skus": [*TRICKY, *plain, *INVALID],
+                               "on_invalid_sku": policy}})
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def test_advanced_skus_with_skip_write_the_valid_ones_and_warn_about_the_rest(asset_env: AssetEnv) -> None:
+    config = _advanced(asset_env, "skip")
+    entry = config.marketplaces[0]
+    result = asset_env.materialize(build_pricing_assets(entry) + build_pricing_checks(entry), config,
+                                   partition_key=today(entry).isoformat())
+    assert result.success
+    seller, backend = asset_env.sandbox.seller, asset_env.sandbox.backend("pricing")
+    catalog = asset_env.sandbox.backend("catalog")
+    valid = [sku for sku in entry.skus if sku not in INVALID]
+
+    mine = {r["seller_sku"]: r for r in asset_env.warehouse.query("select * from us.my_prices").to_dicts()}
+    assert sorted(mine) == sorted(valid)
+    for sku, row in mine.items():
+        product = seller.product(entry.marketplace_id, sku)
+        shipping = backend.shipping(product)
+        assert (row["asin"], row["currency"], row["snapshot_date"]) == (product.asin, "USD", today(entry))
+        assert row["listing_price"] == _money(product.price)
+        assert (row["shipping_price"], row["landed_price"]) == (_money(shipping), _money(product.price + shipping))
+        assert row["fulfillment_channel"] == ("Amazon" if product.fulfillment_channel == "AFN" else "Merchant")
+        assert row["offer_count"] == 1 and row["item_condition"] == "New" and row["seller_id"] == backend.seller_id
+
+    buy_box = {r["seller_sku"]: r for r in asset_env.warehouse.query("select * from us.competitive_prices").to_dicts()}
+    assert sorted(buy_box) == sorted(valid)
+    for sku, row in buy_box.items():
+        product = seller.product(entry.marketplace_id, sku)
+        snap = backend.competitive(entry.marketplace_id, product, row["snapshot_time"])
+        ranks = catalog.sales_ranks(entry.marketplace_id, product, row["snapshot_time"].date())
+        assert row["new_buy_box_listing_price"] == _money(snap.listing_price)
+        assert row["new_buy_box_landed_price"] == _money(snap.landed_price)
+        assert row["new_buy_box_is_mine"] is snap.belongs_to_requester
+        assert (row["new_offer_count"], row["used_offer_count"]) == (snap.new_offers, snap.used_offers)
+        assert row["any_offer_count"] == snap.new_offers + snap.used_offers
+        used = None if snap.used_listing_price is None else _money(snap.used_listing_price)
+        assert row["used_buy_box_listing_price"] == used
+        assert (row["sales_rank"], row["sales_rank_category_id"]) == (ranks.display_group_rank,
+                                                                      catalog.display_group(product))
+
+    for name in ("my_prices", "competitive_prices"):
+        metadata = materialization_metadata(result, ["us", name])[0]
+        assert metadata["invalid_skus"] == dict.fromkeys(INVALID, "ClientError")
+        assert metadata["requested_skus"] == len(entry.skus) and metadata["sku_selection"] == "advanced"
+        assert metadata["dagster/row_count"] == len(valid) and metadata["api_calls"] >= 1
+        checks = check_evaluations(result)
+        warning = checks[(f"us/{name}", f"{name}_valid_skus")]
+        assert not warning.passed and warning.severity.value == "WARN"
+        assert warning.metadata["invalid_sku_count"].value == len(INVALID)
+        assert checks[(f"us/{name}", f"{name}_primary_key")].passed
+
+
+def test_advanced_skus_with_warn_fail_listing_the_invalid_ones_and_write_nothing(asset_env: AssetEnv) -> None:
+    config = _advanced(asset_env, "warn")
+    entry = config.marketplaces[0]
+    result = asset_env.materialize(build_pricing_assets(entry), config, partition_key=today(entry).isoformat(),
+                                   raise_on_error=False)
+    assert not result.success
+    text = failure_text(result)
+    assert all(repr(sku) in text for sku in INVALID) and "on_invalid_sku is 'warn'" in text
+    assert not any(repr(sku) in text for sku in TRICKY)  # encoded correctly, so valid
+    assert not asset_env.warehouse.table_exists("us", "my_prices")
+    assert not asset_env.warehouse.table_exists("us", "competitive_prices")
+
+
+def test_all_takes_the_skus_of_todays_inventory_snapshot(asset_env: AssetEnv) -> None:
+    code = latest_local_day()
+    config = make_config({code: {"sku_selection": "all"}})
+    entry = config.marketplaces[0]
+    result = asset_env.materialize(build_inventory_assets(entry)[:1] + build_pricing_assets(entry), config,
+                                   partition_key=today(entry).isoformat())
+    assert result.success
+    snapshot = asset_env.warehouse.query(f"select seller_sku from {code}.inventory_supply order by 1")
+    skus = snapshot.get_column("seller_sku").to_list()
+    assert skus
+    for table in ("my_prices", "competitive_prices"):
+        written = asset_env.warehouse.query(f"select seller_sku from {code}.{table} order by 1")
+        assert written.get_column("seller_sku").to_list() == skus
+        metadata = materialization_metadata(result, [code, table])[0]
+        assert metadata["sku_selection"] == "all" and metadata["invalid_skus"] == {}
+
+
+def test_all_without_todays_inventory_snapshot_fails_clearly(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {}})
+    entry = config.marketplaces[0]
+    result = asset_env.materialize(build_pricing_assets(entry)[:1], config, partition_key=today(entry).isoformat(),
+                                   raise_on_error=False)
+    assert not result.success
+    assert "us/inventory_supply has not been materialized" in failure_text(result)
+
+
+def test_a_past_partition_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:
+    config = _advanced(asset_env, "skip")
+    entry = config.marketplaces[0]
+    calls = asset_env.sandbox.stats.calls("getPricing") + asset_env.sandbox.stats.calls("getCompetitivePricing")
+    result = asset_env.materialize(build_pricing_assets(entry), config, partition_key=past_day(2).isoformat(),
+                                   raise_on_error=False)
+    assert not result.success
+    text = failure_text(result)
+    assert "us/merchant_listings" in text and "us/my_prices" in text and "us/competitive_prices" in text
+    assert asset_env.sandbox.stats.calls("getPricing") + asset_env.sandbox.stats.calls("getCompetitivePricing") == calls
+    assert not asset_env.warehouse.table_exists("us", "my_prices")
