@@ -1,9 +1,13 @@
 """``make demo``: the main job on the sandbox, headless, then a summary of what landed in DuckDB.
 
 It starts the SP-API sandbox, uses the project's Dagster home (so the runs show in the UI later),
-materializes the last 7 days of every asset of every configured marketplace through Dagster (one
-run per marketplace for history assets, one for today's snapshots, one for unpartitioned assets),
-then prints rows and date range per table and revenue per marketplace per day from the union views.
+materializes the last 7 days of every asset of every configured marketplace through Dagster, then
+prints rows and date range per table and revenue per marketplace per day from the union views.
+
+Per marketplace it runs the location's own jobs, the ones the daily schedule runs (history assets
+as one run over the 7-day range, point-in-time assets for today, unpartitioned assets), so the UI
+shows the same job names as scheduled runs. An asset none of them selects still runs, through
+Dagster's implicit asset job, so "every asset" holds whatever domain is added later.
 """
 
 from __future__ import annotations
@@ -12,81 +16,179 @@ import os
 import sys
 import time
 import warnings
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import dagster as dg
 
-from sp_assets.defs.common import today_local
-from sp_assets.defs.config import load_config
+from sp_assets.defs.common import REFRESH_TAG, SNAPSHOT, group_name, today_local
+from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.paths import duckdb_path
+from sp_assets.lib.warehouse import Warehouse
 from sp_assets.local_env import prepare_dagster_home, start_shared_sandbox
 
 DEMO_DAYS = int(os.environ.get("SP_ASSETS_DEMO_DAYS", "7"))
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# Dagster's console logger prints every event at DEBUG; the demo prints its own one line per run.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The column whose range the summary shows, best first.
+DATE_COLUMNS = ("partition_date", "snapshot_date", "purchase_date", "date")
 
 
-def run_job(definitions: dg.Definitions, instance: dg.DagsterInstance, name: str, tags: dict[str, str]) -> bool:
-    """Run one job in this process, recorded in the instance; False when the job selects nothing."""
-    try:
-        job = definitions.resolve_job_def(name)
-    except Exception:  # a job whose selection is empty in this configuration
-        return False
-    if not job.asset_layer.executable_asset_keys:
-        return False
+@dataclass
+class Outcome:
+    """What the demo ran: one entry per run, and the failures to show at the end."""
+
+    runs: list[tuple[str, bool, float]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(success for _name, success, _seconds in self.runs)
+
+
+def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    """``<step>: <first line of the error>`` per failed step (a ``dg.Failure`` shows its description)."""
+    lines = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        data = event.event_specific_data
+        text = (data.user_failure_data.description if data.user_failure_data is not None else None) or (
+            data.error.message if data.error is not None else "failed")
+        lines.append(f"{event.step_key}: {text.strip().splitlines()[0] if text.strip() else 'failed'}")
+    return lines
+
+
+def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, tags: dict[str, str],
+            outcome: Outcome, asset_selection: Iterable[dg.AssetKey] | None = None) -> None:
+    """One run in this process, recorded in the instance like a launched run."""
     started = time.monotonic()
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-    status = "ok" if result.success else "FAILED"
-    print(f"  {name:<28} {status:<6} {time.monotonic() - started:6.1f}s", flush=True)
-    if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                print(f"    {event.message}", file=sys.stderr)
-    return result.success
+    result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False,
+                                    asset_selection=list(asset_selection) if asset_selection else None)
+    seconds = time.monotonic() - started
+    outcome.runs.append((label, result.success, seconds))
+    print(f"  {label:<36} {'ok' if result.success else 'FAILED':<6} {seconds:6.1f}s", flush=True)
+    for line in failure_lines(result):
+        outcome.failures.append(f"{label}: {line}")
+        print(f"    {line}", flush=True)
 
 
-def materialize_everything(definitions: dg.Definitions, instance: dg.DagsterInstance) -> bool:
-    ok = True
-    for entry in load_config().marketplaces:
-        today = today_local(entry)
-        first = max(entry.start_date, today - timedelta(days=DEMO_DAYS - 1))
-        print(f"{entry.code}: {first} .. {today} ({entry.timezone})", flush=True)
-        ok &= run_job(definitions, instance, f"{entry.code}_rolling_job",
-                      {RANGE_START: first.isoformat(), RANGE_END: today.isoformat()})
-        ok &= run_job(definitions, instance, f"{entry.code}_snapshot_job",
-                      {RANGE_START: today.isoformat(), RANGE_END: today.isoformat()})
-        run_job(definitions, instance, f"{entry.code}_unpartitioned_job", {})
-    return ok
+def range_tags(first: date, last: date) -> dict[str, str]:
+    return {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
 
 
-def print_summary() -> None:
-    from sp_assets.lib.warehouse import Warehouse
+def classify(graph: dg.AssetGraph, keys: Iterable[dg.AssetKey]) -> dict[str, set[dg.AssetKey]]:
+    """``history`` (partitioned), ``today`` (point-in-time snapshots) and ``unpartitioned`` keys."""
+    kinds: dict[str, set[dg.AssetKey]] = {"history": set(), "today": set(), "unpartitioned": set()}
+    for key in keys:
+        node = graph.get(key)
+        if node.partitions_def is None:
+            kinds["unpartitioned"].add(key)
+        elif node.tags.get(REFRESH_TAG) == SNAPSHOT:
+            kinds["today"].add(key)
+        else:
+            kinds["history"].add(key)
+    return kinds
 
-    warehouse = Warehouse(str(duckdb_path()))
+
+def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterInstance, entry: MarketplaceConfig,
+                            outcome: Outcome) -> None:
+    graph = definitions.resolve_asset_graph()
+    today = today_local(entry)
+    first = max(entry.start_date, today - timedelta(days=DEMO_DAYS - 1))
+    print(f"{entry.code}: {first} .. {today} ({entry.timezone})", flush=True)
+    tags_by_job = {f"{entry.code}_rolling_job": range_tags(first, today),
+                   f"{entry.code}_snapshot_job": range_tags(today, today),
+                   f"{entry.code}_unpartitioned_job": {}}
+    covered: set[dg.AssetKey] = set()
+    for name, tags in tags_by_job.items():
+        try:
+            job = definitions.resolve_job_def(name)
+        except dg.DagsterError:  # a job whose selection is empty in this configuration
+            continue
+        if job.asset_layer.selected_asset_keys:
+            covered |= set(job.asset_layer.selected_asset_keys)
+            execute(job, instance, name, tags, outcome)
+    group = {key for key in graph.materializable_asset_keys if graph.get(key).group_name == group_name(entry)}
+    tags_by_kind = {"history": range_tags(first, today), "today": range_tags(today, today), "unpartitioned": {}}
+    for kind, keys in classify(graph, group - covered).items():
+        if keys:
+            job = definitions.resolve_implicit_job_def_def_for_assets(list(keys))
+            execute(job, instance, f"{entry.code} other {kind} assets", tags_by_kind[kind], outcome, keys)
+
+
+def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str]) -> tuple[str, str, str] | None:
+    """(first, last, column) of the table's own date column, if it has one."""
+    column = next((name for name in DATE_COLUMNS if name in columns), None)
+    if column is None:
+        return None
+    first, last = warehouse.query(f"select min({column})::date, max({column})::date from {schema}.{table}").row(0)
+    return (str(first), str(last), column) if first is not None else None
+
+
+def partition_range(instance: dg.DagsterInstance, graph: dg.AssetGraph, schema: str, table: str
+                    ) -> tuple[str, str, str] | None:
+    """(first, last, "partitions") materialized for the table's asset: the window a merge table covers."""
+    key = dg.AssetKey([schema, table])
+    if not graph.has(key) or graph.get(key).partitions_def is None:
+        return None
+    done = sorted(instance.get_materialized_partitions(key))
+    return (done[0], done[-1], "partitions loaded") if done else None
+
+
+def print_tables(warehouse: Warehouse, instance: dg.DagsterInstance, graph: dg.AssetGraph) -> list[tuple[str, int]]:
+    """Rows and date range per table; returns (table, rows) for each.
+
+    The range is the table's date column (partition, snapshot or purchase date) when it has one, else
+    the partitions Dagster materialized for it (merge tables keyed by id), else when it was fetched.
+    """
     tables = warehouse.query(
         "select table_schema, table_name from information_schema.tables "
         "where table_type = 'BASE TABLE' and table_schema not in ('main', '_sp_assets') order by 1, 2"
     ).rows()
     print(f"\nDuckDB: {duckdb_path()}\n")
-    print(f"{'table':<40} {'rows':>9}  date range")
+    print(f"{'table':<40} {'rows':>8}  date range")
+    counts = []
     for schema, table in tables:
-        columns = set(warehouse.query(
+        columns = warehouse.query(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, table]).to_series().to_list())
-        date_column = next((c for c in ("partition_date", "purchase_date", "snapshot_date", "date")
-                            if c in columns), None)
-        select = "count(*)" + (f", min({date_column})::date, max({date_column})::date" if date_column else "")
-        row = warehouse.query(f"select {select} from {schema}.{table}").row(0)
-        span = f"{row[1]} .. {row[2]}" if date_column and row[0] else ""
-        print(f"{schema + '.' + table:<40} {row[0]:>9}  {span}")
-    print("\nRevenue per marketplace per day (amazon.orders, not canceled; Pending orders have no total yet):\n")
+            [schema, table]).to_series().to_list()
+        rows = warehouse.query(f"select count(*) from {schema}.{table}").item()
+        span = (data_range(warehouse, schema, table, columns) or partition_range(instance, graph, schema, table)
+                or (data_range(warehouse, schema, table, ["fetched_at"]) if "fetched_at" in columns else None))
+        text = f"{span[0]} .. {span[1]}  ({span[2]})" if span and rows else ""
+        print(f"{schema + '.' + table:<40} {rows:>8}  {text}")
+        counts.append((f"{schema}.{table}", rows))
+    return counts
+
+
+def print_revenue(warehouse: Warehouse) -> None:
+    """The demo's analytics question, answered from the union view ``amazon.orders``."""
+    if not warehouse.query("select count(*) from information_schema.tables where table_schema = 'amazon' "
+                           "and table_name = 'orders'").item():
+        print("\nNo amazon.orders view: no orders were materialized.")
+        return
+    print("\nRevenue per marketplace per day (amazon.orders; canceled orders excluded; pending orders have "
+          "no price yet):\n")
     revenue = warehouse.query(
-        "select marketplace, partition_date as day, order_total_currency as currency, count(*) as orders, "
-        "sum(order_total_amount) as revenue from amazon.orders where order_status <> 'Canceled' "
-        "group by all order by marketplace, day"
+        "select marketplace, partition_date, max(order_total_currency) as currency, "
+        "count(*) filter (where order_total_amount is not null) as priced, "
+        "count(*) filter (where order_total_amount is null) as pending, "
+        "coalesce(sum(order_total_amount), 0) as revenue "
+        "from amazon.orders where order_status <> 'Canceled' group by all order by marketplace, partition_date"
     )
-    print(f"{'marketplace':<12} {'day':<11} {'currency':<9} {'orders':>7} {'revenue':>14}")
-    for marketplace, day, currency, orders, amount in revenue.rows():
-        print(f"{marketplace:<12} {day!s:<11} {currency or '':<9} {orders:>7} {amount or 0:>14}")
+    print(f"{'marketplace':<12} {'day':<11} {'orders':>7} {'pending':>8} {'revenue':>14}  currency")
+    for marketplace, day, currency, priced, pending, amount in revenue.rows():
+        print(f"{marketplace:<12} {day!s:<11} {priced:>7} {pending:>8} {amount:>14,.2f}  {currency or ''}")
+
+
+def print_summary(instance: dg.DagsterInstance, graph: dg.AssetGraph) -> list[tuple[str, int]]:
+    warehouse = Warehouse(str(duckdb_path()))
+    counts = print_tables(warehouse, instance, graph)
+    print_revenue(warehouse)
+    return counts
 
 
 def main() -> int:
@@ -94,19 +196,27 @@ def main() -> int:
     home = prepare_dagster_home()
     started = time.monotonic()
     sandbox = start_shared_sandbox()
+    outcome = Outcome()
     try:
         from sp_assets.definitions import defs
 
         definitions = defs()
         with dg.DagsterInstance.get() as instance:
-            ok = materialize_everything(definitions, instance)
-        print_summary()
+            for entry in load_config().marketplaces:
+                materialize_marketplace(definitions, instance, entry, outcome)
+            counts = print_summary(instance, definitions.resolve_asset_graph())
     finally:
         if sandbox is not None:
             sandbox.stop()
-    print(f"\nDone in {time.monotonic() - started:.0f}s. The runs are recorded in {home}.")
-    print("Open the Dagster UI with `make dev`, then http://127.0.0.1:3000 (Runs, Assets, backfills).")
-    return 0 if ok else 1
+    empty = [table for table, rows in counts if rows == 0]
+    print(f"\nDone in {time.monotonic() - started:.0f}s: {len(outcome.runs)} runs, "
+          f"{sum(1 for _n, ok, _s in outcome.runs if not ok)} failed. The runs are recorded in {home}.")
+    if empty:
+        print(f"Empty tables: {', '.join(empty)}")
+    for line in outcome.failures:
+        print(f"FAILED {line}", file=sys.stderr)
+    print("See them in the Dagster UI: `make dev`, then open http://127.0.0.1:3000 (Runs, Assets, Backfills).")
+    return 0 if outcome.ok else 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 All three share the project's Dagster home, so the runs of ``make demo`` show in the UI, and
 backfills and schedules launched from the UI run (the daemon picks them up). Ctrl-C stops all three.
+
+The webserver and the daemon each lead their own process group (their code servers and run workers
+stay in it): the terminal's Ctrl-C reaches only this process, which stops the groups one by one and
+kills what is left of them, so nothing outlives ``make dev``. A second Ctrl-C skips the grace period.
 """
 
 from __future__ import annotations
@@ -10,55 +14,86 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
+import threading
 
 from sp_assets.defs.paths import PROJECT_ROOT
-from sp_assets.local_env import prepare_dagster_home, start_shared_sandbox
+from sp_assets.local_env import (
+    prepare_dagster_home,
+    start_service,
+    start_shared_sandbox,
+    stop_services,
+    venv_bin,
+    wait_for_webserver,
+)
 
 HOST = os.environ.get("SP_ASSETS_UI_HOST", "127.0.0.1")
 PORT = os.environ.get("SP_ASSETS_UI_PORT", "3000")
+GRACE_SECONDS = 20.0
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
+class StopRequest:
+    """SIGINT and SIGTERM set ``event``; a second one sets ``hurry`` (no grace period)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.hurry = threading.Event()
+        self.signals = 0
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.signals += 1
+        if self.signals == 1:
+            print(f"\n{signal.Signals(signum).name}: stopping the UI, the daemon and the sandbox "
+                  "(Ctrl-C again to kill them now) ...", flush=True)
+        else:
+            self.hurry.set()
+        self.event.set()
+
+
+def start_dagster(workspace: str) -> list[tuple[str, subprocess.Popen]]:
+    return [
+        ("dagster-webserver", start_service("dagster-webserver", [
+            venv_bin("dagster-webserver"), "-w", workspace, "-h", HOST, "-p", PORT])),
+        ("dagster-daemon", start_service("dagster-daemon", [venv_bin("dagster-daemon"), "run", "-w", workspace])),
+    ]
+
+
+def watch(services: list[tuple[str, subprocess.Popen]], stop: StopRequest) -> int:
+    """Wait for Ctrl-C (exit code 0) or for a service to die (exit code 1, naming it)."""
+    while not stop.event.is_set():
+        for name, process in services:
+            if process.poll() is not None:
+                print(f"{name} exited with code {process.returncode}; stopping the others", file=sys.stderr)
+                return 1
+        stop.event.wait(1.0)
+    return 0
 
 
 def main() -> int:
+    stop = StopRequest()
     home = prepare_dagster_home()
-    sandbox = start_shared_sandbox()
-    workspace = str(PROJECT_ROOT / "workspace.yaml")
-    children = [
-        subprocess.Popen([_bin("dagster-webserver"), "-w", workspace, "-h", HOST, "-p", PORT], cwd=PROJECT_ROOT),
-        subprocess.Popen([_bin("dagster-daemon"), "run", "-w", workspace], cwd=PROJECT_ROOT),
-    ]
-    print(f"Dagster home: {home}")
-    if sandbox is not None:
-        print(f"SP-API sandbox: {sandbox.base_url}")
-    print(f"Dagster UI: http://{HOST}:{PORT}  (Ctrl-C stops the UI, the daemon and the sandbox)", flush=True)
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    sandbox = None
+    services: list[tuple[str, subprocess.Popen]] = []
+    url = f"http://{HOST}:{PORT}"
     try:
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
+        sandbox = start_shared_sandbox()
+        print(f"Dagster home: {home}")
+        print(f"SP-API sandbox: {os.environ['SP_API_ENDPOINT']}", flush=True)
+        if stop.event.is_set():
+            return 0
+        services = start_dagster(str(PROJECT_ROOT / "workspace.yaml"))
+        if wait_for_webserver(url, services, stop=stop.event) is not None:
+            print(f"\nDagster UI: {url}  (Ctrl-C stops the UI, the daemon and the sandbox)\n", flush=True)
+        return watch(services, stop)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_services([process for _name, process in services], GRACE_SECONDS, hurry=stop.hurry)
         if sandbox is not None:
             sandbox.stop()
-    return 0
+        print("Stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,24 @@
 """The local environment ``make demo``, ``make dev`` and the end-to-end tests share.
 
 A Dagster home inside the project (Dagster only reads ``dagster.yaml`` from ``$DAGSTER_HOME``, so it
-is copied there), and one SP-API sandbox process that every Dagster process talks to through
-``SP_API_ENDPOINT``, so all runs share one seller, one set of quotas and one report state.
+is copied there), one SP-API sandbox process that every Dagster process talks to through
+``SP_API_ENDPOINT`` (so all runs share one seller, one set of quotas and one report state), and the
+plumbing to start the Dagster services as process groups and stop them without leaving orphans.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
+
+import requests
 
 from sp_assets.defs.paths import PROJECT_ROOT, data_dir
 from sp_assets.sandbox.server import SandboxProcess
@@ -19,7 +28,11 @@ DEFAULT_DEMO_ORDERS = "100"
 
 
 def prepare_dagster_home(home: Path | None = None) -> Path:
-    """``$DAGSTER_HOME`` (default ``.dagster_home/`` in the project) with the project's dagster.yaml."""
+    """``$DAGSTER_HOME`` (default ``.dagster_home/`` in the project) with the project's dagster.yaml.
+
+    Dagster ignores a ``dagster.yaml`` outside ``$DAGSTER_HOME`` and, without ``$DAGSTER_HOME``, keeps
+    runs in a temporary folder deleted on exit, so the demo's runs would never reach the UI.
+    """
     path = Path(home or os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
     path.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", path / "dagster.yaml")
@@ -38,8 +51,102 @@ def start_shared_sandbox(speed: str | None = None, orders_per_day: str | None = 
     orders = orders_per_day or os.environ.get("SP_SANDBOX_ORDERS_PER_DAY") or DEFAULT_DEMO_ORDERS
     state_dir = data_dir() / "sandbox_state"
     state_dir.mkdir(parents=True, exist_ok=True)
-    process = SandboxProcess(["--speed", speed, "--orders-per-day", orders, "--state-dir", str(state_dir)]).start()
+    args = ["--speed", speed, "--orders-per-day", orders, "--state-dir", str(state_dir)]
+    if os.environ.get("SP_SANDBOX_SEED"):
+        args += ["--seed", os.environ["SP_SANDBOX_SEED"]]
+    process = SandboxProcess(args).start()
     os.environ["SP_API_ENDPOINT"] = process.base_url
     os.environ["SP_SANDBOX_SPEED"] = speed
     os.environ["SP_ASSETS_SANDBOX"] = "1"
     return process
+
+
+def venv_bin(name: str) -> str:
+    """A console script of this interpreter's environment (``.venv/bin/dagster-webserver``)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def start_service(name: str, argv: Sequence[str], **popen: object) -> subprocess.Popen:
+    """Start ``argv`` as the leader of its own process group.
+
+    Everything it starts (code servers, run workers) stays in that group, so one ``killpg`` reaches
+    them all; and a Ctrl-C at the terminal reaches only our process, which then stops the services
+    in order instead of every process getting SIGINT at once.
+    """
+    try:
+        return subprocess.Popen(list(argv), cwd=PROJECT_ROOT, process_group=0, **popen)  # type: ignore[call-overload]
+    except FileNotFoundError:
+        raise RuntimeError(f"{name}: {argv[0]} not found; run `make install` first") from None
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of the group exists (zombies of our own children count until reaped)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_services(processes: Sequence[subprocess.Popen], grace_seconds: float = 20.0,
+                  hurry: threading.Event | None = None) -> None:
+    """SIGTERM every process group, wait up to ``grace_seconds``, then SIGKILL whatever is left.
+
+    Dagster's processes treat SIGTERM like Ctrl-C and shut down cleanly (the daemon joins its
+    threads, the webserver stops its code server). A code server that outlives its parent would
+    linger until its heartbeat times out, so a group is killed once its leader is gone. Setting
+    ``hurry`` (a second Ctrl-C) ends the grace period at once.
+    """
+    for process in processes:
+        signal_group(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and not (hurry is not None and hurry.is_set()):
+        if not any(process.poll() is None or group_alive(process.pid) for process in processes):
+            break
+        time.sleep(0.1)
+    for process in processes:
+        if process.poll() is not None and not group_alive(process.pid):
+            continue
+        signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def server_info(url: str, timeout: float = 2.0) -> dict | None:
+    """The webserver's ``/server_info`` answer, or None while it does not answer."""
+    try:
+        response = requests.get(url.rstrip("/") + "/server_info", timeout=timeout)
+    except requests.RequestException:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def wait_for_webserver(url: str, services: Sequence[tuple[str, subprocess.Popen]], timeout: float = 180.0,
+                       stop: threading.Event | None = None) -> dict | None:
+    """Poll ``/server_info`` until the webserver answers; None if ``stop`` is set first.
+
+    Raises with the service's name when one of ``services`` exits before, and on timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stop is not None and stop.is_set():
+            return None
+        for name, process in services:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode} before the UI answered")
+        info = server_info(url)
+        if info is not None:
+            return info
+        if stop is not None:
+            stop.wait(0.5)
+        else:
+            time.sleep(0.5)
+    raise RuntimeError(f"the Dagster webserver did not answer on {url}/server_info within {timeout:.0f}s")

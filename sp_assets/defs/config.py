@@ -10,6 +10,7 @@ This module is plain Python (no Dagster import) so it can be validated from a te
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from sp_assets.lib.marketplaces import Marketplace, UnknownMarketplaceError, lookup
+from sp_assets.lib.marketplaces import REGIONS, Marketplace, UnknownMarketplaceError, lookup, valid_codes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "marketplaces.yaml"
@@ -33,6 +34,8 @@ INBOUND_STATUSES = ("WORKING", "READY_TO_SHIP", "SHIPPED", "RECEIVING", "CANCELL
 MAX_STATUSES = 10
 ORDERS_API_VERSIONS = ("v0", "2026-01-01")
 QUERY_DATE_TYPES = ("created", "last_updated")
+ORDER_ITEMS_SOURCES = ("api", "report")
+SALES_AND_TRAFFIC_REPORT = "GET_SALES_AND_TRAFFIC_REPORT"
 SKU_SELECTIONS = ("all", "advanced")
 INVALID_SKU_POLICIES = ("skip", "warn")
 CATALOG_CATEGORY_SOURCES = ("2022-04-01", "v0")
@@ -40,7 +43,76 @@ QUOTE_CHARS = {'"': '"', "double": '"', "none": "", "": ""}
 TIMEZONE_CHOICES = ("local", "UTC")
 SKU_MAX_LENGTH = 40  # Amazon's seller SKU limit
 _ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
-_REPORT_TYPE_RE = re.compile(r"^GET_[A-Z0-9_]+$")
+_REPORT_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
+_OPTION_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+# Amazon's report types ("Report Type Values" in the SP-API docs, 2026). A type Amazon adds later goes
+# here; the list exists so that a typo fails at load, naming the closest type, instead of failing
+# every run at createReport with Amazon's bare "Invalid input".
+KNOWN_REPORT_TYPES = frozenset({
+    # analytics
+    "GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", "GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT",
+    "GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT", "GET_BRAND_ANALYTICS_SEARCH_CATALOG_PERFORMANCE_REPORT",
+    "GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT", "GET_SALES_AND_TRAFFIC_REPORT",
+    "GET_VENDOR_REAL_TIME_INVENTORY_REPORT", "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT",
+    "GET_VENDOR_REAL_TIME_SALES_REPORT", "GET_VENDOR_SALES_REPORT", "GET_VENDOR_NET_PURE_PRODUCT_MARGIN_REPORT",
+    "GET_VENDOR_TRAFFIC_REPORT", "GET_VENDOR_FORECASTING_REPORT", "GET_VENDOR_INVENTORY_REPORT",
+    "GET_PROMOTION_PERFORMANCE_REPORT", "GET_COUPON_PERFORMANCE_REPORT", "GET_SELLER_COUPON_REPORT",
+    # listings
+    "GET_FLAT_FILE_OPEN_LISTINGS_DATA", "GET_MERCHANT_LISTINGS_ALL_DATA", "GET_MERCHANT_LISTINGS_DATA",
+    "GET_MERCHANT_LISTINGS_INACTIVE_DATA", "GET_MERCHANT_LISTINGS_DATA_BACK_COMPAT", "GET_MERCHANT_LISTINGS_DATA_LITE",
+    "GET_MERCHANT_LISTINGS_DATA_LITER", "GET_MERCHANT_CANCELLED_LISTINGS_DATA", "GET_MERCHANTS_LISTINGS_FYP_REPORT",
+    "GET_PAN_EU_OFFER_STATUS", "GET_MFN_PANEU_OFFER_STATUS", "GET_REFERRAL_FEE_PREVIEW_REPORT",
+    # orders and order tracking
+    "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING", "GET_ORDER_REPORT_DATA_INVOICING", "GET_ORDER_REPORT_DATA_TAX",
+    "GET_ORDER_REPORT_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
+    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+    "GET_FLAT_FILE_ARCHIVED_ORDERS_DATA_BY_ORDER_DATE", "GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+    "GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "GET_FLAT_FILE_PENDING_ORDERS_DATA", "GET_PENDING_ORDERS_DATA",
+    "GET_CONVERGED_FLAT_FILE_PENDING_ORDERS_DATA",
+    # returns, performance, settlements
+    "GET_XML_RETURNS_DATA_BY_RETURN_DATE", "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE",
+    "GET_XML_MFN_PRIME_RETURNS_REPORT", "GET_CSV_MFN_PRIME_RETURNS_REPORT", "GET_XML_MFN_SKU_RETURN_ATTRIBUTES_REPORT",
+    "GET_FLAT_FILE_MFN_SKU_RETURN_ATTRIBUTES_REPORT", "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT",
+    "GET_V2_SELLER_PERFORMANCE_REPORT", "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE", "GET_V2_SETTLEMENT_REPORT_DATA_XML",
+    "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "GET_DATE_RANGE_FINANCIAL_TRANSACTION_DATA",
+    # FBA
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX", "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_SALES_DATA",
+    "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_PROMOTION_DATA", "GET_FBA_FULFILLMENT_CUSTOMER_TAXES_DATA",
+    "GET_REMOTE_FULFILLMENT_ELIGIBILITY", "GET_AFN_INVENTORY_DATA", "GET_AFN_INVENTORY_DATA_BY_COUNTRY",
+    "GET_LEDGER_SUMMARY_VIEW_DATA", "GET_LEDGER_DETAIL_VIEW_DATA", "GET_RESERVED_INVENTORY_DATA",
+    "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "GET_FBA_MYI_ALL_INVENTORY_DATA",
+    "GET_RESTOCK_INVENTORY_RECOMMENDATIONS_REPORT", "GET_FBA_FULFILLMENT_INBOUND_NONCOMPLIANCE_DATA",
+    "GET_STRANDED_INVENTORY_UI_DATA", "GET_STRANDED_INVENTORY_LOADER_DATA", "GET_FBA_STORAGE_FEE_CHARGES_DATA",
+    "GET_PRODUCT_EXCHANGE_DATA", "GET_FBA_INVENTORY_PLANNING_DATA", "GET_FBA_OVERAGE_FEE_CHARGES_DATA",
+    "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", "GET_FBA_REIMBURSEMENTS_DATA",
+    "GET_FBA_FULFILLMENT_LONGTERM_STORAGE_FEE_CHARGES_DATA", "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+    "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_REPLACEMENT_DATA", "GET_FBA_RECOMMENDED_REMOVAL_DATA",
+    "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA",
+    "GET_FBA_INVENTORY_AGED_DATA", "GET_EXCESS_INVENTORY_DATA", "GET_FBA_UNO_INVENTORY_DATA",
+    # tax, invoices, browse tree, Easy Ship, Amazon Business, B2B, compliance
+    "GST_MTR_STOCK_TRANSFER_REPORT", "GST_MTR_B2B", "GST_MTR_B2C", "GET_FLAT_FILE_SALES_TAX_DATA",
+    "SC_VAT_TAX_REPORT", "GET_VAT_TRANSACTION_DATA", "GET_GST_MTR_B2B_CUSTOM", "GET_GST_MTR_B2C_CUSTOM",
+    "GET_GST_STR_ADHOC", "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT", "GET_XML_VAT_INVOICE_DATA_REPORT",
+    "GET_XML_BROWSE_TREE_DATA", "GET_EASYSHIP_DOCUMENTS", "GET_EASYSHIP_PICKEDUP", "GET_EASYSHIP_WAITING_FOR_PICKUP",
+    "RFQD_BULK_DOWNLOAD", "FEE_DISCOUNTS_REPORT", "GET_B2B_PRODUCT_OPPORTUNITIES_RECOMMENDED_FOR_YOU",
+    "GET_B2B_PRODUCT_OPPORTUNITIES_NOT_YET_ON_AMAZON", "MARKETPLACE_ASIN_PAGE_VIEW_METRICS",
+    "GET_EPR_MONTHLY_REPORTS", "GET_EPR_QUARTERLY_REPORTS", "GET_EPR_ANNUAL_REPORTS",
+})
+# Types whose document the loader cannot read: it reads tab-separated flat files and JSON.
+_UNREADABLE_REPORT_FORMATS = (("XML", re.compile(r"(^GET_XML_|_XML$|_XML_)")), ("CSV", re.compile(r"_CSV_")),
+                              ("PDF", re.compile(r"^GET_EASYSHIP_DOCUMENTS$")))
+# reportOptions whose names and values Amazon documents completely: a typo fails here, not at Amazon.
+REPORT_OPTIONS = {
+    "GET_LEDGER_SUMMARY_VIEW_DATA": {"aggregateByLocation": ("COUNTRY", "FC"),
+                                     "aggregatedByTimePeriod": ("DAILY", "WEEKLY", "MONTHLY")},
+    SALES_AND_TRAFFIC_REPORT: {"dateGranularity": ("DAY", "WEEK", "MONTH"),
+                               "asinGranularity": ("PARENT", "CHILD", "SKU")},
+}
+# Options of other types whose values (not names) are known.
+REPORT_OPTION_VALUES = {"custom": ("true", "false"), "reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}
 
 
 class ConfigError(ValueError):
@@ -81,6 +153,8 @@ class MarketplaceConfig:
     inbound_statuses: tuple[str, ...]
     inbound_shipment_ids: tuple[str, ...]
     reports: tuple[ReportConfig, ...]
+    # "api": one getOrderItems call per order; "report": the all-orders flat file of the partition's day
+    order_items_source: str = "api"
 
     @property
     def region(self) -> str:
@@ -103,22 +177,26 @@ class ProjectConfig:
         raise ConfigError(f"marketplaces: no entry {code!r}; configured: {[m.code for m in self.marketplaces]}")
 
 
+# Amazon writes flat files raw (a buyer comment may start with a double quote), so the default report
+# assets read every byte literally (quote_char: none); the seed's double-quote default stays the
+# default for reports a user adds.
 DEFAULT_REPORTS: tuple[dict[str, Any], ...] = (
-    {"type": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "table": "all_orders_report"},
-    {"type": "GET_MERCHANT_LISTINGS_ALL_DATA", "table": "merchant_listings"},
-    {"type": "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "table": "fba_inventory"},
-    {"type": "GET_LEDGER_SUMMARY_VIEW_DATA", "table": "ledger_summary",
+    {"type": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "table": "all_orders_report", "quote_char": "none"},
+    {"type": "GET_MERCHANT_LISTINGS_ALL_DATA", "table": "merchant_listings", "quote_char": "none"},
+    {"type": "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "table": "fba_inventory", "quote_char": "none"},
+    {"type": "GET_LEDGER_SUMMARY_VIEW_DATA", "table": "ledger_summary", "quote_char": "none",
      "options": {"aggregateByLocation": "COUNTRY", "aggregatedByTimePeriod": "DAILY"}},
-    {"type": "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "table": "customer_returns"},
-    {"type": "GET_SALES_AND_TRAFFIC_REPORT", "table": "sales_and_traffic",
+    {"type": "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "table": "customer_returns", "quote_char": "none"},
+    {"type": SALES_AND_TRAFFIC_REPORT, "table": "sales_and_traffic",
      "options": {"dateGranularity": "DAY", "asinGranularity": "CHILD"}, "by": ["date", "asin"]},
-    {"type": "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "table": "settlements"},
+    {"type": "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "table": "settlements", "quote_char": "none"},
 )
 
 _MARKETPLACE_KEYS = {
     "account", "start_date", "timezone", "endpoint", "token_url", "orders_api", "order_statuses",
     "query_date_type", "include_pii", "days_back", "schedule_hour", "sku_selection", "skus", "on_invalid_sku",
     "catalog_keywords", "catalog_categories_api", "inbound_statuses", "inbound_shipment_ids", "reports",
+    "order_items_source", "region",
 }
 
 
@@ -128,10 +206,42 @@ def load_config(path: str | Path | None = None, today: date | None = None) -> Pr
     if not chosen.is_file():
         raise ConfigError(f"SP_ASSETS_CONFIG: no configuration file at {chosen}")
     try:
-        data = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}
+        text = chosen.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{chosen}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from None
+    try:
+        data = yaml.load(text, Loader=_ConfigLoader) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{chosen}: not valid YAML: {error}") from None
     return parse_config(data, source=str(chosen), today=today)
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` minus two traps.
+
+    Dates stay strings, so ``start_date: 2026-02-30`` is reported by the date check with its field
+    path (PyYAML's own date conversion raises a bare "day is out of range for month"), and a key
+    repeated in one mapping (``us:`` listed twice) is an error instead of silently keeping the last.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the base class reports an unhashable key
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping; list it once", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -> ProjectConfig:
@@ -154,7 +264,8 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
     for raw_code, options in entries.items():
         entry = _parse_marketplace(str(raw_code), {**defaults, **(options or {})}, today)
         if entry.marketplace_id in seen_ids:
-            raise ConfigError(f"marketplaces.{raw_code}: the same marketplace as marketplaces.{seen_ids[entry.marketplace_id]}")
+            raise ConfigError(f"marketplaces.{raw_code}: the same marketplace as marketplaces."
+                              f"{seen_ids[entry.marketplace_id]}; allowed: each marketplace once (by code or id)")
         seen_ids[entry.marketplace_id] = str(raw_code)
         parsed.append(entry)
     return ProjectConfig(marketplaces=tuple(parsed), source=source)
@@ -167,9 +278,11 @@ def _parse_marketplace(raw_code: str, options: Any, today: date) -> MarketplaceC
     _reject_unknown(where, options, _MARKETPLACE_KEYS)
     try:
         marketplace = lookup(raw_code)
-    except UnknownMarketplaceError as error:
-        raise ConfigError(f"{where}: {error}") from None
+    except UnknownMarketplaceError:
+        raise ConfigError(f"{where}: {raw_code!r} is neither a marketplace code nor a marketplace id; allowed codes: "
+                          f"{', '.join(valid_codes())} (or their ids, e.g. ATVPDKIKX0DER for us)") from None
     code = marketplace.code
+    _check_region(f"{where}.region", options.get("region"), marketplace)
 
     account = str(options.get("account") or marketplace.region.lower())
     if not _ACCOUNT_RE.match(account):
@@ -181,6 +294,13 @@ def _parse_marketplace(raw_code: str, options: Any, today: date) -> MarketplaceC
     if tz_choice not in TIMEZONE_CHOICES:
         raise ConfigError(f"{where}.timezone: {tz_choice!r} is not allowed; allowed: {', '.join(TIMEZONE_CHOICES)}")
     timezone = marketplace.timezone if tz_choice == "local" else "UTC"
+    query_date_type = _choice(f"{where}.query_date_type", options.get("query_date_type", "created"), QUERY_DATE_TYPES)
+    order_items_source = _choice(f"{where}.order_items_source", options.get("order_items_source", "api"),
+                                 ORDER_ITEMS_SOURCES)
+    if order_items_source == "report" and query_date_type != "created":
+        raise ConfigError(f"{where}.order_items_source: 'report' reads GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_"
+                          f"GENERAL, which selects orders by purchase date, so it needs query_date_type: created "
+                          f"(got {query_date_type!r}); use order_items_source: api with last_updated")
 
     return MarketplaceConfig(
         code=code,
@@ -192,8 +312,7 @@ def _parse_marketplace(raw_code: str, options: Any, today: date) -> MarketplaceC
         token_url=_parse_url(f"{where}.token_url", options.get("token_url")),
         orders_api=_choice(f"{where}.orders_api", options.get("orders_api", "2026-01-01"), ORDERS_API_VERSIONS),
         order_statuses=_statuses(f"{where}.order_statuses", options.get("order_statuses"), ORDER_STATUSES),
-        query_date_type=_choice(f"{where}.query_date_type", options.get("query_date_type", "created"),
-                                QUERY_DATE_TYPES),
+        query_date_type=query_date_type,
         include_pii=_boolean(f"{where}.include_pii", options.get("include_pii", False)),
         days_back=_integer(f"{where}.days_back", options.get("days_back", 3), 1, 60),
         schedule_hour=_integer(f"{where}.schedule_hour", options.get("schedule_hour", 6), 0, 23),
@@ -208,7 +327,22 @@ def _parse_marketplace(raw_code: str, options: Any, today: date) -> MarketplaceC
         inbound_shipment_ids=_string_list(f"{where}.inbound_shipment_ids", options.get("inbound_shipment_ids"),
                                           max_items=999),
         reports=_reports(f"{where}.reports", options.get("reports", list(DEFAULT_REPORTS))),
+        order_items_source=order_items_source,
     )
+
+
+def _check_region(where: str, value: Any, marketplace: Marketplace) -> None:
+    """``region`` is optional and only asserts: a seller who writes ``region: EU`` under ``us`` has mixed
+    up two entries (and would send an EU refresh token to the NA host), so say so before anything runs."""
+    if value is None:
+        return
+    region = str(value).strip().upper()
+    if region not in REGIONS:
+        raise ConfigError(f"{where}: {value!r} is not a region; allowed: {', '.join(REGIONS)}")
+    if region != marketplace.region:
+        raise ConfigError(f"{where}: {value!r} does not match marketplace {marketplace.code} "
+                          f"({marketplace.marketplace_id}), which is in region {marketplace.region}; "
+                          f"allowed: {marketplace.region} (or leave region out)")
 
 
 def _reject_unknown(where: str, mapping: dict, allowed: set[str]) -> None:
@@ -294,20 +428,24 @@ def _skus(where: str, value: Any, required: bool) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{where}: must be a YAML list of SKUs (SKUs may contain commas, so no CSV string)")
     out = []
+    allowed = (f"allowed: 1-{SKU_MAX_LENGTH} printable characters, spaces, quotes, + and / included, with no "
+               "leading or trailing space")
     for index, sku in enumerate(value):
-        if not isinstance(sku, str | int):
-            raise ConfigError(f"{where}[{index}]: {sku!r} is not a SKU string")
+        if not isinstance(sku, str | int) or isinstance(sku, bool):
+            raise ConfigError(f"{where}[{index}]: {sku!r} is not a SKU string; {allowed}")
         text = str(sku)
         if not text.strip():
-            raise ConfigError(f"{where}[{index}]: empty SKU")
+            raise ConfigError(f"{where}[{index}]: empty SKU; {allowed}")
         if text != text.strip():
             raise ConfigError(f"{where}[{index}]: {text!r} has leading or trailing spaces (quote it exactly as in "
-                              "Seller Central)")
-        if len(text) > SKU_MAX_LENGTH or any(ord(c) < 32 for c in text):
-            raise ConfigError(f"{where}[{index}]: {text!r} must be 1-{SKU_MAX_LENGTH} printable characters")
+                              f"Seller Central); {allowed}")
+        if len(text) > SKU_MAX_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise ConfigError(f"{where}[{index}]: {text!r} has {len(text)} characters or a control character; "
+                              f"{allowed}")
         out.append(text)
-    if len(set(out)) != len(out):
-        raise ConfigError(f"{where}: duplicate SKUs")
+    duplicates = sorted({sku for sku in out if out.count(sku) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}: duplicate SKU(s) {duplicates}; allowed: each SKU once")
     return tuple(out)
 
 
@@ -323,6 +461,56 @@ def _keywords(where: str, value: Any) -> tuple[str, ...]:
     return words
 
 
+def _report_by(where: str, value: Any, report_type: str) -> tuple[str, ...]:
+    """The seed's "Pull report data by" (Date or ASIN): sales and traffic only; default both tables."""
+    if value in (None, "", []):
+        return ("date", "asin") if report_type == SALES_AND_TRAFFIC_REPORT else ()
+    if report_type != SALES_AND_TRAFFIC_REPORT:
+        raise ConfigError(f"{where}: only {SALES_AND_TRAFFIC_REPORT} can be pulled by date or ASIN; remove 'by'")
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"{where}: must be a list of date and/or asin")
+    bad = [b for b in items if b not in ("date", "asin")]
+    if bad:
+        raise ConfigError(f"{where}: {bad} not allowed; allowed: date, asin")
+    return tuple(dict.fromkeys(items))
+
+
+def _report_type(where: str, value: Any) -> str:
+    """One of Amazon's report types whose document the loader reads (flat file or JSON)."""
+    report_type = str(value or "").strip()
+    if not _REPORT_TYPE_RE.match(report_type):
+        raise ConfigError(f"{where}: {report_type!r} is not a report type; allowed: one of Amazon's report types in "
+                          f"upper case, e.g. GET_MERCHANT_LISTINGS_ALL_DATA")
+    if report_type not in KNOWN_REPORT_TYPES:
+        close = difflib.get_close_matches(report_type, sorted(KNOWN_REPORT_TYPES), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ConfigError(f"{where}: {report_type!r} is not an Amazon report type; {hint}allowed: "
+                          f"{', '.join(sorted(KNOWN_REPORT_TYPES))}")
+    for fmt, pattern in _UNREADABLE_REPORT_FORMATS:
+        if pattern.search(report_type):
+            raise ConfigError(f"{where}: {report_type} documents are {fmt}, which the loader does not read; allowed: "
+                              f"report types with a tab-separated flat file or a JSON document")
+    return report_type
+
+
+def _check_report_options(where: str, report_type: str, options: dict[str, str]) -> None:
+    """Names must be identifiers and values non-empty; documented names and values are checked exactly."""
+    known = REPORT_OPTIONS.get(report_type)
+    for name, value in options.items():
+        if not _OPTION_NAME_RE.match(name):
+            raise ConfigError(f"{where}: {name!r} is not an option name; allowed: letters, digits and _ "
+                              f"(Amazon's camelCase names, e.g. aggregatedByTimePeriod)")
+        if not value.strip():
+            raise ConfigError(f"{where}.{name}: empty value; allowed: a non-empty string")
+        if known is not None and name not in known:
+            raise ConfigError(f"{where}.{name}: not an option of {report_type}; allowed: {', '.join(known)}")
+        allowed = known[name] if known is not None else REPORT_OPTION_VALUES.get(name)
+        if allowed is not None and value not in allowed:
+            raise ConfigError(f"{where}.{name}: {value!r} is not allowed for {report_type}; allowed: "
+                              f"{', '.join(allowed)}")
+
+
 def _reports(where: str, value: Any) -> tuple[ReportConfig, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{where}: must be a list of {{type, table, options, quote_char}} entries")
@@ -333,15 +521,10 @@ def _reports(where: str, value: Any) -> tuple[ReportConfig, ...]:
         if not isinstance(item, dict):
             raise ConfigError(f"{here}: must be a mapping with at least 'type'")
         _reject_unknown(here, item, {"type", "table", "options", "quote_char", "by"})
-        report_type = str(item.get("type", "")).strip()
-        if not _REPORT_TYPE_RE.match(report_type):
-            raise ConfigError(f"{here}.type: {report_type!r} is not a report type (GET_... in upper case)")
+        report_type = _report_type(f"{here}.type", item.get("type", ""))
         table = str(item.get("table") or report_type.lower().removeprefix("get_"))
         if not re.match(r"^[a-z][a-z0-9_]{0,62}$", table):
             raise ConfigError(f"{here}.table: {table!r} must be a lower-case identifier")
-        if table in tables:
-            raise ConfigError(f"{here}.table: {table!r} is used twice")
-        tables.add(table)
         options = item.get("options") or {}
         if not isinstance(options, dict):
             raise ConfigError(f"{here}.options: must be a mapping of option name to value")
@@ -350,12 +533,15 @@ def _reports(where: str, value: Any) -> tuple[ReportConfig, ...]:
             if isinstance(val, dict | list) or val is None:
                 raise ConfigError(f"{here}.options.{key}: {val!r} must be a single value (sent to Amazon as a string)")
             clean[str(key)] = str(val).lower() if isinstance(val, bool) else str(val)
+        _check_report_options(f"{here}.options", report_type, clean)
         quote = item.get("quote_char", '"')
         if quote not in QUOTE_CHARS:
             raise ConfigError(f"{here}.quote_char: {quote!r} is not allowed; allowed: '\"' (double quote) or 'none'")
-        by = tuple(item.get("by") or ())
-        bad_by = [b for b in by if b not in ("date", "asin")]
-        if bad_by:
-            raise ConfigError(f"{here}.by: {bad_by} not allowed; allowed: date, asin")
+        by = _report_by(f"{here}.by", item.get("by"), report_type)
+        # sales and traffic writes <table>_by_date / <table>_by_asin; every written table must be unique
+        for written in [f"{table}_by_{b}" for b in by] or [table]:
+            if written in tables:
+                raise ConfigError(f"{here}.table: table {written!r} is written by two report entries")
+            tables.add(written)
         out.append(ReportConfig(report_type, table, clean, QUOTE_CHARS[quote], by))
     return tuple(out)
