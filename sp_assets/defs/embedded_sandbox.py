@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sp_assets.defs.paths import data_dir
 from sp_assets.lib.spapi.credentials import LWACredentials
+from sp_assets.lib.spapi.endpoints import validate_url
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
 
@@ -50,7 +51,7 @@ def sandbox_base_url() -> str:
     """``SP_API_ENDPOINT`` when a shared sandbox runs; otherwise this process's embedded one."""
     shared = os.environ.get("SP_API_ENDPOINT", "").strip()
     if shared:
-        return shared.rstrip("/")
+        return validate_url(shared, "SP_API_ENDPOINT").rstrip("/")
     global _server
     with _lock:
         if _server is None:

@@ -23,7 +23,6 @@ from sp_assets.lib.marketplaces import by_code
 from sp_assets.lib.spapi import credentials as credentials_module
 from sp_assets.lib.spapi.endpoints import Endpoint, resolve_endpoint
 from sp_assets.lib.spapi.errors import ConfigError as SPAPIConfigError
-from sp_assets.lib.spapi.errors import MissingCredentialsError
 from sp_assets.lib.spapi.http import SPAPIClient
 
 
@@ -42,16 +41,21 @@ class SpApiResource(dg.ConfigurableResource):
     _client: SPAPIClient | None = PrivateAttr(default=None)
 
     def sandbox_mode(self) -> bool:
-        """No credentials and no configured endpoint: use the sandbox, as a new user expects."""
+        """No credential variable at all and no configured endpoint: use the sandbox, as a new user expects.
+
+        A user who set some of the three variables meant Amazon: a typo in the third must fail with
+        an error naming it, never silently fill their warehouse with synthetic data.
+        """
         if os.environ.get("SP_ASSETS_SANDBOX", "").strip() == "1":
             return True
         if self.endpoint:
             return False
-        try:
-            credentials_module.from_env(by_code(self.marketplace))
-        except MissingCredentialsError:
-            return True
-        return False
+        marketplace = by_code(self.marketplace)
+        for base in (credentials_module.CLIENT_ID_VAR, credentials_module.CLIENT_SECRET_VAR,
+                     credentials_module.REFRESH_TOKEN_VAR):
+            if any(os.environ.get(name, "").strip() for name in credentials_module.candidate_names(base, marketplace)):
+                return False
+        return True
 
     def client(self) -> SPAPIClient:
         """A client for this marketplace, created once per process and step.

@@ -19,6 +19,7 @@ import codecs
 import gzip
 import hashlib
 import json
+import re
 import sqlite3
 import tempfile
 import time
@@ -581,6 +582,21 @@ class _ReportRun:
             return str(body["errorDetails"])
         return text.strip()
 
+    def _refuse_non_document(self, raw: Path, content_type: str | None) -> None:
+        """An empty body or an HTML page is a broken download, never a report: loading it would wipe the
+        partition (Amazon says "no data" with CANCELLED, not with an empty DONE document) or store the
+        page's lines as rows. The report stays in the ledger, so a relaunch downloads it again."""
+        with _open_maybe_gzip(raw) as stream:
+            head = stream.read(512)
+        if not head.strip():
+            raise ReportDownloadError(f"report {self.report_id} is DONE but its document is empty; a relaunch "
+                                      f"downloads it again (the report id stays in the ledger)")
+        start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        if "html" in (content_type or "").lower() or start.startswith((b"<!doctype html", b"<html")):
+            page = head.decode("utf-8", "replace")
+            raise ReportDownloadError(f"report {self.report_id}: the document URL answered an HTML page, not a "
+                                      f"report ({content_type or 'no content-type'}): {page[:200]!r}")
+
     def _fetch_document(self, report: dict[str, Any], document_id: str) -> ReportOutcome:
         work = self.work_dir or Path(tempfile.mkdtemp(prefix="sp-report-"))
         work.mkdir(parents=True, exist_ok=True)
@@ -588,6 +604,7 @@ class _ReportRun:
         raw = work / f"{stem}.download"
         try:
             _document, result, refreshes = self._download(document_id, raw)
+            self._refuse_non_document(raw, result.content_type)
             is_json = self.request.is_json or "json" in (result.content_type or "").lower()
             target = work / f"{stem}.{'json' if is_json else 'tsv'}"
             transcoded = transcode_to_utf8(raw, target, declared=result.charset,
@@ -601,7 +618,13 @@ class _ReportRun:
         )
         if is_json:
             with target.open(encoding="utf-8") as handle:
-                outcome.data = json.load(handle)
+                text = handle.read()
+            try:
+                outcome.data = json.loads(text)
+            except ValueError as error:
+                outcome.cleanup()
+                raise ReportDownloadError(f"report {self.report_id}: the document is not valid JSON ({error}); "
+                                          f"it starts: {text[:200]!r}") from None
         else:
             outcome.rows = max(0, transcoded.lines - 1)
         log.info("report %s %s: %s bytes downloaded, charset %s, %s", self.request.report_type, self.report_id,
@@ -649,20 +672,49 @@ def _open_maybe_gzip(path: Path) -> BinaryIO:
 def transcode_to_utf8(source: Path, target: Path, *, declared: str | None, fallback: str | None) -> Transcoded:
     """Gunzip (if gzip) and re-encode ``source`` as UTF-8 into ``target``, streaming.
 
-    The declared charset (``Content-Type``) wins; without one, UTF-8 is tried first, then the
-    marketplace's charset, then cp1252 (wire contract 2.9). A candidate that fails strictly is
-    dropped and the next one tried; if all fail, the first is used with replacement characters
-    (counted in ``replacements``) rather than failing a whole load on one bad byte.
+    The declared charset (``Content-Type``) wins. A byte invalid in it spoils one value, not the
+    document: it becomes U+FFFD (counted in ``replacements``) and everything else is read as declared.
+    Re-reading the whole document in another charset instead would silently turn every accented or
+    Japanese character of every other row into mojibake. The one exception is a document declared
+    UTF-8 that holds no UTF-8 multibyte sequence at all: that is another charset mislabelled, and it
+    is read like an undeclared one. Without a declared charset, UTF-8 is tried first, then the
+    marketplace's charset, then cp1252 (wire contract 2.9); if all fail, the first is used with
+    replacement characters.
     """
+    declared_codec = _python_codec(declared)
+    if declared_codec is not None:
+        try:
+            return _transcode(source, target, declared_codec, "strict")
+        except UnicodeDecodeError:
+            pass
+        if not declared_codec.startswith("utf-8") or _has_utf8_multibyte(source):
+            log.warning("document declared %s holds bytes invalid in it: each becomes U+FFFD (decode_replacements)",
+                        declared)
+            return _transcode(source, target, declared_codec, "replace")
+        log.info("document declared %s holds no UTF-8 text: reading it as the marketplace's charset", declared)
     candidates = [c for c in dict.fromkeys([
-        _python_codec(declared), "utf-8-sig" if not declared else None, _python_codec(fallback), "cp1252",
+        "utf-8-sig" if declared_codec is None else None, _python_codec(fallback), "cp1252",
     ]) if c]
     for codec in candidates:
         try:
             return _transcode(source, target, codec, "strict")
         except UnicodeDecodeError:
             log.info("document is not valid %s; trying the next charset", codec)
-    return _transcode(source, target, candidates[0], "replace")
+    return _transcode(source, target, declared_codec or candidates[0], "replace")
+
+
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _has_utf8_multibyte(source: Path) -> bool:
+    """True if the (gunzipped) document holds at least one well-formed UTF-8 multibyte sequence."""
+    tail = b""
+    with _open_maybe_gzip(source) as stream:
+        while chunk := stream.read(_CHUNK):
+            if _UTF8_MULTIBYTE.search(tail + chunk):
+                return True
+            tail = chunk[-3:]
+    return False
 
 
 def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcoded:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -189,9 +190,11 @@ def test_a_14_day_backfill_in_parallel_runs_has_no_lock_error_and_no_missing_day
     start = (date.today() - timedelta(days=60)).isoformat()
     config_path.write_text(f"defaults:\n  start_date: {start}\nmarketplaces:\n  us: {{}}\n")
     days = [past_day(30 - i) for i in range(14)]
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(4) as pool:
-        outcomes = pool.starmap(_backfill_worker, [(str(config_path), d.isoformat()) for d in days])
+    # A process pool that reports a dead worker (BrokenProcessPool) instead of waiting for it forever,
+    # and a deadline per run, so a stuck writer fails this test rather than hanging the suite.
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_backfill_worker, str(config_path), d.isoformat()) for d in days]
+        outcomes = [future.result(timeout=300) for future in futures]
     assert outcomes == [1] * 14
     loaded = asset_env.warehouse.query(
         "select partition_date, count(*) from us.orders group by 1 order by 1").rows()

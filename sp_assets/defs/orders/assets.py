@@ -15,9 +15,18 @@ depending on orders, and under Orders v2026-01-01 one paged searchOrders pass fi
 Amazon is never asked twice for a window. Under v0 the items come from one getOrderItems call per
 order (of this run's fetch, or of the ``orders`` table when only the items are materialized). Each run
 reads the API first (pages, then records, then one polars frame per table) and then writes.
+
+``order_items_source: report`` (per marketplace) is the bulk path for large backfills: ``order_items``
+becomes its own asset, built from the partition day's GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL
+report (one createReport per day instead of one getOrderItems call per order), resumed after a crash
+like every report asset (``defs/reports/runner.py``). It still depends on ``orders`` but reads nothing
+from it, and it runs in the reports pool (``sp_api__<account>__reports``), so waiting for Amazon never
+holds the orders pool. The columns that differ from the API path are listed in
+``lib/tables/orders.py::order_item_rows_from_report``. ``build_orders_assets`` then returns the orders
+multi-asset (orders only), the upserts, and the items asset, in that order.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
@@ -27,6 +36,7 @@ from sp_assets.defs.common import (
     RETRY,
     ROLLING,
     asset_key,
+    daily_asset_kwargs,
     group_name,
     local_dates,
     pool_name,
@@ -35,8 +45,17 @@ from sp_assets.defs.common import (
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.orders.fetch import fetch_item_rows, fetch_order_rows, fetch_orders_with_items_2026
 from sp_assets.defs.partitions import daily_partitions, utc_window
+from sp_assets.defs.reports import runner
+from sp_assets.lib.report_parsing import read_tsv
 from sp_assets.lib.tables.base import TableSpec, frame_from_records
-from sp_assets.lib.tables.orders import ORDER_ITEMS, ORDER_ITEMS_UPSERT, ORDERS, ORDERS_UPSERT
+from sp_assets.lib.tables.orders import (
+    ORDER_ITEMS,
+    ORDER_ITEMS_UPSERT,
+    ORDERS,
+    ORDERS_UPSERT,
+    order_item_rows_from_report,
+)
+from sp_assets.lib.tables.reports import ALL_ORDERS_BY_ORDER_DATE, report_kind
 
 DESCRIPTIONS = {
     "orders": "Replaces the seed's **Order Details**: every order created in the partition's day "
@@ -47,6 +66,10 @@ DESCRIPTIONS = {
                    "dataset is `orders`): the items of the partition's orders. Under v2026 they come in the same "
                    "searchOrders pages as the orders; under v0 from getOrderItems per order. "
                    "Write mode: **partition replace**.",
+    "order_items_report": "Replaces the seed's **Order Items**: the items of the orders purchased in the partition's "
+                          "day, from the GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL report "
+                          "(`order_items_source: report`; order_item_id is synthesized as `sku:<sku>`, see "
+                          "lib/tables/orders.py). Write mode: **partition replace**.",
     "orders_upsert": "Replaces the seed's **Orders - List Orders - Upsert**: orders updated in the window "
                      "(lastUpdated after/before, clamped to now minus 15 minutes). Write mode: **merge** by "
                      "order id; a row is never replaced by one with an older last_update_date.",
@@ -135,8 +158,11 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         if items is not None:
             yield write(context, specs[1], names[1], items, start, end, window, api if orders is None else {})
 
-    @dg.multi_asset(name=f"{entry.code}_orders", specs=[_spec(entry, "orders"),
-                                                        _spec(entry, "order_items", deps=("orders",))], **op_kwargs)
+    from_report = entry.order_items_source == "report"
+    pair_specs = [_spec(entry, "orders")] if from_report else [_spec(entry, "orders"),
+                                                               _spec(entry, "order_items", deps=("orders",))]
+
+    @dg.multi_asset(name=f"{entry.code}_orders", specs=pair_specs, **op_kwargs)
     def orders_and_items(context: dg.AssetExecutionContext):
         yield from run_pair(context, ("orders", "order_items"), (ORDERS, ORDER_ITEMS), entry.query_date_type, True)
 
@@ -147,7 +173,52 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         yield from run_pair(context, ("orders_upsert", "order_items_upsert"), (ORDERS_UPSERT, ORDER_ITEMS_UPSERT),
                             "last_updated", False)
 
+    if from_report:
+        return [orders_and_items, upserts, build_order_items_from_report(entry, write)]
     return [orders_and_items, upserts]
+
+
+def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.AssetsDefinition:
+    """``order_items`` from the all-orders report of each partition day (``order_items_source: report``).
+
+    The flat file is read literally (no quote character): Amazon does not quote, and a product name
+    may start with a double quote.
+    """
+    sp_key = f"sp_api_{entry.code}"
+    kind = report_kind(ALL_ORDERS_BY_ORDER_DATE)
+
+    @dg.asset(deps=[asset_key(entry, "orders")], **daily_asset_kwargs(entry, "order_items", "reports", ROLLING,
+                                                                       DESCRIPTIONS["order_items_report"]))
+    def order_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = utc_window(context)
+        first, last = local_dates(entry, start, end)
+        client = getattr(context.resources, sp_key).client()
+        before = client.stats.snapshot()
+        now = datetime.now(UTC)
+        days = runner.day_requests(entry, kind, {}, context.partition_keys, now)
+        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, kind, now),
+                                       what=f"{entry.code}/order_items (report)")
+        try:
+            rows = [row for result in results if result.has_data and result.outcome is not None
+                    for row in order_item_rows_from_report(read_tsv(result.outcome.path, quote=None), entry.timezone)]
+            materialized = write(context, ORDER_ITEMS, "order_items", rows, start, end, (first, last),
+                                 client.stats.since(before).as_dict())
+            runner.mark_consumed(client, results)
+        finally:
+            runner.cleanup(results)
+        metadata = dict(materialized.metadata or {})
+        metadata.update(runner.report_metadata(results, _rows_per_day(rows)))
+        metadata["order_items_source"] = "report"
+        return dg.MaterializeResult(metadata=metadata)
+
+    return order_items
+
+
+def _rows_per_day(rows: list[dict[str, Any]]) -> dict[date, int]:
+    counts: dict[date, int] = {}
+    for row in rows:
+        counts[row["partition_date"]] = counts.get(row["partition_date"], 0) + 1
+    return counts
 
 
 @dg.definitions

@@ -1,0 +1,1 @@
+"""The seed's "Create and Download Report": Amazon's asynchronous reports as resumable, partitioned assets."""

@@ -1,0 +1,286 @@
+"""The seed's **Create and Download Report**: one asset per configured report and marketplace.
+
+``marketplaces.<code>.reports`` lists the reports (default: ``config.DEFAULT_REPORTS``); each entry
+becomes the asset ``[<code>, <table>]`` in group ``amazon_<code>`` and pool
+``sp_api__<account>__reports``. GET_SALES_AND_TRAFFIC_REPORT becomes one multi-asset writing
+``<table>_by_date`` and/or ``<table>_by_asin`` (the seed's "Pull report data by Date or ASIN") from a
+single report, because Amazon limits that report type to one request per 15 minutes.
+
+=================  =========================================================  =================================
+kind               window sent to Amazon (see ``lib/tables/reports.py``)      write
+=================  =========================================================  =================================
+event (orders,     the partition's local day in UTC, end inclusive; one       per day: delete the day's rows,
+returns)           report per day                                             load the file (one transaction)
+calendar (ledger,  the partition's date as a whole UTC day                    the same
+sales and traffic)
+snapshot           none; only today's partition (``require_today``), each     the same (a day's snapshot is
+(listings, FBA     day's snapshot kept                                        kept as its partition)
+inventory)
+listed             settlements: see ``settlements.py``                        each report loaded once, by id
+(settlements)
+=================  =========================================================  =================================
+
+**Waiting is cheap** (the choice, detailed in ``runner.py``): reports have their own pool per
+account, so a report that takes hours never blocks the other API families; a step attempt polls at
+most an hour (Amazon time) and then asks Dagster for a retry, which frees the pool slot during the
+pause and resumes the same report id from the ledger; DuckDB is touched only after the document is on
+disk, in one short transaction per day. With many report assets per account, raise the pool's limit
+(e.g. ``dagster instance concurrency set sp_api__na__reports 4``); the client's token buckets still
+keep createReport within Amazon's quota.
+
+**CANCELLED** (Amazon's "no data") writes the day with zero rows, deleting what it held, and the
+metadata says so (``cancelled_days``, ``note``). **FATAL** fails the run without retry, with the
+error document's text. A large document streams to a file and DuckDB loads it from there
+(``load_delimited_file``); it is never held in Python memory. Metadata per run: rows, window, report
+ids, resumed or not, status timeline, API calls (``run_metadata``).
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from sp_assets.defs.common import (
+    ROLLING,
+    SNAPSHOT,
+    asset_key,
+    daily_asset_kwargs,
+    require_today,
+    run_metadata,
+)
+from sp_assets.defs.config import MarketplaceConfig, ReportConfig, load_config
+from sp_assets.defs.partitions import utc_window
+from sp_assets.defs.reports import runner
+from sp_assets.defs.reports.settlements import build_settlements_asset
+from sp_assets.defs.rest_support import api_since, sp_client
+from sp_assets.lib.report_parsing import flatten_sales_and_traffic
+from sp_assets.lib.reports import JSON_REPORT_TYPES
+from sp_assets.lib.tables.reports import (
+    BY_ASIN,
+    BY_DATE,
+    LISTED,
+    PARTITION_COLUMN,
+    REPORT_ID_COLUMN,
+    SALES_AND_TRAFFIC,
+    ReportKind,
+    records_frame,
+    report_kind,
+    sales_and_traffic_spec,
+    sales_and_traffic_table,
+    with_constants,
+)
+from sp_assets.lib.warehouse import (
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseError,
+    WarehouseLockTimeout,
+    WriteResult,
+)
+
+FAMILY = "reports"
+FBA_INVENTORY_TYPES = ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "GET_FBA_MYI_ALL_INVENTORY_DATA",
+                       "GET_AFN_INVENTORY_DATA")
+
+
+def _description(config: ReportConfig, kind: ReportKind) -> str:
+    window = {
+        "event": "the partition's local day (sent to Amazon in UTC)",
+        "calendar": "the partition's calendar date",
+        "snapshot": "no window: a point-in-time snapshot, only today's partition can be materialized",
+    }[kind.window]
+    options = f" Options: `{config.options}`." if config.options else ""
+    quote = "none (every byte literal)" if not config.quote_char else "double quote"
+    return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report per "
+            f"partition day, window: {window}.{options} CSV quote character: {quote}. Write mode: **partition "
+            f"replace** by partition_date; CANCELLED (no data) writes the day empty.")
+
+
+def _history_asset(entry: MarketplaceConfig, config: ReportConfig) -> str:
+    if config.report_type in FBA_INVENTORY_TYPES:
+        ledger = next((r.table for r in entry.reports if r.report_type == "GET_LEDGER_SUMMARY_VIEW_DATA"), None)
+        if ledger:
+            return asset_key(entry, ledger).to_user_string()
+    return f"the snapshots {asset_key(entry, config.table).to_user_string()} kept on the days they were taken"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------------------------------ flat files
+def _empty_file(directory: Path, day: date) -> Path:
+    path = directory / f"empty-{day.isoformat()}-{datetime.now(UTC).timestamp():.6f}.tsv"
+    path.write_text("", encoding="utf-8")
+    return path
+
+
+def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: ReportConfig, kind: ReportKind,
+                  result: runner.DayResult) -> WriteResult:
+    """One day's document into ``<code>.<table>``: its rows replace the day's, in one transaction.
+
+    A CANCELLED (or not yet requested) day loads an empty file: the day's rows are deleted and the
+    load is recorded with zero rows.
+    """
+    day = result.day.day
+    outcome = result.outcome
+    report_id = outcome.report_id if outcome is not None else None
+    empty = None
+    path = outcome.path if outcome is not None and outcome.has_data and outcome.path is not None else None
+    if path is None:
+        empty = path = _empty_file(runner.download_dir(), day)
+    try:
+        return warehouse.load_delimited_file(
+            entry.code, config.table, path, quote=config.quote_char or None,
+            column_types={**kind.column_types, REPORT_ID_COLUMN: "VARCHAR"},
+            constants={PARTITION_COLUMN: day, REPORT_ID_COLUMN: report_id},
+            replace_where={PARTITION_COLUMN: day}, partition_start=day, partition_end=day + timedelta(days=1),
+            strict=True, note=f"{config.report_type} report {report_id or 'none'} ({result.status})",
+        )
+    except (WarehouseLockTimeout, WarehouseBusyError):
+        raise  # another writer held the database: transient, the retry policy applies
+    except WarehouseError as error:
+        raise dg.Failure(description=_load_failure(entry, config, report_id, day, error), allow_retries=False) from None
+    finally:
+        if empty is not None:
+            empty.unlink(missing_ok=True)
+
+
+def _load_failure(entry: MarketplaceConfig, config: ReportConfig, report_id: str | None, day: date,
+                  error: Exception) -> str:
+    text = str(error)
+    hint = ""
+    if "quote" in text.lower():
+        hint = (f" The document has a value starting with a double quote, which the quote character '\"' reads "
+                f"as an unterminated quoted field. Amazon writes flat files unquoted: set quote_char: none for "
+                f"this report in marketplaces.{entry.code}.reports.")
+    elif "convert" in text.lower():
+        hint = " A typed column (a timestamp, amount or count) held a value of another format."
+    return (f"{entry.code}/{config.table}: loading report {report_id} of {day} failed; nothing was written for "
+            f"the day and the report stays in the ledger (a relaunch loads it again without a new request).{hint} "
+            f"{text}")
+
+
+def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
+    """A flat-file report of one marketplace as a daily-partitioned asset."""
+    kind = report_kind(config.report_type)
+    refresh = SNAPSHOT if kind.is_snapshot else ROLLING
+    what = f"{entry.code}/{config.table}"
+
+    @dg.asset(**daily_asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, kind)))
+    def report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        if kind.is_snapshot:
+            require_today(context, entry, history_asset=_history_asset(entry, config))
+        now = _now()
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        days = runner.day_requests(entry, kind, config.options, context.partition_keys, now)
+        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, kind, now), what=what)
+        warehouse = context.resources.warehouse.warehouse()
+        writes: list[dict[str, Any]] = []
+        rows: dict[date, int] = {}
+        try:
+            for result in results:
+                write = load_flat_day(warehouse, entry, config, kind, result)
+                runner.mark_consumed(client, [result])
+                rows[result.day.day] = write.rows
+                writes.append(write.as_metadata())
+        finally:
+            runner.cleanup(results)
+        start, end = utc_window(context)
+        return dg.MaterializeResult(metadata=run_metadata(
+            rows=sum(rows.values()), start=start, end=end, api=api_since(client, before),
+            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
+            write=dg.MetadataValue.json(writes), added_columns=", ".join(
+                sorted({c for w in writes for c in w.get("added_columns", [])})) or "none",
+            **runner.report_metadata(results, rows),
+        ))
+
+    return report_asset
+
+
+# ------------------------------------------------------------------------------------------ sales and traffic
+def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
+    """GET_SALES_AND_TRAFFIC_REPORT: one report per day, written to ``<table>_by_date`` / ``_by_asin``."""
+    kind = report_kind(config.report_type)
+    sides = config.by or (BY_DATE, BY_ASIN)
+    base = daily_asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
+    specs = [
+        dg.AssetSpec(
+            key=asset_key(entry, sales_and_traffic_table(config.table, by)), group_name=base["group_name"],
+            kinds=base["kinds"], tags=base["tags"], partitions_def=base["partitions_def"],
+            description=(f"Replaces the seed's **Create and Download Report** for {SALES_AND_TRAFFIC}, pulled by "
+                         f"{'Date' if by == BY_DATE else 'ASIN'}: the JSON report of the partition's calendar date, "
+                         f"every metric a column. Options: `{config.options}`. Write mode: **partition replace**."),
+        )
+        for by in sides
+    ]
+    what = f"{entry.code}/{config.table}"
+
+    @dg.multi_asset(name=f"{entry.code}__{config.table}", specs=specs, partitions_def=base["partitions_def"],
+                    backfill_policy=base["backfill_policy"], pool=base["pool"], retry_policy=base["retry_policy"],
+                    required_resource_keys=base["required_resource_keys"])
+    def sales_and_traffic(context: dg.AssetExecutionContext):
+        now = _now()
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        days = runner.day_requests(entry, kind, config.options, context.partition_keys, now)
+        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, kind, now), what=what)
+        try:
+            records: dict[str, list[dict[str, Any]]] = {by: [] for by in sides}
+            for result in results:
+                if result.has_data and result.outcome is not None:
+                    flat = flatten_sales_and_traffic(result.outcome.data)
+                    for by in sides:
+                        part = flat.by_date if by == BY_DATE else flat.by_asin
+                        records[by].extend(with_constants(part, result.day.day, result.outcome.report_id))
+            first, last = results[0].day.day, results[-1].day.day + timedelta(days=1)
+            warehouse = context.resources.warehouse.warehouse()
+            written = {}
+            for by in sides:
+                spec = sales_and_traffic_spec(config.table, by)
+                frame = records_frame(spec, records[by])
+                written[by] = (frame, warehouse.replace_partition(entry.code, spec, frame, first, last,
+                                                                  note=f"{SALES_AND_TRAFFIC} by {by}"))
+            runner.mark_consumed(client, results)
+        finally:
+            runner.cleanup(results)
+        start, end = utc_window(context)
+        api = api_since(client, before)
+        for by in sides:
+            frame, write = written[by]
+            rows = {r.day.day: 0 for r in results}
+            for day in frame.get_column(PARTITION_COLUMN).to_list() if frame.height else []:
+                rows[day] += 1
+            yield dg.MaterializeResult(
+                asset_key=asset_key(entry, sales_and_traffic_table(config.table, by)),
+                metadata=run_metadata(rows=frame.height, start=start, end=end, api=api, frame=frame,
+                                      table=f"{entry.code}.{sales_and_traffic_table(config.table, by)}",
+                                      report_type=config.report_type, write_mode="partition replace",
+                                      write=dg.MetadataValue.json(write.as_metadata()),
+                                      **runner.report_metadata(results, rows)),
+            )
+
+    return sales_and_traffic
+
+
+def build_report_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
+    """Every configured report of one marketplace."""
+    assets = []
+    for config in entry.reports:
+        kind = report_kind(config.report_type)
+        if config.report_type == SALES_AND_TRAFFIC:
+            assets.append(build_sales_and_traffic_asset(entry, config))
+        elif kind.window == LISTED:
+            assets.append(build_settlements_asset(entry, config))
+        elif kind.fmt == "json" or config.report_type in JSON_REPORT_TYPES:
+            raise ValueError(f"marketplaces.{entry.code}.reports: {config.report_type} is a JSON report; only "
+                             f"{SALES_AND_TRAFFIC} is supported among JSON reports")
+        else:
+            assets.append(build_report_asset(entry, config))
+    return assets
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[a for entry in load_config().marketplaces for a in build_report_assets(entry)])

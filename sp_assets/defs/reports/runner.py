@@ -1,0 +1,296 @@
+"""Running Amazon reports for the daily partitions of a run: windows, waiting, errors, metadata.
+
+Shared by the report assets and by ``order_items`` with ``order_items_source: report``. One report
+is requested per partition day (the ledger key of a day never changes, so a relaunched run of that
+day resumes the report it requested), and the days of a run wait side by side in threads: a
+seven-day backfill run waits as long as its slowest report, not seven times as long.
+
+Waiting holds nothing another run needs:
+
+* no DuckDB lock: ``run_report`` downloads to a file beside the database and only then does the
+  caller open one short write transaction per day;
+* no pool slot for long: a step attempt polls for at most ``ATTEMPT_WAIT`` Amazon-seconds, then
+  asks Dagster for a retry after ``RETRY_PAUSE`` (``dg.RetryRequested``). Dagster frees the step's
+  pool slot while a retry waits (``ActiveExecution.handle_event`` on STEP_UP_FOR_RETRY), and the
+  next attempt resumes the same report ids from the ledger: no second createReport. After
+  ``MAX_WAIT_ATTEMPTS`` attempts the step fails naming the report; the next run resumes it;
+* report assets use their own pool per account, ``sp_api__<account>__reports``, so a report that
+  waits never blocks the orders, inventory or pricing assets of the same account. Its limit can be
+  raised above the default 1 (``dagster instance concurrency set sp_api__na__reports 4``): the
+  client's token buckets still pace createReport (burst 15) and getReport (2/s).
+"""
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.paths import report_ledger_path
+from sp_assets.lib.reports import (
+    PollPolicy,
+    ReportFatalError,
+    ReportLedger,
+    ReportOutcome,
+    ReportRequest,
+    ReportTimeoutError,
+    StatusEvent,
+    run_report,
+)
+from sp_assets.lib.spapi.errors import AccessDeniedError, InvalidInputError
+from sp_assets.lib.spapi.http import SPAPIClient
+from sp_assets.lib.tables.reports import CALENDAR, EVENT, SNAPSHOT, ReportKind
+
+ATTEMPT_WAIT = 3600.0  # Amazon-seconds one step attempt polls before handing its pool slot back
+RETRY_PAUSE = 900.0  # Amazon-seconds between two attempts (the slot is free meanwhile)
+MAX_WAIT_ATTEMPTS = 12  # ~15 h of waiting in one run; then the run fails and the next run resumes
+PARALLEL_REPORTS = 4  # days of one run waited for at once
+END_MARGIN = timedelta(minutes=2)  # Amazon refuses a dataEndTime after now
+
+
+class _Cancelled(Exception):
+    """Another day of the run failed: stop polling this one (its id stays in the ledger)."""
+
+
+@dataclass(frozen=True)
+class DayRequest:
+    """The report of one partition day: the window as sent (UTC, end inclusive) and the request.
+
+    ``request`` is None when the day's window has not begun yet (today's partition just after
+    midnight): there is nothing to ask Amazon, and the day is written as empty.
+    """
+
+    day: date
+    start: datetime
+    end: datetime
+    request: ReportRequest | None
+
+
+@dataclass
+class DayResult:
+    """What one day's report gave: the outcome (None when nothing was requested) and its timeline."""
+
+    day: DayRequest
+    outcome: ReportOutcome | None = None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "NOT_REQUESTED" if self.outcome is None else self.outcome.status
+
+    @property
+    def has_data(self) -> bool:
+        return self.outcome is not None and self.outcome.has_data
+
+
+# ------------------------------------------------------------------------------------------ windows
+def latest_end(now: datetime) -> datetime:
+    """The latest inclusive dataEndTime to send: the last full hour at least two minutes ago.
+
+    Whole hours keep the ledger key of a still-running day stable for an hour, so a relaunch within
+    the hour resumes the report it requested rather than asking again.
+    """
+    return (now - END_MARGIN).astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(seconds=1)
+
+
+def day_window(entry: MarketplaceConfig, kind: ReportKind, day: date) -> tuple[datetime, datetime]:
+    """``[start, end]`` (UTC, end inclusive, as Amazon's dataEndTime) of a partition day for ``kind``."""
+    if kind.window == CALENDAR:
+        start = datetime.combine(day, time(0), tzinfo=UTC)
+    else:
+        start = datetime.combine(day, time(0), tzinfo=ZoneInfo(entry.timezone)).astimezone(UTC)
+    following = datetime.combine(day + timedelta(days=1), time(0),
+                                 tzinfo=UTC if kind.window == CALENDAR else ZoneInfo(entry.timezone))
+    return start, following.astimezone(UTC) - timedelta(seconds=1)
+
+
+def day_requests(entry: MarketplaceConfig, kind: ReportKind, options: dict[str, str], partition_keys: Sequence[str],
+                 now: datetime) -> list[DayRequest]:
+    """One request per partition day. Snapshot reports send no window; the others send the day's,
+    its end clamped to ``latest_end(now)`` while the day is still running."""
+    if kind.window not in (EVENT, CALENDAR, SNAPSHOT):
+        raise ValueError(f"{kind.report_type} reports are listed, not requested")
+    out = []
+    for key in partition_keys:
+        day = date.fromisoformat(key)
+        start, end = day_window(entry, kind, day)
+        if kind.window == SNAPSHOT:
+            out.append(DayRequest(day, start, end, ReportRequest(kind.report_type, entry.marketplace_id,
+                                                                 options=options)))
+            continue
+        end = min(end, latest_end(now))
+        request = (ReportRequest(kind.report_type, entry.marketplace_id, start, end, options)
+                   if end >= start else None)
+        out.append(DayRequest(day, start, end, request))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ waiting
+def ledger() -> ReportLedger:
+    """The report ledger beside the database (``SP_ASSETS_REPORT_LEDGER`` to move it)."""
+    return ReportLedger(report_ledger_path())
+
+
+def download_dir() -> Path:
+    """Documents land beside the database, not in /tmp (often a RAM disk) : a report can be gigabytes."""
+    path = report_ledger_path().parent / "report_downloads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def snapshot_retention(entry: MarketplaceConfig, now: datetime) -> timedelta:
+    """A snapshot report requested before today's local midnight holds yesterday's state: not resumed."""
+    midnight = datetime.combine(now.astimezone(ZoneInfo(entry.timezone)).date(), time(0),
+                                tzinfo=ZoneInfo(entry.timezone))
+    return max(timedelta(0), now - midnight)
+
+
+def fetch_days(client: SPAPIClient, days: Sequence[DayRequest], *, poll: PollPolicy,
+               report_ledger: ReportLedger | None = None, work_dir: Path | None = None) -> list[DayResult]:
+    """Request or resume every day's report and wait for all of them (side by side, in threads).
+
+    Raises ``ReportFatalError`` for the first FATAL day and re-raises any other error, after
+    stopping the other days' polling (their ids stay in the ledger, so nothing is lost).
+    ``ReportTimeoutError`` is raised last, once every other day has finished, so a retry finds them
+    all DONE and downloads them without a new request. Files of finished days are deleted on error.
+    """
+    results = [DayResult(day) for day in days]
+    pending = [r for r in results if r.day.request is not None]
+    if not pending:
+        return results
+    the_ledger = report_ledger or ledger()
+    target = work_dir or download_dir()
+    cancel = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        if cancel.wait(seconds):
+            raise _Cancelled()
+
+    def run(result: DayResult) -> None:
+        assert result.day.request is not None
+
+        def on_status(event: StatusEvent) -> None:
+            result.timeline.append({"status": event.status, "after_s": round(event.elapsed, 3),
+                                    "report_id": event.report_id, "resumed": event.resumed})
+
+        result.outcome = run_report(client, the_ledger, result.day.request, poll=poll, on_status=on_status,
+                                    work_dir=target, sleep=sleep)
+
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_REPORTS, len(pending)),
+                            thread_name_prefix="report-wait") as pool:
+        futures: list[Future[None]] = [pool.submit(run, r) for r in pending]
+        for future in as_completed(futures):
+            if _is_hard(future.exception()):
+                cancel.set()  # the run fails anyway: stop the other days' polling now
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    hard = [e for e in errors if _is_hard(e)]
+    timeouts = [e for e in errors if isinstance(e, ReportTimeoutError)]
+    if hard or timeouts:
+        cleanup(results)
+        fatal = next((e for e in hard if isinstance(e, ReportFatalError)), None)
+        raise fatal or (hard[0] if hard else timeouts[0])
+    return results
+
+
+def _is_hard(error: BaseException | None) -> bool:
+    return error is not None and not isinstance(error, ReportTimeoutError | _Cancelled)
+
+
+def cleanup(results: Sequence[DayResult]) -> None:
+    for result in results:
+        if result.outcome is not None:
+            result.outcome.cleanup()
+
+
+def mark_consumed(client: SPAPIClient, results: Sequence[DayResult], report_ledger: ReportLedger | None = None) -> None:
+    """The data of these days is stored: their next run asks Amazon for fresh data."""
+    the_ledger = report_ledger or ledger()
+    for result in results:
+        if result.outcome is not None and result.day.request is not None:
+            the_ledger.mark_consumed(client.credential_id, result.day.request, result.outcome.report_id)
+
+
+def poll_policy(entry: MarketplaceConfig, kind: ReportKind, now: datetime) -> PollPolicy:
+    retention = snapshot_retention(entry, now) if kind.window == SNAPSHOT else PollPolicy().retention
+    return PollPolicy(timeout=ATTEMPT_WAIT, retention=retention)
+
+
+def fetch_or_stop(context: dg.AssetExecutionContext, client: SPAPIClient, days: Sequence[DayRequest], *,
+                  poll: PollPolicy, what: str) -> list[DayResult]:
+    """``fetch_days`` with Amazon's outcomes turned into Dagster's: FATAL fails the run without retry
+    (with the error document's text), a report still running asks for a retry after a pause."""
+    try:
+        return fetch_days(client, days, poll=poll)
+    except ReportFatalError as error:
+        raise fatal_failure(what, error) from None
+    except (InvalidInputError, AccessDeniedError) as error:
+        # A refused request (an option the type does not take, a role the app lacks) is deterministic.
+        raise dg.Failure(description=f"{what}: Amazon refused the report request: {error}. Check the report's "
+                                     f"type and options in marketplaces.<code>.reports, and the app's roles.",
+                         allow_retries=False) from None
+    except ReportTimeoutError as error:
+        attempt = context.retry_number + 1
+        context.log.warning(f"{what}: {error} (attempt {attempt} of {MAX_WAIT_ATTEMPTS + 1}); the step gives its "
+                            f"pool slot back and resumes the same report in {RETRY_PAUSE / client.speed:.0f}s")
+        raise dg.RetryRequested(max_retries=MAX_WAIT_ATTEMPTS, seconds_to_wait=RETRY_PAUSE / client.speed) from error
+
+
+def fatal_failure(what: str, error: ReportFatalError) -> dg.Failure:
+    details = error.error_details or "Amazon gave no error document"
+    return dg.Failure(
+        description=(
+            f"{what}: Amazon ended report {error.report_id} ({error.request.report_type}, "
+            f"{error.request.describe()}) FATAL: {details}. Nothing was written for the run's partitions. "
+            f"FATAL is final for that report: launching the partition again requests a new one. Usual causes: "
+            f"a window this report type does not allow, data not available yet for the window, or requesting "
+            f"the same report too often."
+        ),
+        metadata={"report_id": error.report_id, "report_type": error.request.report_type,
+                  "error_document": details},
+        allow_retries=False,
+    )
+
+
+# ------------------------------------------------------------------------------------------ metadata
+def report_metadata(results: Sequence[DayResult], rows_by_day: dict[date, int]) -> dict[str, Any]:
+    """Report ids, statuses, resumed or not, status timelines, bytes and URL refreshes, per day."""
+    days = []
+    for result in results:
+        outcome = result.outcome
+        entry: dict[str, Any] = {
+            "day": result.day.day.isoformat(), "status": result.status, "rows": rows_by_day.get(result.day.day, 0),
+            "data_start_time": result.day.start.isoformat() if result.day.request is not None else None,
+            "data_end_time": result.day.end.isoformat() if result.day.request is not None else None,
+        }
+        if result.day.request is not None and result.day.request.data_start is None:
+            entry["data_start_time"] = entry["data_end_time"] = None  # a snapshot: no window is sent
+        if outcome is not None:
+            entry.update({"report_id": outcome.report_id, "resumed": outcome.resumed,
+                          "waited_s": round(outcome.elapsed, 3), "timeline": result.timeline,
+                          "charset": outcome.charset, "bytes_downloaded": outcome.bytes_downloaded,
+                          "url_refreshes": outcome.url_refreshes, "decode_replacements": outcome.decode_replacements})
+        days.append(entry)
+    requested = [r for r in results if r.outcome is not None]
+    metadata: dict[str, Any] = {
+        "report_ids": ", ".join(r.outcome.report_id for r in requested if r.outcome is not None) or "none",
+        "report_status": ", ".join(sorted({r.status for r in results})) or "none",
+        "resumed": any(r.outcome.resumed for r in requested if r.outcome is not None),
+        "cancelled_days": ", ".join(r.day.day.isoformat() for r in results if r.status == "CANCELLED") or "none",
+        "url_refreshes": sum(r.outcome.url_refreshes for r in requested if r.outcome is not None),
+        "reports": dg.MetadataValue.json(days),
+    }
+    if len(results) == 1 and requested:
+        only = requested[0]
+        assert only.outcome is not None
+        metadata["report_id"] = only.outcome.report_id
+        metadata["status_timeline"] = dg.MetadataValue.json(only.timeline)
+    if any(r.status == "CANCELLED" for r in results):
+        metadata["note"] = ("Amazon answered CANCELLED for the day(s) in cancelled_days: no data for the window "
+                            "(Amazon's 'no data'); those partitions were written with zero rows.")
+    return metadata

@@ -1,0 +1,162 @@
+"""Settlement reports: listed with getReports, never created; each document loaded once, by report id.
+
+Amazon generates a settlement report once per settlement period (about every 14 days) and refuses
+createReport for it. The asset lists GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 reports of the
+marketplace created in the partition's window and loads each one whose report id is not in the table
+yet; a report id already loaded is skipped without downloading it. Rows are never deleted by a later
+run: re-running a partition is a no-op for the reports it already has (merge by report id).
+
+**Partition = the local day the settlement report was created** (``createdTime`` in the
+marketplace's time zone), not the settlement end date. The creation time is in the listing, so a run
+knows which reports belong to its partition before downloading anything, every report belongs to
+exactly one partition, and a run for day D finds the same reports every time (the end date is only
+in the document, and Amazon posts the report hours after the period closes). ``settlement_end_date``
+is still a column, as written in the document.
+
+Amazon lists reports of the last 90 days only: a partition older than that lists nothing (kept with
+a margin of a few minutes, airbyte#76265) and writes nothing, leaving what earlier runs loaded.
+Each row gets ``row_number`` (its line in the document, 1 = the summary row), so
+``(settlement_id, row_number)`` identifies a row.
+"""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from sp_assets.defs.common import ROLLING, daily_asset_kwargs, run_metadata
+from sp_assets.defs.config import MarketplaceConfig, ReportConfig
+from sp_assets.defs.partitions import utc_window
+from sp_assets.defs.reports import runner
+from sp_assets.defs.rest_support import api_since, sp_client
+from sp_assets.lib.reports import ReportDownloadError, transcode_to_utf8
+from sp_assets.lib.spapi.errors import AccessDeniedError
+from sp_assets.lib.spapi.http import SPAPIClient
+from sp_assets.lib.spapi.reports import get_report_document, get_reports
+from sp_assets.lib.tables.reports import (
+    CREATED_COLUMN,
+    PARTITION_COLUMN,
+    REPORT_ID_COLUMN,
+    add_row_numbers,
+    first_value,
+    report_kind,
+)
+from sp_assets.lib.warehouse import Warehouse, WarehouseBusyError, WarehouseError, WarehouseLockTimeout
+
+LISTING_RETENTION = timedelta(days=90) - timedelta(minutes=5)
+MAX_URL_REFRESHES = 3
+
+
+def _created(report: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(report["createdTime"]).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def list_settlements(client: SPAPIClient, entry: MarketplaceConfig, report_type: str, start: datetime,
+                     end: datetime, now: datetime) -> list[dict[str, Any]]:
+    """DONE settlement reports of the marketplace created in ``[start, end)``, oldest first."""
+    since, until = max(start, now - LISTING_RETENTION), min(end, now)
+    if since >= until:
+        return []
+    listed = get_reports(client, [report_type], marketplace_ids=[entry.marketplace_id], created_since=since,
+                         created_until=until)
+    found = [r for r in listed if r.get("processingStatus") == "DONE" and r.get("reportDocumentId")
+             and start <= _created(r) < end]
+    return sorted({r["reportId"]: r for r in found}.values(), key=lambda r: (_created(r), str(r["reportId"])))
+
+
+def loaded_report_ids(warehouse: Warehouse, entry: MarketplaceConfig, table: str, ids: list[str]) -> set[str]:
+    if not ids or not warehouse.table_exists(entry.code, table):
+        return set()
+    if REPORT_ID_COLUMN not in warehouse.columns(entry.code, table):
+        return set()
+    placeholders = ", ".join("?" for _ in ids)
+    frame = warehouse.query(f"select distinct {REPORT_ID_COLUMN} from {entry.code}.{table} "
+                            f"where {REPORT_ID_COLUMN} in ({placeholders})", ids)
+    return set(frame.get_column(REPORT_ID_COLUMN).to_list())
+
+
+def download_settlement(client: SPAPIClient, entry: MarketplaceConfig, report: dict[str, Any],
+                        work_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The document as a UTF-8 TSV with a ``row-number`` column; an expired URL is asked for again."""
+    report_id, document_id = str(report["reportId"]), str(report["reportDocumentId"])
+    raw, text, numbered = (work_dir / f"settlement-{report_id}.{suffix}" for suffix in ("download", "tsv", "rows.tsv"))
+    refreshes = 0
+    try:
+        while True:
+            document = get_report_document(client, document_id)
+            try:
+                result = client.download_to(document["url"], raw)
+                break
+            except AccessDeniedError as error:
+                if refreshes >= MAX_URL_REFRESHES:
+                    raise ReportDownloadError(f"settlement report {report_id}: the document URL was refused "
+                                              f"{refreshes + 1} times: {error}") from None
+                refreshes += 1
+        transcoded = transcode_to_utf8(raw, text, declared=result.charset, fallback=entry.marketplace.charset)
+        rows = add_row_numbers(text, numbered)
+        if rows == 0 or first_value(text, "settlement_id") is None:
+            # A settlement document always has its summary row: an empty body or a page is a broken download.
+            numbered.unlink(missing_ok=True)
+            raise ReportDownloadError(f"settlement report {report_id}: the document has no settlement rows "
+                                      f"({result.bytes} bytes, {result.content_type or 'no content-type'}); a "
+                                      f"relaunch downloads it again")
+    finally:
+        raw.unlink(missing_ok=True)
+        text.unlink(missing_ok=True)
+    return numbered, {"report_id": report_id, "created": report["createdTime"], "rows": rows,
+                      "charset": transcoded.charset, "bytes_downloaded": result.bytes, "url_refreshes": refreshes}
+
+
+def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
+    kind = report_kind(config.report_type)
+    description = (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: settlement "
+                   "reports are listed with getReports (Amazon refuses to create them); the partition is the "
+                   "local day the report was created. Write mode: **merge by report id**: a report already "
+                   "loaded is skipped, rows are never deleted.")
+
+    @dg.asset(**daily_asset_kwargs(entry, config.table, "reports", ROLLING, description))
+    def settlements(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = utc_window(context)
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        warehouse = context.resources.warehouse.warehouse()
+        listed = list_settlements(client, entry, config.report_type, start, end, datetime.now(UTC))
+        skipped = loaded_report_ids(warehouse, entry, config.table, [str(r["reportId"]) for r in listed])
+        loaded: list[dict[str, Any]] = []
+        for report in listed:
+            if str(report["reportId"]) in skipped:
+                continue
+            path, info = download_settlement(client, entry, report, runner.download_dir())
+            created = _created(report)
+            try:
+                write = warehouse.load_delimited_file(
+                    entry.code, config.table, path, quote=config.quote_char or None, column_types=kind.column_types,
+                    constants={PARTITION_COLUMN: created.astimezone(ZoneInfo(entry.timezone)).date(),
+                               REPORT_ID_COLUMN: info["report_id"], CREATED_COLUMN: created},
+                    replace_where={REPORT_ID_COLUMN: info["report_id"]}, strict=True,
+                    note=f"{config.report_type} report {info['report_id']}",
+                )
+            except (WarehouseLockTimeout, WarehouseBusyError):
+                raise  # transient: the retry policy applies
+            except WarehouseError as error:
+                raise dg.Failure(description=f"{entry.code}/{config.table}: loading settlement report "
+                                             f"{info['report_id']} failed; nothing was written for it: {error}",
+                                 allow_retries=False) from None
+            finally:
+                path.unlink(missing_ok=True)
+            loaded.append({**info, "rows_written": write.rows, "added_columns": list(write.added_columns)})
+        rows = sum(item["rows_written"] for item in loaded)
+        return dg.MaterializeResult(metadata=run_metadata(
+            rows=rows, start=start, end=end, api=api_since(client, before), table=f"{entry.code}.{config.table}",
+            report_type=config.report_type, write_mode="merge by report id (loaded reports are skipped)",
+            reports_listed=len(listed), reports_loaded=len(loaded), reports_skipped=len(skipped),
+            report_ids=", ".join(str(r["reportId"]) for r in listed) or "none",
+            skipped_report_ids=", ".join(sorted(skipped)) or "none",
+            reports=dg.MetadataValue.json(loaded),
+            note=("no settlement report was created in this window" if not listed else
+                  "every report of the window was already loaded" if not loaded else ""),
+        ))
+
+    return settlements
