@@ -8,6 +8,10 @@ are a Draft 4 dialect). The sandbox is checked against Amazon's text, not agains
 ``strict=True`` additionally rejects properties the model does not declare, which catches a misspelt
 field name (``OrderTotals``) that plain validation lets through because the models rarely close their
 objects. Models load once per test session.
+
+Where ``../shared`` is absent (a user's clone), ``validate_response`` checks nothing and returns, so
+the behaviour the tests assert around it still runs everywhere; the tests that are only about the
+models (``test_contract_models.py``, the report JSON schema) skip, saying why.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ def models_dir() -> Path:
 
 def validate_response(model_file: str, operation_id: str, status: int, body: Any, *,
                       strict: bool = False) -> None:
-    """Raise AssertionError naming the JSON path of the first violation of Amazon's response schema."""
+    """Raise AssertionError naming the JSON path of the first violation of Amazon's response schema.
+
+    A no-op where Amazon's models are not on this machine (see the module docstring)."""
+    if not MODELS_DIR.is_dir():
+        return
     validator = _validator(model_file, operation_id, int(status), strict)
     errors = sorted(validator.iter_errors(body), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:

@@ -145,11 +145,6 @@ def sb() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _models() -> None:
-    models_dir()  # skip, saying why, when Amazon's models are not on this machine
-
-
 # ------------------------------------------------------------------------------------------ lifecycle
 def test_create_then_poll_through_queue_and_processing_to_done(sandbox_factory) -> None:
     sb = fast(sandbox_factory, orders_per_day=40,

@@ -6,7 +6,6 @@ session ``sandbox`` is only used for calls whose quota state does not matter.
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -248,8 +247,6 @@ def test_faulty_run_returns_exactly_the_records_of_a_clean_run(sandbox_factory) 
 
 
 def test_search_orders_2026_pages_with_pagination_token(sandbox_factory) -> None:
-    if importlib.util.find_spec("sp_assets.sandbox.routes.orders_2026") is None:
-        pytest.skip("the sandbox does not serve Orders v2026-01-01 yet (sp_assets/sandbox/routes/orders_2026.py)")
     sb = sandbox_factory()
     start, end = past_day()
     truth = sb.seller.orders_created_between(US, start, end)
