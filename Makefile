@@ -1,6 +1,15 @@
 # sp_assets: the two Quick start commands are `make demo` and `make test`.
 # Each creates or reuses .venv and installs the pinned dependencies by itself.
-PYTHON ?= python3
+#
+#   make demo       sandbox + every asset for the last 7 days through Dagster, then a summary (headless)
+#   make dev        sandbox + Dagster webserver + daemon on http://127.0.0.1:3000 (Ctrl-C stops all three)
+#   make test       the whole test suite, end-to-end tests included (what CI runs)
+#   make test-long  the long variants only
+#
+# PYTHON: the first of python3, python3.13, python3.12, python3.11 that is 3.11-3.13 (override: PYTHON=...).
+SUPPORTED := import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c '$(SUPPORTED)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,8 +17,10 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test test-long dev bench lint install clean
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sp_assets needs Python 3.11 or newer; set PYTHON=python3.11")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "sp_assets needs Python 3.11, 3.12 or 3.13 (python3.11 ... on PATH, or make PYTHON=/path/to/python)"; exit 1; }
+	@$(PYTHON) -c '$(SUPPORTED)' || { echo "$(PYTHON) is not Python 3.11-3.13; set PYTHON=python3.11 (or 3.12, 3.13)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "could not create $(VENV) with $(PYTHON) (on Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)

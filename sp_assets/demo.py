@@ -119,9 +119,10 @@ def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterIns
             execute(job, instance, f"{entry.code} other {kind} assets", tags_by_kind[kind], outcome, keys)
 
 
-def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str]) -> tuple[str, str, str] | None:
+def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str],
+               candidates: tuple[str, ...] = DATE_COLUMNS) -> tuple[str, str, str] | None:
     """(first, last, column) of the table's own date column, if it has one."""
-    column = next((name for name in DATE_COLUMNS if name in columns), None)
+    column = next((name for name in candidates if name in columns), None)
     if column is None:
         return None
     first, last = warehouse.query(f"select min({column})::date, max({column})::date from {schema}.{table}").row(0)
@@ -157,7 +158,7 @@ def print_tables(warehouse: Warehouse, instance: dg.DagsterInstance, graph: dg.A
             [schema, table]).to_series().to_list()
         rows = warehouse.query(f"select count(*) from {schema}.{table}").item()
         span = (data_range(warehouse, schema, table, columns) or partition_range(instance, graph, schema, table)
-                or (data_range(warehouse, schema, table, ["fetched_at"]) if "fetched_at" in columns else None))
+                or data_range(warehouse, schema, table, columns, ("fetched_at",)))
         text = f"{span[0]} .. {span[1]}  ({span[2]})" if span and rows else ""
         print(f"{schema + '.' + table:<40} {rows:>8}  {text}")
         counts.append((f"{schema}.{table}", rows))

@@ -4,14 +4,16 @@ All three share the project's Dagster home, so the runs of ``make demo`` show in
 backfills and schedules launched from the UI run (the daemon picks them up). Ctrl-C stops all three.
 
 The webserver and the daemon each lead their own process group (their code servers and run workers
-stay in it): the terminal's Ctrl-C reaches only this process, which stops the groups one by one and
-kills what is left of them, so nothing outlives ``make dev``. A second Ctrl-C skips the grace period.
+stay in it), so the terminal's Ctrl-C reaches this process and the sandbox, not them: this process
+sends each group SIGTERM, waits for every member to exit and kills what is left after a grace
+period, so nothing outlives ``make dev``. A second Ctrl-C skips the grace period.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -51,6 +53,18 @@ class StopRequest:
         self.event.set()
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Fail at once, naming the setting, when the UI's port is taken (the webserver would say so
+    only after loading the code location)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is no conflict
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise RuntimeError(f"{host}:{port} is not free ({error.strerror}); is another `make dev` running? "
+                               "Choose another port with SP_ASSETS_UI_PORT") from None
+
+
 def start_dagster(workspace: str) -> list[tuple[str, subprocess.Popen]]:
     return [
         ("dagster-webserver", start_service("dagster-webserver", [
@@ -77,6 +91,7 @@ def main() -> int:
     services: list[tuple[str, subprocess.Popen]] = []
     url = f"http://{HOST}:{PORT}"
     try:
+        check_port_free(HOST, int(PORT))
         sandbox = start_shared_sandbox()
         print(f"Dagster home: {home}")
         print(f"SP-API sandbox: {os.environ['SP_API_ENDPOINT']}", flush=True)

@@ -37,7 +37,23 @@ def prepare_dagster_home(home: Path | None = None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", path / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(path)
+    initialize_instance()
     return path
+
+
+def initialize_instance() -> None:
+    """Create the instance's SQLite databases (runs, event index, schedules) in this process.
+
+    The webserver and the daemon each create them on first use; started side by side on a new home,
+    one of them dies with "table alembic_version already exists". Creating them first avoids the race.
+    """
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
+        instance.event_log_storage.get_asset_keys()
+        if instance.schedule_storage is not None:
+            instance.schedule_storage.all_instigator_state()
 
 
 def start_shared_sandbox(speed: str | None = None, orders_per_day: str | None = None) -> SandboxProcess | None:
@@ -66,15 +82,15 @@ def venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def start_service(name: str, argv: Sequence[str], **popen: object) -> subprocess.Popen:
+def start_service(name: str, argv: Sequence[str]) -> subprocess.Popen:
     """Start ``argv`` as the leader of its own process group.
 
     Everything it starts (code servers, run workers) stays in that group, so one ``killpg`` reaches
-    them all; and a Ctrl-C at the terminal reaches only our process, which then stops the services
-    in order instead of every process getting SIGINT at once.
+    them all; and a Ctrl-C at the terminal does not reach it, so the caller decides how it stops
+    (one SIGTERM) instead of each process getting SIGINT and then the caller's SIGTERM on top.
     """
     try:
-        return subprocess.Popen(list(argv), cwd=PROJECT_ROOT, process_group=0, **popen)  # type: ignore[call-overload]
+        return subprocess.Popen(list(argv), cwd=PROJECT_ROOT, process_group=0)
     except FileNotFoundError:
         raise RuntimeError(f"{name}: {argv[0]} not found; run `make install` first") from None
 
@@ -99,12 +115,12 @@ def signal_group(pgid: int, signum: int) -> None:
 
 def stop_services(processes: Sequence[subprocess.Popen], grace_seconds: float = 20.0,
                   hurry: threading.Event | None = None) -> None:
-    """SIGTERM every process group, wait up to ``grace_seconds``, then SIGKILL whatever is left.
+    """SIGTERM every process group, wait up to ``grace_seconds`` for all members, then SIGKILL the rest.
 
     Dagster's processes treat SIGTERM like Ctrl-C and shut down cleanly (the daemon joins its
-    threads, the webserver stops its code server). A code server that outlives its parent would
-    linger until its heartbeat times out, so a group is killed once its leader is gone. Setting
-    ``hurry`` (a second Ctrl-C) ends the grace period at once.
+    threads, the webserver stops its code server). Waiting for the whole group, not just its
+    leader, matters: an orphaned code server would otherwise linger until its heartbeat times out.
+    Setting ``hurry`` (a second Ctrl-C) ends the grace period at once.
     """
     for process in processes:
         signal_group(process.pid, signal.SIGTERM)

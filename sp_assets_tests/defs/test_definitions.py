@@ -1,0 +1,180 @@
+"""The code location as the UI sees it, loaded from the real ``marketplaces.yaml``.
+
+Fast checks of what issue 7 asks of the UI: every asset says which of the seed's reports it
+replaces and how it writes, one group per marketplace, the duckdb kind, asset checks, backfill
+policies, and a daily schedule per marketplace whose tick asks for exactly the last N days.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from sp_assets.definitions import defs as load_defs
+from sp_assets.defs.config import DEFAULT_CONFIG_PATH, MarketplaceConfig, ProjectConfig, load_config
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+# The seed's report list, verbatim (the connector's "Report" options).
+SEED_REPORTS = (
+    "Fulfillment Inventory - List Inventory Supply", "Products - My Price for SKU",
+    "Products - Competitive Prices By SKU", "Products - Product Categories for SKU",
+    "Products - List Matching Products", "Fulfillment Inbound Shipment - Inbound Shipment Items",
+    "Fulfillment Inbound Shipment - List Inbound Shipments", "Fulfillment Outbound Shipment - Fulfillment Orders",
+    "Marketplace Participations", "Order Details", "Order Items", "Orders - List Orders - Upsert",
+    "Orders - List Order Items By Input Dataset", "Orders - List Order Items Upsert", "Create and Download Report",
+)
+SEED_REPORT_RE = re.compile(r"seed(?:'s| report:?)\s*\*\*(?P<report>[^*]+)\*\*")
+WRITE_MODE_RE = re.compile(r"[Ww]rite mode: \*\*(?P<mode>[^*]+)\*\*")
+WRITE_MODES = ("partition replace", "merge", "table replace")
+SEED_FILE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "domo-amazon-selling-partner-connector.txt"
+
+
+@pytest.fixture(scope="module")
+def project() -> ProjectConfig:
+    return load_config(DEFAULT_CONFIG_PATH)
+
+
+@pytest.fixture(scope="module")
+def definitions(project: ProjectConfig) -> dg.Definitions:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("SP_ASSETS_CONFIG", raising=False)
+        loaded = load_defs()
+        dg.Definitions.validate_loadable(loaded)
+        return loaded
+
+
+@pytest.fixture(scope="module")
+def graph(definitions: dg.Definitions) -> dg.AssetGraph:
+    return definitions.resolve_asset_graph()
+
+
+def codes(project: ProjectConfig) -> list[str]:
+    return [entry.code for entry in project.marketplaces]
+
+
+def assets_of(graph: dg.AssetGraph, code: str) -> set[dg.AssetKey]:
+    return {key for key in graph.materializable_asset_keys if key.path[0] == code}
+
+
+def test_every_configured_marketplace_has_the_same_assets(project: ProjectConfig, graph: dg.AssetGraph) -> None:
+    names = {code: {key.path[-1] for key in assets_of(graph, code)} for code in codes(project)}
+    assert set(names) == {"us", "de", "jp"}
+    first = names["us"]
+    assert {"orders", "order_items", "orders_upsert", "order_items_upsert", "inventory_supply", "my_prices",
+            "catalog_matches", "inbound_shipments", "fulfillment_orders", "marketplace_participations"} <= first
+    assert all(found == first for found in names.values()), names
+    assert {key.path[0] for key in graph.materializable_asset_keys} == set(codes(project))
+
+
+def test_every_asset_names_the_seed_report_it_replaces_and_its_write_mode(graph: dg.AssetGraph) -> None:
+    problems = []
+    for key in sorted(graph.materializable_asset_keys):
+        description = graph.get(key).description or ""
+        report = SEED_REPORT_RE.search(description)
+        mode = WRITE_MODE_RE.search(description)
+        if report is None or report["report"].strip() not in SEED_REPORTS:
+            problems.append(f"{key.to_user_string()}: no seed report named ({description[:80]!r})")
+        if mode is None or not mode["mode"].strip().startswith(WRITE_MODES):
+            problems.append(f"{key.to_user_string()}: no write mode among {WRITE_MODES}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_seed_report_list_is_the_seeds() -> None:
+    """Contract with the seed document (in ../shared, absent from a bare clone)."""
+    if not SEED_FILE.is_file():
+        pytest.skip(f"the seed document is not at {SEED_FILE} (the ../shared folder is absent on this machine)")
+    text = SEED_FILE.read_text(encoding="utf-8")
+    assert [name for name in SEED_REPORTS if f"\n {name}\n" not in text] == []
+
+
+def test_one_group_per_marketplace_and_every_asset_has_the_duckdb_kind(project: ProjectConfig,
+                                                                       graph: dg.AssetGraph) -> None:
+    for key in graph.materializable_asset_keys:
+        node = graph.get(key)
+        assert node.group_name == f"amazon_{key.path[0]}", key
+        assert "duckdb" in node.kinds, key
+    assert {graph.get(k).group_name for k in graph.materializable_asset_keys} == {
+        f"amazon_{code}" for code in codes(project)}
+
+
+def test_every_asset_has_a_check_and_every_partitioned_asset_a_backfill_policy(graph: dg.AssetGraph) -> None:
+    checked = {check.asset_key for check in graph.asset_check_keys}
+    assert sorted(k.to_user_string() for k in graph.materializable_asset_keys - checked) == []
+    partitioned = [k for k in graph.materializable_asset_keys if graph.get(k).partitions_def is not None]
+    assert partitioned
+    assert [k.to_user_string() for k in partitioned if graph.get(k).backfill_policy is None] == []
+
+
+def tick_time(entry: MarketplaceConfig) -> datetime:
+    """Today's scheduled moment in the marketplace's zone (at least ``days_back`` days after the start)."""
+    zone = ZoneInfo(entry.timezone)
+    day = max(datetime.now(zone).date(), entry.start_date + timedelta(days=entry.days_back))
+    return datetime(day.year, day.month, day.day, entry.schedule_hour, tzinfo=zone)
+
+
+def evaluate(definitions: dg.Definitions, entry: MarketplaceConfig, moment: datetime) -> list[dg.RunRequest]:
+    repository = definitions.get_repository_def()
+    schedule = repository.get_schedule_def(f"{entry.code}_daily")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.execution_timezone == entry.timezone
+    assert schedule.cron_schedule == f"0 {entry.schedule_hour} * * *"
+    context = dg.build_schedule_context(scheduled_execution_time=moment, repository_def=repository)
+    return list(schedule.evaluate_tick(context).run_requests or [])
+
+
+def assert_tick_covers_last_days(definitions: dg.Definitions, graph: dg.AssetGraph, entry: MarketplaceConfig) -> None:
+    moment = tick_time(entry)
+    requests = evaluate(definitions, entry, moment)
+    by_job: dict[str, list[dg.RunRequest]] = {}
+    for request in requests:
+        by_job.setdefault(request.job_name or "", []).append(request)
+    today = moment.date()
+    expected = [(today - timedelta(days=n)).isoformat() for n in range(entry.days_back - 1, -1, -1)]
+    assert [r.partition_key for r in by_job[f"{entry.code}_rolling_job"]] == expected
+    assert [r.partition_key for r in by_job[f"{entry.code}_snapshot_job"]] == [today.isoformat()]
+    assert [r.partition_key for r in by_job[f"{entry.code}_unpartitioned_job"]] == [None]
+    assert set(by_job) == {f"{entry.code}_{kind}_job" for kind in ("rolling", "snapshot", "unpartitioned")}
+    assert len({r.run_key for r in requests}) == len(requests)  # a tick never asks twice for the same run
+    # The three jobs together select every asset of the marketplace, and every requested key exists.
+    selected: set[dg.AssetKey] = set()
+    for name in by_job:
+        job = definitions.resolve_job_def(name)
+        keys = set(job.asset_layer.selected_asset_keys)
+        assert keys, f"{name} selects no asset"
+        selected |= keys
+        for key in keys:
+            partitions = graph.get(key).partitions_def
+            existing = set(partitions.get_partition_keys(current_time=moment)) if partitions else {None}
+            missing = [r.partition_key for r in by_job[name] if r.partition_key not in existing]
+            assert missing == [], f"{name}: {key.to_user_string()} has no partition {missing}"
+    assert selected == assets_of(graph, entry.code)
+
+
+def test_each_marketplace_schedule_requests_the_last_days_back_days(project: ProjectConfig,
+                                                                    definitions: dg.Definitions,
+                                                                    graph: dg.AssetGraph) -> None:
+    for entry in project.marketplaces:
+        assert_tick_covers_last_days(definitions, graph, entry)
+
+
+def test_a_seed_style_today_minus_7_schedule_in_utc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``days_back: 8`` is the seed's "today-7"; partitions in UTC days, the tick at 23:00 UTC."""
+    config = tmp_path / "marketplaces.yaml"
+    start = (datetime.now().date() - timedelta(days=30)).isoformat()
+    config.write_text(f"defaults:\n  start_date: {start}\n  days_back: 8\n  timezone: UTC\n  schedule_hour: 23\n"
+                      "marketplaces:\n  uk: {}\n", encoding="utf-8")
+    monkeypatch.setenv("SP_ASSETS_CONFIG", str(config))
+    definitions = load_defs()
+    dg.Definitions.validate_loadable(definitions)
+    entry = load_config().get("uk")
+    assert entry.timezone == "UTC" and entry.days_back == 8
+    graph = definitions.resolve_asset_graph()
+    assert {key.path[0] for key in graph.materializable_asset_keys} == {"uk"}
+    assert_tick_covers_last_days(definitions, graph, entry)

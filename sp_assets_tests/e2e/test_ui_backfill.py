@@ -1,0 +1,201 @@
+"""Issue 7 end to end: a partition backfill launched the way the UI launches it, on ``make dev``.
+
+The real stack runs: ``python -m sp_assets.dev`` starts the SP-API sandbox (its own process), the
+Dagster webserver and the daemon, against a temporary Dagster home, configuration (one marketplace,
+to keep loading fast), DuckDB file and data folder. The test sends the UI's GraphQL mutation
+``launchPartitionBackfill`` (asset selection + partition names), polls ``partitionBackfillOrError``
+until the daemon finishes it, checks the partition statuses and metadata the UI shows, presses
+Ctrl-C and checks that nothing is left running, then compares DuckDB with the synthetic seller the
+sandbox serves (same seed, same orders per day: the same orders).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+
+from sp_assets.lib.marketplaces import by_code
+from sp_assets.sandbox.seller import SyntheticSeller
+
+from .stack import POLL_SECONDS, DevStack
+
+pytestmark = pytest.mark.slow
+
+SEED, ORDERS_PER_DAY = 7, 60
+ASSETS = (["us", "orders"], ["us", "order_items"])
+BACKFILL_TIMEOUT = 300.0
+FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+LAUNCH = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on PartitionKeysNotFoundError { message }
+    ... on UnauthorizedError { message }
+  }
+}"""
+BACKFILL = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill {
+      status
+      error { message }
+      runs(limit: 50) { runId status tags { key value } }
+    }
+    ... on PythonError { message }
+    ... on BackfillNotFoundError { message }
+  }
+}"""
+ASSET_STATUS = """
+query Assets($keys: [AssetKeyInput!], $partitions: [String!]) {
+  assetNodes(assetKeys: $keys) {
+    assetKey { path }
+    assetPartitionStatuses {
+      __typename
+      ... on TimePartitionStatuses { ranges { status startKey endKey } }
+    }
+    assetMaterializations(partitions: $partitions) {
+      partition
+      metadataEntries { label ... on IntMetadataEntry { intValue } }
+    }
+  }
+}"""
+
+
+def past_days() -> list[date]:
+    """Two days old enough that every order of them has its final status (orders stop changing
+    about 8 days after purchase), so the sandbox's answer cannot move during the test."""
+    today = datetime.now(ZoneInfo(by_code("us").timezone)).date()
+    return [today - timedelta(days=13), today - timedelta(days=12)]
+
+
+def write_config(tmp_path: Path) -> Path:
+    path = tmp_path / "marketplaces.yaml"
+    start = (date.today() - timedelta(days=30)).isoformat()
+    path.write_text(f"defaults:\n  start_date: {start}\nmarketplaces:\n  us: {{}}\n", encoding="utf-8")
+    return path
+
+
+def stack_env(tmp_path: Path) -> dict[str, str]:
+    """The test's environment without credentials or a sandbox URL, so ``make dev`` starts its own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LWA_", "SP_API_", "SP_ASSETS_", "SP_SANDBOX_", "DAGSTER_"))}
+    env.update({
+        "SP_ASSETS_CONFIG": str(write_config(tmp_path)),
+        "SP_ASSETS_DATA_DIR": str(tmp_path / "data"),
+        "SP_ASSETS_DUCKDB": str(tmp_path / "data" / "e2e.duckdb"),
+        "SP_SANDBOX_SEED": str(SEED),
+        "SP_SANDBOX_SPEED": "1000",
+        "SP_SANDBOX_ORDERS_PER_DAY": str(ORDERS_PER_DAY),
+    })
+    return env
+
+
+def launch_backfill(stack: DevStack, keys: list[str]) -> str:
+    params = {"assetSelection": [{"path": path} for path in ASSETS], "partitionNames": keys,
+              "title": "e2e backfill", "fromFailure": False}
+    result = stack.graphql(LAUNCH, {"params": params})["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    return result["backfillId"]
+
+
+def wait_for_backfill(stack: DevStack, backfill_id: str, timeout: float) -> dict:
+    """Poll the backfill until the daemon has finished it (a deadline, no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        backfill = stack.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+        assert backfill["__typename"] == "PartitionBackfill", backfill
+        if backfill["status"] in FINISHED:
+            return backfill
+        if time.monotonic() > deadline:
+            raise AssertionError(f"backfill {backfill_id} still {backfill['status']} after {timeout:.0f}s: "
+                                 f"{backfill['runs']}\n{stack.log_tail()}")
+        time.sleep(POLL_SECONDS)
+
+
+def metadata_of(materialization: dict) -> dict[str, int | None]:
+    return {entry["label"]: entry.get("intValue") for entry in materialization["metadataEntries"]}
+
+
+def ground_truth(days: list[date]) -> tuple[dict[str, tuple], dict[tuple[str, str], tuple]]:
+    """The seller's orders created on those local days and their items, as the tables should hold them."""
+    seller = SyntheticSeller(seed=SEED, orders_per_day=ORDERS_PER_DAY)
+    marketplace = by_code("us")
+    zone = ZoneInfo(marketplace.timezone)
+    orders, items = {}, {}
+    for day in days:
+        start = datetime(day.year, day.month, day.day, tzinfo=zone)
+        for order in seller.orders_created_between(marketplace.marketplace_id, start.astimezone(UTC),
+                                                   (start + timedelta(days=1)).astimezone(UTC)):
+            orders[order.amazon_order_id] = (day, order.status, order.order_total if order.has_prices else None)
+            for item in order.items:
+                items[(order.amazon_order_id, item.order_item_id)] = (item.sku, item.quantity)
+    return orders, items
+
+
+def test_a_backfill_launched_like_the_ui_lands_the_sandbox_orders_and_ctrl_c_stops_everything(
+        tmp_path: Path) -> None:
+    days = past_days()
+    keys = [day.isoformat() for day in days]
+    orders, items = ground_truth(days)
+    assert len(orders) > 20
+    expected_rows = {"orders": len(orders), "order_items": len(items)}
+    stack = DevStack(tmp_path, stack_env(tmp_path))
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    try:
+        info = stack.start()
+        assert info["dagster_version"] == "1.13.27"
+        timings["ui up"] = time.monotonic() - started
+
+        backfill_id = launch_backfill(stack, keys)
+        backfill = wait_for_backfill(stack, backfill_id, BACKFILL_TIMEOUT)
+        timings["backfill done"] = time.monotonic() - started
+        assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, stack.log_tail())
+        # The assets' backfill policy (multi_run, up to 7 partitions per run) puts both days in one run.
+        assert [run["status"] for run in backfill["runs"]] == ["SUCCESS"], backfill["runs"]
+        run_tags = {tag["key"]: tag["value"] for tag in backfill["runs"][0]["tags"]}
+        assert (run_tags.get("dagster/asset_partition_range_start"),
+                run_tags.get("dagster/asset_partition_range_end")) == (keys[0], keys[-1])
+
+        nodes = stack.graphql(ASSET_STATUS, {"keys": [{"path": p} for p in ASSETS], "partitions": keys})["assetNodes"]
+        assert sorted(node["assetKey"]["path"][-1] for node in nodes) == ["order_items", "orders"]
+        for node in nodes:
+            statuses = node["assetPartitionStatuses"]
+            assert statuses["__typename"] == "TimePartitionStatuses"
+            assert statuses["ranges"] == [{"status": "MATERIALIZED", "startKey": keys[0], "endKey": keys[-1]}]
+            assert sorted(m["partition"] for m in node["assetMaterializations"]) == keys
+            # Under Orders v2026-01-01 one searchOrders pass fills both tables: the calls count on orders.
+            if node["assetKey"]["path"][-1] == "orders":
+                assert all(metadata_of(m)["api_calls"] > 0 for m in node["assetMaterializations"])
+            for materialization in node["assetMaterializations"]:
+                # One run wrote both days: each partition's materialization reports the run's rows.
+                metadata = metadata_of(materialization)
+                assert metadata["dagster/row_count"] == expected_rows[node["assetKey"]["path"][-1]], metadata
+                assert {"api_calls", "window_start_utc", "preview"} <= set(metadata), metadata
+
+        stack.interrupt()
+        assert stack.wait_stopped(timeout=90) == 0, stack.log_tail()
+        timings["stopped"] = time.monotonic() - started
+        assert stack.leftovers() == [], stack.log_tail()
+    finally:
+        stack.kill_everything()
+    print(" ".join(f"{name}: {seconds:.0f}s" for name, seconds in timings.items()))
+
+    with duckdb.connect(str(tmp_path / "data" / "e2e.duckdb"), read_only=True) as db:
+        stored = {row[0]: (row[1], row[2], row[3]) for row in db.execute(
+            "select amazon_order_id, partition_date, order_status, order_total_amount from us.orders").fetchall()}
+        stored_items = {(row[0], row[1]): (row[2], row[3]) for row in db.execute(
+            "select amazon_order_id, order_item_id, seller_sku, quantity_ordered from us.order_items").fetchall()}
+    assert stored == orders
+    assert stored_items == items
