@@ -23,6 +23,7 @@ import requests
 from sp_assets.defs.paths import PROJECT_ROOT, data_dir
 from sp_assets.sandbox.server import SandboxProcess
 
+REPORT_POOL_SLOTS = 4  # report steps of one account that may wait for Amazon at once
 DEFAULT_DEMO_SPEED = "200"
 DEFAULT_DEMO_ORDERS = "100"
 
@@ -54,6 +55,26 @@ def initialize_instance() -> None:
         instance.event_log_storage.get_asset_keys()
         if instance.schedule_storage is not None:
             instance.schedule_storage.all_instigator_state()
+        set_report_pool_limits(instance)
+
+
+def set_report_pool_limits(instance, slots: int = REPORT_POOL_SLOTS) -> None:
+    """Let a few report steps of one account wait for Amazon side by side.
+
+    Every pool defaults to one slot (dagster.yaml), right for the paged APIs whose quota is per
+    account. A report step mostly waits for Amazon to build the document, and createReport has its
+    own bucket, so one slot would make a 7-report day wait for each report in turn. dagster.yaml
+    cannot name per-pool limits, so they are set on the instance, as
+    ``dagster instance concurrency set sp_api__<account>__reports 4`` would.
+    """
+    from sp_assets.defs.common import pool_name
+    from sp_assets.defs.config import load_config
+
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    for entry in load_config().marketplaces:
+        storage.set_concurrency_slots(pool_name(entry, "reports"), slots)
 
 
 def start_shared_sandbox(speed: str | None = None, orders_per_day: str | None = None) -> SandboxProcess | None:
