@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import yaml
 
 from sp_assets.lib.marketplaces import REGIONS, Marketplace, UnknownMarketplaceError, lookup, valid_codes
+from sp_assets.lib.reports import JSON_REPORT_TYPES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "marketplaces.yaml"
@@ -491,6 +492,10 @@ def _report_type(where: str, value: Any) -> str:
         if pattern.search(report_type):
             raise ConfigError(f"{where}: {report_type} documents are {fmt}, which the loader does not read; allowed: "
                               f"report types with a tab-separated flat file or a JSON document")
+    if report_type in JSON_REPORT_TYPES and report_type != SALES_AND_TRAFFIC_REPORT:
+        raise ConfigError(f"{where}: {report_type} documents are JSON, and the only JSON report the loader reads is "
+                          f"{SALES_AND_TRAFFIC_REPORT}; allowed: report types with a tab-separated flat file, or "
+                          f"{SALES_AND_TRAFFIC_REPORT}")
     return report_type
 
 

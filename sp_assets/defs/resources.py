@@ -98,6 +98,15 @@ class WarehouseResource(dg.ConfigurableResource):
     def resolved_path(self) -> str:
         return self.path or str(duckdb_path())
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Check the database path before the step fetches anything; a bad path is not retried."""
+        from sp_assets.lib.warehouse import Warehouse, WarehousePathError
+
+        try:
+            Warehouse(self.resolved_path()).check_writable()
+        except WarehousePathError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+
     def warehouse(self):
         from sp_assets.lib.warehouse import Warehouse
 

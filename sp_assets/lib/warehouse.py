@@ -240,6 +240,24 @@ class Warehouse:
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
 
+    def check_writable(self) -> None:
+        """Fail now, naming the path, if the database could not be created or written there.
+
+        Creates nothing: a run calls it before fetching, so a typo in ``SP_ASSETS_DUCKDB`` costs no API
+        calls and leaves no stray file behind.
+        """
+        if self.path.exists():
+            if not self.path.is_file() or not os.access(self.path, os.R_OK | os.W_OK):
+                raise self._path_error("it exists but is not a readable and writable file")
+            return
+        ancestor = self.path.parent
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise self._path_error(f"{ancestor} is a file, so no folder can be created under it")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise self._path_error(f"the folder {ancestor} is not writable")
+
     # --- connections -----------------------------------------------------------------------------
 
     @contextmanager
@@ -874,6 +892,9 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
 def _read_csv_sql(
     path: Path,
     names: Sequence[str],
@@ -896,6 +917,9 @@ def _read_csv_sql(
         f"columns = {{{columns}}}",
         "null_padding = true",
         f"strict_mode = {'true' if strict else 'false'}",
+        # DuckDB refuses lines over 2 MB by default; Amazon's descriptions and settlement notes can
+        # run long, and one long field must not fail a whole day's load.
+        f"max_line_size = {MAX_LINE_BYTES}",
     ]
     return f"read_csv({_literal(str(path))}, {', '.join(options)})"
 
