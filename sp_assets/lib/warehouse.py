@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -523,7 +524,8 @@ class Warehouse:
                     connection, f"DELETE FROM {target.qualified} WHERE {predicates}", predicate_params
                 )
             if names:
-                counts.inserted = _insert_file(connection, target, file_columns, constant_columns, source)
+                with _bounded_memory(connection, load_memory_limit()):
+                    counts.inserted = _insert_file(connection, target, file_columns, constant_columns, source)
 
         if not target.columns:
             return self._ledger_only(target, body)
@@ -893,6 +895,35 @@ def _literal(text: str) -> str:
 
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
+LOAD_MEMORY_ENV = "SP_ASSETS_DUCKDB_LOAD_MEMORY"
+DEFAULT_LOAD_MEMORY = "256MB"
+
+
+def load_memory_limit() -> str:
+    """DuckDB's memory limit while a report file loads (``SP_ASSETS_DUCKDB_LOAD_MEMORY``, default 256MB).
+
+    A multi-gigabyte document then loads in bounded memory, spilling to disk if it must, instead of
+    DuckDB taking most of the machine's RAM while other runs work beside it.
+    """
+    value = os.environ.get(LOAD_MEMORY_ENV, "").strip() or DEFAULT_LOAD_MEMORY
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value, flags=re.IGNORECASE):
+        raise ValueError(f"{LOAD_MEMORY_ENV}: {value!r} must be a size such as 256MB or 1GB")
+    return value
+
+
+@contextmanager
+def _bounded_memory(connection: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """Bound memory (and drop insertion-order buffering, which a bulk load does not need) for one
+    statement, then restore the database's defaults for whatever the connection does next.
+
+    Not in a ``finally``: after a failed statement the transaction is aborted and refuses even a
+    RESET, which would hide the real error; the failed write rolls back and closes the connection,
+    and the settings go with it."""
+    connection.execute(f"SET memory_limit = {_literal(limit)}")
+    connection.execute("SET preserve_insertion_order = false")
+    yield
+    connection.execute("RESET memory_limit")
+    connection.execute("RESET preserve_insertion_order")
 
 
 def _read_csv_sql(
@@ -918,8 +949,10 @@ def _read_csv_sql(
         "null_padding = true",
         f"strict_mode = {'true' if strict else 'false'}",
         # DuckDB refuses lines over 2 MB by default; Amazon's descriptions and settlement notes can
-        # run long, and one long field must not fail a whole day's load.
+        # run long, and one long field must not fail a whole day's load. The read buffer would
+        # otherwise default to 16 times the line limit (1 GiB): one line's worth is enough.
         f"max_line_size = {MAX_LINE_BYTES}",
+        f"buffer_size = {MAX_LINE_BYTES}",
     ]
     return f"read_csv({_literal(str(path))}, {', '.join(options)})"
 

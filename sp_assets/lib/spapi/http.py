@@ -400,6 +400,10 @@ class _Call:
     def run(self, bucket: TokenBucket) -> Any:
         client = self.client
         while True:
+            # Have the access token before taking a quota token: a cold LWA round trip between the
+            # two would start our bucket's refill before Amazon's, and the next call would arrive
+            # early and get a 429. (The second get() below is a cache hit unless the wait outlived it.)
+            client._tokens.get()
             waited = bucket.acquire()
             if waited:
                 client.stats.record(self.family, quota_wait_seconds=waited)

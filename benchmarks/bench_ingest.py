@@ -1,0 +1,394 @@
+"""Benchmark 3, ingest: an all-orders report from the sandbox into DuckDB, against DuckDB's own read_csv.
+
+For each size (a >= 1,000,000-row report; then a report of >= 1 GiB uncompressed, unless ``--quick``):
+
+1. **prepare** (not timed): the sandbox process writes the gzip TSV document. The report is requested
+   and polled until DONE, and its id goes into a ``ReportLedger``. Sandbox state and ledger live in
+   ``benchmarks/results/cache/`` so a later run reuses the document instead of generating it again
+   (writing 1 GiB of synthetic orders costs the sandbox ~2-3 minutes of one core).
+2. **end to end** (timed, in a child process): ``sp_assets.lib.reports.run_report`` resumes the report
+   from the ledger (getReport, getReportDocument), downloads the document, gunzips and decodes it to a
+   UTF-8 TSV (``transcode_to_utf8``), then ``Warehouse.load_delimited_file`` loads it into a fresh
+   DuckDB file. The child reports its peak RSS (``ru_maxrss``).
+3. **baseline** (timed, in another child): DuckDB's own ``CREATE TABLE AS SELECT * FROM read_csv(...)``
+   of the same decompressed TSV into a fresh DuckDB file, same run, file already in the page cache.
+   Steps 2 and 3 alternate ``--repeat`` times (default 3) and each side's fastest run counts: the
+   machine is shared, and this compares both at their least disturbed.
+4. **variants** (diagnostic): step 2 again with the library patched from outside, in the child only
+   (the library itself is unchanged): (a) ``SET memory_limit`` on the warehouse's connections;
+   (b) the proposed fix: ``buffer_size`` equal to the ``max_line_size`` that ``_read_csv_sql`` sets
+   (DuckDB's default buffer is 16 x max_line_size, i.e. 1 GiB per buffer for 64 MiB lines), plus
+   ``memory_limit`` and ``preserve_insertion_order = false``. A variant that fails (DuckDB's
+   out-of-memory error) is recorded with its error.
+
+Figures: rows/s end to end / rows/s of the baseline (target >= 0.5); peak RSS of the end-to-end
+process (target <= 400 MB with a document >= 1 GB).
+
+Usage: .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--no-gb] [--repeat 3] [--quick] [--no-cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchlib import (
+    RESULTS_DIR,
+    US,
+    client_for,
+    emit,
+    figure,
+    log,
+    machine_info,
+    peak_rss_mb,
+    ratio,
+    sandbox_process,
+)
+
+ALL_ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
+ROWS_PER_ORDER = 1.6  # the synthetic seller's mean items per order (1-4 items, weights 60/25/10/5)
+BYTES_PER_ROW = 246  # measured: a US all-orders row is ~246 bytes of UTF-8
+GIB = 2**30
+RATIO_TARGET = 0.5
+RSS_TARGET_MB = 400.0
+PREPARE_TIMEOUT_S = 1200.0
+CHILD_TIMEOUT_S = 900.0
+
+
+# ------------------------------------------------------------------------------------------ windows
+def window_for(rows: int, orders_per_day: int, offset_days: int) -> tuple[datetime, datetime]:
+    """Enough whole UTC days for ``rows`` rows (5% margin), ending ``offset_days`` before an anchor.
+
+    The anchor is the first day of the current month minus 10 days, so the window (and so the cached
+    document) stays the same for a month.
+    """
+    days = math.ceil(rows * 1.05 / (orders_per_day * ROWS_PER_ORDER))
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = today.replace(day=1) - timedelta(days=10 + offset_days)
+    return end - timedelta(days=days), end - timedelta(seconds=1)
+
+
+def request_for(window: tuple[datetime, datetime]) -> Any:
+    from sp_assets.lib.reports import ReportRequest
+
+    return ReportRequest(ALL_ORDERS, [US], window[0], window[1])
+
+
+# ------------------------------------------------------------------------------------------ prepare
+def prepare_report(base_url: str, speed: float, ledger_path: Path, window: tuple[datetime, datetime]) -> str:
+    """Make sure the ledger points at a DONE report for ``window``: reuse it, or request and wait."""
+    from sp_assets.lib.reports import ReportLedger
+    from sp_assets.lib.spapi.reports import create_report, get_report
+
+    client = client_for(base_url, speed)
+    ledger = ReportLedger(ledger_path)
+    request = request_for(window)
+    entry = ledger.entry(client.credential_id, request)
+    if entry is not None and entry.consumed_at is None:
+        try:
+            if get_report(client, entry.report_id).get("processingStatus") == "DONE":
+                log(f"reusing cached report {entry.report_id}")
+                return entry.report_id
+        except Exception as error:  # the cache is stale (sandbox state removed): request a new one
+            log(f"cached report {entry.report_id} unusable ({type(error).__name__}); requesting a new one")
+    report_id = create_report(client, ALL_ORDERS, [US], data_start_time=window[0], data_end_time=window[1])
+    ledger.record_requested(client.credential_id, request, report_id)
+    started = time.monotonic()
+    status = ""
+    while time.monotonic() - started < PREPARE_TIMEOUT_S:
+        status = str(get_report(client, report_id).get("processingStatus"))
+        if status in ("DONE", "CANCELLED", "FATAL"):
+            break
+        time.sleep(1.0)
+    if status != "DONE":
+        raise RuntimeError(f"report {report_id} is {status} after {time.monotonic() - started:.0f} s")
+    log(f"sandbox wrote report {report_id} in {time.monotonic() - started:.1f} s")
+    client.close()
+    return report_id
+
+
+# ------------------------------------------------------------------------------------------ children
+def child_end_to_end(args: argparse.Namespace) -> None:
+    """Resume the report, download + gunzip + decode, load; print timings and peak RSS as JSON."""
+    from sp_assets.lib import reports as reports_module
+    from sp_assets.lib.reports import ReportLedger, run_report
+    from sp_assets.lib.warehouse import Warehouse
+
+    if args.child_settings:
+        configure_connections(Warehouse, args.child_settings)
+    if args.child_buffer_size:
+        bound_csv_buffer()
+    rss_after_imports = peak_rss_mb()
+    timings: dict[str, float] = {}
+    instrument(reports_module, "transcode_to_utf8", timings, "gunzip_decode_s")
+    window = (datetime.fromisoformat(args.window_start), datetime.fromisoformat(args.window_end))
+    client = client_for(args.base_url, args.speed)
+    instrument(client, "download_to", timings, "download_s")
+    work = Path(args.work)
+    started = time.perf_counter()
+    outcome = run_report(client, ReportLedger(args.ledger), request_for(window), work_dir=work)
+    fetched = time.perf_counter()
+    result = Warehouse(args.db).load_delimited_file("us", "all_orders_report", outcome.path)
+    finished = time.perf_counter()
+    client.close()
+    print(json.dumps({
+        "rows": result.rows,
+        "report_rows": outcome.rows,
+        "bytes_downloaded": outcome.bytes_downloaded,
+        "tsv_bytes": outcome.path.stat().st_size,
+        "tsv_path": str(outcome.path),
+        "fetch_s": round(fetched - started, 3),
+        "download_s": round(timings.get("download_s", 0.0), 3),
+        "gunzip_decode_s": round(timings.get("gunzip_decode_s", 0.0), 3),
+        "load_s": round(finished - fetched, 3),
+        "load_write_s": round(result.write_s, 3),
+        "total_s": round(finished - started, 3),
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_after_imports_mb": rss_after_imports,
+        "settings": describe_variant(args.child_settings, args.child_buffer_size) or None,
+    }))
+
+
+def child_baseline(args: argparse.Namespace) -> None:
+    """DuckDB's own read_csv of the decompressed TSV into a fresh DuckDB file (close included)."""
+    import duckdb
+
+    rss_after_imports = peak_rss_mb()
+    started = time.perf_counter()
+    connection = duckdb.connect(args.db)
+    connection.execute(
+        "CREATE TABLE all_orders_report AS SELECT * FROM read_csv(?, delim = '\t', quote = '', escape = '', "
+        "header = true, all_varchar = true)", [args.tsv])
+    rows = connection.execute("SELECT count(*) FROM all_orders_report").fetchone()[0]
+    connection.close()
+    print(json.dumps({"rows": rows, "total_s": round(time.perf_counter() - started, 3), "peak_rss_mb": peak_rss_mb(),
+                      "rss_after_imports_mb": rss_after_imports}))
+
+
+def instrument(owner: Any, name: str, timings: dict[str, float], key: str) -> None:
+    """Wrap ``owner.name`` to add its run time to ``timings[key]`` (measurement only)."""
+    original = getattr(owner, name)
+
+    def timed_call(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
+
+    setattr(owner, name, timed_call)
+
+
+def configure_connections(warehouse_class: Any, settings: str) -> None:
+    """A proposed fix, applied from outside: every warehouse connection runs ``settings`` (SQL SETs)."""
+    original = warehouse_class._open_duckdb
+
+    def open_configured(self: Any) -> Any:
+        connection = original(self)
+        connection.execute(settings)
+        return connection
+
+    warehouse_class._open_duckdb = open_configured
+
+
+def bound_csv_buffer() -> None:
+    """Proposed fix, applied from outside: read_csv's ``buffer_size`` = the ``max_line_size`` it sets."""
+    from sp_assets.lib import warehouse as warehouse_module
+
+    max_line = getattr(warehouse_module, "MAX_LINE_BYTES", None)
+    if max_line is None:
+        return
+    original = warehouse_module._read_csv_sql
+
+    def read_csv_sql(*args: Any, **kwargs: Any) -> str:
+        sql = original(*args, **kwargs)
+        return f"{sql[:-1]}, buffer_size = {int(max_line)})"
+
+    warehouse_module._read_csv_sql = read_csv_sql
+
+
+def describe_variant(settings: str, buffer_size: bool) -> str:
+    return "; ".join(part for part in (settings, "read_csv buffer_size = max_line_size" if buffer_size else "")
+                     if part)
+
+
+def run_child(mode: str, options: list[str]) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), mode, *options]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------------------ one size
+def measure_size(label: str, base_url: str, args: argparse.Namespace, ledger: Path,
+                 window: tuple[datetime, datetime], scratch: Path) -> dict[str, Any]:
+    """End to end and baseline, alternating ``args.repeat`` times; the best time of each counts.
+
+    The machine is shared: alternating and keeping each side's fastest run compares the two at their
+    least disturbed. Peak RSS is the highest seen.
+    """
+    common = ["--base-url", base_url, "--speed", f"{args.speed:g}", "--ledger", str(ledger),
+              "--window-start", window[0].isoformat(), "--window-end", window[1].isoformat()]
+    work = scratch / label.replace(" ", "_").replace(">=", "ge")
+    work.mkdir()
+
+    def end_to_end(name: str, settings: str, buffer_size: bool = False) -> dict[str, Any]:
+        result = run_child("--child-e2e", [*common, "--db", str(work / f"{name}.duckdb"), "--work", str(work / name),
+                                           "--child-settings", settings, *(["--child-buffer-size"] * buffer_size)])
+        (work / f"{name}.duckdb").unlink(missing_ok=True)
+        log(f"{label}: {name}{' (' + settings + ')' if settings else ''}: {result['rows']:,} rows, {result['tsv_bytes'] / 2**20:,.0f} MiB TSV, "
+            f"{result['total_s']:.2f} s (download {result['download_s']:.2f}, gunzip+decode "
+            f"{result['gunzip_decode_s']:.2f}, load {result['load_s']:.2f}), peak RSS {result['peak_rss_mb']:.0f} MB")
+        return result
+
+    e2e_runs, base_runs = [], []
+    for attempt in range(1, args.repeat + 1):
+        e2e = end_to_end(f"e2e_{attempt}", "")
+        base = run_child("--child-baseline", ["--tsv", e2e["tsv_path"], "--db", str(work / "baseline.duckdb")])
+        (work / "baseline.duckdb").unlink(missing_ok=True)
+        Path(e2e["tsv_path"]).unlink(missing_ok=True)
+        log(f"{label}: baseline_{attempt}: DuckDB read_csv {base['total_s']:.2f} s, peak RSS {base['peak_rss_mb']:.0f} MB")
+        e2e_runs.append(e2e)
+        base_runs.append(base)
+    variants = []
+    if args.memory_limit:
+        limit = f"SET memory_limit = '{args.memory_limit}'"
+        for name, settings, buffer_size in (
+                (f"memory_limit {args.memory_limit}", limit, False),
+                ("proposed fix", f"{limit}; SET preserve_insertion_order = false", True)):
+            try:
+                variant = end_to_end("variant", settings, buffer_size)
+                variant["variant"] = name
+            except RuntimeError as error:
+                lines = [line for line in str(error).splitlines() if "Error" in line] or [str(error)]
+                reason = lines[-1].strip()
+                if "Out of Memory Error" in reason:
+                    reason = "DuckDB " + reason[reason.index("Out of Memory Error"):]
+                reason = reason[:200]
+                log(f"{label}: variant ({describe_variant(settings, buffer_size)}) failed: {reason}")
+                variant = {"variant": name, "settings": describe_variant(settings, buffer_size), "error": reason}
+            shutil.rmtree(work / "variant", ignore_errors=True)
+            (work / "variant.duckdb").unlink(missing_ok=True)
+            variants.append(variant)
+    shutil.rmtree(work, ignore_errors=True)
+    e2e = min(e2e_runs, key=lambda r: r["total_s"])
+    base = min(base_runs, key=lambda r: r["total_s"])
+    e2e_rate = e2e["rows"] / e2e["total_s"]
+    base_rate = base["rows"] / base["total_s"]
+    return {
+        "size": label,
+        "window": [window[0].isoformat(), window[1].isoformat()],
+        "rows": e2e["rows"],
+        "document_gzip_mb": round(e2e["bytes_downloaded"] / 2**20, 1),
+        "document_uncompressed_mb": round(e2e["tsv_bytes"] / 2**20, 1),
+        "end_to_end": e2e,
+        "baseline_read_csv": base,
+        "end_to_end_runs_s": [r["total_s"] for r in e2e_runs],
+        "baseline_runs_s": [r["total_s"] for r in base_runs],
+        "end_to_end_peak_rss_mb": max(r["peak_rss_mb"] for r in e2e_runs),
+        "baseline_peak_rss_mb": max(r["peak_rss_mb"] for r in base_runs),
+        "end_to_end_rows_per_s": round(e2e_rate),
+        "baseline_rows_per_s": round(base_rate),
+        "ratio": ratio(e2e_rate, base_rate),
+        "variants": variants,
+    }
+
+
+# ------------------------------------------------------------------------------------------ main
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the first report (at least)")
+    parser.add_argument("--gb", type=float, default=1.0, help="GiB (uncompressed) of the second report")
+    parser.add_argument("--no-gb", action="store_true", help="skip the >= 1 GiB report")
+    parser.add_argument("--orders-per-day", type=int, default=32000)
+    parser.add_argument("--speed", type=float, default=1000.0)
+    parser.add_argument("--memory-limit", default="256MB",
+                        help="DuckDB memory_limit of the diagnostic variants ('' skips them)")
+    parser.add_argument("--repeat", type=int, default=3, help="end-to-end/baseline pairs per size (best counts)")
+    parser.add_argument("--no-cache", action="store_true", help="fresh sandbox state and ledger in a temp dir")
+    parser.add_argument("--quick", action="store_true", help="100,000 rows, no 1 GiB report")
+    # Child modes (internal).
+    parser.add_argument("--child-e2e", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-settings", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--child-buffer-size", action="store_true", help=argparse.SUPPRESS)
+    for name in ("--base-url", "--ledger", "--window-start", "--window-end", "--db", "--work", "--tsv"):
+        parser.add_argument(name, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child_e2e:
+        return child_end_to_end(args)
+    if args.child_baseline:
+        return child_baseline(args)
+    if args.quick:
+        args.rows, args.no_gb, args.repeat = min(args.rows, 100_000), True, 1
+    machine = machine_info()
+    sizes = [("1M rows" if args.rows == 1_000_000 else f"{args.rows:,} rows",
+              window_for(args.rows, args.orders_per_day, 0))]
+    if not args.no_gb:
+        gb_rows = int(args.gb * GIB / BYTES_PER_ROW)
+        sizes.append((f">= {args.gb:g} GiB", window_for(gb_rows, args.orders_per_day, 0)))
+    with tempfile.TemporaryDirectory(prefix="bench_ingest_") as scratch_dir:
+        scratch = Path(scratch_dir)
+        cache = scratch / "cache" if args.no_cache else RESULTS_DIR / "cache" / f"ingest-opd{args.orders_per_day}"
+        cache.mkdir(parents=True, exist_ok=True)
+        ledger = cache / "ledger.sqlite"
+        results = []
+        with sandbox_process(speed=args.speed, orders_per_day=args.orders_per_day,
+                             state_dir=cache / "sandbox") as sandbox:
+            for label, window in sizes:
+                days = (window[1] - window[0]).days + 1
+                log(f"{label}: window {window[0]:%Y-%m-%d}..{window[1]:%Y-%m-%d} ({days} days at "
+                    f"{args.orders_per_day} orders/day); preparing the document")
+                started = time.monotonic()
+                prepare_report(sandbox.base_url, args.speed, ledger, window)
+                prepare_s = time.monotonic() - started
+                result = measure_size(label, sandbox.base_url, args, ledger, window, scratch)
+                result["prepare_s"] = round(prepare_s, 1)
+                results.append(result)
+    summary = []
+    for result in results:
+        e2e, base = result["end_to_end"], result["baseline_read_csv"]
+        summary.append(figure(
+            f"ingest {result['size']}: end-to-end rows/s / DuckDB read_csv rows/s", result["ratio"],
+            f">= {RATIO_TARGET}", result["ratio"] is not None and result["ratio"] >= RATIO_TARGET,
+            f"{result['rows']:,} rows, {result['document_uncompressed_mb']:,.0f} MiB: best {e2e['total_s']:.1f} s "
+            f"(decode {e2e['gunzip_decode_s']:.1f}, load {e2e['load_s']:.1f}) vs {base['total_s']:.1f} s; "
+            f"runs {result['end_to_end_runs_s']} vs {result['baseline_runs_s']}"))
+        big = result["document_uncompressed_mb"] * 2**20 >= 1e9
+        peak = result["end_to_end_peak_rss_mb"]
+        summary.append(figure(
+            f"ingest {result['size']}: peak RSS of the run process (MB)", peak,
+            f"<= {RSS_TARGET_MB:g} MB" + ("" if big else " (target is for >= 1 GB)"), peak <= RSS_TARGET_MB,
+            f"baseline read_csv {result['baseline_peak_rss_mb']:.0f} MB"
+            + "".join(f"; {v['variant']}: " + (
+                f"FAILED ({v['error']})" if "error" in v else
+                f"{v['peak_rss_mb']:.0f} MB, {v['total_s']:.1f} s (ratio {ratio(base['total_s'], v['total_s'])})")
+                for v in result["variants"])))
+    emit({
+        "benchmark": "ingest",
+        "machine": machine,
+        "parameters": {"rows": args.rows, "gb": None if args.no_gb else args.gb, "orders_per_day": args.orders_per_day,
+                       "speed": args.speed, "memory_limit_variant": args.memory_limit, "quick": args.quick, "repeat": args.repeat,
+                       "cache": not args.no_cache, "pid": os.getpid()},
+        "sizes": results,
+        "summary": summary,
+    })
+
+
+if __name__ == "__main__":
+    sys.exit(main())
