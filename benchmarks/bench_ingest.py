@@ -14,12 +14,12 @@ For each size (a >= 1,000,000-row report; then a report of >= 1 GiB uncompressed
    of the same decompressed TSV into a fresh DuckDB file, same run, file already in the page cache.
    Steps 2 and 3 alternate ``--repeat`` times (default 3) and each side's fastest run counts: the
    machine is shared, and this compares both at their least disturbed.
-4. **variants** (diagnostic): step 2 again with the library patched from outside, in the child only
-   (the library itself is unchanged): (a) ``SET memory_limit`` on the warehouse's connections;
-   (b) the proposed fix: ``buffer_size`` equal to the ``max_line_size`` that ``_read_csv_sql`` sets
-   (DuckDB's default buffer is 16 x max_line_size, i.e. 1 GiB per buffer for 64 MiB lines), plus
-   ``memory_limit`` and ``preserve_insertion_order = false``. A variant that fails (DuckDB's
-   out-of-memory error) is recorded with its error.
+4. **variants** (diagnostic, off by default since the library now bounds a load's memory itself:
+   ``--memory-limit 256MB`` turns them on): step 2 again with the library patched from outside, in
+   the child only: (a) ``SET memory_limit`` on the warehouse's connections; (b) ``buffer_size`` equal
+   to ``max_line_size`` plus ``memory_limit`` and ``preserve_insertion_order = false``. They found the
+   fix the library now applies (``warehouse._bounded_memory``, ``_read_csv_sql``); with it built in,
+   (b) adds ``buffer_size`` twice and fails. A variant that fails is recorded with its error.
 
 Figures: rows/s end to end / rows/s of the baseline (target >= 0.5); peak RSS of the end-to-end
 process (target <= 400 MB with a document >= 1 GB).
@@ -313,7 +313,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-gb", action="store_true", help="skip the >= 1 GiB report")
     parser.add_argument("--orders-per-day", type=int, default=32000)
     parser.add_argument("--speed", type=float, default=1000.0)
-    parser.add_argument("--memory-limit", default="256MB",
+    parser.add_argument("--memory-limit", default="",
                         help="DuckDB memory_limit of the diagnostic variants ('' skips them)")
     parser.add_argument("--repeat", type=int, default=3, help="end-to-end/baseline pairs per size (best counts)")
     parser.add_argument("--no-cache", action="store_true", help="fresh sandbox state and ledger in a temp dir")

@@ -894,7 +894,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
 LOAD_MEMORY_ENV = "SP_ASSETS_DUCKDB_LOAD_MEMORY"
 DEFAULT_LOAD_MEMORY = "256MB"
 
