@@ -21,6 +21,7 @@ import threading
 from sp_assets.defs.paths import PROJECT_ROOT
 from sp_assets.local_env import (
     prepare_dagster_home,
+    real_credentials_configured,
     start_service,
     start_shared_sandbox,
     stop_services,
@@ -92,9 +93,14 @@ def main() -> int:
     url = f"http://{HOST}:{PORT}"
     try:
         check_port_free(HOST, int(PORT))
-        sandbox = start_shared_sandbox()
         print(f"Dagster home: {home}")
-        print(f"SP-API sandbox: {os.environ['SP_API_ENDPOINT']}", flush=True)
+        if real_credentials_configured():
+            # The user's own seller account: never start (or point anything at) the sandbox.
+            print("SP-API: your credentials (environment or .env); SP_ASSETS_SANDBOX=1 forces the sandbox",
+                  flush=True)
+        else:
+            sandbox = start_shared_sandbox()
+            print(f"SP-API sandbox: {os.environ['SP_API_ENDPOINT']}", flush=True)
         if stop.event.is_set():
             return 0
         services = start_dagster(str(PROJECT_ROOT / "workspace.yaml"))

@@ -77,6 +77,21 @@ def set_report_pool_limits(instance, slots: int = REPORT_POOL_SLOTS) -> None:
         storage.set_concurrency_slots(pool_name(entry, "reports"), slots)
 
 
+CREDENTIAL_PREFIXES = ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN")
+
+
+def real_credentials_configured() -> bool:
+    """Whether the user set SP-API credentials, in the environment or in the project's ``.env``
+    (which Dagster's webserver and daemon load), and did not ask for the sandbox."""
+    if os.environ.get("SP_ASSETS_SANDBOX", "").strip() == "1":
+        return False
+    from dotenv import dotenv_values
+
+    env_file = PROJECT_ROOT / ".env"
+    names = {**(dotenv_values(env_file) if env_file.is_file() else {}), **os.environ}
+    return any(name.startswith(CREDENTIAL_PREFIXES) and (value or "").strip() for name, value in names.items())
+
+
 def start_shared_sandbox(speed: str | None = None, orders_per_day: str | None = None) -> SandboxProcess | None:
     """Start a sandbox process and point every marketplace at it, unless one is configured already.
 
