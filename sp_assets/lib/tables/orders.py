@@ -90,9 +90,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sp_assets.lib.tables.base import Column, TableSpec
-
-MONEY = "DECIMAL(18,2)"
+from sp_assets.lib.tables.base import MONEY, Column, TableSpec
 
 _ORDER_COLUMNS = (
     Column("amazon_order_id", "VARCHAR", nullable=False, description="Amazon's order id (3-7-7)"),
