@@ -215,7 +215,7 @@ def _check_window(spec: TableSpec, partition: str, start: object, end: object) -
                 f"replace_partition {name}={value!r}: {partition!r} is {sql_type}, so pass a "
                 f"{allowed[0].__name__}"
             )
-        if sql_type == TIMESTAMPTZ and value.tzinfo is None:  # type: ignore[union-attr]
+        if sql_type == TIMESTAMPTZ and isinstance(value, datetime) and value.tzinfo is None:
             raise ValueError(f"replace_partition {name}={value!r}: pass a time-zone-aware datetime")
     if not start < end:  # type: ignore[operator]
         raise ValueError(f"replace_partition window is empty or reversed: start={start!r} >= end={end!r}")
