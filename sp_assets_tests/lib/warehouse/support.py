@@ -26,6 +26,7 @@ from sp_assets.lib.tables.base import (
     frame_from_records,
 )
 from sp_assets.lib.warehouse import VIEW_SCHEMA, Warehouse
+from sp_assets.lib.warehouse.sql import RESERVED_SCHEMAS, literal
 from sp_assets.lib.warehouse.transaction import rollback
 from sp_assets.lib.warehouse.views import rebuild_union_view
 
@@ -92,14 +93,14 @@ def rebuild_views(wh: Warehouse) -> list[str]:
     with wh.connect() as connection:
         connection.execute("BEGIN TRANSACTION")
         try:
+            reserved = ", ".join(literal(name) for name in sorted(RESERVED_SCHEMAS))
             tables = [
                 name
                 for (name,) in connection.execute(
-                    """SELECT DISTINCT table_name FROM duckdb_tables()
-                       WHERE database_name = current_database() AND NOT temporary
-                         AND schema_name NOT IN ('amazon', '_sp_assets', 'main', 'information_schema',
-                                                 'pg_catalog', 'temp')
-                       ORDER BY table_name"""
+                    f"""SELECT DISTINCT table_name FROM duckdb_tables()
+                        WHERE database_name = current_database() AND NOT temporary
+                          AND schema_name NOT IN ({reserved})
+                        ORDER BY table_name"""
                 ).fetchall()
             ]
             for table in tables:
