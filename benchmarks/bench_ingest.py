@@ -203,7 +203,7 @@ def configure_connections(warehouse_class: Any, settings: str) -> None:
 
 def bound_csv_buffer() -> None:
     """Proposed fix, applied from outside: read_csv's ``buffer_size`` = the ``max_line_size`` it sets."""
-    from sp_assets.lib import warehouse as warehouse_module
+    from sp_assets.lib.warehouse import delimited as warehouse_module
 
     max_line = getattr(warehouse_module, "MAX_LINE_BYTES", None)
     if max_line is None:

@@ -12,7 +12,7 @@ its WAL only at commit), so the two DuckDB points cannot be observed from outsid
 ``--marker`` and blocks, and the test kills the process once the marker exists.
 
 * ``in-transaction``: after the report rows and the load-ledger row are inserted into
-  ``<code>.<table>``, before COMMIT (wraps ``warehouse._record_load``, which runs last in the
+  ``<code>.<table>``, before COMMIT (wraps ``warehouse.ledger.record_load``, which runs last in the
   transaction);
 * ``after-commit``: after ``Warehouse.load_delimited_file`` returned (committed, lock released), before
   the report is marked consumed in the report ledger and before Dagster records the materialization.
@@ -35,16 +35,17 @@ def _block_forever(marker: Path) -> None:
 
 def install_gate(gate: str, table: str, marker: Path) -> None:
     from sp_assets.lib import warehouse
+    from sp_assets.lib.warehouse import ledger
 
     if gate == "in-transaction":
-        original = warehouse._record_load
+        original = ledger.record_load
 
         def record_then_block(connection: Any, target: Any, counts: Any) -> None:
             original(connection, target, counts)
             if target.table == table:
                 _block_forever(marker)
 
-        warehouse._record_load = record_then_block
+        ledger.record_load = record_then_block
     elif gate == "after-commit":
         load = warehouse.Warehouse.load_delimited_file
 

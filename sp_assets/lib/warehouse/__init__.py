@@ -1,0 +1,273 @@
+"""The DuckDB warehouse: one file, a schema per marketplace, typed tables, union views, safe writes.
+
+Every asset fetches first and then calls one write method of ``Warehouse``. Each write is ONE
+transaction inside a cross-process file lock held only around connect + transaction, so the lock
+window is milliseconds to seconds and never spans an HTTP call. The connection is always closed in
+``finally``, because a leaked connection keeps DuckDB's own lock until garbage collection.
+
+``Warehouse`` is the one object callers use; the package is split by concern and the class only
+checks its arguments, takes the lock and delegates:
+
+* ``lock``: the cross-process file lock and the retry while another program holds DuckDB's lock;
+* ``frames``: writing a polars frame (replace a partition, merge, replace the table);
+* ``delimited``: loading a decompressed flat-file report with DuckDB's ``read_csv``;
+* ``transaction``: one write = one transaction (DDL, rows, ledger row, view) and its ``WriteResult``;
+* ``ddl``: creating tables, schema drift, comments;
+* ``ledger``: ``_sp_assets.loads``, a row per write, including where the data came from (``source``);
+* ``views``: the ``amazon.<table>`` union views;
+* ``sql`` and ``errors``: the names, helpers and exceptions the others share.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from sp_assets.lib.naming import quote_identifier, safe_identifier
+from sp_assets.lib.tables.base import TableSpec
+from sp_assets.lib.warehouse import delimited, frames, ledger, lock
+from sp_assets.lib.warehouse.errors import (
+    DUCKDB_PATH_ENV,
+    WarehouseBusyError,
+    WarehouseError,
+    WarehouseLockTimeout,
+    WarehousePathError,
+    check_writable,
+    validated_path,
+)
+from sp_assets.lib.warehouse.ledger import LOAD_SOURCES
+from sp_assets.lib.warehouse.sql import LEDGER_TABLE, META_SCHEMA, VIEW_SCHEMA, scalar, table_columns
+from sp_assets.lib.warehouse.transaction import WritePlan, WriteResult, run_write
+
+__all__ = [
+    "DUCKDB_PATH_ENV",
+    "LEDGER_TABLE",
+    "LOAD_SOURCES",
+    "META_SCHEMA",
+    "VIEW_SCHEMA",
+    "Warehouse",
+    "WarehouseBusyError",
+    "WarehouseError",
+    "WarehouseLockTimeout",
+    "WarehousePathError",
+    "WriteResult",
+]
+
+
+class Warehouse:
+    """One DuckDB warehouse file. Cheap to construct; every method opens and closes its own connection.
+
+    ``lock_timeout_s`` bounds the wait for other sp_assets writers (they queue on ``<path>.lock``);
+    ``busy_timeout_s`` bounds retries while a process outside that lock keeps DuckDB's own file lock.
+    ``source`` says where the data written through this object comes from, ``"amazon"`` or
+    ``"sandbox"``; every ledger row records it, so synthetic data is never mistaken for real data.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout_s: float = 600.0,
+        busy_timeout_s: float = 120.0,
+        source: str = "amazon",
+    ) -> None:
+        self.path = validated_path(path)
+        self.lock_path = Path(f"{self.path}.lock")
+        for name, value in (("lock_timeout_s", lock_timeout_s), ("busy_timeout_s", busy_timeout_s)):
+            if not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        self.lock_timeout_s = float(lock_timeout_s)
+        self.busy_timeout_s = float(busy_timeout_s)
+        self.source = ledger.check_source(source)
+        self._lock = lock.file_lock(self.lock_path)
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+    def check_writable(self) -> None:
+        """Fail now, naming the path, if the database could not be created or written there.
+
+        Creates nothing: a run calls it before fetching, so a typo in ``SP_ASSETS_DUCKDB`` costs no API
+        calls and leaves no stray file behind.
+        """
+        check_writable(self.path)
+
+    # --- connections -----------------------------------------------------------------------------
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Lock, connect, yield, and always close then unlock. For custom SQL; keep the block short."""
+        with self._locked_connection() as (connection, _waited):
+            yield connection
+
+    @contextmanager
+    def _locked_connection(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, float]]:
+        lock.ensure_parent_directory(self.path)
+        waited = lock.acquire(self._lock, self.lock_timeout_s, self.path)
+        try:
+            connection = self._open_duckdb()
+            try:
+                connection.execute("SET SESSION TimeZone = 'UTC'")
+                yield connection, waited
+            finally:
+                connection.close()
+        finally:
+            self._lock.release()
+
+    def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
+        """A method, not a direct call, so benchmarks/bench_ingest.py can configure each connection."""
+        return lock.open_duckdb(self.path, self.busy_timeout_s)
+
+    def _write(self, plan: WritePlan) -> WriteResult:
+        with self._locked_connection() as (connection, waited):
+            return run_write(connection, plan, path=self.path, waited=waited)
+
+    # --- frame writes (see ``frames``) -----------------------------------------------------------
+
+    def replace_partition(
+        self,
+        schema: str,
+        spec: TableSpec,
+        frame: pl.DataFrame,
+        start: date | datetime | int | str,
+        end: date | datetime | int | str,
+        *,
+        note: str = "",
+    ) -> WriteResult:
+        """Delete the rows whose ``spec.partition_column`` is in ``[start, end)``, then insert ``frame``.
+
+        Running the same window twice leaves one copy. An empty frame just clears the window (and the
+        ledger records "0 rows"). Any frame row outside the window (or with a null partition value)
+        is an error and nothing is written. Rows repeating a primary key keep the newest version.
+        """
+        return self._write(
+            frames.plan_replace_partition(schema, spec, frame, start, end, note=note, source=self.source)
+        )
+
+    def merge(self, schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str = "") -> WriteResult:
+        """Upsert by ``spec.primary_key``; never replace a stored row with an older ``version_column``.
+
+        Per key: absent -> inserted; stored version null or older -> updated; equal -> unchanged;
+        newer stored version (or a null incoming version) -> stale, left alone. Without a
+        version_column every matched row is updated. Within the frame only the newest copy of a key
+        is kept. How, and why not MERGE INTO: ``frames.plan_merge``.
+        """
+        return self._write(frames.plan_merge(schema, spec, frame, note=note, source=self.source))
+
+    def replace_table(
+        self, schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str = ""
+    ) -> WriteResult:
+        """Replace the whole table's rows with ``frame`` (snapshot tables); columns added earlier stay."""
+        return self._write(frames.plan_replace_table(schema, spec, frame, note=note, source=self.source))
+
+    def append(self, schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str = "") -> WriteResult:
+        """Insert ``frame`` as is (no delete, no key check): the plain INSERT benchmarks/bench_merge.py
+        measures ``merge`` against, through the same lock, transaction and ledger."""
+        return self._write(frames.plan_append(schema, spec, frame, note=note, source=self.source))
+
+    # --- file loads (see ``delimited``) ----------------------------------------------------------
+
+    def load_delimited_file(
+        self,
+        schema: str,
+        table: str,
+        path: str | os.PathLike[str],
+        *,
+        quote: str | None = None,
+        column_types: Mapping[str, str] | None = None,
+        constants: Mapping[str, Any] | None = None,
+        replace_where: Mapping[str, Any] | None = None,
+        partition_start: date | datetime | str | None = None,
+        partition_end: date | datetime | str | None = None,
+        strict: bool = True,
+        note: str = "",
+    ) -> WriteResult:
+        """Load a decompressed flat-file report (tab-separated, UTF-8) without reading it into Python.
+
+        DuckDB's ``read_csv`` streams the file straight into the table: every file column is read as
+        text (``column_types`` casts chosen ones, strictly), the header is normalized with
+        ``snake_case``, and ``quote=None`` means no quoting at all (Amazon's TSVs contain bare ``"``).
+        A column new to the table is added; a table column absent from the file gets nulls.
+        ``constants`` adds fixed columns (report_id, partition date). Before inserting, rows matching
+        ``replace_where`` (column = value, ANDed) are deleted, all in one transaction.
+        ``strict=False`` tolerates rows with extra fields (DuckDB drops the extras); short rows are
+        always padded with nulls. ``partition_start``/``partition_end`` are recorded in the ledger.
+        """
+        plan = delimited.plan_delimited_load(
+            schema,
+            table,
+            path,
+            quote=quote,
+            column_types=column_types,
+            constants=constants,
+            replace_where=replace_where,
+            partition_start=partition_start,
+            partition_end=partition_end,
+            strict=strict,
+            note=note,
+            source=self.source,
+        )
+        return self._write(plan)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """Run SQL under the warehouse lock and return the result as a polars frame."""
+        if not self.path.exists():
+            raise WarehouseError(f"the warehouse {self.path} does not exist yet (nothing has been written)")
+        with self.connect() as connection:
+            relation = connection.sql(sql, params=params)
+            return relation.pl() if relation is not None else pl.DataFrame()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        safe_identifier(schema, "schema")
+        safe_identifier(table, "table")
+        if not self.path.exists():
+            return False
+        with self.connect() as connection:
+            return bool(table_columns(connection, schema, table))
+
+    def columns(self, schema: str, table: str) -> dict[str, str]:
+        """``{column: DuckDB type}`` of a table or view, in table order (empty if it does not exist)."""
+        safe_identifier(schema, "schema")
+        safe_identifier(table, "table")
+        if not self.path.exists():
+            return {}
+        with self.connect() as connection:
+            return table_columns(connection, schema, table, include_views=True)
+
+    def row_count(self, schema: str, table: str) -> int:
+        """Rows in a table or view; ``WarehouseError`` if it does not exist."""
+        qualified = f"{quote_identifier(schema, 'schema')}.{quote_identifier(table, 'table')}"
+        if not self.path.exists():
+            raise WarehouseError(f"{schema}.{table} does not exist: {self.path} has not been written yet")
+        with self.connect() as connection:
+            if not table_columns(connection, schema, table, include_views=True):
+                raise WarehouseError(f"{schema}.{table} does not exist in {self.path}")
+            return scalar(connection, f"SELECT count(*) FROM {qualified}")
+
+    def loads(self, schema: str | None = None, table: str | None = None) -> pl.DataFrame:
+        """The ledger (``_sp_assets.loads``), newest first, optionally for one schema and/or table.
+
+        Always every ledger column, ``source`` included (NULL on rows older than that column).
+        """
+        filters = {
+            column: safe_identifier(value, column.removesuffix("_name"))
+            for column, value in (("schema_name", schema), ("table_name", table))
+            if value is not None
+        }
+        if not self.path.exists():
+            return ledger.empty_loads()
+        with self.connect() as connection:
+            existing = table_columns(connection, META_SCHEMA, LEDGER_TABLE)
+            if not existing:
+                return ledger.empty_loads()
+            sql, params = ledger.loads_query(list(existing), filters)
+            return connection.sql(sql, params=params).pl()

@@ -1,0 +1,63 @@
+"""Creating tables and absorbing schema drift, inside the write's transaction.
+
+A write never fails because Amazon added a column: a column new to the data is added to the table
+(``ALTER TABLE ... ADD COLUMN``), and a table column the data lacks is simply written as null. Table
+and column descriptions of a ``TableSpec`` become DuckDB comments, so ``duckdb_columns()`` documents
+the warehouse. Tables carry no PRIMARY KEY constraint (see ``frames.plan_merge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from sp_assets.lib.naming import quote_identifier
+from sp_assets.lib.tables.base import VARCHAR
+from sp_assets.lib.warehouse.sql import ROW, STAGED, Target, literal, table_columns
+
+
+def ensure_table(connection: duckdb.DuckDBPyConnection, target: Target) -> tuple[bool, tuple[str, ...]]:
+    """Create the table, or add the columns it lacks (schema drift); report (created, added columns)."""
+    wanted = dict(target.columns)
+    if target.typed_from_staged:
+        for name, sql_type in staged_types(connection).items():
+            if name != ROW:
+                wanted.setdefault(name, sql_type)
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(target.schema, 'schema')}")
+    existing = table_columns(connection, target.schema, target.table)
+    if not existing:
+        definitions = ", ".join(f"{quote_identifier(name, 'column')} {sql}" for name, sql in wanted.items())
+        connection.execute(f"CREATE TABLE {target.qualified} ({definitions})")
+        comment(connection, target, list(wanted), table=True)
+        return True, ()
+    added = [name for name in wanted if name not in existing]
+    for name in added:
+        connection.execute(
+            f"ALTER TABLE {target.qualified} ADD COLUMN {quote_identifier(name, 'column')} {wanted[name]}"
+        )
+    comment(connection, target, added, table=False)
+    return False, tuple(added)
+
+
+def staged_types(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """DuckDB's own type for each staged frame column (a NULL-only column becomes VARCHAR)."""
+    relation = connection.sql(f"SELECT * FROM {STAGED} LIMIT 0")
+    types = {}
+    for name, duck_type in zip(relation.columns, relation.types, strict=True):
+        text = str(duck_type)
+        types[name] = VARCHAR if text.strip('"').upper() == "NULL" else text
+    return types
+
+
+def comment(
+    connection: duckdb.DuckDBPyConnection, target: Target, columns: Sequence[str], *, table: bool
+) -> None:
+    """Spec descriptions become DuckDB comments, so ``duckdb_columns()`` documents the warehouse."""
+    if table and target.table_description:
+        connection.execute(f"COMMENT ON TABLE {target.qualified} IS {literal(target.table_description)}")
+    for name in columns:
+        description = target.descriptions.get(name)
+        if description:
+            column = f"{target.qualified}.{quote_identifier(name, 'column')}"
+            connection.execute(f"COMMENT ON COLUMN {column} IS {literal(description)}")

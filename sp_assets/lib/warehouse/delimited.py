@@ -1,0 +1,273 @@
+"""Loading a decompressed flat-file report (tab-separated, UTF-8) with DuckDB's ``read_csv``.
+
+A report document can be gigabytes: DuckDB streams it straight into the table, so it is never held
+in Python memory, and its memory is bounded while it loads (``load_memory_limit``). Every file
+column is read as text unless the caller types it, the header is normalized with ``snake_case``, and
+a file column new to the table is added (drift, see ``ddl``). Amazon writes these files tab-separated;
+the report code decodes other charsets (cp1252, Shift_JIS) to UTF-8 while decompressing, so this
+module reads exactly one dialect: TAB, UTF-8, an optional quote character.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sp_assets.lib.naming import quote_identifier, safe_identifier, snake_case
+from sp_assets.lib.tables.base import (
+    BIGINT,
+    BOOLEAN,
+    DATE,
+    DOUBLE,
+    TIMESTAMPTZ,
+    VARCHAR,
+    normalize_sql_type,
+)
+from sp_assets.lib.warehouse.sql import (
+    Target,
+    check_write_schema,
+    column_list,
+    literal,
+    partition_text,
+    scalar,
+    table_columns,
+)
+from sp_assets.lib.warehouse.transaction import Counts, WritePlan
+
+DELIMITER = "\t"
+ENCODING = "utf-8"
+MAX_LINE_BYTES = 16 * 1024 * 1024
+LOAD_MEMORY_ENV = "SP_ASSETS_DUCKDB_LOAD_MEMORY"
+DEFAULT_LOAD_MEMORY = "256MB"
+
+
+def plan_delimited_load(
+    schema: str,
+    table: str,
+    path: str | os.PathLike[str],
+    *,
+    quote: str | None,
+    column_types: Mapping[str, str] | None,
+    constants: Mapping[str, Any] | None,
+    replace_where: Mapping[str, Any] | None,
+    partition_start: date | datetime | str | None,
+    partition_end: date | datetime | str | None,
+    strict: bool,
+    note: str,
+    source: str,
+) -> WritePlan:
+    """Check the arguments and the file's header before the lock; see ``Warehouse.load_delimited_file``."""
+    check_write_schema(schema)
+    safe_identifier(table, "table")
+    file_path = _existing_file(path)
+    quote = _quote(quote)
+    header = _read_header(file_path, quote)
+    names = _file_column_names(header or [])
+    types = {snake: normalize_sql_type(sql) for snake, sql in (column_types or {}).items()}
+    constant_columns = _constant_columns(constants or {}, types, names)
+    file_columns = tuple((name, types.get(name, VARCHAR)) for name in names)
+    predicates, predicate_params = _replace_predicate(replace_where)
+    target = Target(
+        schema=schema,
+        table=table,
+        operation="load_delimited_file",
+        source=source,
+        columns=file_columns + tuple((name, sql) for name, sql, _ in constant_columns),
+        partition_start=partition_text(partition_start),
+        partition_end=partition_text(partition_end),
+        note=note or file_path.name,
+    )
+    read_sql = _read_csv_sql(file_path, names, quote, strict)
+
+    def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
+        existing = table_columns(connection, schema, table)
+        if predicates and existing:
+            unknown = [name for name in (replace_where or {}) if name not in existing]
+            if unknown:
+                raise ValueError(f"replace predicate names column(s) {unknown} that {schema}.{table} lacks")
+            counts.deleted = scalar(
+                connection, f"DELETE FROM {target.qualified} WHERE {predicates}", predicate_params
+            )
+        if names:
+            with _bounded_memory(connection, load_memory_limit()):
+                counts.inserted = _insert_file(connection, target, file_columns, constant_columns, read_sql)
+
+    return WritePlan(target, body)
+
+
+def load_memory_limit() -> str:
+    """DuckDB's memory limit while a report file loads (``SP_ASSETS_DUCKDB_LOAD_MEMORY``, default 256MB).
+
+    A multi-gigabyte document then loads in bounded memory, spilling to disk if it must, instead of
+    DuckDB taking most of the machine's RAM while other runs work beside it.
+    """
+    value = os.environ.get(LOAD_MEMORY_ENV, "").strip() or DEFAULT_LOAD_MEMORY
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value, flags=re.IGNORECASE):
+        raise ValueError(f"{LOAD_MEMORY_ENV}: {value!r} must be a size such as 256MB or 1GB")
+    return value
+
+
+# --- before the lock ------------------------------------------------------------------------------
+
+
+def _existing_file(path: str | os.PathLike[str]) -> Path:
+    file_path = Path(path).expanduser().absolute()
+    if not file_path.is_file():
+        raise FileNotFoundError(f"load_delimited_file: {file_path} is not a file")
+    return file_path
+
+
+def _quote(quote: str | None) -> str:
+    """The quote character, '' for none (Amazon's flat files contain bare ``"``); it also escapes itself."""
+    quote = quote or ""
+    if len(quote) > 1 or quote in ("\r", "\n") or quote == DELIMITER:
+        raise ValueError(f"quote must be one character other than the delimiter, or None; got {quote!r}")
+    return quote
+
+
+def _read_header(path: Path, quote: str) -> list[str] | None:
+    """The header fields, read with the same dialect DuckDB will use; None for an empty file."""
+    with path.open(encoding=ENCODING, newline="") as handle:
+        line = handle.readline()
+    line = line.lstrip("\ufeff").rstrip("\r\n")
+    if not line.strip():
+        return None
+    reader = csv.reader(
+        [line],
+        delimiter=DELIMITER,
+        quotechar=quote or None,
+        doublequote=bool(quote),
+        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+    )
+    return next(reader)
+
+
+def _file_column_names(header: Sequence[str]) -> list[str]:
+    """snake_case each header; blank headers become column_<n>; repeats get _2, _3."""
+    names: list[str] = []
+    for position, raw in enumerate(header, start=1):
+        name = snake_case(raw) if raw.strip() else f"column_{position}"
+        candidate, suffix = name, 2
+        while candidate in names:
+            candidate, suffix = f"{name}_{suffix}", suffix + 1
+        names.append(safe_identifier(candidate, "column"))
+    return names
+
+
+def _constant_columns(
+    constants: Mapping[str, Any], types: Mapping[str, str], file_columns: Sequence[str]
+) -> list[tuple[str, str, Any]]:
+    columns = []
+    for name, value in constants.items():
+        safe_identifier(name, "column")
+        if name in file_columns:
+            raise ValueError(
+                f"constant column {name!r} is also a column of the file; rename one of them"
+            )
+        columns.append((name, types.get(name) or _constant_type(name, value), value))
+    return columns
+
+
+def _constant_type(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int):
+        return BIGINT
+    if isinstance(value, float):
+        return DOUBLE
+    if isinstance(value, Decimal):
+        return normalize_sql_type(f"DECIMAL(38,{max(0, -value.as_tuple().exponent)})")  # type: ignore[operator]
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"constant {name!r}: pass a time-zone-aware datetime")
+        return TIMESTAMPTZ
+    if isinstance(value, date):
+        return DATE
+    if isinstance(value, str):
+        return VARCHAR
+    raise TypeError(
+        f"constant {name!r}: cannot infer a column type for {type(value).__name__}; give it in column_types"
+    )
+
+
+def _replace_predicate(replace_where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """``column = value`` (or ``IS NULL``) per item, ANDed: the rows the file replaces."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name, value in (replace_where or {}).items():
+        column = quote_identifier(name, "column")
+        if value is None:
+            clauses.append(f"{column} IS NULL")
+        else:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return " AND ".join(clauses), params
+
+
+def _read_csv_sql(path: Path, names: Sequence[str], quote: str, strict: bool) -> str:
+    columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names)
+    options = [
+        f"delim = {literal(DELIMITER)}",
+        f"quote = {literal(quote)}",
+        f"escape = {literal(quote)}",
+        f"encoding = {literal(ENCODING)}",
+        "header = true",
+        "skip = 0",
+        "auto_detect = false",
+        f"columns = {{{columns}}}",
+        "null_padding = true",
+        f"strict_mode = {'true' if strict else 'false'}",
+        # DuckDB refuses lines over 2 MB by default; Amazon's descriptions and settlement notes can
+        # run long, and one long field must not fail a whole day's load. The read buffer would
+        # otherwise default to 16 times the line limit (1 GiB): one line's worth is enough.
+        f"max_line_size = {MAX_LINE_BYTES}",
+        f"buffer_size = {MAX_LINE_BYTES}",
+    ]
+    return f"read_csv({literal(str(path))}, {', '.join(options)})"
+
+
+# --- inside the transaction -----------------------------------------------------------------------
+
+
+@contextmanager
+def _bounded_memory(connection: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """Bound memory (and drop insertion-order buffering, which a bulk load does not need) for one
+    statement, then restore the database's defaults for whatever the connection does next.
+
+    Not in a ``finally``: after a failed statement the transaction is aborted and refuses even a
+    RESET, which would hide the real error; the failed write rolls back and closes the connection,
+    and the settings go with it."""
+    connection.execute(f"SET memory_limit = {literal(limit)}")
+    connection.execute("SET preserve_insertion_order = false")
+    yield
+    connection.execute("RESET memory_limit")
+    connection.execute("RESET preserve_insertion_order")
+
+
+def _insert_file(
+    connection: duckdb.DuckDBPyConnection,
+    target: Target,
+    file_columns: Sequence[tuple[str, str]],
+    constant_columns: Sequence[tuple[str, str, Any]],
+    read_sql: str,
+) -> int:
+    selects = [
+        quote_identifier(name, "column")
+        if sql == VARCHAR
+        else f"CAST({quote_identifier(name, 'column')} AS {sql})"
+        for name, sql in file_columns
+    ]
+    selects += [f"CAST(? AS {sql})" for _, sql, _ in constant_columns]
+    names = column_list([name for name, _ in file_columns] + [name for name, _, _ in constant_columns])
+    params = [value for _, _, value in constant_columns]
+    sql = f"INSERT INTO {target.qualified} ({names}) SELECT {', '.join(selects)} FROM {read_sql}"
+    return scalar(connection, sql, params or None)

@@ -1,0 +1,139 @@
+"""Loading a flat-file report with DuckDB (``delimited``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sp_assets.lib.tables.base import (
+    MONEY,
+)
+from sp_assets.lib.warehouse import (
+    Warehouse,
+    WarehouseError,
+)
+from sp_assets_tests.lib.warehouse.support import (
+    DAY,
+    NEXT_DAY,
+    assert_other_process_can_open,
+)
+
+
+def write_tsv(path: Path, header: list[str], rows: list[list[str]], newline: str = "\n") -> Path:
+    lines = ["\t".join(header), *("\t".join(row) for row in rows)]
+    path.write_text(newline.join(lines) + newline, encoding="utf-8")
+    return path
+
+
+def test_load_tsv_with_constants_and_partition_replace(wh: Warehouse, tmp_path: Path) -> None:
+    tsv = write_tsv(
+        tmp_path / "report.tsv",
+        ["\ufeffamazon-order-id", "Item Price", "product-name"],
+        [["A1", "11.01", 'Widget 5" wide'], ["A2", "3.50", "Gadget"]],
+        newline="\r\n",
+    )
+    load = {
+        "constants": {"report_id": "R1", "partition_date": DAY},
+        "replace_where": {"partition_date": DAY},
+        "column_types": {"item_price": MONEY},
+        "partition_start": DAY,
+        "partition_end": NEXT_DAY,
+    }
+    first = wh.load_delimited_file("us", "flat_orders", tsv, **load)
+    second = wh.load_delimited_file("us", "flat_orders", tsv, **load)
+
+    assert (first.inserted, first.created_table) == (2, True)
+    assert (second.inserted, second.deleted) == (2, 2)
+    assert wh.columns("us", "flat_orders") == {
+        "amazon_order_id": "VARCHAR",
+        "item_price": "DECIMAL(18,2)",
+        "product_name": "VARCHAR",
+        "report_id": "VARCHAR",
+        "partition_date": "DATE",
+    }
+    rows = wh.query("SELECT * FROM us.flat_orders ORDER BY 1").rows()
+    assert rows == [
+        ("A1", Decimal("11.01"), 'Widget 5" wide', "R1", DAY),
+        ("A2", Decimal("3.50"), "Gadget", "R1", DAY),
+    ]
+    assert wh.loads("us", "flat_orders").get_column("partition_start").to_list() == ["2024-01-02"] * 2
+    assert wh.query("SELECT count(*) FROM amazon.flat_orders WHERE marketplace = 'us'").item() == 2
+
+
+def test_load_tsv_schema_drift_both_ways(wh: Warehouse, tmp_path: Path) -> None:
+    first = write_tsv(tmp_path / "a.tsv", ["sku", "qty", "old-col"], [["s1", "1", "x"]])
+    second = write_tsv(tmp_path / "b.tsv", ["sku", "qty", "new-col"], [["s2", "2", "y"], ["s3"]])
+    wh.load_delimited_file("us", "inventory", first, constants={"snapshot": "1"})
+    result = wh.load_delimited_file("us", "inventory", second, constants={"snapshot": "2"})
+    assert result.added_columns == ("new_col",)
+    rows = wh.query("SELECT sku, qty, old_col, new_col, snapshot FROM us.inventory ORDER BY sku").rows()
+    assert rows == [("s1", "1", "x", None, "1"), ("s2", "2", None, "y", "2"), ("s3", None, None, None, "2")]
+
+
+def test_load_tsv_header_names_are_deduped_and_must_be_derivable(wh: Warehouse, tmp_path: Path) -> None:
+    tsv = write_tsv(tmp_path / "a.tsv", ["order-id", "sku", "SKU", ""], [["1", "a", "b", "c"]])
+    wh.load_delimited_file("us", "report", tsv)
+    assert list(wh.columns("us", "report")) == ["order_id", "sku", "sku_2", "column_4"]
+    jp = write_tsv(tmp_path / "jp.tsv", ["注文番号", "sku"], [["1", "a"]])
+    with pytest.raises(ValueError, match="cannot derive a column name from '注文番号'"):
+        wh.load_delimited_file("jp", "jp_report", jp)
+
+
+def test_load_quoted_tsv(wh: Warehouse, tmp_path: Path) -> None:
+    path = tmp_path / "q.tsv"
+    path.write_text('id\tnote\n1\t"a\tb"\n2\t"say ""hi"""\n', encoding="utf-8")
+    wh.load_delimited_file("us", "quoted", path, quote='"')
+    assert wh.query("SELECT note FROM us.quoted ORDER BY id").to_series().to_list() == ["a\tb", 'say "hi"']
+
+
+def test_load_empty_file_records_zero_rows(wh: Warehouse, tmp_path: Path) -> None:
+    tsv = write_tsv(tmp_path / "a.tsv", ["sku"], [["s1"]])
+    wh.load_delimited_file("us", "inv", tsv, constants={"day": DAY}, replace_where={"day": DAY})
+    empty = tmp_path / "empty.tsv"
+    empty.write_bytes(b"")
+    result = wh.load_delimited_file(
+        "us", "inv", empty, constants={"day": DAY}, replace_where={"day": DAY}, partition_start=DAY
+    )
+    assert (result.rows, result.deleted) == (0, 1)
+    assert wh.row_count("us", "inv") == 0
+    assert wh.loads("us", "inv").row(0, named=True)["rows"] == 0
+
+    nothing = wh.load_delimited_file("us", "never_created", empty, partition_start=DAY)
+    assert nothing.rows == 0 and not wh.table_exists("us", "never_created")
+    assert wh.loads("us", "never_created").height == 1
+
+
+def test_failed_load_rolls_back_everything(wh: Warehouse, tmp_path: Path) -> None:
+    good = write_tsv(tmp_path / "good.tsv", ["sku", "price"], [["a", "1.00"]])
+    bad = write_tsv(tmp_path / "bad.tsv", ["sku", "price", "extra"], [["b", "not-a-price", "x"]])
+    options = {"column_types": {"price": MONEY}, "constants": {"day": DAY}, "replace_where": {"day": DAY}}
+    wh.load_delimited_file("us", "prices", good, **options)
+    with pytest.raises(WarehouseError, match="us.prices.*rolled back.*not-a-price"):
+        wh.load_delimited_file("us", "prices", bad, **options)
+    assert wh.query("SELECT sku FROM us.prices").to_series().to_list() == ["a"]
+    assert "extra" not in wh.columns("us", "prices")
+    assert wh.loads("us", "prices").height == 1
+    assert_other_process_can_open(wh.path)  # the failed write closed its connection
+
+
+def test_load_rejects_rows_with_extra_fields_unless_relaxed(wh: Warehouse, tmp_path: Path) -> None:
+    tsv = write_tsv(tmp_path / "ragged.tsv", ["a", "b"], [["1", "2", "3"]])
+    with pytest.raises(WarehouseError, match="Expected Number of Columns: 2 Found: 3"):
+        wh.load_delimited_file("us", "ragged", tsv)
+    assert wh.load_delimited_file("us", "ragged", tsv, strict=False).inserted == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"quote": "\t"}, "quote must be one character other than the delimiter"),
+        ({"quote": "ab"}, "quote must be one character"),
+        ({"constants": {"sku": "x"}}, "also a column of the file"),
+    ],
+)
+def test_load_argument_errors(wh: Warehouse, tmp_path: Path, options: dict, error: str) -> None:
+    tsv = write_tsv(tmp_path / "a.tsv", ["sku"], [["s1"]])
+    with pytest.raises(ValueError, match=error):
+        wh.load_delimited_file("us", "t", tsv, **options)
