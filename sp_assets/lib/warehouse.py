@@ -38,7 +38,7 @@ import filelock
 import polars as pl
 
 from sp_assets.lib.naming import quote_identifier, safe_identifier, snake_case
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     BIGINT,
     BOOLEAN,
     DATE,
