@@ -1,7 +1,7 @@
 """Benchmark 1, quota efficiency: how close an orders sync comes to Amazon's token-bucket limit.
 
 Orders and their items for a 7-day window at 2,000 orders a day (~14,000 orders), fetched with the
-assets' own fetch functions (``sp_assets/defs/orders/fetch.py``) from a sandbox process at
+assets' own fetch functions (``sp_assets/lib/orders.py``) from a sandbox process at
 ``--speed 1000`` that enforces Amazon's buckets. Two plans:
 
 * **Orders v0**: getOrders pages (rate 0.0167/s, burst 20), THEN one getOrderItems per order

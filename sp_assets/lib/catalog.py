@@ -181,7 +181,7 @@ def catalog_match_row(item: dict[str, Any], position: int, keywords: Sequence[st
     browse = summary.get("browseClassification") or {}
     identifiers = [i for i in _for_marketplace(item, "identifiers", marketplace_id).get("identifiers") or []
                    if isinstance(i, dict)]
-    by_type = {}
+    by_type: dict[str, Any] = {}
     for identifier in identifiers:
         by_type.setdefault(str(identifier.get("identifierType", "")).upper(), identifier.get("identifier"))
     ranks = _for_marketplace(item, "salesRanks", marketplace_id)
@@ -320,8 +320,8 @@ def _categories_2022(client: SPAPIClient, marketplace_id: str, skus: Sequence[st
             items[str(item.get("asin"))] = item
     out = CategoryRows(invalid=dict(priced.invalid))
     for sku in sorted(asin_of):
-        item = items.get(asin_of[sku] or "")
-        rows = category_rows_2022(sku, item, marketplace_id, snapshot_date, snapshot_time) if item else []
+        found = items.get(asin_of[sku] or "")
+        rows = category_rows_2022(sku, found, marketplace_id, snapshot_date, snapshot_time) if found else []
         out.rows.extend(rows)
         if not rows:
             out.without_categories.append(sku)
@@ -352,6 +352,6 @@ def fetch_catalog_match_rows(client: SPAPIClient, marketplace_id: str, keywords:
                              snapshot_date: date, snapshot_time: datetime) -> list[dict[str, Any]]:
     """Every item of the keyword search (Amazon pages through at most 1,000), in Amazon's order."""
     items = search_catalog_items(client, marketplace_id, keywords=list(keywords),
-                                             included_data=MATCH_DATASETS, page_size=MAX_PAGE_SIZE)
+                                 included_data=MATCH_DATASETS, page_size=MAX_PAGE_SIZE)
     return [catalog_match_row(item, position, keywords, marketplace_id, snapshot_date, snapshot_time)
             for position, item in enumerate(items, start=1)]

@@ -75,7 +75,7 @@ def get_inventory_summaries(
 # Record-to-row mapping
 # ------------------------------------------------------------------------------------------------
 
-_RESEARCHING_TERMS = {
+_RESEARCHING_TERMS: dict[Any, str] = {
     "researchingQuantityInShortTerm": "researching_short_term_quantity",
     "researchingQuantityInMidTerm": "researching_mid_term_quantity",
     "researchingQuantityInLongTerm": "researching_long_term_quantity",
@@ -187,6 +187,5 @@ def fetch_inventory_supply_rows(client: SPAPIClient, marketplace_id: str, change
 
     The pages are read back to back: Amazon's nextToken expires 30 s after it is issued.
     """
-    summaries = get_inventory_summaries(client, marketplace_id, details=True,
-                                                      start_date_time=changed_since)
+    summaries = get_inventory_summaries(client, marketplace_id, details=True, start_date_time=changed_since)
     return [inventory_supply_row(summary, snapshot_date, snapshot_time) for summary in summaries]

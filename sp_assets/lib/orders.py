@@ -401,7 +401,7 @@ SOURCE_API_2026 = "2026-01-01"
 _STATUS_FROM_2026 = {"PENDING_AVAILABILITY": "PendingAvailability", "PENDING": "Pending", "UNSHIPPED": "Unshipped",
                      "PARTIALLY_SHIPPED": "PartiallyShipped", "SHIPPED": "Shipped", "CANCELLED": "Canceled",
                      "UNFULFILLABLE": "Unfulfillable"}
-_CHANNEL_FROM_2026 = {"AMAZON": "AFN", "MERCHANT": "MFN"}
+_CHANNEL_FROM_2026: dict[Any, str] = {"AMAZON": "AFN", "MERCHANT": "MFN"}
 _PAYMENT_FROM_2026 = {"CashOnDelivery": "COD", "ConvenienceStore": "CVS"}
 # day_field accepts v2026's names and, so that one setting serves both versions, v0's.
 _DAY_FIELDS_2026 = {"createdTime": "createdTime", "lastUpdatedTime": "lastUpdatedTime",
@@ -591,8 +591,8 @@ def order_item_rows_2026(order_row: dict[str, Any], order: dict[str, Any]) -> li
         proceeds = _Proceeds.of(item.get("proceeds"))
         unit_price = (product.get("price") or {}).get("unitPrice") or {}
         fulfillment = item.get("fulfillment")
-        promotions = [p.get("promotionId") for p in (item.get("promotion") or {}).get("breakdowns") or []
-                      if isinstance(p, dict) and p.get("promotionId")]
+        promotions: list[Any] = [p.get("promotionId") for p in (item.get("promotion") or {}).get("breakdowns") or []
+                                 if isinstance(p, dict) and p.get("promotionId")]
         rows.append({
             "amazon_order_id": order_row["amazon_order_id"],
             "order_item_id": item.get("orderItemId"),
@@ -624,7 +624,7 @@ def order_item_rows_2026(order_row: dict[str, Any], order: dict[str, Any]) -> li
 
 # ------------------------------------------------------------------------------------ all-orders report
 SOURCE_REPORT = "report"
-_REPORT_ORDER_STATUS = {"Cancelled": "Canceled"}  # the flat file's spelling -> the Orders API's
+_REPORT_ORDER_STATUS: dict[Any, str] = {"Cancelled": "Canceled"}  # the flat file's spelling -> the Orders API's
 
 
 def order_item_rows_from_report(report_rows: Iterable[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
@@ -824,7 +824,7 @@ V2026_STATUSES = {"Pending": "PENDING", "PendingAvailability": "PENDING_AVAILABI
                   "Unfulfillable": "UNFULFILLABLE"}
 
 
-def _window(by: str, start: datetime, end: datetime) -> dict[str, datetime]:
+def _window(by: str, start: datetime, end: datetime) -> dict[str, Any]:
     if by == "created":
         return {"created_after": start, "created_before": end}
     return {"last_updated_after": start, "last_updated_before": end}
@@ -841,7 +841,7 @@ def fetch_order_rows(client: SPAPIClient, marketplace_id: str, timezone: str, st
                      ) -> list[dict[str, Any]]:
     """Orders v0: every order of the window as ``orders`` rows; ``by`` is "created" or "last_updated"."""
     records = get_orders(client, [marketplace_id], order_statuses=list(statuses) or None,
-                                    **_window(by, start, end))
+                         **_window(by, start, end))
     return [order_row_v0(record, timezone, include_pii, _day_field(by, "v0")) for record in records]
 
 

@@ -366,7 +366,7 @@ def fetch_inbound_shipment_rows(client: SPAPIClient, marketplace_id: str, start:
                                 statuses: Sequence[str], fetched_at: datetime) -> list[dict[str, Any]]:
     """Shipments last updated in [start, end] (getShipments, DATE_RANGE), kept if in ``statuses`` (if any)."""
     shipments = get_shipments(client, marketplace_id, statuses=list(statuses) or None,
-                                          last_updated_after=start, last_updated_before=clamp_to_now(end, fetched_at))
+                              last_updated_after=start, last_updated_before=clamp_to_now(end, fetched_at))
     return [inbound_shipment_row(s, marketplace_id, fetched_at) for s in shipments]
 
 
@@ -375,7 +375,7 @@ def fetch_inbound_item_rows(client: SPAPIClient, marketplace_id: str, start: dat
     """Items of shipments updated in [start, end] (getShipmentItems), then the items of each configured
     shipment id (getShipmentItemsByShipmentId); an unknown id raises ``UnknownShipmentError``."""
     items = get_shipment_items(client, marketplace_id, last_updated_after=start,
-                                           last_updated_before=clamp_to_now(end, fetched_at))
+                               last_updated_before=clamp_to_now(end, fetched_at))
     rows = [inbound_item_row(item, SOURCE_WINDOW, fetched_at) for item in items]
     for shipment_id in dict.fromkeys(shipment_ids):
         try:
