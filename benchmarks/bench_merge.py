@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sp_assets.lib.tables.base import BIGINT, BOOLEAN, MONEY, TIMESTAMPTZ, VARCHAR, Column, TableSpec
+from sp_assets.lib.tablespec import BIGINT, BOOLEAN, MONEY, TIMESTAMPTZ, VARCHAR, Column, TableSpec
 from sp_assets.lib.warehouse import Warehouse
 
 SPEC = TableSpec(

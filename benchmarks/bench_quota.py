@@ -1,7 +1,7 @@
 """Benchmark 1, quota efficiency: how close an orders sync comes to Amazon's token-bucket limit.
 
 Orders and their items for a 7-day window at 2,000 orders a day (~14,000 orders), fetched with the
-assets' own fetch functions (``sp_assets/defs/orders/fetch.py``) from a sandbox process at
+assets' own fetch functions (``sp_assets/lib/orders.py``) from a sandbox process at
 ``--speed 1000`` that enforces Amazon's buckets. Two plans:
 
 * **Orders v0**: getOrders pages (rate 0.0167/s, burst 20), THEN one getOrderItems per order
@@ -42,7 +42,7 @@ from benchlib import (
     stats_delta,
 )
 
-from sp_assets.defs.orders import fetch as orders_fetch
+from sp_assets.lib import orders as orders_domain
 from sp_assets.sandbox.routes.orders import GET_ORDER_ITEMS, GET_ORDERS
 from sp_assets.sandbox.routes.orders_2026 import SEARCH_ORDERS
 
@@ -80,9 +80,9 @@ def run_v0(base_url: str, speed: float, start: datetime, end: datetime) -> dict[
         client.token_provider.get()
     before = server_stats(base_url)
     started = time.perf_counter()
-    orders = orders_fetch.fetch_order_rows(client, US, TIMEZONE, start, end)
+    orders = orders_domain.fetch_order_rows(client, US, TIMEZONE, start, end)
     orders_done = time.perf_counter()
-    items = orders_fetch.fetch_item_rows(client, orders)
+    items = orders_domain.fetch_item_rows(client, orders)
     finished = time.perf_counter()
     delta = stats_delta(before, server_stats(base_url))
     client.close()
@@ -97,7 +97,7 @@ def run_2026(base_url: str, speed: float, start: datetime, end: datetime) -> dic
         client.token_provider.get()
     before = server_stats(base_url)
     started = time.perf_counter()
-    orders, items = orders_fetch.fetch_orders_with_items_2026(client, US, TIMEZONE, start, end)
+    orders, items = orders_domain.fetch_orders_with_items_2026(client, US, TIMEZONE, start, end)
     finished = time.perf_counter()
     delta = stats_delta(before, server_stats(base_url))
     client.close()
@@ -134,16 +134,16 @@ def capacity_probe(speed: float, orders_per_day: int, start: datetime, end: date
     """getOrderItems calls/s this machine sustains when the buckets do not limit (very high speed)."""
     with sandbox_process(speed=speed, orders_per_day=orders_per_day) as sandbox:
         client = client_for(sandbox.base_url, speed)
-        orders = orders_fetch.fetch_order_rows(client, US, TIMEZONE, start, end)[:max_orders]
+        orders = orders_domain.fetch_order_rows(client, US, TIMEZONE, start, end)[:max_orders]
         started = time.perf_counter()
-        orders_fetch.fetch_item_rows(client, orders)
+        orders_domain.fetch_item_rows(client, orders)
         seconds = time.perf_counter() - started
         client.close()
     rate = len(orders) / seconds if seconds else 0.0
     log(f"capacity: {len(orders)} getOrderItems calls in {seconds:.2f} s = {rate:.0f} calls/s "
-        f"with {orders_fetch.ITEM_THREADS} threads")
+        f"with {orders_domain.ITEM_THREADS} threads")
     return {"speed": speed, "calls": len(orders), "wall_s": round(seconds, 3), "calls_per_s": round(rate, 1),
-            "item_threads": orders_fetch.ITEM_THREADS}
+            "item_threads": orders_domain.ITEM_THREADS}
 
 
 def main() -> None:
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--capacity-speed", type=float, default=1_000_000.0,
                         help="sandbox speed of the capacity probe (0 skips it)")
     parser.add_argument("--item-threads", type=int, default=None,
-                        help="override sp_assets.defs.orders.fetch.ITEM_THREADS (experiments only)")
+                        help="override sp_assets.lib.orders.ITEM_THREADS (experiments only)")
     parser.add_argument("--warm-token", action="store_true",
                         help="diagnostic: get the LWA access token before the clock starts")
     parser.add_argument("--quick", action="store_true", help="500 orders a day (a smoke run, ~1 minute)")
@@ -165,7 +165,7 @@ def main() -> None:
         global WARM_TOKEN
         WARM_TOKEN = True
     if args.item_threads:
-        orders_fetch.ITEM_THREADS = args.item_threads
+        orders_domain.ITEM_THREADS = args.item_threads
     start, end = past_window(args.days)
     log(f"window {start:%Y-%m-%d}..{end:%Y-%m-%d} ({args.days} days), {args.orders_per_day} orders/day, "
         f"speed {args.speed:g}")
@@ -196,7 +196,7 @@ def main() -> None:
         "machine": machine,
         "parameters": {"days": args.days, "orders_per_day": args.orders_per_day, "speed": args.speed,
                        "window_start": start.isoformat(), "window_end": end.isoformat(),
-                       "item_threads": orders_fetch.ITEM_THREADS, "quick": args.quick},
+                       "item_threads": orders_domain.ITEM_THREADS, "quick": args.quick},
         "runs": runs,
         "capacity": capacity,
         "summary": figures,

@@ -8,7 +8,7 @@ import dagster as dg
 
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.lib.tables.base import TableSpec
+from sp_assets.lib.tablespec import TableSpec
 
 
 def primary_key_check(entry: MarketplaceConfig, spec: TableSpec, asset_name: str | None = None

@@ -17,10 +17,10 @@ import polars as pl
 
 from sp_assets.defs.common import asset_key, require_today, run_metadata
 from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.lib.inventory import INVENTORY_SUPPLY
 from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.spapi.stats import CallStats
-from sp_assets.lib.tables.base import TableSpec, frame_from_records
-from sp_assets.lib.tables.inventory import INVENTORY_SUPPLY
+from sp_assets.lib.tablespec import TableSpec, frame_from_records
 
 REPLACE_PARTITION = "replace_partition"
 MERGE = "merge"

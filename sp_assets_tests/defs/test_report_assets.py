@@ -21,7 +21,7 @@ from sp_assets.defs.orders.assets import build_orders_assets
 from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.reports.runner import day_requests
-from sp_assets.lib.tables.orders import order_item_rows_from_report
+from sp_assets.lib.orders import order_item_rows_from_report
 from sp_assets.lib.tables.reports import report_kind
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer

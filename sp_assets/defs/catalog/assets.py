@@ -21,7 +21,6 @@ not an error. Both are point-in-time: only today's partition (history: ``merchan
 
 import dagster as dg
 
-from sp_assets.defs.catalog.fetch import fetch_catalog_match_rows, fetch_category_rows
 from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.partitions import utc_window
@@ -40,7 +39,12 @@ from sp_assets.defs.rest_support import (
     utc_now,
     write_rows,
 )
-from sp_assets.lib.tables.catalog import CATALOG_MATCHES, PRODUCT_CATEGORIES
+from sp_assets.lib.catalog import (
+    CATALOG_MATCHES,
+    PRODUCT_CATEGORIES,
+    fetch_catalog_match_rows,
+    fetch_category_rows,
+)
 
 HISTORY_ASSET = "merchant_listings"
 

@@ -4,7 +4,7 @@ import dagster as dg
 
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.lib.tables.catalog import CATALOG_MATCHES, PRODUCT_CATEGORIES
+from sp_assets.lib.catalog import CATALOG_MATCHES, PRODUCT_CATEGORIES
 
 
 def build_catalog_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:

@@ -21,7 +21,6 @@ import dagster as dg
 
 from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.defs.inventory.fetch import fetch_inventory_supply_rows
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     MERGE,
@@ -34,7 +33,7 @@ from sp_assets.defs.rest_support import (
     write_frame,
     write_rows,
 )
-from sp_assets.lib.tables.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT
+from sp_assets.lib.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT, fetch_inventory_supply_rows
 
 HISTORY_ASSET = "ledger_summary"
 

@@ -5,7 +5,7 @@ import dagster as dg
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.lib.tables.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT
+from sp_assets.lib.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT
 
 
 def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinition:

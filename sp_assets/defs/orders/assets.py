@@ -43,19 +43,21 @@ from sp_assets.defs.common import (
     run_metadata,
 )
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.defs.orders.fetch import fetch_item_rows, fetch_order_rows, fetch_orders_with_items_2026
 from sp_assets.defs.partitions import daily_partitions, utc_window
 from sp_assets.defs.reports import runner
-from sp_assets.lib.report_parsing import read_tsv
-from sp_assets.lib.tables.base import TableSpec, frame_from_records
-from sp_assets.lib.tables.orders import (
+from sp_assets.lib.orders import (
     ORDER_ITEMS,
     ORDER_ITEMS_UPSERT,
     ORDERS,
     ORDERS_UPSERT,
+    fetch_item_rows,
+    fetch_order_rows,
+    fetch_orders_with_items_2026,
     order_item_rows_from_report,
 )
+from sp_assets.lib.report_parsing import read_tsv
 from sp_assets.lib.tables.reports import ALL_ORDERS_BY_ORDER_DATE, report_kind
+from sp_assets.lib.tablespec import TableSpec, frame_from_records
 
 DESCRIPTIONS = {
     "orders": "Replaces the seed's **Order Details**: every order created in the partition's day "

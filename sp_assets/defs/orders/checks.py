@@ -6,7 +6,7 @@ import dagster as dg
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.lib.tables.orders import ORDER_ITEMS, ORDER_ITEMS_UPSERT, ORDERS, ORDERS_UPSERT
+from sp_assets.lib.orders import ORDER_ITEMS, ORDER_ITEMS_UPSERT, ORDERS, ORDERS_UPSERT
 
 
 def items_reference_orders_check(entry: MarketplaceConfig, items_table: str, orders_table: str

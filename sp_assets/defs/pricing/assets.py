@@ -25,13 +25,6 @@ import dagster as dg
 from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.partitions import utc_window
-from sp_assets.defs.pricing.fetch import (
-    PricedSkus,
-    PricingCall,
-    competitive_price_rows,
-    fetch_priced,
-    my_price_rows,
-)
 from sp_assets.defs.rest_support import (
     REPLACE_PARTITION,
     api_since,
@@ -47,9 +40,17 @@ from sp_assets.defs.rest_support import (
     utc_now,
     write_rows,
 )
-from sp_assets.lib.spapi import pricing as pricing_api
-from sp_assets.lib.tables.base import TableSpec
-from sp_assets.lib.tables.pricing import COMPETITIVE_PRICES, MY_PRICES
+from sp_assets.lib import pricing as pricing_api
+from sp_assets.lib.pricing import (
+    COMPETITIVE_PRICES,
+    MY_PRICES,
+    PricedSkus,
+    PricingCall,
+    competitive_price_rows,
+    fetch_priced,
+    my_price_rows,
+)
+from sp_assets.lib.tablespec import TableSpec
 
 HISTORY_ASSET = "merchant_listings"
 _SKU_NOTE = ("SKUs: `sku_selection` all (today's inventory_supply snapshot) or advanced (`skus`); invalid SKUs: "

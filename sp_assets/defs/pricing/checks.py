@@ -4,7 +4,7 @@ import dagster as dg
 
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.lib.tables.pricing import COMPETITIVE_PRICES, MY_PRICES
+from sp_assets.lib.pricing import COMPETITIVE_PRICES, MY_PRICES
 
 
 def build_pricing_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:

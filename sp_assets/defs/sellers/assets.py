@@ -17,8 +17,7 @@ import dagster as dg
 from sp_assets.defs.common import REFRESH_TAG, RETRY, UNPARTITIONED, asset_key, group_name, pool_name
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.rest_support import REPLACE_TABLE, api_since, sp_client, utc_now, write_rows
-from sp_assets.defs.sellers.fetch import fetch_participation_rows
-from sp_assets.lib.tables.sellers import MARKETPLACE_PARTICIPATIONS
+from sp_assets.lib.sellers import MARKETPLACE_PARTICIPATIONS, fetch_participation_rows
 
 DESCRIPTION = ("Replaces the seed's **Marketplace Participations**: the marketplaces the seller's account can sell "
                "in, and whether it participates and has suspended listings (getMarketplaceParticipations; the "

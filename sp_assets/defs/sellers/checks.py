@@ -4,7 +4,7 @@ import dagster as dg
 
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.lib.tables.sellers import MARKETPLACE_PARTICIPATIONS
+from sp_assets.lib.sellers import MARKETPLACE_PARTICIPATIONS
 
 
 def build_sellers_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:

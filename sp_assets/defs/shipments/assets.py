@@ -27,13 +27,15 @@ from sp_assets.defs.common import ROLLING, daily_asset_kwargs
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import MERGE, api_since, sp_client, utc_now, write_rows
-from sp_assets.defs.shipments.fetch import (
+from sp_assets.lib.shipments import (
+    FULFILLMENT_ORDERS,
+    INBOUND_SHIPMENT_ITEMS,
+    INBOUND_SHIPMENTS,
     UnknownShipmentError,
     fetch_fulfillment_order_rows,
     fetch_inbound_item_rows,
     fetch_inbound_shipment_rows,
 )
-from sp_assets.lib.tables.shipments import FULFILLMENT_ORDERS, INBOUND_SHIPMENT_ITEMS, INBOUND_SHIPMENTS
 
 DESCRIPTIONS = {
     "inbound_shipments": "Replaces the seed's **Fulfillment Inbound Shipment - List Inbound Shipments**: FBA inbound "

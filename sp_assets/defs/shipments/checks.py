@@ -5,7 +5,7 @@ import dagster as dg
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.lib.tables.shipments import FULFILLMENT_ORDERS, INBOUND_SHIPMENT_ITEMS, INBOUND_SHIPMENTS
+from sp_assets.lib.shipments import FULFILLMENT_ORDERS, INBOUND_SHIPMENT_ITEMS, INBOUND_SHIPMENTS
 
 
 def fulfillment_orders_marketplace_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinition:

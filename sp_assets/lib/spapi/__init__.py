@@ -1,8 +1,10 @@
-"""The SP-API client: plain Python on ``requests``, no Dagster.
+"""The SP-API client: plain Python on ``requests``, no Dagster, and nothing about any one API.
 
 Start with ``SPAPIClient.for_marketplace("us")`` (credentials from the environment, production host)
 or ``SPAPIClient(credentials, "http://127.0.0.1:PORT", token_url=...)`` for a sandbox, then call the
-thin functions of the per-API modules (``orders.get_orders(client, ...)``, ``pricing.get_pricing(...)``).
+functions of a domain module (``sp_assets.lib.orders.get_orders(client, ...)``,
+``sp_assets.lib.pricing.get_pricing(...)``). This package holds only what every API shares: auth,
+credentials, endpoints, errors, http, pages, quota, redaction, retry and stats.
 """
 
 from .credentials import LWACredentials, Secret, from_env

@@ -1,6 +1,6 @@
 """Table specs: what each warehouse table holds. ``base`` has the building blocks; one module per asset."""
 
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     BIGINT,
     BOOLEAN,
     DATE,

@@ -42,7 +42,7 @@ from typing import Any
 import polars as pl
 
 from sp_assets.lib.naming import NamingError, snake_case
-from sp_assets.lib.tables.base import DATE, MONEY, VARCHAR, Column, TableSpec, frame_from_records
+from sp_assets.lib.tablespec import DATE, MONEY, VARCHAR, Column, TableSpec, frame_from_records
 
 EVENT = "event"
 CALENDAR = "calendar"

@@ -31,7 +31,7 @@ import duckdb
 import polars as pl
 
 from sp_assets.lib.naming import quote_identifier, safe_identifier
-from sp_assets.lib.tables.base import TableSpec
+from sp_assets.lib.tablespec import TableSpec
 from sp_assets.lib.warehouse import delimited, frames, ledger, lock
 from sp_assets.lib.warehouse.errors import (
     DUCKDB_PATH_ENV,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import duckdb
 
 from sp_assets.lib.naming import quote_identifier
-from sp_assets.lib.tables.base import VARCHAR
+from sp_assets.lib.tablespec import VARCHAR
 from sp_assets.lib.warehouse.sql import ROW, STAGED, Target, literal, table_columns
 
 

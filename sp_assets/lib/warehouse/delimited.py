@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from sp_assets.lib.naming import quote_identifier, safe_identifier, snake_case
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     BIGINT,
     BOOLEAN,
     DATE,

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from sp_assets.lib.naming import quote_identifier
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     BIGINT,
     DATE,
     INTEGER,

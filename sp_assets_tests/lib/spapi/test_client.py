@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sp_assets.lib.orders import get_order_2026, get_order_items, get_orders, search_orders
 from sp_assets.lib.spapi import (
     AccessDeniedError,
     InvalidInputError,
@@ -20,7 +21,6 @@ from sp_assets.lib.spapi import (
     ServerError,
     TransportError,
 )
-from sp_assets.lib.spapi.orders import get_order_2026, get_order_items, get_orders, search_orders
 
 from .support import CA, DE, US, client_for, past_day
 

@@ -21,8 +21,6 @@ from sp_assets.lib.spapi.endpoints import (
 )
 from sp_assets.lib.spapi.errors import ConfigError, InvalidInputError, MissingCredentialsError
 from sp_assets.lib.spapi.http import SPAPIClient, encode_query, iso_z, path_segment
-from sp_assets.lib.spapi.orders import clamp_before, orders_window
-from sp_assets.lib.spapi.pricing import InvalidItem, PricedItem, batches, outcomes
 from sp_assets.lib.spapi.quota import OPERATIONS, TokenBucket, parse_rate_header, quota_for
 from sp_assets.lib.spapi.redaction import Secret, get_logger, scrub
 from sp_assets.lib.spapi.retry import RetryPolicy
@@ -256,32 +254,7 @@ def test_iso_z() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# orders time rule
-
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def test_clamp_before() -> None:
-    margin = timedelta(minutes=15)
-    assert clamp_before(None, margin, NOW) == NOW - margin
-    assert clamp_before(NOW, margin, NOW) == NOW - margin
-    early = NOW - timedelta(hours=3)
-    assert clamp_before(early, margin, NOW) == early
-    with pytest.raises(ValueError, match="at least"):
-        clamp_before(None, timedelta(minutes=1), NOW)
-
-
-def test_orders_window_empty_after_clamping() -> None:
-    margin = timedelta(minutes=15)
-    assert orders_window(NOW - timedelta(minutes=10), NOW, margin, NOW) is None
-    assert orders_window(NOW - timedelta(minutes=15), None, margin, NOW) is None
-    assert orders_window(NOW - timedelta(hours=1), NOW, margin, NOW) == (NOW - timedelta(hours=1), NOW - margin)
-    with pytest.raises(ValueError, match="timezone-aware"):
-        orders_window(datetime(2024, 1, 1), None, margin, NOW)
-
-
-# ------------------------------------------------------------------------------------------------
-# pagination styles and pricing outcomes (parsing only)
+# pagination styles (parsing only)
 
 
 def test_token_styles() -> None:
@@ -296,22 +269,6 @@ def test_token_styles() -> None:
     assert pages.OUTBOUND_2020.read_token({"payload": {"nextToken": "f"}}) == "f"
     assert pages.INBOUND_V0.next_params({"QueryType": "DATE_RANGE", "MarketplaceId": "M"}, "b") == {
         "QueryType": "NEXT_TOKEN", "MarketplaceId": "M", "NextToken": "b"}
-
-
-def test_pricing_outcomes_and_batches() -> None:
-    assert [len(b) for b in batches([str(i) for i in range(45)])] == [20, 20, 5]
-    assert batches(["a", "a", "b"]) == [["a", "b"]]
-    with pytest.raises(ValueError):
-        batches(["a"], 21)
-    body = {"payload": [
-        {"status": "Success", "SellerSKU": "ok-1", "Product": {}},
-        {"status": "ClientError", "SellerSKU": "Laptop 12\\&quot;"},
-    ]}
-    result = list(outcomes(body, "Sku", ["ok-1", 'Laptop 12"', "lost"]))
-    assert isinstance(result[0], PricedItem) and result[0].ok
-    assert isinstance(result[1], InvalidItem) and result[1].identifier == 'Laptop 12"'
-    assert result[1].status == "ClientError" and not result[1].ok
-    assert result[2] == InvalidItem("lost", "Sku", "NoResult")
 
 
 def test_call_stats_snapshot_since_reset() -> None:

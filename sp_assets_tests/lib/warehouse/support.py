@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     BIGINT,
     DATE,
     MONEY,

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     VARCHAR,
     Column,
     TableSpec,

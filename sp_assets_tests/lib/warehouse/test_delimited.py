@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     MONEY,
 )
 from sp_assets.lib.warehouse import (

@@ -111,7 +111,7 @@ CONCURRENT_WRITER = """
 import json, sys, time
 from datetime import date, timedelta
 from pathlib import Path
-from sp_assets.lib.tables.base import DATE, MONEY, VARCHAR, Column, TableSpec, frame_from_records
+from sp_assets.lib.tablespec import DATE, MONEY, VARCHAR, Column, TableSpec, frame_from_records
 from sp_assets.lib.warehouse import Warehouse
 
 db, index, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     VARCHAR,
     Column,
     TableSpec,

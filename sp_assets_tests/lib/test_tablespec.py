@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from sp_assets.lib.tables.base import (
+from sp_assets.lib.tablespec import (
     BIGINT,
     BOOLEAN,
     DATE,

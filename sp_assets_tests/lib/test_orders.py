@@ -1,8 +1,13 @@
-"""Orders v0 and v2026-01-01 map to the same rows: the migration must not change what a table means.
+"""Orders: the time rule of the calls, and v0 and v2026-01-01 mapping to the same rows.
+
+The time rule: every "before" is clamped to now minus the safety margin, and a window that is empty
+once clamped is not requested (unit tests, no HTTP).
+
+Orders v0 and v2026-01-01 map to the same rows: the migration must not change what a table means.
 
 The same past day is fetched from the sandbox over real HTTP twice, through v0 (getOrders +
 getOrderItems) and through v2026 (searchOrders with its items inline), mapped with the functions of
-``sp_assets.lib.tables.orders``, and compared column by column. Only the differences documented in
+``sp_assets.lib.orders``, and compared column by column. Only the differences documented in
 that module's docstring may appear; everything else, amounts included, must be identical.
 """
 
@@ -17,15 +22,17 @@ import pytest
 import requests
 
 from sp_assets.lib.marketplaces import Marketplace, by_code
-from sp_assets.lib.tables.base import frame_from_records
-from sp_assets.lib.tables.orders import (
+from sp_assets.lib.orders import (
     ORDER_ITEMS,
     ORDERS,
+    clamp_before,
     order_item_row_v0,
     order_item_rows_2026,
     order_row_2026,
     order_row_v0,
+    orders_window,
 )
+from sp_assets.lib.tablespec import frame_from_records
 from sp_assets.sandbox.server import SandboxServer
 from sp_assets_tests.support import access_token
 
@@ -243,3 +250,28 @@ def test_item_proceeds_without_details_and_with_positive_discount() -> None:
     bare = _record(orderItems=[{**item, "proceeds": None}])
     [unpriced] = order_item_rows_2026(order_row_2026(bare, "UTC"), bare)
     assert unpriced["item_price_amount"] is None and unpriced["promotion_discount_amount"] is None
+
+
+# ------------------------------------------------------------------------------------------------
+# the time rule of the calls
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_clamp_before() -> None:
+    margin = timedelta(minutes=15)
+    assert clamp_before(None, margin, NOW) == NOW - margin
+    assert clamp_before(NOW, margin, NOW) == NOW - margin
+    early = NOW - timedelta(hours=3)
+    assert clamp_before(early, margin, NOW) == early
+    with pytest.raises(ValueError, match="at least"):
+        clamp_before(None, timedelta(minutes=1), NOW)
+
+
+def test_orders_window_empty_after_clamping() -> None:
+    margin = timedelta(minutes=15)
+    assert orders_window(NOW - timedelta(minutes=10), NOW, margin, NOW) is None
+    assert orders_window(NOW - timedelta(minutes=15), None, margin, NOW) is None
+    assert orders_window(NOW - timedelta(hours=1), NOW, margin, NOW) == (NOW - timedelta(hours=1), NOW - margin)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        orders_window(datetime(2024, 1, 1), None, margin, NOW)

@@ -1,6 +1,21 @@
-"""Orders and order items: table specs and the mapping from Amazon's records to rows.
+"""Orders and order items: the Orders API calls, the record-to-row mapping, the table specs, the fetch.
 
-One schema whatever the API version: a column means the same thing from Orders v0 and from
+**Amazon calls.** Orders API: v0 (getOrders, getOrderItems, getOrder) and v2026-01-01 (searchOrders, getOrder).
+
+The time rule: Amazon refuses ``CreatedBefore``/``LastUpdatedBefore`` later than now minus 2 minutes
+with a vague 400 (selling-partner-api-docs#326). Every "before" is therefore clamped to now minus
+``client.orders_before_margin`` (default 15 minutes, never under 2), a missing "before" becomes that
+clamped value (so the caller knows exactly which window was read), and a window that is empty after
+clamping is not requested at all.
+
+**Fetch.** Nothing here touches DuckDB: the assets fetch everything first and take the write lock only for the
+single write at the end. Two API versions give the same rows (the mapping below):
+
+* **Orders v0**: getOrders for the window, then one getOrderItems call per order.
+* **Orders v2026-01-01**: searchOrders returns the items inside each order, so one paged pass over the
+  window yields both the order rows and the item rows, and Amazon is never asked twice for a window.
+
+**Rows.** One schema whatever the API version: a column means the same thing from Orders v0 and from
 v2026-01-01. Money is DECIMAL (Amazon sends amounts as strings in both versions, and they are kept
 exact); timestamps are TIMESTAMPTZ in UTC. ``partition_date`` is the seller's local day the row
 belongs to (the day of the purchase in the marketplace's time zone), which is what a partition
@@ -79,115 +94,208 @@ v2026 lists only the non-zero proceeds categories of an item: a category that is
 item that has proceeds is a zero amount (written at the scale of the item's ITEM amount, ``"0.00"``
 or ``"0"`` for JPY, as v0 writes it). Without PROCEEDS (and while an order is Pending, when neither
 version has prices) every amount is null.
+
+The module reads top to bottom as the data flows: the Amazon calls, the record-to-row mapping, the table
+specs, then the fetch functions the assets call (pages -> records -> rows). Nothing here touches
+DuckDB or Dagster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sp_assets.lib.tables.base import MONEY, Column, TableSpec
+from sp_assets.lib.spapi.http import MIN_ORDERS_BEFORE_MARGIN, SPAPIClient, path_segment
+from sp_assets.lib.spapi.pages import ORDERS_2026, ORDERS_V0, iter_records, payload_list, top_list
+from sp_assets.lib.spapi.redaction import get_logger
+from sp_assets.lib.tablespec import MONEY, Column, TableSpec
 
-_ORDER_COLUMNS = (
-    Column("amazon_order_id", "VARCHAR", nullable=False, description="Amazon's order id (3-7-7)"),
-    Column("partition_date", "DATE", nullable=False, description="the seller's local day of the purchase"),
-    Column("marketplace_id", "VARCHAR"),
-    Column("purchase_date", "TIMESTAMPTZ", nullable=False),
-    Column("last_update_date", "TIMESTAMPTZ", nullable=False),
-    Column("order_status", "VARCHAR", nullable=False),
-    Column("fulfillment_channel", "VARCHAR", description="AFN (fulfilled by Amazon) or MFN (by the seller)"),
-    Column("sales_channel", "VARCHAR"),
-    Column("order_channel", "VARCHAR"),
-    Column("ship_service_level", "VARCHAR"),
-    Column("shipment_service_level_category", "VARCHAR"),
-    Column("order_type", "VARCHAR"),
-    Column("order_total_amount", MONEY, description="null while the order is Pending (Amazon sends no total)"),
-    Column("order_total_currency", "VARCHAR"),
-    Column("number_of_items_shipped", "INTEGER"),
-    Column("number_of_items_unshipped", "INTEGER"),
-    Column("payment_method", "VARCHAR"),
-    Column("is_business_order", "BOOLEAN"),
-    Column("is_prime", "BOOLEAN"),
-    Column("is_premium_order", "BOOLEAN"),
-    Column("is_global_express_enabled", "BOOLEAN"),
-    Column("is_replacement_order", "BOOLEAN"),
-    Column("is_sold_by_ab", "BOOLEAN"),
-    Column("is_ispu", "BOOLEAN"),
-    Column("is_access_point_order", "BOOLEAN"),
-    Column("earliest_ship_date", "TIMESTAMPTZ"),
-    Column("latest_ship_date", "TIMESTAMPTZ"),
-    Column("ship_city", "VARCHAR"),
-    Column("ship_state_or_region", "VARCHAR"),
-    Column("ship_postal_code", "VARCHAR"),
-    Column("ship_country_code", "VARCHAR"),
-    Column("buyer_email", "VARCHAR", description="personal data: null unless include_pii"),
-    Column("buyer_name", "VARCHAR", description="personal data: null unless include_pii"),
-    Column("source_api", "VARCHAR", description="the Orders API version the row came from (v0 or 2026-01-01)"),
-)
+# ------------------------------------------------------------------------------------------------
+# Amazon calls
+# ------------------------------------------------------------------------------------------------
 
-_ITEM_COLUMNS = (
-    Column("amazon_order_id", "VARCHAR", nullable=False),
-    Column("order_item_id", "VARCHAR", nullable=False),
-    Column("partition_date", "DATE", nullable=False, description="the order's partition day"),
-    Column("purchase_date", "TIMESTAMPTZ"),
-    Column("last_update_date", "TIMESTAMPTZ", nullable=False, description="the order's LastUpdateDate"),
-    Column("order_status", "VARCHAR"),
-    Column("asin", "VARCHAR"),
-    Column("seller_sku", "VARCHAR"),
-    Column("title", "VARCHAR"),
-    Column("quantity_ordered", "INTEGER"),
-    Column("quantity_shipped", "INTEGER"),
-    Column("item_price_amount", MONEY, description="unit price x quantity; null while Pending"),
-    Column("item_tax_amount", MONEY),
-    Column("shipping_price_amount", MONEY),
-    Column("shipping_tax_amount", MONEY),
-    Column("shipping_discount_amount", MONEY),
-    Column("promotion_discount_amount", MONEY),
-    Column("promotion_discount_tax_amount", MONEY),
-    Column("currency", "VARCHAR"),
-    Column("promotion_ids", "VARCHAR", description="comma-separated"),
-    Column("is_gift", "BOOLEAN"),
-    Column("condition_id", "VARCHAR"),
-    Column("source_api", "VARCHAR"),
-)
+log = get_logger(__name__)
 
-ORDERS = TableSpec(
-    name="orders",
-    columns=_ORDER_COLUMNS,
-    primary_key=("amazon_order_id",),
-    partition_column="partition_date",
-    version_column="last_update_date",
-    description="Orders created in each day (the seed's Order Details); a partition is replaced on each run.",
-)
-ORDER_ITEMS = TableSpec(
-    name="order_items",
-    columns=_ITEM_COLUMNS,
-    primary_key=("amazon_order_id", "order_item_id"),
-    partition_column="partition_date",
-    version_column="last_update_date",
-    description="Items of the orders of each day (the seed's Order Items); a partition is replaced on each run.",
-)
-ORDERS_UPSERT = TableSpec(
-    name="orders_upsert",
-    columns=_ORDER_COLUMNS,
-    primary_key=("amazon_order_id",),
-    partition_column=None,
-    version_column="last_update_date",
-    description="Orders updated in each window, merged by order id, never regressing to an older update.",
-)
-ORDER_ITEMS_UPSERT = TableSpec(
-    name="order_items_upsert",
-    columns=_ITEM_COLUMNS,
-    primary_key=("amazon_order_id", "order_item_id"),
-    partition_column=None,
-    version_column="last_update_date",
-    description="Items of the orders updated in each window, merged by (order id, item id).",
-)
+ORDERS_V0_PATH = "/orders/v0/orders"
+ORDERS_2026_PATH = "/orders/2026-01-01/orders"
+MAX_MARKETPLACE_IDS = 50
 
+ORDER_STATUSES = ("PendingAvailability", "Pending", "Unshipped", "PartiallyShipped", "Shipped",
+                  "InvoiceUnconfirmed", "Canceled", "Unfulfillable")
+FULFILLMENT_STATUSES_2026 = ("PENDING_AVAILABILITY", "PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED",
+                             "CANCELLED", "UNFULFILLABLE")
+
+
+def clamp_before(before: datetime | None, margin: timedelta, now: datetime | None = None) -> datetime:
+    """``min(before, now - margin)``; ``now - margin`` when ``before`` is None. Margin must be >= 2 min."""
+    if margin < MIN_ORDERS_BEFORE_MARGIN:
+        raise ValueError(f"the orders safety margin must be at least {MIN_ORDERS_BEFORE_MARGIN}, got {margin}")
+    current = now or datetime.now(UTC)
+    _require_aware("now", current)
+    latest = current - margin
+    if before is None:
+        return latest
+    _require_aware("before", before)
+    return min(before, latest)
+
+
+def orders_window(
+    after: datetime, before: datetime | None, margin: timedelta, now: datetime | None = None
+) -> tuple[datetime, datetime] | None:
+    """The window actually requested, ``(after, clamped before)``, or None when it is empty."""
+    _require_aware("after", after)
+    clamped = clamp_before(before, margin, now)
+    return (after, clamped) if clamped > after else None
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
+
+
+def _marketplace_list(marketplace_ids: str | Sequence[str]) -> list[str]:
+    ids = [marketplace_ids] if isinstance(marketplace_ids, str) else list(marketplace_ids)
+    if not ids or len(ids) > MAX_MARKETPLACE_IDS:
+        raise ValueError(f"marketplace_ids must hold 1 to {MAX_MARKETPLACE_IDS} ids, got {len(ids)}")
+    return ids
+
+
+def _check_values(name: str, values: Sequence[str] | None, allowed: Sequence[str]) -> list[str] | None:
+    if values is None:
+        return None
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"{name} has unknown value(s) {bad}; allowed: {', '.join(allowed)}")
+    return list(values)
+
+
+def _window_params(
+    created_after: datetime | None,
+    created_before: datetime | None,
+    last_updated_after: datetime | None,
+    last_updated_before: datetime | None,
+    margin: timedelta,
+    now: datetime | None,
+    names: tuple[str, str, str, str],
+) -> dict[str, datetime] | None:
+    """Validate the exclusive created/last-updated windows and clamp the "before"; None = empty window."""
+    if (created_after is None) == (last_updated_after is None):
+        raise ValueError("give exactly one of created_after or last_updated_after")
+    if created_after is not None and last_updated_before is not None:
+        raise ValueError("last_updated_before cannot be combined with created_after")
+    if last_updated_after is not None and created_before is not None:
+        raise ValueError("created_before cannot be combined with last_updated_after")
+    after, before = (created_after, created_before) if created_after else (last_updated_after, last_updated_before)
+    assert after is not None
+    window = orders_window(after, before, margin, now)
+    if window is None:
+        return None
+    after_name, before_name = (names[0], names[1]) if created_after else (names[2], names[3])
+    return {after_name: window[0], before_name: window[1]}
+
+
+def get_orders(
+    client: SPAPIClient,
+    marketplace_ids: str | Sequence[str],
+    *,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    last_updated_after: datetime | None = None,
+    last_updated_before: datetime | None = None,
+    order_statuses: Sequence[str] | None = None,
+    fulfillment_channels: Sequence[str] | None = None,
+    max_results_per_page: int = 100,
+    now: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield every order (``payload.Orders``) of a created or a last-updated window, all pages.
+
+    Exactly one of ``created_after``/``last_updated_after``; the matching "before" is clamped (module
+    docstring). Nothing is requested when the clamped window is empty.
+    """
+    window = _window_params(created_after, created_before, last_updated_after, last_updated_before,
+                            client.orders_before_margin, now,
+                            ("CreatedAfter", "CreatedBefore", "LastUpdatedAfter", "LastUpdatedBefore"))
+    if window is None:
+        log.debug("getOrders skipped: the window is empty once clamped to now - %s", client.orders_before_margin)
+        return
+    if not 1 <= max_results_per_page <= 100:
+        raise ValueError(f"max_results_per_page must be 1..100, got {max_results_per_page}")
+    params: dict[str, Any] = {
+        "MarketplaceIds": _marketplace_list(marketplace_ids),
+        **window,
+        "OrderStatuses": _check_values("order_statuses", order_statuses, ORDER_STATUSES),
+        "FulfillmentChannels": _check_values("fulfillment_channels", fulfillment_channels, ("AFN", "MFN")),
+        "MaxResultsPerPage": max_results_per_page,
+    }
+    yield from iter_records(client, "getOrders", ORDERS_V0_PATH, params, ORDERS_V0, payload_list("Orders"))
+
+
+def get_order_items(client: SPAPIClient, order_id: str) -> list[dict[str, Any]]:
+    """All items of one order (``payload.OrderItems`` over every page)."""
+    path = f"{ORDERS_V0_PATH}/{path_segment(order_id)}/orderItems"
+    return list(iter_records(client, "getOrderItems", path, None, ORDERS_V0, payload_list("OrderItems")))
+
+
+def get_order(client: SPAPIClient, order_id: str) -> dict[str, Any] | None:
+    """One order (v0 ``payload``)."""
+    body = client.request("getOrder", "GET", f"{ORDERS_V0_PATH}/{path_segment(order_id)}")
+    return body.get("payload") if isinstance(body, dict) else None
+
+
+def search_orders(
+    client: SPAPIClient,
+    marketplace_ids: str | Sequence[str] | None = None,
+    *,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    last_updated_after: datetime | None = None,
+    last_updated_before: datetime | None = None,
+    fulfillment_statuses: Sequence[str] | None = None,
+    fulfilled_by: Sequence[str] | None = None,
+    included_data: Sequence[str] | None = None,
+    max_results_per_page: int = 100,
+    now: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Orders v2026-01-01 ``searchOrders``: yield every order of the window (same clamping rule)."""
+    window = _window_params(created_after, created_before, last_updated_after, last_updated_before,
+                            client.orders_before_margin, now,
+                            ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore"))
+    if window is None:
+        log.debug("searchOrders skipped: the window is empty once clamped")
+        return
+    if not 1 <= max_results_per_page <= 100:
+        raise ValueError(f"max_results_per_page must be 1..100, got {max_results_per_page}")
+    params: dict[str, Any] = {
+        **window,
+        "marketplaceIds": _marketplace_list(marketplace_ids) if marketplace_ids else None,
+        "fulfillmentStatuses": _check_values("fulfillment_statuses", fulfillment_statuses,
+                                             FULFILLMENT_STATUSES_2026),
+        "fulfilledBy": _check_values("fulfilled_by", fulfilled_by, ("MERCHANT", "AMAZON")),
+        "includedData": list(included_data) if included_data else None,
+        "maxResultsPerPage": max_results_per_page,
+    }
+    yield from iter_records(client, "searchOrders", ORDERS_2026_PATH, params, ORDERS_2026, top_list("orders"))
+
+
+def get_order_2026(
+    client: SPAPIClient, order_id: str, included_data: Sequence[str] | None = None
+) -> dict[str, Any] | None:
+    """Orders v2026-01-01 ``getOrder``: the ``order`` object, items always included."""
+    body = client.request("getOrder2026", "GET", f"{ORDERS_2026_PATH}/{path_segment(order_id)}",
+                          params={"includedData": list(included_data) if included_data else None})
+    return body.get("order") if isinstance(body, dict) else None
+
+
+# ------------------------------------------------------------------------------------------------
+# Record-to-row mapping
+# ------------------------------------------------------------------------------------------------
 
 def local_day(timestamp: str | datetime, timezone: str) -> date:
     """The seller's day of an Amazon timestamp (``2026-11-20T07:30:00Z``) in the marketplace's zone."""
@@ -293,7 +401,7 @@ SOURCE_API_2026 = "2026-01-01"
 _STATUS_FROM_2026 = {"PENDING_AVAILABILITY": "PendingAvailability", "PENDING": "Pending", "UNSHIPPED": "Unshipped",
                      "PARTIALLY_SHIPPED": "PartiallyShipped", "SHIPPED": "Shipped", "CANCELLED": "Canceled",
                      "UNFULFILLABLE": "Unfulfillable"}
-_CHANNEL_FROM_2026 = {"AMAZON": "AFN", "MERCHANT": "MFN"}
+_CHANNEL_FROM_2026: dict[Any, str] = {"AMAZON": "AFN", "MERCHANT": "MFN"}
 _PAYMENT_FROM_2026 = {"CashOnDelivery": "COD", "ConvenienceStore": "CVS"}
 # day_field accepts v2026's names and, so that one setting serves both versions, v0's.
 _DAY_FIELDS_2026 = {"createdTime": "createdTime", "lastUpdatedTime": "lastUpdatedTime",
@@ -483,8 +591,8 @@ def order_item_rows_2026(order_row: dict[str, Any], order: dict[str, Any]) -> li
         proceeds = _Proceeds.of(item.get("proceeds"))
         unit_price = (product.get("price") or {}).get("unitPrice") or {}
         fulfillment = item.get("fulfillment")
-        promotions = [p.get("promotionId") for p in (item.get("promotion") or {}).get("breakdowns") or []
-                      if isinstance(p, dict) and p.get("promotionId")]
+        promotions: list[Any] = [p.get("promotionId") for p in (item.get("promotion") or {}).get("breakdowns") or []
+                                 if isinstance(p, dict) and p.get("promotionId")]
         rows.append({
             "amazon_order_id": order_row["amazon_order_id"],
             "order_item_id": item.get("orderItemId"),
@@ -516,7 +624,7 @@ def order_item_rows_2026(order_row: dict[str, Any], order: dict[str, Any]) -> li
 
 # ------------------------------------------------------------------------------------ all-orders report
 SOURCE_REPORT = "report"
-_REPORT_ORDER_STATUS = {"Cancelled": "Canceled"}  # the flat file's spelling -> the Orders API's
+_REPORT_ORDER_STATUS: dict[Any, str] = {"Cancelled": "Canceled"}  # the flat file's spelling -> the Orders API's
 
 
 def order_item_rows_from_report(report_rows: Iterable[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
@@ -600,3 +708,167 @@ def _report_quantity_shipped(report_row: dict[str, Any], order_status: str | Non
     if report_row.get("item_status") == "Shipped":
         return report_row.get("quantity")
     return 0
+
+
+# ------------------------------------------------------------------------------------------------
+# Table specs
+# ------------------------------------------------------------------------------------------------
+
+_ORDER_COLUMNS = (
+    Column("amazon_order_id", "VARCHAR", nullable=False, description="Amazon's order id (3-7-7)"),
+    Column("partition_date", "DATE", nullable=False, description="the seller's local day of the purchase"),
+    Column("marketplace_id", "VARCHAR"),
+    Column("purchase_date", "TIMESTAMPTZ", nullable=False),
+    Column("last_update_date", "TIMESTAMPTZ", nullable=False),
+    Column("order_status", "VARCHAR", nullable=False),
+    Column("fulfillment_channel", "VARCHAR", description="AFN (fulfilled by Amazon) or MFN (by the seller)"),
+    Column("sales_channel", "VARCHAR"),
+    Column("order_channel", "VARCHAR"),
+    Column("ship_service_level", "VARCHAR"),
+    Column("shipment_service_level_category", "VARCHAR"),
+    Column("order_type", "VARCHAR"),
+    Column("order_total_amount", MONEY, description="null while the order is Pending (Amazon sends no total)"),
+    Column("order_total_currency", "VARCHAR"),
+    Column("number_of_items_shipped", "INTEGER"),
+    Column("number_of_items_unshipped", "INTEGER"),
+    Column("payment_method", "VARCHAR"),
+    Column("is_business_order", "BOOLEAN"),
+    Column("is_prime", "BOOLEAN"),
+    Column("is_premium_order", "BOOLEAN"),
+    Column("is_global_express_enabled", "BOOLEAN"),
+    Column("is_replacement_order", "BOOLEAN"),
+    Column("is_sold_by_ab", "BOOLEAN"),
+    Column("is_ispu", "BOOLEAN"),
+    Column("is_access_point_order", "BOOLEAN"),
+    Column("earliest_ship_date", "TIMESTAMPTZ"),
+    Column("latest_ship_date", "TIMESTAMPTZ"),
+    Column("ship_city", "VARCHAR"),
+    Column("ship_state_or_region", "VARCHAR"),
+    Column("ship_postal_code", "VARCHAR"),
+    Column("ship_country_code", "VARCHAR"),
+    Column("buyer_email", "VARCHAR", description="personal data: null unless include_pii"),
+    Column("buyer_name", "VARCHAR", description="personal data: null unless include_pii"),
+    Column("source_api", "VARCHAR", description="the Orders API version the row came from (v0 or 2026-01-01)"),
+)
+
+_ITEM_COLUMNS = (
+    Column("amazon_order_id", "VARCHAR", nullable=False),
+    Column("order_item_id", "VARCHAR", nullable=False),
+    Column("partition_date", "DATE", nullable=False, description="the order's partition day"),
+    Column("purchase_date", "TIMESTAMPTZ"),
+    Column("last_update_date", "TIMESTAMPTZ", nullable=False, description="the order's LastUpdateDate"),
+    Column("order_status", "VARCHAR"),
+    Column("asin", "VARCHAR"),
+    Column("seller_sku", "VARCHAR"),
+    Column("title", "VARCHAR"),
+    Column("quantity_ordered", "INTEGER"),
+    Column("quantity_shipped", "INTEGER"),
+    Column("item_price_amount", MONEY, description="unit price x quantity; null while Pending"),
+    Column("item_tax_amount", MONEY),
+    Column("shipping_price_amount", MONEY),
+    Column("shipping_tax_amount", MONEY),
+    Column("shipping_discount_amount", MONEY),
+    Column("promotion_discount_amount", MONEY),
+    Column("promotion_discount_tax_amount", MONEY),
+    Column("currency", "VARCHAR"),
+    Column("promotion_ids", "VARCHAR", description="comma-separated"),
+    Column("is_gift", "BOOLEAN"),
+    Column("condition_id", "VARCHAR"),
+    Column("source_api", "VARCHAR"),
+)
+
+ORDERS = TableSpec(
+    name="orders",
+    columns=_ORDER_COLUMNS,
+    primary_key=("amazon_order_id",),
+    partition_column="partition_date",
+    version_column="last_update_date",
+    description="Orders created in each day (the seed's Order Details); a partition is replaced on each run.",
+)
+ORDER_ITEMS = TableSpec(
+    name="order_items",
+    columns=_ITEM_COLUMNS,
+    primary_key=("amazon_order_id", "order_item_id"),
+    partition_column="partition_date",
+    version_column="last_update_date",
+    description="Items of the orders of each day (the seed's Order Items); a partition is replaced on each run.",
+)
+ORDERS_UPSERT = TableSpec(
+    name="orders_upsert",
+    columns=_ORDER_COLUMNS,
+    primary_key=("amazon_order_id",),
+    partition_column=None,
+    version_column="last_update_date",
+    description="Orders updated in each window, merged by order id, never regressing to an older update.",
+)
+ORDER_ITEMS_UPSERT = TableSpec(
+    name="order_items_upsert",
+    columns=_ITEM_COLUMNS,
+    primary_key=("amazon_order_id", "order_item_id"),
+    partition_column=None,
+    version_column="last_update_date",
+    description="Items of the orders updated in each window, merged by (order id, item id).",
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# Fetch: Amazon's pages to rows
+# ------------------------------------------------------------------------------------------------
+
+# getOrderItems allows 0.5 calls/s with a burst of 30: a few threads hide the network latency so the
+# client runs at the bucket's rate instead of at one round trip per order.
+ITEM_THREADS = 4
+V2026_INCLUDED_DATA = ("FULFILLMENT", "PROCEEDS", "RECIPIENT", "PROMOTION")
+V2026_STATUSES = {"Pending": "PENDING", "PendingAvailability": "PENDING_AVAILABILITY", "Unshipped": "UNSHIPPED",
+                  "PartiallyShipped": "PARTIALLY_SHIPPED", "Shipped": "SHIPPED", "Canceled": "CANCELLED",
+                  "Unfulfillable": "UNFULFILLABLE"}
+
+
+def _window(by: str, start: datetime, end: datetime) -> dict[str, Any]:
+    if by == "created":
+        return {"created_after": start, "created_before": end}
+    return {"last_updated_after": start, "last_updated_before": end}
+
+
+def _day_field(by: str, api: str) -> str:
+    if api == "v0":
+        return "PurchaseDate" if by == "created" else "LastUpdateDate"
+    return "createdTime" if by == "created" else "lastUpdatedTime"
+
+
+def fetch_order_rows(client: SPAPIClient, marketplace_id: str, timezone: str, start: datetime, end: datetime,
+                     *, by: str = "created", statuses: Sequence[str] = (), include_pii: bool = False
+                     ) -> list[dict[str, Any]]:
+    """Orders v0: every order of the window as ``orders`` rows; ``by`` is "created" or "last_updated"."""
+    records = get_orders(client, [marketplace_id], order_statuses=list(statuses) or None,
+                         **_window(by, start, end))
+    return [order_row_v0(record, timezone, include_pii, _day_field(by, "v0")) for record in records]
+
+
+def fetch_item_rows(client: SPAPIClient, order_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Orders v0: the items of each order (one getOrderItems call per order, all pages)."""
+    orders = list(order_rows)
+
+    def items_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+        return [order_item_row_v0(order, item) for item in get_order_items(client, order["amazon_order_id"])]
+
+    with ThreadPoolExecutor(max_workers=ITEM_THREADS, thread_name_prefix="order-items") as pool:
+        return [row for rows in pool.map(items_of, orders) for row in rows]
+
+
+def fetch_orders_with_items_2026(client: SPAPIClient, marketplace_id: str, timezone: str, start: datetime,
+                                 end: datetime, *, by: str = "created", statuses: Sequence[str] = (),
+                                 include_pii: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Orders v2026-01-01: one searchOrders pass over the window gives order rows and item rows."""
+    included = V2026_INCLUDED_DATA + (("BUYER",) if include_pii else ())
+    records = search_orders(
+        client, [marketplace_id], included_data=included,
+        fulfillment_statuses=[V2026_STATUSES[s] for s in statuses if s in V2026_STATUSES] or None,
+        **_window(by, start, end))
+    orders: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    for record in records:
+        row = order_row_2026(record, timezone, include_pii, _day_field(by, "2026-01-01"))
+        orders.append(row)
+        items.extend(order_item_rows_2026(row, record))
+    return orders, items
