@@ -21,8 +21,8 @@ from sp_assets.defs.orders.assets import build_orders_assets
 from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.reports.runner import day_requests
+from sp_assets.lib.reports import catalog
 from sp_assets.lib.tables.orders import order_item_rows_from_report
-from sp_assets.lib.tables.reports import report_kind
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
 
@@ -287,13 +287,15 @@ def test_the_quote_character_option(asset_env: AssetEnv) -> None:
     literal = config_with("none")
     entry = literal.get("us")
     day, comment = _day_with_a_quoted_comment(asset_env.sandbox, entry.marketplace_id)
-    assert asset_env.materialize(build_report_assets(entry), literal, partition_key=day.isoformat()).success
+    assert [c.table for c in entry.reports].count("customer_returns") == 1, "the entry replaces the default's"
+    assert asset_env.materialize(assets_named(entry, "customer_returns"), literal,
+                                 partition_key=day.isoformat()).success
     comments = asset_env.warehouse.query("select customer_comments from us.customer_returns").to_series().to_list()
     assert comment in comments, "quote_char none keeps every byte as Amazon wrote it"
 
     quoted = config_with('"')
-    result = asset_env.materialize(build_report_assets(quoted.get("us")), quoted, partition_key=day.isoformat(),
-                                   raise_on_error=False)
+    result = asset_env.materialize(assets_named(quoted.get("us"), "customer_returns"), quoted,
+                                   partition_key=day.isoformat(), raise_on_error=False)
     assert not result.success
     assert "quote_char: none" in failure_text(result), "a leading quote fails loudly, naming the fix"
     assert asset_env.warehouse.query("select customer_comments from us.customer_returns").to_series().to_list() == \
@@ -306,14 +308,15 @@ def test_schema_drift_adds_new_columns_and_nulls_missing_ones(asset_env: AssetEn
 
     first, second, third = past_day(15), past_day(14), past_day(13)
     without_cpf = config_for(BY_LAST_UPDATE)
-    assert asset_env.materialize(build_report_assets(without_cpf.get("us")), without_cpf,
+    assert asset_env.materialize(assets_named(without_cpf.get("us"), "orders_flat"), without_cpf,
                                  partition_key=first.isoformat()).success
     assert "cpf" not in asset_env.warehouse.columns("us", "orders_flat")
 
     with_cpf = config_for(ALL_ORDERS)  # the file gains a column
-    result = asset_env.materialize(build_report_assets(with_cpf.get("us")), with_cpf, partition_key=second.isoformat())
+    result = asset_env.materialize(assets_named(with_cpf.get("us"), "orders_flat"), with_cpf,
+                                   partition_key=second.isoformat())
     assert materialization_metadata(result, ["us", "orders_flat"])[0]["added_columns"] == "cpf"
-    assert asset_env.materialize(build_report_assets(without_cpf.get("us")), without_cpf,
+    assert asset_env.materialize(assets_named(without_cpf.get("us"), "orders_flat"), without_cpf,
                                  partition_key=third.isoformat()).success  # ...and loses it again
     rows = dict(asset_env.warehouse.query(
         "select partition_date, count(*) filter (where cpf is null) from us.orders_flat group by 1").rows())
@@ -381,16 +384,16 @@ def test_report_rows_number_repeated_skus_and_leave_partial_shipments_unknown() 
 def test_windows_per_report_kind_and_a_day_still_running() -> None:
     entry = make_config({"us": {}}).get("us")
     now = datetime(2026, 3, 5, 17, 40, tzinfo=UTC)  # 09:40 in Los Angeles
-    event = report_kind(ALL_ORDERS)
+    event = catalog.lookup(ALL_ORDERS)
     (past,) = day_requests(entry, event, {}, ["2026-03-01"], now)
     assert (past.start, past.end) == (datetime(2026, 3, 1, 8, tzinfo=UTC), datetime(2026, 3, 2, 7, 59, 59, tzinfo=UTC))
-    (calendar,) = day_requests(entry, report_kind("GET_LEDGER_SUMMARY_VIEW_DATA"), {}, ["2026-03-01"], now)
+    (calendar,) = day_requests(entry, catalog.lookup(catalog.LEDGER_SUMMARY), {}, ["2026-03-01"], now)
     assert (calendar.start, calendar.end) == (datetime(2026, 3, 1, tzinfo=UTC),
                                               datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC))
     (running,) = day_requests(entry, event, {}, ["2026-03-05"], now)
     assert running.end == datetime(2026, 3, 5, 16, 59, 59, tzinfo=UTC), "up to the last full hour, never after now"
-    (snapshot,) = day_requests(entry, report_kind("GET_MERCHANT_LISTINGS_ALL_DATA"), {}, ["2026-03-05"], now)
+    (snapshot,) = day_requests(entry, catalog.lookup("GET_MERCHANT_LISTINGS_ALL_DATA"), {}, ["2026-03-05"], now)
     assert snapshot.request is not None and snapshot.request.data_start is None
     jp = make_config({"jp": {}}).get("jp")
-    (not_begun,) = day_requests(jp, report_kind("GET_LEDGER_SUMMARY_VIEW_DATA"), {}, ["2026-03-06"], now)
+    (not_begun,) = day_requests(jp, catalog.lookup(catalog.LEDGER_SUMMARY), {}, ["2026-03-06"], now)
     assert not_begun.request is None, "a date that has not begun in UTC is not requested"

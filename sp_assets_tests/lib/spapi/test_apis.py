@@ -8,13 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sp_assets.lib.spapi import AccessDeniedError, InvalidInputError, NotFoundError, RetryPolicy
-from sp_assets.lib.spapi.catalog import list_catalog_categories, search_catalog_items
-from sp_assets.lib.spapi.inbound import get_shipment_items, get_shipment_items_by_shipment_id, get_shipments
-from sp_assets.lib.spapi.inventory import get_inventory_summaries
-from sp_assets.lib.spapi.outbound import list_all_fulfillment_orders
-from sp_assets.lib.spapi.pricing import InvalidItem, PricedItem, get_competitive_pricing, get_pricing
-from sp_assets.lib.spapi.reports import (
+from sp_assets.lib.reports.api import (
     TERMINAL_STATUSES,
     cancel_report,
     create_report,
@@ -22,6 +16,12 @@ from sp_assets.lib.spapi.reports import (
     get_report_document,
     get_reports,
 )
+from sp_assets.lib.spapi import AccessDeniedError, InvalidInputError, NotFoundError, RetryPolicy
+from sp_assets.lib.spapi.catalog import list_catalog_categories, search_catalog_items
+from sp_assets.lib.spapi.inbound import get_shipment_items, get_shipment_items_by_shipment_id, get_shipments
+from sp_assets.lib.spapi.inventory import get_inventory_summaries
+from sp_assets.lib.spapi.outbound import list_all_fulfillment_orders
+from sp_assets.lib.spapi.pricing import InvalidItem, PricedItem, get_competitive_pricing, get_pricing
 from sp_assets.lib.spapi.sellers import get_marketplace_participations
 
 from .support import US, client_for, wait_until
@@ -123,7 +123,7 @@ def test_catalog_categories_and_errors(sandbox) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# reports: the calls (the lifecycle is sp_assets/lib/reports.py's)
+# reports: the calls (the lifecycle is sp_assets/lib/reports/lifecycle.py's)
 
 
 def test_report_calls_and_document_download(sandbox_factory, tmp_path: Path) -> None:
