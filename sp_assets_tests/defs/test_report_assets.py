@@ -18,9 +18,10 @@ import requests
 
 from sp_assets.defs.config import ConfigError, parse_config
 from sp_assets.defs.orders.assets import build_orders_assets
-from sp_assets.defs.reports.assets import build_report_assets
+from sp_assets.defs.reports.assets import build_monthly_schedule, build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.reports.runner import day_requests
+from sp_assets.defs.schedules import build_schedule
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.tables.orders import order_item_rows_from_report
 from sp_assets.sandbox import report_documents as docs
@@ -324,6 +325,53 @@ def test_schema_drift_adds_new_columns_and_nulls_missing_ones(asset_env: AssetEn
         "rows of files without the column load with nulls in it"
     assert {"amazon_order_id", "last_updated_date", "is_business_order"} <= set(
         asset_env.warehouse.columns("us", "orders_flat")), "headers are snake_cased"
+
+
+# ------------------------------------------------------------------------------------------ monthly
+def test_a_monthly_report_has_monthly_partitions_and_requests_the_calendar_month(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"reports": [{"type": catalog.STORAGE_FEES, "table": "storage_fees"}]}})
+    entry = config.get("us")
+    seller, us = asset_env.sandbox.seller, entry.marketplace_id
+    (asset,) = assets_named(entry, "storage_fees")
+    partitions = asset.partitions_def
+    assert isinstance(partitions, dg.MonthlyPartitionsDefinition) and partitions.timezone == entry.timezone
+    keys = partitions.get_partition_keys()
+    assert keys[0] == entry.start_date.replace(day=1).isoformat(), "from the month of start_date"
+    month = date.fromisoformat(keys[-1])
+    following = (month + timedelta(days=32)).replace(day=1)
+    assert following == today(entry).replace(day=1), "the last partition is the last complete month"
+    checks = [c for c in build_report_checks(entry) if any(k.name == "storage_fees_key" for k in c.check_keys)]
+    assert len(checks) == 1
+
+    result = asset_env.materialize([asset, *checks], config, partition_key=keys[-1],
+                                   selection=dg.AssetSelection.assets(asset))
+    assert result.success
+    rows = asset_env.warehouse.query("select fnsku, month_of_charge, partition_date, country_code, currency "
+                                     "from us.storage_fees").rows()
+    afn = [p for p in seller.products(us) if p.fulfillment_channel == "AFN"]
+    assert sorted(r[0] for r in rows) == sorted(p.fnsku for p in afn), "one row per FBA SKU of the seller"
+    assert {r[1:] for r in rows} == {(month.strftime("%Y-%m"), month, "US", "USD")}
+    (sent,) = materialization_metadata(result, ["us", "storage_fees"])[0]["reports"]
+    assert (sent["data_start_time"], sent["data_end_time"]) == (
+        utc_start(month).isoformat(), (utc_start(following) - timedelta(seconds=1)).isoformat()), "the month, UTC days"
+    assert stats(asset_env.sandbox).get(window_key(catalog.STORAGE_FEES, utc_start(month), utc_start(following))) == 1
+    assert all(e.passed for e in check_evaluations(result).values()) and check_evaluations(result)
+
+
+def test_a_monthly_report_has_its_own_schedule_and_stays_out_of_the_daily_jobs(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"reports": [{"type": catalog.STORAGE_FEES, "table": "storage_fees"}]}})
+    entry = config.get("us")
+    daily_jobs, daily = build_schedule(entry)
+    monthly_jobs, (monthly,) = build_monthly_schedule(entry)
+    defs = dg.Definitions(assets=build_report_assets(entry), asset_checks=build_report_checks(entry),
+                          jobs=[*daily_jobs, *monthly_jobs], schedules=[daily, monthly],
+                          resources=asset_env.resources(config))
+    jobs = {job.name: job for job in defs.resolve_all_job_defs()}  # mixing partitions would fail here
+    storage = dg.AssetKey(["us", "storage_fees"])
+    assert storage in jobs["us_monthly_job"].asset_layer.executable_asset_keys
+    assert all(storage not in jobs[j.name].asset_layer.executable_asset_keys for j in daily_jobs)
+    assert monthly.cron_schedule == f"0 {entry.schedule_hour} 15 * *" and monthly.execution_timezone == entry.timezone
+    assert build_monthly_schedule(make_config({"us": {}}).get("us")) == ([], []), "no monthly report, no schedule"
 
 
 # ------------------------------------------------------------------------------------------ order items
