@@ -9,7 +9,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from sp_assets.defs.config import DEFAULT_CONFIG_PATH, DEFAULT_REPORTS, ConfigError, ReportConfig, parse_config
+from sp_assets.defs.config import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_REPORTS,
+    ConfigError,
+    ReportConfig,
+    parse_config,
+)
 from sp_assets.lib.reports import catalog
 
 DEFAULT_TABLES = ["all_orders_report", "merchant_listings", "fba_inventory", "ledger_summary", "customer_returns",
