@@ -1,8 +1,10 @@
 """Report documents written from the synthetic seller: the content behind a DONE report.
 
 Every generator streams rows into a gzip file (``write_document``) so a million-row all-orders report
-never exists as one string in memory. Flat files are tab-separated with Amazon's header names (wire
-contract section 4), written raw as Amazon writes them (no quoting: a value that starts with ``"``
+never exists as one string in memory. What a type is (format, charset, options, whether it can be
+requested, its header) is its row in ``sp_assets/lib/reports/catalog.py``; this module only writes
+the rows (one generator per type, registered in ``FLAT_FILE_GENERATORS``). Flat files are tab-separated
+with Amazon's header names (wire contract section 4), written raw as Amazon writes them (no quoting: a value that starts with ``"``
 is left alone, which is why clients need a quote option), and encoded in the marketplace's charset
 (Cp1252, Shift_JIS or UTF-8) declared in the download's ``Content-Type``.
 

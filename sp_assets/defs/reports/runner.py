@@ -60,7 +60,8 @@ class _Cancelled(Exception):
 
 @dataclass(frozen=True)
 class DayRequest:
-    """The report of one partition day: the window as sent (UTC, end inclusive) and the request.
+    """The report of one partition (a day; a month for monthly types, ``day`` its first day): the
+    window as sent (UTC, end inclusive) and the request.
 
     ``request`` is None when the day's window has not begun yet (today's partition just after
     midnight): there is nothing to ask Amazon, and the day is written as empty.

@@ -6,8 +6,8 @@ against the row), the loaders and assets read it (format, window, key, column ty
 carries history), and the sandbox reads it (format, options, creatability, the header of each
 generated flat file). Nothing else lists report types: ask ``lookup(name)`` or iterate ``CATALOG``.
 
-This module imports nothing of the client (no HTTP, no Dagster), so the sandbox may import it, as it
-imports the marketplace registry.
+This module imports nothing of the client (no HTTP, no Dagster; only the project's ``MONEY`` column
+type), so the sandbox may import it, as it imports the marketplace registry.
 
 Windows (``ReportType.window``), i.e. what one partition asks Amazon for:
 
