@@ -429,7 +429,7 @@ def test_report_rows_number_repeated_skus_and_leave_partial_shipments_unknown() 
         order_item_rows_from_report([{"sku": "A"}], "UTC")
 
 
-def test_windows_per_report_kind_and_a_day_still_running() -> None:
+def test_windows_per_report_window_and_a_day_still_running() -> None:
     entry = make_config({"us": {}}).get("us")
     now = datetime(2026, 3, 5, 17, 40, tzinfo=UTC)  # 09:40 in Los Angeles
     event = catalog.lookup(ALL_ORDERS)
