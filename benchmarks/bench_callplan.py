@@ -6,7 +6,7 @@ four ways, counting the calls the sandbox served (its own counters) and the wall
 * ``per_order_v0``: getOrders pages, then getOrderItems per order (the assets' v0 plan);
 * ``search_orders_2026``: searchOrders pages carrying the items (the assets' default plan);
 * ``report_per_window``: ONE GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL for the 7-day window
-  (a backfill chunk of ``BackfillPolicy.multi_run(7)``) through ``sp_assets.lib.reports.run_report``:
+  (a backfill chunk of ``BackfillPolicy.multi_run(7)``) through ``sp_assets.lib.reports.lifecycle.run_report``:
   createReport, getReport polls, getReportDocument, plus one document download (not an SP-API call);
 * ``report_per_day``: one such report per daily partition (what 7 daily runs would do);
 * ``assets_v0_orders_report_items``: the shipped assets, ``us/orders`` (Orders v0) and ``us/order_items``
@@ -53,7 +53,9 @@ from benchlib import (
     stats_delta,
 )
 
-from sp_assets.lib.reports import PollPolicy, ReportLedger, ReportRequest, run_report
+from sp_assets.lib.reports.ledger import ReportLedger
+from sp_assets.lib.reports.lifecycle import PollPolicy, run_report
+from sp_assets.lib.reports.request import ReportRequest
 from sp_assets.sandbox.routes import orders as orders_routes
 from sp_assets.sandbox.routes import orders_2026 as orders_2026_routes
 from sp_assets.sandbox.routes import reports as reports_routes

@@ -6,7 +6,7 @@ For each size (a >= 1,000,000-row report; then a report of >= 1 GiB uncompressed
    and polled until DONE, and its id goes into a ``ReportLedger``. Sandbox state and ledger live in
    ``benchmarks/results/cache/`` so a later run reuses the document instead of generating it again
    (writing 1 GiB of synthetic orders costs the sandbox ~2-3 minutes of one core).
-2. **end to end** (timed, in a child process): ``sp_assets.lib.reports.run_report`` resumes the report
+2. **end to end** (timed, in a child process): ``sp_assets.lib.reports.lifecycle.run_report`` resumes the report
    from the ledger (getReport, getReportDocument), downloads the document, gunzips and decodes it to a
    UTF-8 TSV (``transcode_to_utf8``), then ``Warehouse.load_delimited_file`` loads it into a fresh
    DuckDB file. The child reports its peak RSS (``ru_maxrss``).
@@ -79,7 +79,7 @@ def window_for(rows: int, orders_per_day: int, offset_days: int) -> tuple[dateti
 
 
 def request_for(window: tuple[datetime, datetime]) -> Any:
-    from sp_assets.lib.reports import ReportRequest
+    from sp_assets.lib.reports.request import ReportRequest
 
     return ReportRequest(ALL_ORDERS, [US], window[0], window[1])
 
@@ -87,8 +87,8 @@ def request_for(window: tuple[datetime, datetime]) -> Any:
 # ------------------------------------------------------------------------------------------ prepare
 def prepare_report(base_url: str, speed: float, ledger_path: Path, window: tuple[datetime, datetime]) -> str:
     """Make sure the ledger points at a DONE report for ``window``: reuse it, or request and wait."""
-    from sp_assets.lib.reports import ReportLedger
-    from sp_assets.lib.spapi.reports import create_report, get_report
+    from sp_assets.lib.reports.api import create_report, get_report
+    from sp_assets.lib.reports.ledger import ReportLedger
 
     client = client_for(base_url, speed)
     ledger = ReportLedger(ledger_path)
@@ -120,8 +120,9 @@ def prepare_report(base_url: str, speed: float, ledger_path: Path, window: tuple
 # ------------------------------------------------------------------------------------------ children
 def child_end_to_end(args: argparse.Namespace) -> None:
     """Resume the report, download + gunzip + decode, load; print timings and peak RSS as JSON."""
-    from sp_assets.lib import reports as reports_module
-    from sp_assets.lib.reports import ReportLedger, run_report
+    from sp_assets.lib.reports import lifecycle as reports_module
+    from sp_assets.lib.reports.ledger import ReportLedger
+    from sp_assets.lib.reports.lifecycle import run_report
     from sp_assets.lib.warehouse import Warehouse
 
     if args.child_settings:

@@ -23,6 +23,7 @@ REFRESH_TAG = "sp_assets/refresh"
 ROLLING = "rolling"  # history that changes late: the schedule re-pulls the last N days
 SNAPSHOT = "snapshot"  # point-in-time data: only today's partition can be materialized
 UNPARTITIONED = "unpartitioned"  # current-state tables without partitions, replaced on each run
+MONTHLY = "monthly"  # monthly-partitioned reports: their own monthly schedule (not the daily jobs)
 RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 

@@ -10,7 +10,6 @@ This module is plain Python (no Dagster import) so it can be validated from a te
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from urllib.parse import urlparse
 import yaml
 
 from sp_assets.lib.marketplaces import REGIONS, Marketplace, UnknownMarketplaceError, lookup, valid_codes
-from sp_assets.lib.reports import JSON_REPORT_TYPES
+from sp_assets.lib.reports import catalog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "marketplaces.yaml"
@@ -36,7 +35,6 @@ MAX_STATUSES = 10
 ORDERS_API_VERSIONS = ("v0", "2026-01-01")
 QUERY_DATE_TYPES = ("created", "last_updated")
 ORDER_ITEMS_SOURCES = ("api", "report")
-SALES_AND_TRAFFIC_REPORT = "GET_SALES_AND_TRAFFIC_REPORT"
 SKU_SELECTIONS = ("all", "advanced")
 INVALID_SKU_POLICIES = ("skip", "warn")
 CATALOG_CATEGORY_SOURCES = ("2022-04-01", "v0")
@@ -46,75 +44,8 @@ SKU_MAX_LENGTH = 40  # Amazon's seller SKU limit
 _ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 _REPORT_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 _OPTION_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-
-# Amazon's report types ("Report Type Values" in the SP-API docs, 2026). A type Amazon adds later goes
-# here; the list exists so that a typo fails at load, naming the closest type, instead of failing
-# every run at createReport with Amazon's bare "Invalid input".
-KNOWN_REPORT_TYPES = frozenset({
-    # analytics
-    "GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", "GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT",
-    "GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT", "GET_BRAND_ANALYTICS_SEARCH_CATALOG_PERFORMANCE_REPORT",
-    "GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT", "GET_SALES_AND_TRAFFIC_REPORT",
-    "GET_VENDOR_REAL_TIME_INVENTORY_REPORT", "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT",
-    "GET_VENDOR_REAL_TIME_SALES_REPORT", "GET_VENDOR_SALES_REPORT", "GET_VENDOR_NET_PURE_PRODUCT_MARGIN_REPORT",
-    "GET_VENDOR_TRAFFIC_REPORT", "GET_VENDOR_FORECASTING_REPORT", "GET_VENDOR_INVENTORY_REPORT",
-    "GET_PROMOTION_PERFORMANCE_REPORT", "GET_COUPON_PERFORMANCE_REPORT", "GET_SELLER_COUPON_REPORT",
-    # listings
-    "GET_FLAT_FILE_OPEN_LISTINGS_DATA", "GET_MERCHANT_LISTINGS_ALL_DATA", "GET_MERCHANT_LISTINGS_DATA",
-    "GET_MERCHANT_LISTINGS_INACTIVE_DATA", "GET_MERCHANT_LISTINGS_DATA_BACK_COMPAT", "GET_MERCHANT_LISTINGS_DATA_LITE",
-    "GET_MERCHANT_LISTINGS_DATA_LITER", "GET_MERCHANT_CANCELLED_LISTINGS_DATA", "GET_MERCHANTS_LISTINGS_FYP_REPORT",
-    "GET_PAN_EU_OFFER_STATUS", "GET_MFN_PANEU_OFFER_STATUS", "GET_REFERRAL_FEE_PREVIEW_REPORT",
-    # orders and order tracking
-    "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING", "GET_ORDER_REPORT_DATA_INVOICING", "GET_ORDER_REPORT_DATA_TAX",
-    "GET_ORDER_REPORT_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
-    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
-    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
-    "GET_FLAT_FILE_ARCHIVED_ORDERS_DATA_BY_ORDER_DATE", "GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
-    "GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "GET_FLAT_FILE_PENDING_ORDERS_DATA", "GET_PENDING_ORDERS_DATA",
-    "GET_CONVERGED_FLAT_FILE_PENDING_ORDERS_DATA",
-    # returns, performance, settlements
-    "GET_XML_RETURNS_DATA_BY_RETURN_DATE", "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE",
-    "GET_XML_MFN_PRIME_RETURNS_REPORT", "GET_CSV_MFN_PRIME_RETURNS_REPORT", "GET_XML_MFN_SKU_RETURN_ATTRIBUTES_REPORT",
-    "GET_FLAT_FILE_MFN_SKU_RETURN_ATTRIBUTES_REPORT", "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT",
-    "GET_V2_SELLER_PERFORMANCE_REPORT", "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE", "GET_V2_SETTLEMENT_REPORT_DATA_XML",
-    "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "GET_DATE_RANGE_FINANCIAL_TRANSACTION_DATA",
-    # FBA
-    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
-    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX", "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_SALES_DATA",
-    "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_PROMOTION_DATA", "GET_FBA_FULFILLMENT_CUSTOMER_TAXES_DATA",
-    "GET_REMOTE_FULFILLMENT_ELIGIBILITY", "GET_AFN_INVENTORY_DATA", "GET_AFN_INVENTORY_DATA_BY_COUNTRY",
-    "GET_LEDGER_SUMMARY_VIEW_DATA", "GET_LEDGER_DETAIL_VIEW_DATA", "GET_RESERVED_INVENTORY_DATA",
-    "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "GET_FBA_MYI_ALL_INVENTORY_DATA",
-    "GET_RESTOCK_INVENTORY_RECOMMENDATIONS_REPORT", "GET_FBA_FULFILLMENT_INBOUND_NONCOMPLIANCE_DATA",
-    "GET_STRANDED_INVENTORY_UI_DATA", "GET_STRANDED_INVENTORY_LOADER_DATA", "GET_FBA_STORAGE_FEE_CHARGES_DATA",
-    "GET_PRODUCT_EXCHANGE_DATA", "GET_FBA_INVENTORY_PLANNING_DATA", "GET_FBA_OVERAGE_FEE_CHARGES_DATA",
-    "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", "GET_FBA_REIMBURSEMENTS_DATA",
-    "GET_FBA_FULFILLMENT_LONGTERM_STORAGE_FEE_CHARGES_DATA", "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
-    "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_REPLACEMENT_DATA", "GET_FBA_RECOMMENDED_REMOVAL_DATA",
-    "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA",
-    "GET_FBA_INVENTORY_AGED_DATA", "GET_EXCESS_INVENTORY_DATA", "GET_FBA_UNO_INVENTORY_DATA",
-    # tax, invoices, browse tree, Easy Ship, Amazon Business, B2B, compliance
-    "GST_MTR_STOCK_TRANSFER_REPORT", "GST_MTR_B2B", "GST_MTR_B2C", "GET_FLAT_FILE_SALES_TAX_DATA",
-    "SC_VAT_TAX_REPORT", "GET_VAT_TRANSACTION_DATA", "GET_GST_MTR_B2B_CUSTOM", "GET_GST_MTR_B2C_CUSTOM",
-    "GET_GST_STR_ADHOC", "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT", "GET_XML_VAT_INVOICE_DATA_REPORT",
-    "GET_XML_BROWSE_TREE_DATA", "GET_EASYSHIP_DOCUMENTS", "GET_EASYSHIP_PICKEDUP", "GET_EASYSHIP_WAITING_FOR_PICKUP",
-    "RFQD_BULK_DOWNLOAD", "FEE_DISCOUNTS_REPORT", "GET_B2B_PRODUCT_OPPORTUNITIES_RECOMMENDED_FOR_YOU",
-    "GET_B2B_PRODUCT_OPPORTUNITIES_NOT_YET_ON_AMAZON", "MARKETPLACE_ASIN_PAGE_VIEW_METRICS",
-    "GET_EPR_MONTHLY_REPORTS", "GET_EPR_QUARTERLY_REPORTS", "GET_EPR_ANNUAL_REPORTS",
-})
-# Types whose document the loader cannot read: it reads tab-separated flat files and JSON.
-_UNREADABLE_REPORT_FORMATS = (("XML", re.compile(r"(^GET_XML_|_XML$|_XML_)")), ("CSV", re.compile(r"_CSV_")),
-                              ("PDF", re.compile(r"^GET_EASYSHIP_DOCUMENTS$")))
-# reportOptions whose names and values Amazon documents completely: a typo fails here, not at Amazon.
-REPORT_OPTIONS = {
-    "GET_LEDGER_SUMMARY_VIEW_DATA": {"aggregateByLocation": ("COUNTRY", "FC"),
-                                     "aggregatedByTimePeriod": ("DAILY", "WEEKLY", "MONTHLY")},
-    SALES_AND_TRAFFIC_REPORT: {"dateGranularity": ("DAY", "WEEK", "MONTH"),
-                               "asinGranularity": ("PARENT", "CHILD", "SKU")},
-}
-# Options of other types whose values (not names) are known.
-REPORT_OPTION_VALUES = {"custom": ("true", "false"), "reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}
-
+_TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_REPORT_KEYS = {"type", "table", "options", "quote_char", "by", "enabled"}
 
 class ConfigError(ValueError):
     """A configuration problem; the message starts with the field's path."""
@@ -122,7 +53,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """One report asset: Amazon's report type, its options (strings, as Amazon expects), the table."""
+    """One report asset: Amazon's report type, its options (strings, as Amazon expects), the table.
+
+    What the type itself is (format, window, key...) is its catalog row: ``catalog.lookup(report_type)``.
+    """
 
     report_type: str
     table: str
@@ -180,17 +114,13 @@ class ProjectConfig:
 
 # Amazon writes flat files raw (a buyer comment may start with a double quote), so the default report
 # assets read every byte literally (quote_char: none); the seed's double-quote default stays the
-# default for reports a user adds.
-DEFAULT_REPORTS: tuple[dict[str, Any], ...] = (
-    {"type": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "table": "all_orders_report", "quote_char": "none"},
-    {"type": "GET_MERCHANT_LISTINGS_ALL_DATA", "table": "merchant_listings", "quote_char": "none"},
-    {"type": "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "table": "fba_inventory", "quote_char": "none"},
-    {"type": "GET_LEDGER_SUMMARY_VIEW_DATA", "table": "ledger_summary", "quote_char": "none",
-     "options": {"aggregateByLocation": "COUNTRY", "aggregatedByTimePeriod": "DAILY"}},
-    {"type": "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "table": "customer_returns", "quote_char": "none"},
-    {"type": SALES_AND_TRAFFIC_REPORT, "table": "sales_and_traffic",
-     "options": {"dateGranularity": "DAY", "asinGranularity": "CHILD"}, "by": ["date", "asin"]},
-    {"type": "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2", "table": "settlements", "quote_char": "none"},
+# default for reports a user adds. The defaults are the catalog's (marketplaces.yaml lists them too,
+# under defaults.reports, where a user sees them; a file without defaults.reports gets these).
+DEFAULT_REPORTS: tuple[dict[str, Any], ...] = tuple(
+    {"type": row.name, "table": row.default_table, "quote_char": row.default_quote_char,
+     **({"options": dict(row.default_options)} if row.default_options else {}),
+     **({"by": list(row.by)} if row.by else {})}
+    for row in catalog.defaults()
 )
 
 _MARKETPLACE_KEYS = {
@@ -260,10 +190,13 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
     if not isinstance(entries, dict) or not entries:
         raise ConfigError("marketplaces: must be a non-empty mapping of marketplace code to options, e.g. {us: {}}")
     today = today or date.today()
+    # defaults.reports is the base every marketplace's reports: list adds to (the others are copied)
+    default_reports = _reports("defaults.reports", defaults.get("reports", list(DEFAULT_REPORTS)))
+    shared = {key: value for key, value in defaults.items() if key != "reports"}
     parsed = []
     seen_ids: dict[str, str] = {}
     for raw_code, options in entries.items():
-        entry = _parse_marketplace(str(raw_code), {**defaults, **(options or {})}, today)
+        entry = _parse_marketplace(str(raw_code), {**shared, **(options or {})}, today, default_reports)
         if entry.marketplace_id in seen_ids:
             raise ConfigError(f"marketplaces.{raw_code}: the same marketplace as marketplaces."
                               f"{seen_ids[entry.marketplace_id]}; allowed: each marketplace once (by code or id)")
@@ -272,7 +205,8 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
     return ProjectConfig(marketplaces=tuple(parsed), source=source)
 
 
-def _parse_marketplace(raw_code: str, options: Any, today: date) -> MarketplaceConfig:
+def _parse_marketplace(raw_code: str, options: Any, today: date,
+                       default_reports: tuple[ReportConfig, ...] = ()) -> MarketplaceConfig:
     where = f"marketplaces.{raw_code}"
     if not isinstance(options, dict):
         raise ConfigError(f"{where}: must be a mapping of options (or empty)")
@@ -327,7 +261,7 @@ def _parse_marketplace(raw_code: str, options: Any, today: date) -> MarketplaceC
         inbound_statuses=_statuses(f"{where}.inbound_statuses", options.get("inbound_statuses"), INBOUND_STATUSES),
         inbound_shipment_ids=_string_list(f"{where}.inbound_shipment_ids", options.get("inbound_shipment_ids"),
                                           max_items=999),
-        reports=_reports(f"{where}.reports", options.get("reports", list(DEFAULT_REPORTS))),
+        reports=_reports(f"{where}.reports", options.get("reports"), default_reports),
         order_items_source=order_items_source,
     )
 
@@ -462,91 +396,132 @@ def _keywords(where: str, value: Any) -> tuple[str, ...]:
     return words
 
 
-def _report_by(where: str, value: Any, report_type: str) -> tuple[str, ...]:
-    """The seed's "Pull report data by" (Date or ASIN): sales and traffic only; default both tables."""
+def _report_by(where: str, value: Any, row: catalog.ReportType) -> tuple[str, ...]:
+    """The seed's "Pull report data by" (Date or ASIN): types split into several tables only; default all."""
     if value in (None, "", []):
-        return ("date", "asin") if report_type == SALES_AND_TRAFFIC_REPORT else ()
-    if report_type != SALES_AND_TRAFFIC_REPORT:
-        raise ConfigError(f"{where}: only {SALES_AND_TRAFFIC_REPORT} can be pulled by date or ASIN; remove 'by'")
+        return row.by
+    if not row.by:
+        splittable = ", ".join(r.name for r in catalog.CATALOG.values() if r.by)
+        raise ConfigError(f"{where}: only {splittable} can be pulled by {' or '.join(_by_names())}; remove 'by'")
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
-        raise ConfigError(f"{where}: must be a list of date and/or asin")
-    bad = [b for b in items if b not in ("date", "asin")]
+        raise ConfigError(f"{where}: must be a list of {' and/or '.join(row.by)}")
+    bad = [b for b in items if b not in row.by]
     if bad:
-        raise ConfigError(f"{where}: {bad} not allowed; allowed: date, asin")
+        raise ConfigError(f"{where}: {bad} not allowed; allowed: {', '.join(row.by)}")
     return tuple(dict.fromkeys(items))
 
 
-def _report_type(where: str, value: Any) -> str:
-    """One of Amazon's report types whose document the loader reads (flat file or JSON)."""
+def _by_names() -> list[str]:
+    return list(dict.fromkeys(b for r in catalog.CATALOG.values() for b in r.by))
+
+
+def _report_type(where: str, value: Any) -> catalog.ReportType:
+    """The catalog row of one of Amazon's report types whose document the loader reads."""
     report_type = str(value or "").strip()
     if not _REPORT_TYPE_RE.match(report_type):
         raise ConfigError(f"{where}: {report_type!r} is not a report type; allowed: one of Amazon's report types in "
                           f"upper case, e.g. GET_MERCHANT_LISTINGS_ALL_DATA")
-    if report_type not in KNOWN_REPORT_TYPES:
-        close = difflib.get_close_matches(report_type, sorted(KNOWN_REPORT_TYPES), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}? " if close else ""
+    row = catalog.CATALOG.get(report_type)
+    if row is None:
+        close = catalog.closest(report_type)
+        hint = f"did you mean {close}? " if close else ""
         raise ConfigError(f"{where}: {report_type!r} is not an Amazon report type; {hint}allowed: "
-                          f"{', '.join(sorted(KNOWN_REPORT_TYPES))}")
-    for fmt, pattern in _UNREADABLE_REPORT_FORMATS:
-        if pattern.search(report_type):
-            raise ConfigError(f"{where}: {report_type} documents are {fmt}, which the loader does not read; allowed: "
-                              f"report types with a tab-separated flat file or a JSON document")
-    if report_type in JSON_REPORT_TYPES and report_type != SALES_AND_TRAFFIC_REPORT:
-        raise ConfigError(f"{where}: {report_type} documents are JSON, and the only JSON report the loader reads is "
-                          f"{SALES_AND_TRAFFIC_REPORT}; allowed: report types with a tab-separated flat file, or "
-                          f"{SALES_AND_TRAFFIC_REPORT}")
-    return report_type
+                          f"{', '.join(sorted(catalog.CATALOG))}")
+    if row.readable:
+        return row
+    if row.fmt != catalog.JSON:
+        raise ConfigError(f"{where}: {report_type} documents are {row.fmt.upper()}, which the loader does not read; "
+                          f"allowed: report types with a tab-separated flat file or a JSON document")
+    json_readable = ", ".join(r.name for r in catalog.CATALOG.values() if r.fmt == catalog.JSON and r.readable)
+    raise ConfigError(f"{where}: {report_type} documents are JSON, and the only JSON report the loader reads is "
+                      f"{json_readable}; allowed: report types with a tab-separated flat file, or {json_readable}")
 
 
-def _check_report_options(where: str, report_type: str, options: dict[str, str]) -> None:
-    """Names must be identifiers and values non-empty; documented names and values are checked exactly."""
-    known = REPORT_OPTIONS.get(report_type)
+def _check_report_options(where: str, row: catalog.ReportType, options: dict[str, str]) -> None:
+    """Names must be identifiers and values non-empty; what the catalog row documents is checked exactly."""
     for name, value in options.items():
         if not _OPTION_NAME_RE.match(name):
             raise ConfigError(f"{where}: {name!r} is not an option name; allowed: letters, digits and _ "
                               f"(Amazon's camelCase names, e.g. aggregatedByTimePeriod)")
         if not value.strip():
             raise ConfigError(f"{where}.{name}: empty value; allowed: a non-empty string")
-        if known is not None and name not in known:
-            raise ConfigError(f"{where}.{name}: not an option of {report_type}; allowed: {', '.join(known)}")
-        allowed = known[name] if known is not None else REPORT_OPTION_VALUES.get(name)
+        if row.options_complete and name not in row.options:
+            raise ConfigError(f"{where}.{name}: not an option of {row.name}; allowed: {', '.join(row.options)}")
+        allowed = row.allowed_values(name)
         if allowed is not None and value not in allowed:
-            raise ConfigError(f"{where}.{name}: {value!r} is not allowed for {report_type}; allowed: "
+            raise ConfigError(f"{where}.{name}: {value!r} is not allowed for {row.name}; allowed: "
                               f"{', '.join(allowed)}")
 
 
-def _reports(where: str, value: Any) -> tuple[ReportConfig, ...]:
+def _report(here: str, item: dict) -> ReportConfig:
+    """One ``reports:`` entry (already known to be a mapping that is not ``enabled: false``)."""
+    row = _report_type(f"{here}.type", item.get("type", ""))
+    table = str(item.get("table") or row.name.lower().removeprefix("get_"))
+    if not _TABLE_RE.match(table):
+        raise ConfigError(f"{here}.table: {table!r} must be a lower-case identifier")
+    options = item.get("options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"{here}.options: must be a mapping of option name to value")
+    clean: dict[str, str] = {}
+    for key, val in options.items():
+        if isinstance(val, dict | list) or val is None:
+            raise ConfigError(f"{here}.options.{key}: {val!r} must be a single value (sent to Amazon as a string)")
+        clean[str(key)] = str(val).lower() if isinstance(val, bool) else str(val)
+    _check_report_options(f"{here}.options", row, clean)
+    quote = item.get("quote_char", '"')
+    if quote not in QUOTE_CHARS:
+        raise ConfigError(f"{here}.quote_char: {quote!r} is not allowed; allowed: '\"' (double quote) or 'none'")
+    by = _report_by(f"{here}.by", item.get("by"), row)
+    return ReportConfig(row.name, table, clean, QUOTE_CHARS[quote], by)
+
+
+def _written_tables(report: ReportConfig) -> list[str]:
+    """The tables one entry writes: ``<table>_by_<side>`` for a report split by date/ASIN, else ``<table>``."""
+    return [f"{report.table}_by_{b}" for b in report.by] or [report.table]
+
+
+def _reports(where: str, value: Any, base: tuple[ReportConfig, ...] = ()) -> tuple[ReportConfig, ...]:
+    """A ``reports:`` list added to ``base`` (the defaults).
+
+    An entry whose table is already in ``base`` replaces that entry (in its place); ``{table: T,
+    enabled: false}`` removes the entry of table T from ``base``; any other entry is added after them.
+    Every written table must be unique.
+    """
+    if value is None:
+        return base
     if not isinstance(value, list):
-        raise ConfigError(f"{where}: must be a list of {{type, table, options, quote_char}} entries")
-    out = []
-    tables: set[str] = set()
+        raise ConfigError(f"{where}: must be a list of {{type, table, options, quote_char, by, enabled}} entries")
+    merged = {report.table: report for report in base}
+    listed: set[str] = set()
     for index, item in enumerate(value):
         here = f"{where}[{index}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{here}: must be a mapping with at least 'type'")
-        _reject_unknown(here, item, {"type", "table", "options", "quote_char", "by"})
-        report_type = _report_type(f"{here}.type", item.get("type", ""))
-        table = str(item.get("table") or report_type.lower().removeprefix("get_"))
-        if not re.match(r"^[a-z][a-z0-9_]{0,62}$", table):
-            raise ConfigError(f"{here}.table: {table!r} must be a lower-case identifier")
-        options = item.get("options") or {}
-        if not isinstance(options, dict):
-            raise ConfigError(f"{here}.options: must be a mapping of option name to value")
-        clean: dict[str, str] = {}
-        for key, val in options.items():
-            if isinstance(val, dict | list) or val is None:
-                raise ConfigError(f"{here}.options.{key}: {val!r} must be a single value (sent to Amazon as a string)")
-            clean[str(key)] = str(val).lower() if isinstance(val, bool) else str(val)
-        _check_report_options(f"{here}.options", report_type, clean)
-        quote = item.get("quote_char", '"')
-        if quote not in QUOTE_CHARS:
-            raise ConfigError(f"{here}.quote_char: {quote!r} is not allowed; allowed: '\"' (double quote) or 'none'")
-        by = _report_by(f"{here}.by", item.get("by"), report_type)
-        # sales and traffic writes <table>_by_date / <table>_by_asin; every written table must be unique
-        for written in [f"{table}_by_{b}" for b in by] or [table]:
-            if written in tables:
-                raise ConfigError(f"{here}.table: table {written!r} is written by two report entries")
-            tables.add(written)
-        out.append(ReportConfig(report_type, table, clean, QUOTE_CHARS[quote], by))
-    return tuple(out)
+        _reject_unknown(here, item, _REPORT_KEYS)
+        if not _boolean(f"{here}.enabled", item.get("enabled", True)):
+            _disable(here, item, merged, base)
+            continue
+        report = _report(here, item)
+        if report.table in listed:
+            raise ConfigError(f"{here}.table: table {report.table!r} is written by two report entries")
+        listed.add(report.table)
+        others = {t for table, other in merged.items() if table != report.table for t in _written_tables(other)}
+        clash = next((t for t in _written_tables(report) if t in others), None)
+        if clash is not None:
+            raise ConfigError(f"{here}.table: table {clash!r} is written by two report entries")
+        merged[report.table] = report
+    return tuple(merged.values())
+
+
+def _disable(here: str, item: dict, merged: dict[str, ReportConfig], base: tuple[ReportConfig, ...]) -> None:
+    """``{table: T, enabled: false}``: drop the default report writing table T."""
+    table = item.get("table")
+    defaults = [report.table for report in base]
+    if not table:
+        raise ConfigError(f"{here}.table: enabled: false needs the table of the default report to drop; "
+                          f"allowed: {', '.join(defaults) or 'none (there are no default reports)'}")
+    if table not in defaults:
+        raise ConfigError(f"{here}.table: {table!r} is not a default report, so there is nothing to disable; "
+                          f"allowed: {', '.join(defaults) or 'none (there are no default reports)'}")
+    merged.pop(str(table), None)

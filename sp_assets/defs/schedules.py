@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sp_assets.defs.common import REFRESH_TAG, ROLLING, SNAPSHOT, UNPARTITIONED, group_name
+from sp_assets.defs.common import MONTHLY, REFRESH_TAG, ROLLING, SNAPSHOT, UNPARTITIONED, group_name
 from sp_assets.defs.config import MarketplaceConfig, load_config
 
 
@@ -40,7 +40,7 @@ def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinitio
     )
 
     @dg.schedule(name=f"{entry.code}_daily", cron_schedule=f"0 {entry.schedule_hour} * * *",
-                 execution_timezone=entry.timezone, target=group,
+                 execution_timezone=entry.timezone, target=group - dg.AssetSelection.tag(REFRESH_TAG, MONTHLY),
                  default_status=dg.DefaultScheduleStatus.RUNNING,
                  description=f"Every day at {entry.schedule_hour}:00 {entry.timezone}: the last "
                              f"{entry.days_back} days of {entry.code}'s history assets, today's snapshots, the "

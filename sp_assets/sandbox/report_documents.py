@@ -1,8 +1,10 @@
 """Report documents written from the synthetic seller: the content behind a DONE report.
 
 Every generator streams rows into a gzip file (``write_document``) so a million-row all-orders report
-never exists as one string in memory. Flat files are tab-separated with Amazon's header names (wire
-contract section 4), written raw as Amazon writes them (no quoting: a value that starts with ``"``
+never exists as one string in memory. What a type is (format, charset, options, whether it can be
+requested, its header) is its row in ``sp_assets/lib/reports/catalog.py``; this module only writes
+the rows (one generator per type, registered in ``FLAT_FILE_GENERATORS``). Flat files are tab-separated
+with Amazon's header names (wire contract section 4), written raw as Amazon writes them (no quoting: a value that starts with ``"``
 is left alone, which is why clients need a quote option), and encoded in the marketplace's charset
 (Cp1252, Shift_JIS or UTF-8) declared in the download's ``Content-Type``.
 
@@ -33,71 +35,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sp_assets.lib.marketplaces import MARKETPLACES, Marketplace, by_id
+from sp_assets.lib.reports import catalog
 from sp_assets.sandbox.seller import LATEST_CHANGE, Order, OrderItem, OrderPlan, Product, SyntheticSeller
 
-# ------------------------------------------------------------------------------------------ headers
-ALL_ORDERS_BY_ORDER_DATE_COLUMNS = (
-    "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status",
-    "fulfillment-channel", "sales-channel", "order-channel", "ship-service-level", "product-name", "sku", "asin",
-    "item-status", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
-    "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount", "ship-promotion-discount", "ship-city",
-    "ship-state", "ship-postal-code", "ship-country", "promotion-ids", "cpf", "is-business-order",
-    "purchase-order-number", "price-designation",
-)
-ALL_ORDERS_BY_LAST_UPDATE_COLUMNS = tuple(c for c in ALL_ORDERS_BY_ORDER_DATE_COLUMNS if c != "cpf")
-MERCHANT_LISTINGS_COLUMNS = (
-    "item-name", "item-description", "listing-id", "seller-sku", "price", "quantity", "open-date", "image-url",
-    "item-is-marketplace", "product-id-type", "zshop-shipping-fee", "item-note", "item-condition",
-    "zshop-category1", "zshop-browse-path", "zshop-storefront-feature", "asin1", "asin2", "asin3",
-    "will-ship-internationally", "expedited-shipping", "zshop-boldface", "product-id",
-    "bid-for-featured-placement", "add-delete", "pending-quantity", "fulfillment-channel",
-    "merchant-shipping-group", "status",
-)
-OPEN_LISTINGS_COLUMNS = (
-    "sku", "asin", "price", "quantity", "Business Price", "Quantity Price Type",
-    "Quantity Lower Bound 1", "Quantity Price 1", "Quantity Lower Bound 2", "Quantity Price 2",
-    "Quantity Lower Bound 3", "Quantity Price 3", "Quantity Lower Bound 4", "Quantity Price 4",
-    "Quantity Lower Bound 5", "Quantity Price 5", "Progressive Price Type", "Progressive Lower Bound 1",
-    "Progressive Price 1", "Progressive Lower Bound 2", "Progressive Price 2", "Progressive Lower Bound 3",
-    "Progressive Price 3",
-)
-MYI_UNSUPPRESSED_COLUMNS = (
-    "sku", "fnsku", "asin", "product-name", "condition", "your-price", "mfn-listing-exists",
-    "mfn-fulfillable-quantity", "afn-listing-exists", "afn-warehouse-quantity", "afn-fulfillable-quantity",
-    "afn-unsellable-quantity", "afn-reserved-quantity", "afn-total-quantity", "per-unit-volume",
-    "afn-inbound-working-quantity", "afn-inbound-shipped-quantity", "afn-inbound-receiving-quantity",
-    "afn-researching-quantity", "afn-reserved-future-supply", "afn-future-supply-buyable",
-)
-AFN_INVENTORY_COLUMNS = (
-    "seller-sku", "fulfillment-channel-sku", "asin", "condition-type", "Warehouse-Condition-code",
-    "Quantity Available",
-)
-LEDGER_SUMMARY_COLUMNS = (
-    "Date", "FNSKU", "ASIN", "MSKU", "Title", "Disposition", "Starting Warehouse Balance",
-    "In Transit Between Warehouses", "Receipts", "Customer Shipments", "Customer Returns", "Vendor Returns",
-    "Warehouse Transfer In/Out", "Found", "Lost", "Damaged", "Disposed", "Other Events",
-    "Ending Warehouse Balance", "Unknown Events", "Location",
-)
-CUSTOMER_RETURNS_COLUMNS = (
-    "return-date", "order-id", "sku", "asin", "fnsku", "product-name", "quantity", "fulfillment-center-id",
-    "detailed-disposition", "reason", "status", "license-plate-number", "customer-comments",
-)
-SETTLEMENT_V1_COLUMNS = (
-    "settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount", "currency",
-    "transaction-type", "order-id", "merchant-order-id", "adjustment-id", "shipment-id", "marketplace-name",
-    "shipment-fee-type", "shipment-fee-amount", "order-fee-type", "order-fee-amount", "fulfillment-id",
-    "posted-date", "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id", "sku",
-    "quantity-purchased", "price-type", "price-amount", "item-related-fee-type", "item-related-fee-amount",
-    "misc-fee-amount", "other-fee-amount", "other-fee-reason-description", "promotion-id", "promotion-type",
-    "promotion-amount", "direct-payment-type", "direct-payment-amount", "other-amount",
-)
-SETTLEMENT_V2_COLUMNS = (
-    "settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount", "currency",
-    "transaction-type", "order-id", "merchant-order-id", "adjustment-id", "shipment-id", "marketplace-name",
-    "amount-type", "amount-description", "amount", "fulfillment-id", "posted-date", "posted-date-time",
-    "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id", "sku", "quantity-purchased",
-    "promotion-id",
-)
+# Report types named below (and by the routes, backends and tests). The catalog is their one definition.
+SALES_AND_TRAFFIC = catalog.SALES_AND_TRAFFIC
+SETTLEMENT_V1 = catalog.SETTLEMENT_V1
+SETTLEMENT_V2 = catalog.SETTLEMENT_V2
+
+
+def header(report_type: str) -> tuple[str, ...]:
+    """The header row of a flat file: the catalog's ``columns`` for the type (Amazon's spelling)."""
+    columns = catalog.lookup(report_type).columns
+    if not columns:
+        raise DocumentError(f"the catalog declares no columns for {report_type}; add them to its row")
+    return columns
+
 
 # Amazon keeps two years of order history for reports; older windows have no data (CANCELLED).
 HISTORY = timedelta(days=730)
@@ -290,7 +243,7 @@ def all_orders_rows(order: Order, with_cpf: bool) -> list[list[str]]:
 
 def all_orders_row(order: Order, item: OrderItem, with_cpf: bool) -> dict[str, str]:
     """One order item as a header -> value mapping (for tests and debugging)."""
-    columns = ALL_ORDERS_BY_ORDER_DATE_COLUMNS if with_cpf else ALL_ORDERS_BY_LAST_UPDATE_COLUMNS
+    columns = header(catalog.ALL_ORDERS_BY_ORDER_DATE if with_cpf else catalog.ALL_ORDERS_BY_LAST_UPDATE)
     index = order.items.index(item)
     return dict(zip(columns, all_orders_rows(order, with_cpf)[index], strict=True))
 
@@ -319,8 +272,7 @@ def orders_by_last_update(seller: SyntheticSeller, spec: DocumentSpec) -> Iterat
 
 
 def write_all_orders(orders: Iterable[Order], out: TextIO, with_cpf: bool) -> int:
-    columns = ALL_ORDERS_BY_ORDER_DATE_COLUMNS if with_cpf else ALL_ORDERS_BY_LAST_UPDATE_COLUMNS
-    sink = TsvSink(out, columns)
+    sink = TsvSink(out, header(catalog.ALL_ORDERS_BY_ORDER_DATE if with_cpf else catalog.ALL_ORDERS_BY_LAST_UPDATE))
     for order in orders:
         for values in all_orders_rows(order, with_cpf):
             sink.raw_row(values)
@@ -380,7 +332,7 @@ def _mfn_quantity(seller: SyntheticSeller, marketplace_id: str, sku: str, day: d
 
 
 def write_merchant_listings(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
-    sink = TsvSink(out, MERCHANT_LISTINGS_COLUMNS)
+    sink = TsvSink(out, header("GET_MERCHANT_LISTINGS_ALL_DATA"))
     day = spec.as_of.date()
     for marketplace in spec.marketplaces:
         for product in seller.products(marketplace.marketplace_id):
@@ -411,7 +363,7 @@ def write_merchant_listings(seller: SyntheticSeller, spec: DocumentSpec, out: Te
 
 def write_open_listings(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
     """Only the first marketplace of the request, as Amazon documents for this report."""
-    sink = TsvSink(out, OPEN_LISTINGS_COLUMNS)
+    sink = TsvSink(out, header("GET_FLAT_FILE_OPEN_LISTINGS_DATA"))
     marketplace = spec.marketplaces[0]
     for product in seller.products(marketplace.marketplace_id):
         afn = product.fulfillment_channel == "AFN"
@@ -439,7 +391,7 @@ def fba_levels(seller: SyntheticSeller, spec: DocumentSpec, marketplace_id: str)
 
 
 def write_myi_unsuppressed(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
-    sink = TsvSink(out, MYI_UNSUPPRESSED_COLUMNS)
+    sink = TsvSink(out, header("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"))
     for marketplace in spec.marketplaces:
         levels = fba_levels(seller, spec, marketplace.marketplace_id)
         for product in _afn_products(seller, marketplace.marketplace_id):
@@ -464,7 +416,7 @@ def write_myi_unsuppressed(seller: SyntheticSeller, spec: DocumentSpec, out: Tex
 
 
 def write_afn_inventory(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
-    sink = TsvSink(out, AFN_INVENTORY_COLUMNS)
+    sink = TsvSink(out, header("GET_AFN_INVENTORY_DATA"))
     for marketplace in spec.marketplaces:
         levels = fba_levels(seller, spec, marketplace.marketplace_id)
         for product in _afn_products(seller, marketplace.marketplace_id):
@@ -526,7 +478,7 @@ def returns_between(seller: SyntheticSeller, marketplace_id: str, start: datetim
 
 
 def write_customer_returns(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
-    sink = TsvSink(out, CUSTOMER_RETURNS_COLUMNS)
+    sink = TsvSink(out, header("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"))
     if window_has_history(spec):
         for marketplace_id in spec.marketplace_ids:
             for event in returns_between(seller, marketplace_id, spec.data_start, spec.end_exclusive, spec.as_of):
@@ -576,7 +528,7 @@ def write_ledger_summary(seller: SyntheticSeller, spec: DocumentSpec, out: TextI
     Balances chain: a period's ending balance is the next period's starting balance, and the
     receipts plus unknown events reconcile the two with the shipments and returns in between.
     """
-    sink = TsvSink(out, LEDGER_SUMMARY_COLUMNS)
+    sink = TsvSink(out, header(catalog.LEDGER_SUMMARY))
     if not window_has_history(spec):
         sink.flush()
         return 0
@@ -918,7 +870,7 @@ def write_settlement(seller: SyntheticSeller, marketplace_id: str, index: int, o
     sid = settlement_id(marketplace_id, index)
     cur = marketplace.currency
     fmt = settlement_time if v2 else report_time
-    sink = TsvSink(out, SETTLEMENT_V2_COLUMNS if v2 else SETTLEMENT_V1_COLUMNS)
+    sink = TsvSink(out, header(SETTLEMENT_V2 if v2 else SETTLEMENT_V1))
     sink.mapping({"settlement-id": sid, "settlement-start-date": fmt(start), "settlement-end-date": fmt(end),
                   "deposit-date": fmt(end + timedelta(days=1)), "total-amount": money(total, cur), "currency": cur})
     for p in _settlement_postings(seller, marketplace_id, start, end):
@@ -944,53 +896,105 @@ def write_settlement(seller: SyntheticSeller, marketplace_id: str, index: int, o
     return sink.rows - 1
 
 
+# ------------------------------------------------------------------------------------------ storage fees
+_SIZE_TIERS = (("Small standard-size", 0.78), ("Large standard-size", 0.78), ("Large bulky", 0.56))
+
+
+def _months_charged(spec: DocumentSpec) -> list[date]:
+    """First days of the calendar months in the window that had ended when the report was requested
+    (Amazon charges a month's storage after it ends)."""
+    months = []
+    month = spec.data_start.astimezone(UTC).date().replace(day=1)
+    while day_start(month) <= min(spec.data_end, spec.as_of):
+        following = (month + timedelta(days=32)).replace(day=1)
+        if day_start(following) <= spec.as_of:
+            months.append(month)
+        month = following
+    return months
+
+
+def write_storage_fees(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
+    """GET_FBA_STORAGE_FEE_CHARGES_DATA: one row per FBA SKU, fulfillment center and month charged.
+
+    Dimensions and the size tier are fixed per SKU; the average quantity on hand comes from the SKU's
+    inventory levels in mid-month, so the fee follows the inventory reports' quantities.
+    """
+    sink = TsvSink(out, header(catalog.STORAGE_FEES))
+    if window_has_history(spec):
+        for marketplace in spec.marketplaces:
+            mp = marketplace.marketplace_id
+            for month in _months_charged(spec):
+                for product in _afn_products(seller, mp):
+                    sink.mapping(_storage_fee_row(seller, marketplace, product, month))
+    sink.flush()
+    return sink.rows
+
+
+def _storage_fee_row(seller: SyntheticSeller, marketplace: Marketplace, product: Product, month: date) -> dict:
+    mp = marketplace.marketplace_id
+    shape = seller.rng("storage-shape", mp, product.sku)
+    sides = sorted((round(shape.uniform(2, 18), 2) for _ in range(3)), reverse=True)
+    tier, base_rate = _SIZE_TIERS[0] if sides[0] < 12 else _SIZE_TIERS[1] if sides[0] < 17 else _SIZE_TIERS[2]
+    volume = round(sides[0] * sides[1] * sides[2] / 1728, 4)  # cubic feet
+    levels = inventory_levels(seller, mp, product.sku, month + timedelta(days=14))
+    on_hand = round(levels.fulfillable + levels.reserved * 0.5, 2)
+    pending_removal = round(levels.unsellable * 0.5, 2)
+    total_volume = round(volume * on_hand, 4)
+    fee = Decimal(str(total_volume)) * Decimal(str(base_rate))
+    center = _FULFILLMENT_CENTERS[marketplace.region][hash_index(product.sku, len(_FULFILLMENT_CENTERS[marketplace.region]))]
+    return {
+        "asin": product.asin, "fnsku": product.fnsku, "product_name": product.title,
+        "fulfillment_center": center, "country_code": marketplace.country_code,
+        "longest_side": f"{sides[0]:.2f}", "median_side": f"{sides[1]:.2f}", "shortest_side": f"{sides[2]:.2f}",
+        "measurement_units": "inches", "weight": f"{shape.uniform(0.1, 12):.2f}", "weight_units": "pounds",
+        "item_volume": f"{volume:.4f}", "volume_units": "cubic feet", "product_size_tier": tier,
+        "average_quantity_on_hand": f"{on_hand:.2f}", "average_quantity_pending_removal": f"{pending_removal:.2f}",
+        "estimated_total_item_volume": f"{total_volume:.4f}", "month_of_charge": month.strftime("%Y-%m"),
+        "storage_utilization_ratio": "", "storage_utilization_ratio_units": "",
+        "base_rate": f"{base_rate:.2f}", "utilization_surcharge_rate": "0.00", "currency": marketplace.currency,
+        "estimated_monthly_storage_fee": money(fee, marketplace.currency),
+        "dangerous_goods_storage_type": "--", "eligible_for_inventory_discount": "N",
+        "qualifies_for_inventory_discount": "N", "total_incentive_fee_amount": "0.00",
+        "breakdown_incentive_fee_amount": "", "average_quantity_customer_orders": f"{shape.uniform(0, 30):.2f}",
+    }
+
+
 # ------------------------------------------------------------------------------------------ registry
-TsvWriter = Callable[[SyntheticSeller, DocumentSpec, TextIO], int]
+FlatFileGenerator = Callable[[SyntheticSeller, DocumentSpec, TextIO], int]
+JsonGenerator = Callable[[SyntheticSeller, DocumentSpec], dict | None]
+
+# The report types the sandbox generates on request, by format (the catalog row says which format,
+# which options are valid and whether the type can be requested at all). Settlements are listed,
+# not requested: ``write_settlement_document`` writes them.
+FLAT_FILE_GENERATORS: dict[str, FlatFileGenerator] = {
+    catalog.ALL_ORDERS_BY_ORDER_DATE:
+        lambda s, spec, out: write_all_orders(orders_by_order_date(s, spec), out, with_cpf=True),
+    catalog.ALL_ORDERS_BY_LAST_UPDATE:
+        lambda s, spec, out: write_all_orders(orders_by_last_update(s, spec), out, with_cpf=False),
+    "GET_MERCHANT_LISTINGS_ALL_DATA": write_merchant_listings,
+    "GET_FLAT_FILE_OPEN_LISTINGS_DATA": write_open_listings,
+    "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA": write_myi_unsuppressed,
+    "GET_AFN_INVENTORY_DATA": write_afn_inventory,
+    catalog.LEDGER_SUMMARY: write_ledger_summary,
+    "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA": write_customer_returns,
+    catalog.STORAGE_FEES: write_storage_fees,
+}
+JSON_GENERATORS: dict[str, JsonGenerator] = {SALES_AND_TRAFFIC: sales_and_traffic}
 
 
-@dataclass(frozen=True)
-class ReportKind:
-    """One report type the sandbox serves: its format, its options and how its rows are written."""
-
-    report_type: str
-    fmt: str  # "tsv" or "json"
-    write: TsvWriter | None
-    uses_window: bool = True
-    creatable: bool = True
-    options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+def served_types() -> list[str]:
+    """The report types createReport accepts here: those with a generator."""
+    return sorted([*FLAT_FILE_GENERATORS, *JSON_GENERATORS])
 
 
-SETTLEMENT_V1 = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE"
-SETTLEMENT_V2 = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
-SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
-
-REPORT_KINDS: dict[str, ReportKind] = {k.report_type: k for k in (
-    ReportKind("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "tsv",
-               lambda s, spec, out: write_all_orders(orders_by_order_date(s, spec), out, with_cpf=True)),
-    ReportKind("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "tsv",
-               lambda s, spec, out: write_all_orders(orders_by_last_update(s, spec), out, with_cpf=False)),
-    ReportKind("GET_MERCHANT_LISTINGS_ALL_DATA", "tsv", write_merchant_listings, uses_window=False,
-               options={"custom": ("true", "false")}),
-    ReportKind("GET_FLAT_FILE_OPEN_LISTINGS_DATA", "tsv", write_open_listings, uses_window=False,
-               options={"custom": ("true", "false")}),
-    ReportKind("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "tsv", write_myi_unsuppressed, uses_window=False),
-    ReportKind("GET_AFN_INVENTORY_DATA", "tsv", write_afn_inventory, uses_window=False),
-    ReportKind("GET_LEDGER_SUMMARY_VIEW_DATA", "tsv", write_ledger_summary,
-               options={"aggregateByLocation": ("COUNTRY", "FC"),
-                        "aggregatedByTimePeriod": ("DAILY", "WEEKLY", "MONTHLY")}),
-    ReportKind("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "tsv", write_customer_returns),
-    ReportKind(SALES_AND_TRAFFIC, "json", None,
-               options={"dateGranularity": ("DAY", "WEEK", "MONTH"),
-                        "asinGranularity": ("PARENT", "CHILD", "SKU")}),
-    ReportKind(SETTLEMENT_V1, "tsv", None, uses_window=False, creatable=False),
-    ReportKind(SETTLEMENT_V2, "tsv", None, uses_window=False, creatable=False),
-)}
-
-
-def content_type(kind: ReportKind, marketplace: Marketplace) -> str:
-    if kind.fmt == "json":
+def content_type(row: catalog.ReportType, marketplace: Marketplace) -> str:
+    if row.fmt == catalog.JSON:
         return "application/json"
-    return f"text/tab-separated-values; charset={marketplace.charset}"
+    return f"text/tab-separated-values; charset={_charset(row, marketplace)}"
+
+
+def _charset(row: catalog.ReportType, marketplace: Marketplace) -> str:
+    return "UTF-8" if row.charset == catalog.UTF8 else marketplace.charset
 
 
 def write_gzip(path: Path, charset: str, body: Callable[[TextIO], int]) -> int:
@@ -1010,24 +1014,30 @@ def write_gzip(path: Path, charset: str, body: Callable[[TextIO], int]) -> int:
 
 def write_document(seller: SyntheticSeller, spec: DocumentSpec, path: Path) -> GeneratedDocument:
     """Write the report's document to ``path`` (gzip); rows == 0 means "no data" (CANCELLED)."""
-    kind = REPORT_KINDS[spec.report_type]
+    row = catalog.lookup(spec.report_type)
     marketplace = spec.marketplaces[0]
-    if kind.fmt == "json":
-        document = sales_and_traffic(seller, spec)
+    if row.fmt == catalog.JSON:
+        json_generator = JSON_GENERATORS.get(row.name)
+        if json_generator is None:
+            raise DocumentError(f"{spec.report_type} documents are not generated by this sandbox")
+        document = json_generator(seller, spec)
         if document is None:
-            return GeneratedDocument(0, content_type(kind, marketplace))
-        write_gzip(path, "UTF-8", lambda out: out.write(json.dumps(document, separators=(",", ":"))))
-        return GeneratedDocument(max(1, len(document["salesAndTrafficByDate"])), content_type(kind, marketplace))
-    if kind.write is None:
+            return GeneratedDocument(0, content_type(row, marketplace))
+        write_gzip(path, _charset(row, marketplace), lambda out: out.write(json.dumps(document, separators=(",", ":"))))
+        return GeneratedDocument(max(1, len(document["salesAndTrafficByDate"])), content_type(row, marketplace))
+    generator = FLAT_FILE_GENERATORS.get(row.name)
+    if generator is None:
         raise DocumentError(f"{spec.report_type} documents are not generated on request")
-    rows = write_gzip(path, marketplace.charset, lambda out: kind.write(seller, spec, out))
+    rows = write_gzip(path, _charset(row, marketplace), lambda out: generator(seller, spec, out))
     if rows == 0 and path.exists():
         path.unlink()
-    return GeneratedDocument(rows, content_type(kind, marketplace))
+    return GeneratedDocument(rows, content_type(row, marketplace))
 
 
 def write_settlement_document(seller: SyntheticSeller, marketplace_id: str, index: int, v2: bool,
                               path: Path) -> GeneratedDocument:
     marketplace = by_id(marketplace_id)
-    rows = write_gzip(path, marketplace.charset, lambda out: write_settlement(seller, marketplace_id, index, out, v2))
-    return GeneratedDocument(rows, content_type(REPORT_KINDS[SETTLEMENT_V2], marketplace))
+    row = catalog.lookup(SETTLEMENT_V2 if v2 else SETTLEMENT_V1)
+    rows = write_gzip(path, _charset(row, marketplace),
+                      lambda out: write_settlement(seller, marketplace_id, index, out, v2))
+    return GeneratedDocument(rows, content_type(row, marketplace))

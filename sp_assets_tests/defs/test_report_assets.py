@@ -18,11 +18,12 @@ import requests
 
 from sp_assets.defs.config import ConfigError, parse_config
 from sp_assets.defs.orders.assets import build_orders_assets
-from sp_assets.defs.reports.assets import build_report_assets
+from sp_assets.defs.reports.assets import build_monthly_schedule, build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.reports.runner import day_requests
+from sp_assets.defs.schedules import build_schedule
 from sp_assets.lib.orders import order_item_rows_from_report
-from sp_assets.lib.tables.reports import report_kind
+from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
 
@@ -287,13 +288,15 @@ def test_the_quote_character_option(asset_env: AssetEnv) -> None:
     literal = config_with("none")
     entry = literal.get("us")
     day, comment = _day_with_a_quoted_comment(asset_env.sandbox, entry.marketplace_id)
-    assert asset_env.materialize(build_report_assets(entry), literal, partition_key=day.isoformat()).success
+    assert [c.table for c in entry.reports].count("customer_returns") == 1, "the entry replaces the default's"
+    assert asset_env.materialize(assets_named(entry, "customer_returns"), literal,
+                                 partition_key=day.isoformat()).success
     comments = asset_env.warehouse.query("select customer_comments from us.customer_returns").to_series().to_list()
     assert comment in comments, "quote_char none keeps every byte as Amazon wrote it"
 
     quoted = config_with('"')
-    result = asset_env.materialize(build_report_assets(quoted.get("us")), quoted, partition_key=day.isoformat(),
-                                   raise_on_error=False)
+    result = asset_env.materialize(assets_named(quoted.get("us"), "customer_returns"), quoted,
+                                   partition_key=day.isoformat(), raise_on_error=False)
     assert not result.success
     assert "quote_char: none" in failure_text(result), "a leading quote fails loudly, naming the fix"
     assert asset_env.warehouse.query("select customer_comments from us.customer_returns").to_series().to_list() == \
@@ -306,14 +309,15 @@ def test_schema_drift_adds_new_columns_and_nulls_missing_ones(asset_env: AssetEn
 
     first, second, third = past_day(15), past_day(14), past_day(13)
     without_cpf = config_for(BY_LAST_UPDATE)
-    assert asset_env.materialize(build_report_assets(without_cpf.get("us")), without_cpf,
+    assert asset_env.materialize(assets_named(without_cpf.get("us"), "orders_flat"), without_cpf,
                                  partition_key=first.isoformat()).success
     assert "cpf" not in asset_env.warehouse.columns("us", "orders_flat")
 
     with_cpf = config_for(ALL_ORDERS)  # the file gains a column
-    result = asset_env.materialize(build_report_assets(with_cpf.get("us")), with_cpf, partition_key=second.isoformat())
+    result = asset_env.materialize(assets_named(with_cpf.get("us"), "orders_flat"), with_cpf,
+                                   partition_key=second.isoformat())
     assert materialization_metadata(result, ["us", "orders_flat"])[0]["added_columns"] == "cpf"
-    assert asset_env.materialize(build_report_assets(without_cpf.get("us")), without_cpf,
+    assert asset_env.materialize(assets_named(without_cpf.get("us"), "orders_flat"), without_cpf,
                                  partition_key=third.isoformat()).success  # ...and loses it again
     rows = dict(asset_env.warehouse.query(
         "select partition_date, count(*) filter (where cpf is null) from us.orders_flat group by 1").rows())
@@ -321,6 +325,53 @@ def test_schema_drift_adds_new_columns_and_nulls_missing_ones(asset_env: AssetEn
         "rows of files without the column load with nulls in it"
     assert {"amazon_order_id", "last_updated_date", "is_business_order"} <= set(
         asset_env.warehouse.columns("us", "orders_flat")), "headers are snake_cased"
+
+
+# ------------------------------------------------------------------------------------------ monthly
+def test_a_monthly_report_has_monthly_partitions_and_requests_the_calendar_month(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"reports": [{"type": catalog.STORAGE_FEES, "table": "storage_fees"}]}})
+    entry = config.get("us")
+    seller, us = asset_env.sandbox.seller, entry.marketplace_id
+    (asset,) = assets_named(entry, "storage_fees")
+    partitions = asset.partitions_def
+    assert isinstance(partitions, dg.MonthlyPartitionsDefinition) and partitions.timezone == entry.timezone
+    keys = partitions.get_partition_keys()
+    assert keys[0] == entry.start_date.replace(day=1).isoformat(), "from the month of start_date"
+    month = date.fromisoformat(keys[-1])
+    following = (month + timedelta(days=32)).replace(day=1)
+    assert following == today(entry).replace(day=1), "the last partition is the last complete month"
+    checks = [c for c in build_report_checks(entry) if any(k.name == "storage_fees_key" for k in c.check_keys)]
+    assert len(checks) == 1
+
+    result = asset_env.materialize([asset, *checks], config, partition_key=keys[-1],
+                                   selection=dg.AssetSelection.assets(asset))
+    assert result.success
+    rows = asset_env.warehouse.query("select fnsku, month_of_charge, partition_date, country_code, currency "
+                                     "from us.storage_fees").rows()
+    afn = [p for p in seller.products(us) if p.fulfillment_channel == "AFN"]
+    assert sorted(r[0] for r in rows) == sorted(p.fnsku for p in afn), "one row per FBA SKU of the seller"
+    assert {r[1:] for r in rows} == {(month.strftime("%Y-%m"), month, "US", "USD")}
+    (sent,) = materialization_metadata(result, ["us", "storage_fees"])[0]["reports"]
+    assert (sent["data_start_time"], sent["data_end_time"]) == (
+        utc_start(month).isoformat(), (utc_start(following) - timedelta(seconds=1)).isoformat()), "the month, UTC days"
+    assert stats(asset_env.sandbox).get(window_key(catalog.STORAGE_FEES, utc_start(month), utc_start(following))) == 1
+    assert all(e.passed for e in check_evaluations(result).values()) and check_evaluations(result)
+
+
+def test_a_monthly_report_has_its_own_schedule_and_stays_out_of_the_daily_jobs(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"reports": [{"type": catalog.STORAGE_FEES, "table": "storage_fees"}]}})
+    entry = config.get("us")
+    daily_jobs, daily = build_schedule(entry)
+    monthly_jobs, (monthly,) = build_monthly_schedule(entry)
+    defs = dg.Definitions(assets=build_report_assets(entry), asset_checks=build_report_checks(entry),
+                          jobs=[*daily_jobs, *monthly_jobs], schedules=[daily, monthly],
+                          resources=asset_env.resources(config))
+    jobs = {job.name: job for job in defs.resolve_all_job_defs()}  # mixing partitions would fail here
+    storage = dg.AssetKey(["us", "storage_fees"])
+    assert storage in jobs["us_monthly_job"].asset_layer.executable_asset_keys
+    assert all(storage not in jobs[j.name].asset_layer.executable_asset_keys for j in daily_jobs)
+    assert monthly.cron_schedule == f"0 {entry.schedule_hour} 15 * *" and monthly.execution_timezone == entry.timezone
+    assert build_monthly_schedule(make_config({"us": {}}).get("us")) == ([], []), "no monthly report, no schedule"
 
 
 # ------------------------------------------------------------------------------------------ order items
@@ -378,19 +429,19 @@ def test_report_rows_number_repeated_skus_and_leave_partial_shipments_unknown() 
         order_item_rows_from_report([{"sku": "A"}], "UTC")
 
 
-def test_windows_per_report_kind_and_a_day_still_running() -> None:
+def test_windows_per_report_window_and_a_day_still_running() -> None:
     entry = make_config({"us": {}}).get("us")
     now = datetime(2026, 3, 5, 17, 40, tzinfo=UTC)  # 09:40 in Los Angeles
-    event = report_kind(ALL_ORDERS)
+    event = catalog.lookup(ALL_ORDERS)
     (past,) = day_requests(entry, event, {}, ["2026-03-01"], now)
     assert (past.start, past.end) == (datetime(2026, 3, 1, 8, tzinfo=UTC), datetime(2026, 3, 2, 7, 59, 59, tzinfo=UTC))
-    (calendar,) = day_requests(entry, report_kind("GET_LEDGER_SUMMARY_VIEW_DATA"), {}, ["2026-03-01"], now)
+    (calendar,) = day_requests(entry, catalog.lookup(catalog.LEDGER_SUMMARY), {}, ["2026-03-01"], now)
     assert (calendar.start, calendar.end) == (datetime(2026, 3, 1, tzinfo=UTC),
                                               datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC))
     (running,) = day_requests(entry, event, {}, ["2026-03-05"], now)
     assert running.end == datetime(2026, 3, 5, 16, 59, 59, tzinfo=UTC), "up to the last full hour, never after now"
-    (snapshot,) = day_requests(entry, report_kind("GET_MERCHANT_LISTINGS_ALL_DATA"), {}, ["2026-03-05"], now)
+    (snapshot,) = day_requests(entry, catalog.lookup("GET_MERCHANT_LISTINGS_ALL_DATA"), {}, ["2026-03-05"], now)
     assert snapshot.request is not None and snapshot.request.data_start is None
     jp = make_config({"jp": {}}).get("jp")
-    (not_begun,) = day_requests(jp, report_kind("GET_LEDGER_SUMMARY_VIEW_DATA"), {}, ["2026-03-06"], now)
+    (not_begun,) = day_requests(jp, catalog.lookup(catalog.LEDGER_SUMMARY), {}, ["2026-03-06"], now)
     assert not_begun.request is None, "a date that has not begun in UTC is not requested"

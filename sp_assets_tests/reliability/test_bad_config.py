@@ -107,6 +107,11 @@ CONFIG_CASES: list[tuple[str, str, str, str]] = [
     ("report-table-not-an-identifier", _yaml("reports: [{type: GET_MERCHANT_LISTINGS_ALL_DATA, "
                                              "table: 'All Listings'}]"),
      "marketplaces.us.reports[0].table", "must be a lower-case identifier"),
+    ("disable-a-report-that-is-no-default", _yaml("reports: [{table: settlement, enabled: false}]"),
+     "marketplaces.us.reports[0].table", "allowed: all_orders_report, merchant_listings"),
+    ("bad-option-in-the-default-reports", f"defaults:\n  start_date: {START}\n  reports:\n    - {{type: "
+     "GET_LEDGER_SUMMARY_VIEW_DATA, options: {aggregateByLocation: STATE}}\nmarketplaces:\n  us: {}\n",
+     "defaults.reports[0].options.aggregateByLocation", "allowed: COUNTRY, FC"),
     ("endpoint-without-scheme", _yaml("endpoint: '127.0.0.1:8000'"), "marketplaces.us.endpoint",
      "expected http(s)://host"),
     ("endpoint-ftp", _yaml("endpoint: ftp://sellingpartnerapi-na.amazon.com"), "marketplaces.us.endpoint",

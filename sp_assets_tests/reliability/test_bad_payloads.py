@@ -421,7 +421,7 @@ def test_an_empty_document_fails_the_day_keeps_its_rows_and_a_relaunch_reuses_th
 
 def test_shift_jis_with_an_invalid_byte_keeps_the_japanese_text(tmp_path: Path) -> None:
     """The decoding rule on its own, for a Japanese document (declared Shift_JIS, read as cp932)."""
-    from sp_assets.lib.reports import transcode_to_utf8
+    from sp_assets.lib.reports.decoding import transcode_to_utf8
 
     good = "sku\ttitle\nA-1\t陶器 マグカップ ブルー\nA-2\t竹製 まな板\n".encode("cp932")
     source = tmp_path / "doc"

@@ -20,6 +20,7 @@ import requests
 from jsonschema import Draft7Validator
 
 from sp_assets.lib.marketplaces import by_code
+from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxProcess, SandboxServer
@@ -279,7 +280,7 @@ def test_settlement_reports_are_listed_with_documents(sb: SandboxServer) -> None
     assert caller.report(latest["reportId"]).json() == latest
     download, body = caller.download(latest)
     rows = tsv(body, "cp1252")
-    assert tuple(rows[0]) == docs.SETTLEMENT_V2_COLUMNS
+    assert tuple(rows[0]) == catalog.lookup(docs.SETTLEMENT_V2).columns
     summary, postings = dict(zip(rows[0], rows[1], strict=True)), rows[2:]
     assert summary["transaction-type"] == "" and summary["currency"] == "USD"
     total = sum(Decimal(r[rows[0].index("amount")]) for r in postings)
@@ -305,14 +306,10 @@ def test_document_url_expires_and_a_fresh_one_works(sandbox_factory) -> None:
 
 def test_flat_files_have_amazons_headers(sb: SandboxServer) -> None:
     caller = api(sb, "headers")
-    expected = {
-        ALL_ORDERS: docs.ALL_ORDERS_BY_ORDER_DATE_COLUMNS,
-        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL": docs.ALL_ORDERS_BY_LAST_UPDATE_COLUMNS,
-        "GET_MERCHANT_LISTINGS_ALL_DATA": docs.MERCHANT_LISTINGS_COLUMNS,
-        "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA": docs.MYI_UNSUPPRESSED_COLUMNS,
-        "GET_LEDGER_SUMMARY_VIEW_DATA": docs.LEDGER_SUMMARY_COLUMNS,
-        "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA": docs.CUSTOMER_RETURNS_COLUMNS,
-    }
+    """Every flat file the sandbox generates has exactly the header its catalog row declares."""
+    expected = {t: catalog.lookup(t).columns for t in docs.FLAT_FILE_GENERATORS}
+    assert all(expected.values()), "every generated type declares its columns in the catalog"
+    assert {ALL_ORDERS, "GET_LEDGER_SUMMARY_VIEW_DATA", catalog.STORAGE_FEES} <= set(expected)
     start = day(40).strftime("%Y-%m-%dT%H:%M:%SZ")
     end = day(10).strftime("%Y-%m-%dT%H:%M:%SZ")
     ids = {t: caller.create_id(t, dataStartTime=start, dataEndTime=end) for t in expected}
@@ -332,7 +329,7 @@ def test_ledger_options_shape_the_rows(sb: SandboxServer) -> None:
     span = {"dataStartTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "dataEndTime": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
     daily = caller.wait(caller.create_id("GET_LEDGER_SUMMARY_VIEW_DATA", reportOptions={
         "aggregatedByTimePeriod": "DAILY", "aggregateByLocation": "FC"}, **span))
-    rows = [dict(zip(docs.LEDGER_SUMMARY_COLUMNS, r, strict=True)) for r in tsv(caller.download(daily)[1], "cp1252")[1:]]
+    rows = [dict(zip(catalog.lookup(catalog.LEDGER_SUMMARY).columns, r, strict=True)) for r in tsv(caller.download(daily)[1], "cp1252")[1:]]
     assert {r["Date"] for r in rows} == {(start + timedelta(days=n)).strftime("%m/%d/%Y") for n in range(15)}
     assert {r["Location"] for r in rows} <= {"PHX7", "SEA8", "ONT8"}
     by_key = {(r["MSKU"], r["Location"], r["Date"]): r for r in rows}
@@ -407,7 +404,7 @@ def test_all_orders_report_agrees_with_get_orders_and_items(sb: SandboxServer) -
     report = caller.wait(caller.create_id(ALL_ORDERS, **window(8)))
     rows = tsv(caller.download(report)[1], "cp1252")
     header, rows = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
-    assert tuple(header) == docs.ALL_ORDERS_BY_ORDER_DATE_COLUMNS
+    assert tuple(header) == catalog.lookup(ALL_ORDERS).columns
 
     orders = _get_all_orders(sb, caller, start, start + timedelta(days=1))
     assert orders, "the day must have orders"

@@ -55,8 +55,8 @@ from sp_assets.lib.orders import (
     fetch_orders_with_items_2026,
     order_item_rows_from_report,
 )
-from sp_assets.lib.report_parsing import read_tsv
-from sp_assets.lib.tables.reports import ALL_ORDERS_BY_ORDER_DATE, report_kind
+from sp_assets.lib.reports import catalog
+from sp_assets.lib.reports.parsing import read_tsv
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
 
 DESCRIPTIONS = {
@@ -187,7 +187,7 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.As
     may start with a double quote.
     """
     sp_key = f"sp_api_{entry.code}"
-    kind = report_kind(ALL_ORDERS_BY_ORDER_DATE)
+    all_orders = catalog.lookup(catalog.ALL_ORDERS_BY_ORDER_DATE)
 
     @dg.asset(deps=[asset_key(entry, "orders")], **daily_asset_kwargs(entry, "order_items", "reports", ROLLING,
                                                                        DESCRIPTIONS["order_items_report"]))
@@ -197,8 +197,8 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.As
         client = getattr(context.resources, sp_key).client()
         before = client.stats.snapshot()
         now = datetime.now(UTC)
-        days = runner.day_requests(entry, kind, {}, context.partition_keys, now)
-        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, kind, now),
+        days = runner.day_requests(entry, all_orders, {}, context.partition_keys, now)
+        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, all_orders, now),
                                        what=f"{entry.code}/order_items (report)")
         try:
             rows = [row for result in results if result.has_data and result.outcome is not None

@@ -1,18 +1,20 @@
 """The seed's **Create and Download Report**: one asset per configured report and marketplace.
 
-``marketplaces.<code>.reports`` lists the reports (default: ``config.DEFAULT_REPORTS``); each entry
-becomes the asset ``[<code>, <table>]`` in group ``amazon_<code>`` and pool
+``defaults.reports`` plus ``marketplaces.<code>.reports`` list the reports (the defaults are the
+catalog's, ``lib/reports/catalog.py``, also listed in marketplaces.yaml); each entry becomes the asset ``[<code>, <table>]`` in group ``amazon_<code>`` and pool
 ``sp_api__<account>__reports``. GET_SALES_AND_TRAFFIC_REPORT becomes one multi-asset writing
 ``<table>_by_date`` and/or ``<table>_by_asin`` (the seed's "Pull report data by Date or ASIN") from a
 single report, because Amazon limits that report type to one request per 15 minutes.
 
 =================  =========================================================  =================================
-kind               window sent to Amazon (see ``lib/tables/reports.py``)      write
+window             window sent to Amazon (see ``lib/reports/catalog.py``)     write
 =================  =========================================================  =================================
 event (orders,     the partition's local day in UTC, end inclusive; one       per day: delete the day's rows,
 returns)           report per day                                             load the file (one transaction)
 calendar (ledger,  the partition's date as a whole UTC day                    the same
 sales and traffic)
+monthly (storage   monthly partitions; the calendar month as whole UTC days    per month: the same
+fees)
 snapshot           none; only today's partition (``require_today``), each     the same (a day's snapshot is
 (listings, FBA     day's snapshot kept                                        kept as its partition)
 inventory)
@@ -42,30 +44,36 @@ from typing import Any
 import dagster as dg
 
 from sp_assets.defs.common import (
+    MONTHLY as MONTHLY_REFRESH,
+)
+from sp_assets.defs.common import (
+    REFRESH_TAG,
     ROLLING,
     SNAPSHOT,
     asset_key,
     daily_asset_kwargs,
+    group_name,
     require_today,
     run_metadata,
 )
 from sp_assets.defs.config import MarketplaceConfig, ReportConfig, load_config
-from sp_assets.defs.partitions import utc_window
+from sp_assets.defs.partitions import monthly_partitions, utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.reports.settlements import build_settlements_asset
 from sp_assets.defs.rest_support import api_since, sp_client
-from sp_assets.lib.report_parsing import flatten_sales_and_traffic
-from sp_assets.lib.reports import JSON_REPORT_TYPES
-from sp_assets.lib.tables.reports import (
-    BY_ASIN,
+from sp_assets.lib.reports import catalog
+from sp_assets.lib.reports.catalog import (
     BY_DATE,
     LISTED,
+    MONTHLY,
     PARTITION_COLUMN,
     REPORT_ID_COLUMN,
     SALES_AND_TRAFFIC,
-    ReportKind,
+    ReportType,
+)
+from sp_assets.lib.reports.parsing import flatten_sales_and_traffic
+from sp_assets.lib.reports.tables import (
     records_frame,
-    report_kind,
     sales_and_traffic_spec,
     sales_and_traffic_table,
     with_constants,
@@ -79,28 +87,32 @@ from sp_assets.lib.warehouse import (
 )
 
 FAMILY = "reports"
-FBA_INVENTORY_TYPES = ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "GET_FBA_MYI_ALL_INVENTORY_DATA",
-                       "GET_AFN_INVENTORY_DATA")
+# Amazon charges a month's storage fees between the 7th and the 15th of the following month.
+MONTHLY_SCHEDULE_DAY = 15
+_WINDOW_TEXT = {
+    "event": "the partition's local day (sent to Amazon in UTC)",
+    "calendar": "the partition's calendar date",
+    "monthly": "the partition's calendar month (monthly partitions)",
+    "snapshot": "no window: a point-in-time snapshot, only today's partition can be materialized",
+}
 
 
-def _description(config: ReportConfig, kind: ReportKind) -> str:
-    window = {
-        "event": "the partition's local day (sent to Amazon in UTC)",
-        "calendar": "the partition's calendar date",
-        "snapshot": "no window: a point-in-time snapshot, only today's partition can be materialized",
-    }[kind.window]
+def _description(config: ReportConfig, row: ReportType) -> str:
+    window = _WINDOW_TEXT[row.window]
+    period = "month" if row.window == MONTHLY else "day"
     options = f" Options: `{config.options}`." if config.options else ""
     quote = "none (every byte literal)" if not config.quote_char else "double quote"
     return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report per "
-            f"partition day, window: {window}.{options} CSV quote character: {quote}. Write mode: **partition "
-            f"replace** by partition_date; CANCELLED (no data) writes the day empty.")
+            f"partition {period}, window: {window}.{options} CSV quote character: {quote}. Write mode: **partition "
+            f"replace** by partition_date; CANCELLED (no data) writes the {period} empty.")
 
 
-def _history_asset(entry: MarketplaceConfig, config: ReportConfig) -> str:
-    if config.report_type in FBA_INVENTORY_TYPES:
-        ledger = next((r.table for r in entry.reports if r.report_type == "GET_LEDGER_SUMMARY_VIEW_DATA"), None)
-        if ledger:
-            return asset_key(entry, ledger).to_user_string()
+def _history_asset(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> str:
+    """Where the history of a snapshot type is: the table of its catalog ``history_type``, if configured."""
+    if row.history_type is not None:
+        table = next((r.table for r in entry.reports if r.report_type == row.history_type), None)
+        if table:
+            return asset_key(entry, table).to_user_string()
     return f"the snapshots {asset_key(entry, config.table).to_user_string()} kept on the days they were taken"
 
 
@@ -115,9 +127,9 @@ def _empty_file(directory: Path, day: date) -> Path:
     return path
 
 
-def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: ReportConfig, kind: ReportKind,
+def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: ReportConfig, row: ReportType,
                   result: runner.DayResult) -> WriteResult:
-    """One day's document into ``<code>.<table>``: its rows replace the day's, in one transaction.
+    """One partition's document into ``<code>.<table>``: its rows replace the partition's, in one transaction.
 
     A CANCELLED (or not yet requested) day loads an empty file: the day's rows are deleted and the
     load is recorded with zero rows.
@@ -132,9 +144,9 @@ def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: Report
     try:
         return warehouse.load_delimited_file(
             entry.code, config.table, path, quote=config.quote_char or None,
-            column_types={**kind.column_types, REPORT_ID_COLUMN: "VARCHAR"},
+            column_types={**row.column_types, REPORT_ID_COLUMN: "VARCHAR"},
             constants={PARTITION_COLUMN: day, REPORT_ID_COLUMN: report_id},
-            replace_where={PARTITION_COLUMN: day}, partition_start=day, partition_end=day + timedelta(days=1),
+            replace_where={PARTITION_COLUMN: day}, partition_start=day, partition_end=runner.period_end(row, day),
             strict=True, note=f"{config.report_type} report {report_id or 'none'} ({result.status})",
         )
     except (WarehouseLockTimeout, WarehouseBusyError):
@@ -161,27 +173,35 @@ def _load_failure(entry: MarketplaceConfig, config: ReportConfig, report_id: str
             f"{text}")
 
 
+def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> dict[str, Any]:
+    """Daily asset arguments; a monthly type gets monthly partitions (and is outside the daily schedule's jobs)."""
+    refresh = SNAPSHOT if row.is_snapshot else MONTHLY_REFRESH if row.window == MONTHLY else ROLLING
+    kwargs = daily_asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row))
+    if row.window == MONTHLY:
+        kwargs["partitions_def"] = monthly_partitions(entry)
+    return kwargs
+
+
 def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
-    """A flat-file report of one marketplace as a daily-partitioned asset."""
-    kind = report_kind(config.report_type)
-    refresh = SNAPSHOT if kind.is_snapshot else ROLLING
+    """A flat-file report of one marketplace as a daily- (or monthly-) partitioned asset."""
+    row = catalog.lookup(config.report_type)
     what = f"{entry.code}/{config.table}"
 
-    @dg.asset(**daily_asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, kind)))
+    @dg.asset(**_asset_kwargs(entry, config, row))
     def report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        if kind.is_snapshot:
-            require_today(context, entry, history_asset=_history_asset(entry, config))
+        if row.is_snapshot:
+            require_today(context, entry, history_asset=_history_asset(entry, config, row))
         now = _now()
         client = sp_client(context, entry)
         before = client.stats.snapshot()
-        days = runner.day_requests(entry, kind, config.options, context.partition_keys, now)
-        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, kind, now), what=what)
+        days = runner.day_requests(entry, row, config.options, context.partition_keys, now)
+        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, row, now), what=what)
         warehouse = context.resources.warehouse.warehouse()
         writes: list[dict[str, Any]] = []
         rows: dict[date, int] = {}
         try:
             for result in results:
-                write = load_flat_day(warehouse, entry, config, kind, result)
+                write = load_flat_day(warehouse, entry, config, row, result)
                 runner.mark_consumed(client, [result])
                 rows[result.day.day] = write.rows
                 writes.append(write.as_metadata())
@@ -202,8 +222,8 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.Ass
 # ------------------------------------------------------------------------------------------ sales and traffic
 def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
     """GET_SALES_AND_TRAFFIC_REPORT: one report per day, written to ``<table>_by_date`` / ``_by_asin``."""
-    kind = report_kind(config.report_type)
-    sides = config.by or (BY_DATE, BY_ASIN)
+    row = catalog.lookup(config.report_type)
+    sides = config.by or row.by
     base = daily_asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
     specs = [
         dg.AssetSpec(
@@ -224,8 +244,8 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
         now = _now()
         client = sp_client(context, entry)
         before = client.stats.snapshot()
-        days = runner.day_requests(entry, kind, config.options, context.partition_keys, now)
-        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, kind, now), what=what)
+        days = runner.day_requests(entry, row, config.options, context.partition_keys, now)
+        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, row, now), what=what)
         try:
             records: dict[str, list[dict[str, Any]]] = {by: [] for by in sides}
             for result in results:
@@ -268,19 +288,42 @@ def build_report_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     """Every configured report of one marketplace."""
     assets = []
     for config in entry.reports:
-        kind = report_kind(config.report_type)
-        if config.report_type == SALES_AND_TRAFFIC:
+        row = catalog.lookup(config.report_type)
+        if row.name == SALES_AND_TRAFFIC:
             assets.append(build_sales_and_traffic_asset(entry, config))
-        elif kind.window == LISTED:
+        elif row.window == LISTED:
             assets.append(build_settlements_asset(entry, config))
-        elif kind.fmt == "json" or config.report_type in JSON_REPORT_TYPES:
-            raise ValueError(f"marketplaces.{entry.code}.reports: {config.report_type} is a JSON report; only "
-                             f"{SALES_AND_TRAFFIC} is supported among JSON reports")
+        elif not row.readable or row.fmt != catalog.TSV:
+            raise ValueError(f"marketplaces.{entry.code}.reports: {config.report_type} documents are "
+                             f"{row.fmt.upper()}; the loader reads flat files and {SALES_AND_TRAFFIC}")
         else:
             assets.append(build_report_asset(entry, config))
     return assets
 
 
+def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
+    """The monthly reports of one marketplace: a job and a schedule for the last complete month.
+
+    Their partitions are months, so they cannot share the daily schedule's jobs; none when the
+    marketplace has no monthly report.
+    """
+    if not any(catalog.lookup(r.report_type).window == MONTHLY for r in entry.reports):
+        return [], []
+    job = dg.define_asset_job(
+        f"{entry.code}_monthly_job", partitions_def=monthly_partitions(entry),
+        selection=dg.AssetSelection.groups(group_name(entry)) & dg.AssetSelection.tag(REFRESH_TAG, MONTHLY_REFRESH),
+        description=f"{entry.code}: monthly reports, the last complete month",
+    )
+    schedule = dg.build_schedule_from_partitioned_job(
+        job, name=f"{entry.code}_monthly", hour_of_day=entry.schedule_hour, day_of_month=MONTHLY_SCHEDULE_DAY,
+        default_status=dg.DefaultScheduleStatus.RUNNING)
+    return [job], [schedule]
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for entry in load_config().marketplaces for a in build_report_assets(entry)])
+    entries = load_config().marketplaces
+    monthly = [build_monthly_schedule(entry) for entry in entries]
+    return dg.Definitions(assets=[a for entry in entries for a in build_report_assets(entry)],
+                          jobs=[j for jobs, _ in monthly for j in jobs],
+                          schedules=[s for _, schedules in monthly for s in schedules])

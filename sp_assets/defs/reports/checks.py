@@ -3,8 +3,8 @@
 Loads of flat files go straight from the file into DuckDB, so the warehouse enforces no key there:
 these checks are the guard. The order flat files have no key Amazon promises (one row per item, and
 the same SKU can appear twice in an order), so their check on ``(amazon_order_id, sku)`` warns
-rather than fails; the other keys fail with ERROR severity. Report types without a known key
-(a type the project has not described) get no check.
+rather than fails; the other keys fail with ERROR severity. Keys and severities are the catalog's
+(``lib/reports/catalog.py``); a type whose row declares no key gets no check.
 """
 
 from collections.abc import Sequence
@@ -14,12 +14,8 @@ import dagster as dg
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.lib.naming import quote_identifier
-from sp_assets.lib.tables.reports import (
-    SALES_AND_TRAFFIC,
-    SALES_AND_TRAFFIC_KEYS,
-    report_kind,
-    sales_and_traffic_table,
-)
+from sp_assets.lib.reports import catalog
+from sp_assets.lib.reports.tables import SALES_AND_TRAFFIC_KEYS, sales_and_traffic_table
 
 
 def report_key_check(entry: MarketplaceConfig, table: str, key: Sequence[str], required: Sequence[str],
@@ -59,14 +55,14 @@ def report_key_check(entry: MarketplaceConfig, table: str, key: Sequence[str], r
 def build_report_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
     checks = []
     for config in entry.reports:
-        if config.report_type == SALES_AND_TRAFFIC:
-            for by in config.by or tuple(SALES_AND_TRAFFIC_KEYS):
+        row = catalog.lookup(config.report_type)
+        if row.name == catalog.SALES_AND_TRAFFIC:
+            for by in config.by or row.by:
                 key, required = SALES_AND_TRAFFIC_KEYS[by]
                 checks.append(report_key_check(entry, sales_and_traffic_table(config.table, by), key, required))
             continue
-        kind = report_kind(config.report_type)
-        if kind.key:
-            checks.append(report_key_check(entry, config.table, kind.key, kind.required, kind.key_severity))
+        if row.key:
+            checks.append(report_key_check(entry, config.table, row.key, row.required, row.key_severity))
     return checks
 
 

@@ -33,19 +33,19 @@ import dagster as dg
 
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.paths import report_ledger_path
-from sp_assets.lib.reports import (
+from sp_assets.lib.reports.catalog import CALENDAR, MONTHLY, SNAPSHOT, ReportType
+from sp_assets.lib.reports.ledger import ReportLedger
+from sp_assets.lib.reports.lifecycle import (
     PollPolicy,
     ReportFatalError,
-    ReportLedger,
     ReportOutcome,
-    ReportRequest,
     ReportTimeoutError,
     StatusEvent,
     run_report,
 )
+from sp_assets.lib.reports.request import ReportRequest
 from sp_assets.lib.spapi.errors import AccessDeniedError, InvalidInputError
 from sp_assets.lib.spapi.http import SPAPIClient
-from sp_assets.lib.tables.reports import CALENDAR, EVENT, SNAPSHOT, ReportKind
 
 ATTEMPT_WAIT = 3600.0  # Amazon-seconds one step attempt polls before handing its pool slot back
 RETRY_PAUSE = 900.0  # Amazon-seconds between two attempts (the slot is free meanwhile)
@@ -60,7 +60,8 @@ class _Cancelled(Exception):
 
 @dataclass(frozen=True)
 class DayRequest:
-    """The report of one partition day: the window as sent (UTC, end inclusive) and the request.
+    """The report of one partition (a day; a month for monthly types, ``day`` its first day): the
+    window as sent (UTC, end inclusive) and the request.
 
     ``request`` is None when the day's window has not begun yet (today's partition just after
     midnight): there is nothing to ask Amazon, and the day is written as empty.
@@ -99,33 +100,40 @@ def latest_end(now: datetime) -> datetime:
     return (now - END_MARGIN).astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(seconds=1)
 
 
-def day_window(entry: MarketplaceConfig, kind: ReportKind, day: date) -> tuple[datetime, datetime]:
-    """``[start, end]`` (UTC, end inclusive, as Amazon's dataEndTime) of a partition day for ``kind``."""
-    if kind.window == CALENDAR:
-        start = datetime.combine(day, time(0), tzinfo=UTC)
-    else:
-        start = datetime.combine(day, time(0), tzinfo=ZoneInfo(entry.timezone)).astimezone(UTC)
-    following = datetime.combine(day + timedelta(days=1), time(0),
-                                 tzinfo=UTC if kind.window == CALENDAR else ZoneInfo(entry.timezone))
+def period_end(row: ReportType, day: date) -> date:
+    """The first day after the partition that starts on ``day``: the next day, or the next month's first."""
+    if row.window == MONTHLY:
+        return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+def day_window(entry: MarketplaceConfig, row: ReportType, day: date) -> tuple[datetime, datetime]:
+    """``[start, end]`` (UTC, end inclusive, as Amazon's dataEndTime) of the partition starting on ``day``.
+
+    Calendar and monthly reports aggregate by date, so their window is whole UTC days; the others'
+    is the marketplace's local day converted to UTC.
+    """
+    zone = UTC if row.window in (CALENDAR, MONTHLY) else ZoneInfo(entry.timezone)
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    following = datetime.combine(period_end(row, day), time(0), tzinfo=zone)
     return start, following.astimezone(UTC) - timedelta(seconds=1)
 
 
-def day_requests(entry: MarketplaceConfig, kind: ReportKind, options: dict[str, str], partition_keys: Sequence[str],
+def day_requests(entry: MarketplaceConfig, row: ReportType, options: dict[str, str], partition_keys: Sequence[str],
                  now: datetime) -> list[DayRequest]:
-    """One request per partition day. Snapshot reports send no window; the others send the day's,
-    its end clamped to ``latest_end(now)`` while the day is still running."""
-    if kind.window not in (EVENT, CALENDAR, SNAPSHOT):
-        raise ValueError(f"{kind.report_type} reports are listed, not requested")
+    """One request per partition (a day, or a month for monthly reports). Snapshot reports send no
+    window; the others send the partition's, its end clamped to ``latest_end(now)`` while it is running."""
+    if not row.creatable:
+        raise ValueError(f"{row.name} reports are listed, not requested")
     out = []
     for key in partition_keys:
         day = date.fromisoformat(key)
-        start, end = day_window(entry, kind, day)
-        if kind.window == SNAPSHOT:
-            out.append(DayRequest(day, start, end, ReportRequest(kind.report_type, entry.marketplace_id,
-                                                                 options=options)))
+        start, end = day_window(entry, row, day)
+        if row.window == SNAPSHOT:
+            out.append(DayRequest(day, start, end, ReportRequest(row.name, entry.marketplace_id, options=options)))
             continue
         end = min(end, latest_end(now))
-        request = (ReportRequest(kind.report_type, entry.marketplace_id, start, end, options)
+        request = (ReportRequest(row.name, entry.marketplace_id, start, end, options)
                    if end >= start else None)
         out.append(DayRequest(day, start, end, request))
     return out
@@ -216,8 +224,8 @@ def mark_consumed(client: SPAPIClient, results: Sequence[DayResult], report_ledg
             the_ledger.mark_consumed(client.credential_id, result.day.request, result.outcome.report_id)
 
 
-def poll_policy(entry: MarketplaceConfig, kind: ReportKind, now: datetime) -> PollPolicy:
-    retention = snapshot_retention(entry, now) if kind.window == SNAPSHOT else PollPolicy().retention
+def poll_policy(entry: MarketplaceConfig, row: ReportType, now: datetime) -> PollPolicy:
+    retention = snapshot_retention(entry, now) if row.window == SNAPSHOT else PollPolicy().retention
     return PollPolicy(timeout=ATTEMPT_WAIT, retention=retention)
 
 

@@ -31,18 +31,13 @@ from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.rest_support import api_since, sp_client
-from sp_assets.lib.reports import ReportDownloadError, transcode_to_utf8
-from sp_assets.lib.spapi.errors import AccessDeniedError
+from sp_assets.lib.reports import catalog
+from sp_assets.lib.reports.api import get_reports
+from sp_assets.lib.reports.catalog import CREATED_COLUMN, PARTITION_COLUMN, REPORT_ID_COLUMN
+from sp_assets.lib.reports.decoding import transcode_to_utf8
+from sp_assets.lib.reports.lifecycle import ReportDownloadError, download_document
+from sp_assets.lib.reports.tables import add_row_numbers, first_value
 from sp_assets.lib.spapi.http import SPAPIClient
-from sp_assets.lib.spapi.reports import get_report_document, get_reports
-from sp_assets.lib.tables.reports import (
-    CREATED_COLUMN,
-    PARTITION_COLUMN,
-    REPORT_ID_COLUMN,
-    add_row_numbers,
-    first_value,
-    report_kind,
-)
 from sp_assets.lib.warehouse import Warehouse, WarehouseBusyError, WarehouseError, WarehouseLockTimeout
 
 LISTING_RETENTION = timedelta(days=90) - timedelta(minutes=5)
@@ -82,18 +77,9 @@ def download_settlement(client: SPAPIClient, entry: MarketplaceConfig, report: d
     """The document as a UTF-8 TSV with a ``row-number`` column; an expired URL is asked for again."""
     report_id, document_id = str(report["reportId"]), str(report["reportDocumentId"])
     raw, text, numbered = (work_dir / f"settlement-{report_id}.{suffix}" for suffix in ("download", "tsv", "rows.tsv"))
-    refreshes = 0
     try:
-        while True:
-            document = get_report_document(client, document_id)
-            try:
-                result = client.download_to(document["url"], raw)
-                break
-            except AccessDeniedError as error:
-                if refreshes >= MAX_URL_REFRESHES:
-                    raise ReportDownloadError(f"settlement report {report_id}: the document URL was refused "
-                                              f"{refreshes + 1} times: {error}") from None
-                refreshes += 1
+        _document, result, refreshes = download_document(client, document_id, raw, max_url_refreshes=MAX_URL_REFRESHES,
+                                                         what=f"settlement report {report_id}")
         transcoded = transcode_to_utf8(raw, text, declared=result.charset, fallback=entry.marketplace.charset)
         rows = add_row_numbers(text, numbered)
         if rows == 0 or first_value(text, "settlement_id") is None:
@@ -110,7 +96,7 @@ def download_settlement(client: SPAPIClient, entry: MarketplaceConfig, report: d
 
 
 def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
-    kind = report_kind(config.report_type)
+    row = catalog.lookup(config.report_type)
     description = (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: settlement "
                    "reports are listed with getReports (Amazon refuses to create them); the partition is the "
                    "local day the report was created. Write mode: **merge by report id**: a report already "
@@ -132,7 +118,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
             created = _created(report)
             try:
                 write = warehouse.load_delimited_file(
-                    entry.code, config.table, path, quote=config.quote_char or None, column_types=kind.column_types,
+                    entry.code, config.table, path, quote=config.quote_char or None, column_types=row.column_types,
                     constants={PARTITION_COLUMN: created.astimezone(ZoneInfo(entry.timezone)).date(),
                                REPORT_ID_COLUMN: info["report_id"], CREATED_COLUMN: created},
                     replace_where={REPORT_ID_COLUMN: info["report_id"]}, strict=True,

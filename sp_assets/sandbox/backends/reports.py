@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sp_assets.lib.marketplaces import MARKETPLACES, by_id, in_region
+from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 
 if TYPE_CHECKING:
@@ -387,7 +388,7 @@ class ReportsBackend:
             settlement=(marketplace_id, index, v2),
         )
         record.document = DocumentRecord(document_id, f"{document_id}.gz",
-                                         docs.content_type(docs.REPORT_KINDS[record.report_type], by_id(marketplace_id)),
+                                         docs.content_type(catalog.lookup(record.report_type), by_id(marketplace_id)),
                                          "GZIP")
         return record
 

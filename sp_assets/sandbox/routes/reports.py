@@ -5,6 +5,9 @@ createReport answers 202 ``{"reportId"}``; settlement reports cannot be requeste
 values must be strings; getReports' ``nextToken`` must be the only parameter; only IN_QUEUE reports
 can be cancelled; document URLs expire after 5 minutes (scaled by speed) and then answer 403 with an
 S3-style XML body, so a client has to call getReportDocument again.
+
+Which types exist, their options and whether they can be requested are the catalog's
+(``sp_assets/lib/reports/catalog.py``); which ones this sandbox generates is ``report_documents``'.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.backends.reports import STATUSES, ReportsBackend, seller_key
 from sp_assets.sandbox.operations import (
@@ -69,7 +73,7 @@ def create_report(req: ApiRequest, state: SandboxState) -> ApiResult:
     body = req.json()
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object with reportType and marketplaceIds")
-    kind = _report_kind(body.get("reportType"))
+    row = _report_type(body.get("reportType"))
     marketplace_ids = _marketplace_ids(body.get("marketplaceIds"), req)
     now = state.seller.now()
     start = _body_time(body, "dataStartTime", now)
@@ -77,26 +81,25 @@ def create_report(req: ApiRequest, state: SandboxState) -> ApiResult:
     if start > end:
         raise invalid(f"dataStartTime ({body.get('dataStartTime')}) must not be after dataEndTime "
                       f"({body.get('dataEndTime')})")
-    options = _report_options(body.get("reportOptions"), kind)
-    if not kind.uses_window and "dataStartTime" not in body:
+    options = _report_options(body.get("reportOptions"), row)
+    if not row.sends_window and "dataStartTime" not in body:
         start = end = now
-    record = _backend(state).create(seller_key(req.credential), req.region, kind.report_type, marketplace_ids,
+    record = _backend(state).create(seller_key(req.credential), req.region, row.name, marketplace_ids,
                                     start, end, options)
     return ApiResult({"reportId": record.report_id}, status=202)
 
 
-def _report_kind(value: Any) -> docs.ReportKind:
+def _report_type(value: Any) -> catalog.ReportType:
     if not isinstance(value, str) or not value:
         raise invalid("reportType is required and must be a string")
-    kind = docs.REPORT_KINDS.get(value)
-    if kind is None:
-        creatable = sorted(k for k, v in docs.REPORT_KINDS.items() if v.creatable)
-        raise invalid(f"Invalid reportType {value!r}; this sandbox serves: {', '.join(creatable)}",
-                      "Invalid input")
-    if not kind.creatable:
+    row = catalog.CATALOG.get(value)
+    if row is not None and not row.creatable:
         raise invalid(f"Report type {value} cannot be requested: Amazon generates settlement reports once per "
                       "settlement period; find them with getReports", "Invalid input")
-    return kind
+    if row is None or value not in docs.served_types():
+        raise invalid(f"Invalid reportType {value!r}; this sandbox serves: {', '.join(docs.served_types())}",
+                      "Invalid input")
+    return row
 
 
 def _marketplace_ids(value: Any, req: ApiRequest) -> list[str]:
@@ -118,7 +121,7 @@ def _body_time(body: dict, name: str, default: datetime) -> datetime:
     return parse_datetime(value, name)
 
 
-def _report_options(value: Any, kind: docs.ReportKind) -> dict[str, str]:
+def _report_options(value: Any, row: catalog.ReportType) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -126,9 +129,9 @@ def _report_options(value: Any, kind: docs.ReportKind) -> dict[str, str]:
     bad = [f"{k} ({type(v).__name__})" for k, v in value.items() if not isinstance(v, str)]
     if bad:
         raise invalid(f"reportOptions values must be strings; not strings: {', '.join(bad)}")
-    for name, allowed in kind.options.items():
+    for name, allowed in row.options.items():
         if name in value and value[name] not in allowed:
-            raise invalid(f"reportOptions.{name} {value[name]!r} is not valid for {kind.report_type}; "
+            raise invalid(f"reportOptions.{name} {value[name]!r} is not valid for {row.name}; "
                           f"allowed: {', '.join(allowed)}")
     return dict(value)
 

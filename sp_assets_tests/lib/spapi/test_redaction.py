@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from sp_assets.lib.orders import get_order_items, get_orders
+from sp_assets.lib.reports.api import create_report, get_report, get_report_document
 from sp_assets.lib.spapi import AccessDeniedError, AuthError, RetryPolicy, ServerError
-from sp_assets.lib.spapi.reports import create_report, get_report, get_report_document
 
 from .support import CLIENT_SECRET, DE, REFRESH_TOKENS, US, client_for, past_day, wait_until
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sp_assets.lib.spapi import AccessDeniedError, NotFoundError, RetryPolicy
-from sp_assets.lib.spapi.reports import (
+from sp_assets.lib.reports.api import (
     TERMINAL_STATUSES,
     cancel_report,
     create_report,
@@ -16,11 +15,11 @@ from sp_assets.lib.spapi.reports import (
     get_report_document,
     get_reports,
 )
-
-from .support import US, client_for, wait_until
+from sp_assets.lib.spapi import AccessDeniedError, NotFoundError, RetryPolicy
+from sp_assets_tests.lib.spapi.support import US, client_for, wait_until
 
 # ------------------------------------------------------------------------------------------------
-# reports: the calls (the lifecycle is sp_assets/lib/reports.py's)
+# reports: the calls (the lifecycle is sp_assets/lib/reports/lifecycle.py's)
 
 
 def test_report_calls_and_document_download(sandbox_factory, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Reports 2021-06-30: the API calls only (the lifecycle lives in ``sp_assets/lib/reports.py``).
+"""Reports 2021-06-30: the API calls only (the lifecycle that uses them is ``lifecycle.py``).
 
 createReport -> getReport (poll) -> getReportDocument -> ``SPAPIClient.download_to(url, ...)``.
 """
@@ -9,9 +9,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .errors import InvalidResponseError
-from .http import SPAPIClient, iso_z, path_segment
-from .pages import REPORTS, iter_records, top_list
+from sp_assets.lib.spapi.errors import InvalidResponseError
+from sp_assets.lib.spapi.http import SPAPIClient, iso_z, path_segment
+from sp_assets.lib.spapi.pages import REPORTS, iter_records, top_list
 
 REPORTS_PATH = "/reports/2021-06-30/reports"
 DOCUMENTS_PATH = "/reports/2021-06-30/documents"

@@ -1,4 +1,4 @@
-"""The report lifecycle (``sp_assets.lib.reports``) against the sandbox over real HTTP.
+"""The report lifecycle (``sp_assets.lib.reports.lifecycle``) against the sandbox over real HTTP.
 
 Covers the DONE path, resuming after a crash without a second createReport (checked on the server's
 own counters at ``/_sandbox/stats``), CANCELLED as an outcome, FATAL with the error document's text,
@@ -18,28 +18,27 @@ import pytest
 import requests
 
 from sp_assets.lib.marketplaces import by_code
-from sp_assets.lib.report_parsing import (
+from sp_assets.lib.reports.decoding import transcode_to_utf8
+from sp_assets.lib.reports.ledger import ReportLedger
+from sp_assets.lib.reports.lifecycle import (
+    PollPolicy,
+    ReportDownloadError,
+    ReportFatalError,
+    ReportTimeoutError,
+    StatusEvent,
+    run_report,
+)
+from sp_assets.lib.reports.parsing import (
     ReportParseError,
     flatten_sales_and_traffic,
     read_tsv,
     tsv_record_batches,
 )
-from sp_assets.lib.reports import (
-    PollPolicy,
-    ReportDownloadError,
-    ReportFatalError,
-    ReportLedger,
-    ReportRequest,
-    ReportTimeoutError,
-    StatusEvent,
-    day_window,
-    run_report,
-    transcode_to_utf8,
-)
+from sp_assets.lib.reports.request import ReportRequest, day_window
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
 
-from .spapi.support import REFRESH_TOKENS, client_for
+from ..spapi.support import REFRESH_TOKENS, client_for
 
 US = by_code("us").marketplace_id
 JP = by_code("jp").marketplace_id

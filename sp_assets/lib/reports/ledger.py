@@ -1,0 +1,163 @@
+"""The durable ledger of report ids (SQLite, WAL): a relaunched run resumes the report it requested.
+
+Keyed by (credential fingerprint, request key); see ``ReportLedger``. Plain Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock
+
+from sp_assets.lib.reports.request import ReportRequest, iso_or_none
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows about the latest report requested for one key."""
+
+    key: str
+    report_id: str
+    status: str
+    document_id: str | None
+    requested_at: datetime
+    updated_at: datetime
+    consumed_at: datetime | None
+    error: str | None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    key TEXT PRIMARY KEY,
+    credential TEXT NOT NULL,
+    marketplace_ids TEXT NOT NULL,
+    report_type TEXT NOT NULL,
+    data_start TEXT,
+    data_end TEXT,
+    options TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    document_id TEXT,
+    requested_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    consumed_at TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS report_attempts (
+    key TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (key, report_id)
+);
+"""
+
+
+class ReportLedger:
+    """Durable report ids per (credential, request), in a SQLite file (stdlib, WAL mode).
+
+    Connections are opened per call, so one ledger object is safe across threads and several processes
+    can share one file (SQLite serializes the writes). The credential is stored as its fingerprint only.
+    ``report_attempts`` keeps every report ever requested per key, for debugging and metadata.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"ReportLedger({str(self.path)!r})"
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=60.0)) as conn:
+            conn.execute("PRAGMA busy_timeout=60000")
+            with conn:  # one transaction per call
+                yield conn
+
+    @staticmethod
+    def key_for(credential: str, request: ReportRequest) -> str:
+        return hashlib.sha256(f"{credential}\n{request.key}".encode()).hexdigest()
+
+    @contextmanager
+    def lock(self, credential: str, request: ReportRequest, timeout: float = 600.0) -> Iterator[None]:
+        """Serialize "look up or request" for one key across processes (two runs of one partition)."""
+        lock_dir = self.path.with_name(self.path.name + ".locks")
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(lock_dir / f"{self.key_for(credential, request)[:32]}.lock"), timeout=timeout):
+            yield
+
+    def entry(self, credential: str, request: ReportRequest) -> LedgerEntry | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT key, report_id, status, document_id, requested_at, updated_at, consumed_at, "
+                               "error FROM reports WHERE key = ?", (self.key_for(credential, request),)).fetchone()
+        return None if row is None else _entry(row)
+
+    def record_requested(self, credential: str, request: ReportRequest, report_id: str) -> LedgerEntry:
+        """Store a freshly requested report id for the key (replacing the previous one) before polling."""
+        key, now = self.key_for(credential, request), _now_text()
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO reports (key, credential, marketplace_ids, report_type, data_start, data_end, options, "
+                "report_id, status, document_id, requested_at, updated_at, consumed_at, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'IN_QUEUE', NULL, ?, ?, NULL, NULL) "
+                "ON CONFLICT(key) DO UPDATE SET report_id = excluded.report_id, status = 'IN_QUEUE', "
+                "document_id = NULL, requested_at = excluded.requested_at, updated_at = excluded.updated_at, "
+                "consumed_at = NULL, error = NULL",
+                (key, credential, ",".join(request.marketplace_ids), request.report_type, iso_or_none(request.data_start),
+                 iso_or_none(request.data_end), json.dumps(request.options_dict, sort_keys=True), report_id, now, now),
+            )
+            conn.execute("INSERT OR REPLACE INTO report_attempts VALUES (?, ?, ?, 'IN_QUEUE', ?)",
+                         (key, report_id, now, now))
+        entry = self.entry(credential, request)
+        assert entry is not None
+        return entry
+
+    def update(self, credential: str, request: ReportRequest, report_id: str, status: str,
+               document_id: str | None = None, error: str | None = None) -> None:
+        """Record a status seen for ``report_id`` (ignored if the key has since moved to another report)."""
+        key, now = self.key_for(credential, request), _now_text()
+        with self._connect() as conn:
+            conn.execute("UPDATE reports SET status = ?, document_id = COALESCE(?, document_id), updated_at = ?, "
+                         "error = COALESCE(?, error) WHERE key = ? AND report_id = ?",
+                         (status, document_id, now, error, key, report_id))
+            conn.execute("UPDATE report_attempts SET status = ?, updated_at = ? WHERE key = ? AND report_id = ?",
+                         (status, now, key, report_id))
+
+    def mark_consumed(self, credential: str, request: ReportRequest, report_id: str | None = None) -> None:
+        """The caller has stored this report's data: the next run for the key requests a fresh report."""
+        key = self.key_for(credential, request)
+        with self._connect() as conn:
+            if report_id is None:
+                conn.execute("UPDATE reports SET consumed_at = ? WHERE key = ?", (_now_text(), key))
+            else:
+                conn.execute("UPDATE reports SET consumed_at = ? WHERE key = ? AND report_id = ?",
+                             (_now_text(), key, report_id))
+
+    def attempts(self, credential: str, request: ReportRequest) -> list[tuple[str, str]]:
+        """(report id, last status) of every report requested for the key, oldest first."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT report_id, status FROM report_attempts WHERE key = ? ORDER BY requested_at, "
+                                "rowid", (self.key_for(credential, request),)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _entry(row: tuple) -> LedgerEntry:
+    return LedgerEntry(key=row[0], report_id=row[1], status=row[2], document_id=row[3],
+                       requested_at=datetime.fromisoformat(row[4]), updated_at=datetime.fromisoformat(row[5]),
+                       consumed_at=datetime.fromisoformat(row[6]) if row[6] else None, error=row[7])
