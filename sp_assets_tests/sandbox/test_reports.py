@@ -23,7 +23,7 @@ from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxProcess, SandboxServer
-from sp_assets_tests.support import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from sp_assets_tests.support import Sandbox, SandboxCaller
 
 from .contract import models_dir, validate_response
 
@@ -40,17 +40,13 @@ SPEED = 2000.0  # queue 15-45 ms, processing 30-150 ms (document URLs would live
 class Api:
     """A tiny Reports API caller over plain ``requests`` (sandbox tests never use the project's client)."""
 
-    def __init__(self, base_url: str, token_url: str, refresh_token: str) -> None:
-        self.base_url = base_url
-        answer = requests.post(token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-        answer.raise_for_status()
-        self.headers = {"x-amz-access-token": answer.json()["access_token"]}
+    def __init__(self, sb: Sandbox, refresh_token: str) -> None:
+        self.base_url = sb.base_url
+        self.caller = SandboxCaller(sb, refresh_token)  # a new access token whenever the sandbox says it expired
 
     def create(self, report_type: str, marketplace_ids: list[str] | None = None, **body: Any) -> requests.Response:
         payload = {"reportType": report_type, "marketplaceIds": marketplace_ids or [US], **body}
-        return requests.post(f"{self.base_url}{BASE}/reports", json=payload, headers=self.headers, timeout=30)
+        return self.caller.post(f"{BASE}/reports", json=payload)
 
     def create_id(self, report_type: str, marketplace_ids: list[str] | None = None, **body: Any) -> str:
         answer = self.create(report_type, marketplace_ids, **body)
@@ -59,16 +55,16 @@ class Api:
         return answer.json()["reportId"]
 
     def report(self, report_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}{BASE}/reports/{report_id}", headers=self.headers, timeout=30)
+        return self.caller.get(f"{BASE}/reports/{report_id}")
 
     def reports(self, **params: Any) -> requests.Response:
-        return requests.get(f"{self.base_url}{BASE}/reports", params=params, headers=self.headers, timeout=30)
+        return self.caller.get(f"{BASE}/reports", params=params)
 
     def cancel(self, report_id: str) -> requests.Response:
-        return requests.delete(f"{self.base_url}{BASE}/reports/{report_id}", headers=self.headers, timeout=30)
+        return self.caller.delete(f"{BASE}/reports/{report_id}")
 
     def document(self, document_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}{BASE}/documents/{document_id}", headers=self.headers, timeout=30)
+        return self.caller.get(f"{BASE}/documents/{document_id}")
 
     def wait(self, report_id: str, timeout: float = 20.0) -> dict:
         """Poll getReport until a terminal status; every answer is checked against the model."""
@@ -104,7 +100,7 @@ class Api:
 
 def api(sb: Any, name: str, region: str = "na") -> Api:
     """An API caller with this test's own refresh token, so its buckets are full."""
-    return Api(sb.base_url, sb.token_url, f"Atzr|sandbox-{region}-{name}")
+    return Api(sb, f"Atzr|sandbox-{region}-{name}")
 
 
 def tsv(body: bytes, charset: str) -> list[list[str]]:
@@ -234,7 +230,7 @@ def test_create_report_rejects_bad_input_naming_the_field(sb: SandboxServer, bod
                                                           needle: str) -> None:
     caller = api(sb, "validation")
     payload = {"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [US], **body}
-    answer = requests.post(f"{sb.base_url}{BASE}/reports", json=payload, headers=caller.headers, timeout=10)
+    answer = caller.caller.post(f"{BASE}/reports", json=payload)
     assert answer.status_code == status, answer.text
     validate_response(MODEL, "createReport", status, answer.json(), strict=True)
     assert needle in answer.json()["errors"][0]["details"]
@@ -379,7 +375,7 @@ def _get_all_orders(sb: SandboxServer, caller: Api, start: datetime, end: dateti
                               "CreatedBefore": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "MaxResultsPerPage": 100}
     orders: list[dict] = []
     while True:
-        answer = requests.get(f"{sb.base_url}/orders/v0/orders", params=params, headers=caller.headers, timeout=30)
+        answer = caller.caller.get("/orders/v0/orders", params=params)
         assert answer.status_code == 200, answer.text
         payload = answer.json()["payload"]
         orders += payload["Orders"]
@@ -392,8 +388,7 @@ def _get_items(sb: SandboxServer, caller: Api, order_id: str) -> list[dict]:
     items: list[dict] = []
     params: dict[str, str] = {}
     while True:
-        answer = requests.get(f"{sb.base_url}/orders/v0/orders/{order_id}/orderItems", params=params,
-                              headers=caller.headers, timeout=30)
+        answer = caller.caller.get(f"/orders/v0/orders/{order_id}/orderItems", params=params)
         assert answer.status_code == 200, answer.text
         items += answer.json()["payload"]["OrderItems"]
         if "NextToken" not in answer.json()["payload"]:
