@@ -118,7 +118,8 @@ def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterIns
             implicit = definitions.resolve_implicit_job_def_def_for_assets(list(keys))
             if implicit is None:
                 raise RuntimeError(f"{entry.code}: no job can materialize the {kind} assets {sorted(keys)}")
-            execute(implicit, instance, f"{entry.code} other {kind} assets", tags_by_kind[kind], outcome, keys)
+            label = f"{entry.code} other {kind} assets"
+            execute(implicit, instance, label, tags_by_kind[kind], outcome, keys)
 
 
 def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str],

@@ -53,7 +53,9 @@ sys.meta_path.insert(0, RefuseUndeclared())
 import sp_assets
 
 failed = {}
-names = [info.name for info in pkgutil.walk_packages(sp_assets.__path__, "sp_assets.", onerror=lambda n: None)]
+# A package that fails to import is still listed (and its failure recorded below), only not descended into.
+walk = pkgutil.walk_packages(sp_assets.__path__, "sp_assets.", onerror=lambda name: None)
+names = [info.name for info in walk]
 for name in names:
     try:
         importlib.import_module(name)
@@ -99,8 +101,8 @@ def install_closure(requirements: list[str]) -> set[str]:
 
 def import_all_with_only(allowed: set[str]) -> dict:
     """Import every ``sp_assets`` module in a subprocess that may only use ``allowed`` distributions."""
-    done = subprocess.run([sys.executable, "-I", "-c", IMPORT_EVERYTHING, str(PROJECT), json.dumps(sorted(allowed))],
-                          capture_output=True, text=True, timeout=600, cwd=PROJECT)
+    command = [sys.executable, "-I", "-c", IMPORT_EVERYTHING, str(PROJECT), json.dumps(sorted(allowed))]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=PROJECT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -1,8 +1,9 @@
 """The code location as the UI sees it, loaded from the real ``marketplaces.yaml``.
 
 Fast checks of what issue 7 asks of the UI: every asset says what it replaces (a seed report, or
-that it is new), where its data comes from and how it writes, one group per marketplace, the duckdb kind, asset checks, backfill
-policies, and a daily schedule per marketplace whose tick asks for exactly the last N days.
+that it is new), where its data comes from and how it writes; one group per marketplace, the duckdb
+kind, asset checks, backfill policies, and a daily schedule per marketplace whose tick asks for exactly
+the last N days.
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ def test_descriptions_of_seed_reports_new_assets_reports_and_derived_assets_are_
     assert description_problems(GOOD, {"orders"}) == []
     assert description_problems("The seller's account (getAccount); a new asset with no seed equivalent. "
                                 "Write mode: **table replace** on each run.", set()) == []
-    assert description_problems("Replaces the seed's **Create and Download Report** for "
-                                "`GET_FBA_STORAGE_FEE_CHARGES_DATA`. Write mode: **partition replace**.", set()) == []
+    report = ("Replaces the seed's **Create and Download Report** for `GET_FBA_STORAGE_FEE_CHARGES_DATA`. "
+              "Write mode: **partition replace**.")
+    assert description_problems(report, set()) == []
     assert description_problems("The latest row per order, derived from the `orders` snapshot (seed report: "
                                 "**Order Details**). Write mode: **merge** by order id.", {"orders"}) == []
 

@@ -45,7 +45,7 @@ class SellerSession(requests.Session):
         super().__init__()
         self._caller = SandboxCaller(sb, refresh_token)
 
-    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:
         """One call; a 429 (the bucket refills at the scaled rate) is retried until a deadline."""
         # A kept-alive connection to the sandbox waits ~40 ms per answer (delayed ACK; see the report), a
         # new one ~1 ms: close after each answer.

@@ -62,7 +62,8 @@ def test_categories_by_asin_and_by_tricky_sku(sandbox: SandboxServer, na: Sandbo
     ({"SellerSKU": "NO-SUCH-SKU"}, 400, "NO-SUCH-SKU"),
     ({"MarketplaceId": JP, "ASIN": "B0F3IWQE7L"}, 403, "region"),
 ])
-def test_categories_errors(sandbox: SandboxServer, na: SandboxCaller, params: dict, status: int, detail: str) -> None:
+def test_categories_errors(sandbox: SandboxServer, na: SandboxCaller, params: dict, status: int,
+                           detail: str) -> None:
     answer = get(sandbox, na, CATEGORIES, **{"MarketplaceId": US, **params})
     assert answer.status_code == status, answer.text
     assert detail in answer.json()["errors"][0]["details"]
@@ -145,7 +146,8 @@ def test_identifier_searches(sandbox: SandboxServer, na: SandboxCaller) -> None:
     ({"keywords": "mug", "marketplaceIds": JP}, 403, "region"),
     ({"pageToken": "AAAA"}, 400, "pageToken"),
 ])
-def test_search_errors(sandbox: SandboxServer, na: SandboxCaller, params: dict, status: int, detail: str) -> None:
+def test_search_errors(sandbox: SandboxServer, na: SandboxCaller, params: dict, status: int,
+                       detail: str) -> None:
     answer = get(sandbox, na, ITEMS, **{"marketplaceIds": US, **params})
     assert answer.status_code == status, answer.text
     assert detail in answer.json()["errors"][0]["details"]

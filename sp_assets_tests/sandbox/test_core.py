@@ -246,7 +246,7 @@ def test_fault_expire_expires_tokens_early(sandbox_factory) -> None:
 
 # ------------------------------------------------------------------------------------- determinism
 def _snapshot(sb: Sandbox, day: dict[str, str]) -> tuple[list[dict], list[dict]]:
-    """All getOrders pages and some orders' first item pages, minus NextToken (it carries the query moment)."""
+    """All getOrders pages and some orders' first item pages, minus NextToken (it carries the moment)."""
     token = caller(sb)
     pages = [get(sb, ORDERS, token, **day, MaxResultsPerPage=25).json()["payload"]]
     while "NextToken" in pages[-1]:

@@ -38,7 +38,8 @@ def frozen(sandbox_factory) -> tuple[SandboxServer, SandboxCaller, datetime]:
     return sb, caller(sb, "Atzr|sandbox-na-inbound"), now
 
 
-def fetch_all(sb: SandboxServer, token: SandboxCaller, path: str, key: str, **query: object) -> tuple[list[dict], list[dict]]:
+def fetch_all(sb: SandboxServer, token: SandboxCaller, path: str, key: str,
+              **query: object) -> tuple[list[dict], list[dict]]:
     """Page with QueryType=NEXT_TOKEN as a client must; returns (records, bodies)."""
     bodies = [get(sb, token, path, MarketplaceId=US, **query).json()]
     while "NextToken" in bodies[-1]["payload"]:

@@ -175,7 +175,8 @@ def test_seller_skus_filter_round_trips_tricky_skus(sandbox: SandboxServer, na: 
     (market(nextToken="bm90LWEtdG9rZW4="), "nextToken"),
     (market(details="yes"), "details"),
 ])
-def test_bad_input_is_a_400_naming_the_field(sandbox: SandboxServer, na: SandboxCaller, params: dict, detail: str) -> None:
+def test_bad_input_is_a_400_naming_the_field(sandbox: SandboxServer, na: SandboxCaller, params: dict,
+                                             detail: str) -> None:
     answer = get(sandbox, na, **params)
     assert answer.status_code == 400, answer.text
     assert detail in answer.json()["errors"][0]["details"]

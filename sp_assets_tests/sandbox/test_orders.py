@@ -43,7 +43,8 @@ def day_start(days_ago: int) -> datetime:
     return (datetime.now(UTC) - timedelta(days=days_ago)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def fetch_all_orders(sb: SandboxServer, token: SandboxCaller, **query: object) -> tuple[list[dict], list[requests.Response]]:
+def fetch_all_orders(sb: SandboxServer, token: SandboxCaller,
+                     **query: object) -> tuple[list[dict], list[requests.Response]]:
     """Page through getOrders the way a client should: resend MarketplaceIds with the NextToken."""
     answers = [get(sb, "/orders/v0/orders", token, **query)]
     while "NextToken" in answers[-1].json().get("payload", {}):
@@ -78,7 +79,8 @@ def test_get_orders_pages_match_contract_and_ground_truth(sandbox: SandboxServer
     assert all(start.strftime("%Y-%m-%d") == o["PurchaseDate"][:10] for o in orders)
 
 
-def test_next_token_needs_percent_encoding_and_ignores_resent_filters(sandbox: SandboxServer, na: SandboxCaller) -> None:
+def test_next_token_needs_percent_encoding_and_ignores_resent_filters(sandbox: SandboxServer,
+                                                                      na: SandboxCaller) -> None:
     start = day_start(6)
     query = {"MarketplaceIds": US, "CreatedAfter": start.isoformat(),
              "CreatedBefore": (start + timedelta(days=1)).isoformat(), "MaxResultsPerPage": 10}
@@ -307,7 +309,8 @@ def test_get_order_items_pages_a_four_item_order(sandbox: SandboxServer, na: San
     assert wrong_order.status_code == 400
 
 
-def test_get_order_items_single_page_and_shipped_quantities(sandbox: SandboxServer, na: SandboxCaller) -> None:
+def test_get_order_items_single_page_and_shipped_quantities(sandbox: SandboxServer,
+                                                            na: SandboxCaller) -> None:
     plan = _plan_with_items(sandbox, 2, days_ago=20)  # long shipped by now
     answer = get(sandbox, f"/orders/v0/orders/{plan.amazon_order_id}/orderItems", na)
     validate_response(MODEL, "getOrderItems", 200, answer.json(), strict=True)

@@ -46,7 +46,8 @@ def amount(money: dict[str, str]) -> Decimal:
     return Decimal(money["amount"])
 
 
-def search_all(sb: SandboxServer, token: SandboxCaller, **query: object) -> tuple[list[dict], list[requests.Response]]:
+def search_all(sb: SandboxServer, token: SandboxCaller,
+               **query: object) -> tuple[list[dict], list[requests.Response]]:
     """Page through searchOrders as the model asks: the same parameters again, plus paginationToken."""
     answers = [get(sb, SEARCH, token, **query)]
     while answers[-1].status_code == 200 and "pagination" in answers[-1].json():
@@ -64,7 +65,8 @@ def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> SandboxCaller:
 
 
 # -------------------------------------------------------------------------------------- searchOrders
-def test_search_orders_pages_match_contract_and_serve_v0s_orders(sandbox: SandboxServer, na: SandboxCaller) -> None:
+def test_search_orders_pages_match_contract_and_serve_v0s_orders(sandbox: SandboxServer,
+                                                                 na: SandboxCaller) -> None:
     start, end = day_start(5), day_start(4)
     query = {"marketplaceIds": US, "createdAfter": start.isoformat(), "createdBefore": end.isoformat(),
              "maxResultsPerPage": 40, "includedData": ALL_BLOCKS}
@@ -287,7 +289,8 @@ def test_filters_select_the_matching_orders(sandbox: SandboxServer, na: SandboxC
                                for o in everything)
 
 
-def test_without_marketplace_ids_the_regions_marketplaces_are_searched(sandbox: SandboxServer, na: SandboxCaller) -> None:
+def test_without_marketplace_ids_the_regions_marketplaces_are_searched(sandbox: SandboxServer,
+                                                                       na: SandboxCaller) -> None:
     start = day_start(7)
     body = get(sandbox, SEARCH, na, createdAfter=start.isoformat(),
                createdBefore=(start + timedelta(hours=6)).isoformat()).json()
@@ -401,7 +404,8 @@ def test_get_order_matches_contract_and_search(sandbox: SandboxServer, na: Sandb
     validate_response(MODEL, "getOrder", 400, bad.json(), strict=True)
 
 
-def test_get_order_404_for_unknown_other_region_and_expired_orders(sandbox: SandboxServer, na: SandboxCaller) -> None:
+def test_get_order_404_for_unknown_other_region_and_expired_orders(sandbox: SandboxServer,
+                                                                   na: SandboxCaller) -> None:
     unknown_id = f"101-{day_start(5).date().toordinal():07d}-9999999"
     assert sandbox.seller.order(unknown_id) is None
     for order_id in (unknown_id, sandbox.seller.day_plans(JP, day_start(5).date())[0].amazon_order_id,

@@ -112,7 +112,8 @@ def test_tricky_skus_round_trip_when_percent_encoded(fast: SandboxServer, na: Sa
     assert raw.json()["payload"] == [{"status": "ClientError", "SellerSKU": "CABLE USB/C-1M"}]
 
 
-def test_competitive_pricing_agrees_with_the_buy_box_and_the_catalog_ranks(fast: SandboxServer, na: SandboxCaller) -> None:
+def test_competitive_pricing_agrees_with_the_buy_box_and_the_catalog_ranks(fast: SandboxServer,
+                                                                           na: SandboxCaller) -> None:
     products = fast.seller.products(US)[20:40]
     before = fast.seller.now()
     body = get(fast, na, COMPETITIVE, MarketplaceId=US, ItemType="Asin",
@@ -143,7 +144,8 @@ def test_yen_amounts_are_whole_numbers(fast: SandboxServer) -> None:
     assert offer["offerType"] == "B2B" and isinstance(offer["businessPrice"]["Amount"], int)
 
 
-def test_an_item_condition_the_seller_does_not_offer_returns_no_offers(fast: SandboxServer, na: SandboxCaller) -> None:
+def test_an_item_condition_the_seller_does_not_offer_returns_no_offers(fast: SandboxServer,
+                                                                       na: SandboxCaller) -> None:
     body = get(fast, na, PRICE, MarketplaceId=US, ItemType="Sku", Skus="KIT-00-BLK", ItemCondition="Used").json()
     assert body["payload"][0]["status"] == "Success" and body["payload"][0]["Product"]["Offers"] == []
 
@@ -157,7 +159,8 @@ def test_an_item_condition_the_seller_does_not_offer_returns_no_offers(fast: San
     ({"ItemType": "Sku"}, "Skus"),
     ({"ItemType": "Sku", "Skus": "KIT-00-BLK", "MarketplaceId": "XYZ"}, "marketplace"),
 ])
-def test_bad_input_is_a_400(fast: SandboxServer, na: SandboxCaller, path: str, params: dict, detail: str) -> None:
+def test_bad_input_is_a_400(fast: SandboxServer, na: SandboxCaller, path: str, params: dict,
+                            detail: str) -> None:
     answer = get(fast, na, path, **{"MarketplaceId": US, **params})
     assert answer.status_code == 400, answer.text
     assert detail in answer.json()["errors"][0]["details"]

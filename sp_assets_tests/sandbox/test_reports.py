@@ -42,7 +42,7 @@ class Api:
 
     def __init__(self, sb: Sandbox, refresh_token: str) -> None:
         self.base_url = sb.base_url
-        self.caller = SandboxCaller(sb, refresh_token)  # a new access token whenever the sandbox says it expired
+        self.caller = SandboxCaller(sb, refresh_token)  # a new access token whenever the sandbox says so
 
     def create(self, report_type: str, marketplace_ids: list[str] | None = None, **body: Any) -> requests.Response:
         payload = {"reportType": report_type, "marketplaceIds": marketplace_ids or [US], **body}

@@ -71,8 +71,8 @@ DESCRIPTIONS = {
                           "(`order_items_source: report`; order_item_id is synthesized as `sku:<sku>`, see "
                           "lib/tables/orders.py). Write mode: **partition replace**.",
     "orders_upsert": "Replaces the seed's **Orders - List Orders - Upsert**: orders updated in the window "
-                     "(searchOrders, or v0 getOrders with `orders_api: v0`; lastUpdated after/before, clamped "
-                     "to now minus 15 minutes). Write mode: **merge** by "
+                     "(searchOrders, or v0 getOrders with `orders_api: v0`; lastUpdated after/before, "
+                     "clamped to now minus 15 minutes). Write mode: **merge** by "
                      "order id; a row is never replaced by one with an older last_update_date.",
     "order_items_upsert": "Replaces the seed's **Orders - List Order Items Upsert**: the items of the orders "
                           "updated in the window (the same searchOrders pages; v0: getOrderItems per order). "

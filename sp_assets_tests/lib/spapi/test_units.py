@@ -330,8 +330,8 @@ def test_call_stats_snapshot_since_reset() -> None:
 def client_for_marketplace(code: str, *, environ: dict[str, str], endpoint: str | None = None) -> SPAPIClient:
     """A client the way the code location builds one: credentials and endpoint from the environment."""
     market = by_code(code)
-    return SPAPIClient(from_env(market, environ=environ), resolve_endpoint(market, endpoint=endpoint, environ=environ),
-                       marketplace=market)
+    endpoint_of_market = resolve_endpoint(market, endpoint=endpoint, environ=environ)
+    return SPAPIClient(from_env(market, environ=environ), endpoint_of_market, marketplace=market)
 
 
 def test_a_client_from_env_reads_env_and_knows_amazon_sandbox_quota() -> None:
