@@ -25,6 +25,7 @@ import dagster as dg
 from sp_assets.defs.common import REFRESH_TAG, SNAPSHOT, group_name, today_local
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.paths import duckdb_path
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.warehouse import Warehouse
 from sp_assets.local_env import prepare_dagster_home, start_shared_sandbox
 
@@ -128,7 +129,7 @@ def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str]
     column = next((name for name in candidates if name in columns), None)
     if column is None:
         return None
-    first, last = warehouse.query(f"select min({column})::date, max({column})::date from {schema}.{table}").row(0)
+    first, last = warehouse.query(f"select min({column})::date, max({column})::date from {qualified_name(schema, table)}").row(0)
     return (str(first), str(last), column) if first is not None else None
 
 
@@ -159,7 +160,7 @@ def print_tables(warehouse: Warehouse, instance: dg.DagsterInstance, graph: dg.A
         columns = warehouse.query(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
             [schema, table]).to_series().to_list()
-        rows = warehouse.query(f"select count(*) from {schema}.{table}").item()
+        rows = warehouse.query(f"select count(*) from {qualified_name(schema, table)}").item()
         span = (data_range(warehouse, schema, table, columns) or partition_range(instance, graph, schema, table)
                 or data_range(warehouse, schema, table, columns, ("fetched_at",)))
         text = f"{span[0]} .. {span[1]}  ({span[2]})" if span and rows else ""

@@ -46,6 +46,7 @@ from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.orders.fetch import fetch_item_rows, fetch_order_rows, fetch_orders_with_items_2026
 from sp_assets.defs.partitions import daily_partitions, utc_window
 from sp_assets.defs.reports import runner
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.report_parsing import read_tsv
 from sp_assets.lib.tables.base import TableSpec, frame_from_records
 from sp_assets.lib.tables.orders import (
@@ -96,7 +97,7 @@ def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, tabl
         return []
     return warehouse.query(
         f"select amazon_order_id, partition_date, purchase_date, last_update_date, order_status "
-        f"from {entry.code}.{table} where {column} >= ? and {column} < ? order by amazon_order_id",
+        f"from {qualified_name(entry.code, table)} where {column} >= ? and {column} < ? order by amazon_order_id",
         [first, last],
     ).to_dicts()
 
