@@ -5,6 +5,10 @@
 #   make dev        sandbox + Dagster webserver + daemon on http://127.0.0.1:3000 (Ctrl-C stops all three)
 #   make test       the whole test suite, end-to-end tests included (what CI runs)
 #   make test-long  the long variants only
+#   make test-busy  `make test` while 4 CPU-bound processes compete (stress-ng if present, else 4 python
+#                   busy loops); they are always stopped, pass or fail. Proves no test depends on speed.
+#   make lint       ruff check, then mypy (pyproject.toml): none in sp_assets/lib, fewer than 20 in all
+#                   of sp_assets; CI runs it after `make test`
 #
 # PYTHON: the first of python3, python3.13, python3.12, python3.11 that is 3.11-3.13 (override: PYTHON=...).
 SUPPORTED := import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))
@@ -14,7 +18,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-long dev bench lint install clean
+.PHONY: demo test test-long test-busy dev bench lint install clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "sp_assets needs Python 3.11, 3.12 or 3.13 (python3.11 ... on PATH, or make PYTHON=/path/to/python)"; exit 1; }
@@ -42,8 +46,21 @@ dev: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+test-busy: $(STAMP)
+	@set -u; pids=""; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	if command -v stress-ng >/dev/null 2>&1; then stress-ng --cpu 4 --quiet & pids="$$!"; \
+	else for i in 1 2 3 4; do $(BIN)/python -c 'while 1: pass' & pids="$$pids $$!"; done; fi; \
+	echo "4 CPU-bound processes compete (pids $$pids)"; started=$$(date +%s); \
+	$(MAKE) --no-print-directory test; status=$$?; \
+	echo "make test under CPU contention: exit $$status after $$(( $$(date +%s) - started )) s"; exit $$status
+
+# mypy: sp_assets/lib must be clean; the whole package may have fewer than MYPY_BUDGET errors.
+MYPY_BUDGET := 20
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff check sp_assets sp_assets_tests benchmarks
+	$(BIN)/mypy sp_assets/lib
+	@errors=$$($(BIN)/mypy sp_assets | grep -c ': error:'); \
+	echo "mypy sp_assets: $$errors errors (fewer than $(MYPY_BUDGET) allowed)"; test $$errors -lt $(MYPY_BUDGET)
 
 clean:
 	rm -rf .dagster_home data .pytest_cache

@@ -25,6 +25,7 @@ import dagster as dg
 from sp_assets.defs.common import REFRESH_TAG, SNAPSHOT, group_name, today_local
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.paths import duckdb_path
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.warehouse import Warehouse
 from sp_assets.local_env import prepare_dagster_home, start_shared_sandbox
 
@@ -52,9 +53,9 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     """``<step>: <first line of the error>`` per failed step (a ``dg.Failure`` shows its description)."""
     lines = []
     for event in result.all_events:
-        if event.event_type_value != "STEP_FAILURE":
+        if not event.is_step_failure:
             continue
-        data = event.event_specific_data
+        data = event.step_failure_data
         text = (data.user_failure_data.description if data.user_failure_data is not None else None) or (
             data.error.message if data.error is not None else "failed")
         lines.append(f"{event.step_key}: {text.strip().splitlines()[0] if text.strip() else 'failed'}")
@@ -115,8 +116,11 @@ def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterIns
     tags_by_kind = {"history": range_tags(first, today), "today": range_tags(today, today), "unpartitioned": {}}
     for kind, keys in classify(graph, group - covered).items():
         if keys:
-            job = definitions.resolve_implicit_job_def_def_for_assets(list(keys))
-            execute(job, instance, f"{entry.code} other {kind} assets", tags_by_kind[kind], outcome, keys)
+            implicit = definitions.resolve_implicit_job_def_def_for_assets(list(keys))
+            if implicit is None:
+                raise RuntimeError(f"{entry.code}: no job can materialize the {kind} assets {sorted(keys)}")
+            label = f"{entry.code} other {kind} assets"
+            execute(implicit, instance, label, tags_by_kind[kind], outcome, keys)
 
 
 def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str],
@@ -125,7 +129,7 @@ def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str]
     column = next((name for name in candidates if name in columns), None)
     if column is None:
         return None
-    first, last = warehouse.query(f"select min({column})::date, max({column})::date from {schema}.{table}").row(0)
+    first, last = warehouse.query(f"select min({column})::date, max({column})::date from {qualified_name(schema, table)}").row(0)
     return (str(first), str(last), column) if first is not None else None
 
 
@@ -156,7 +160,7 @@ def print_tables(warehouse: Warehouse, instance: dg.DagsterInstance, graph: dg.A
         columns = warehouse.query(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
             [schema, table]).to_series().to_list()
-        rows = warehouse.query(f"select count(*) from {schema}.{table}").item()
+        rows = warehouse.query(f"select count(*) from {qualified_name(schema, table)}").item()
         span = (data_range(warehouse, schema, table, columns) or partition_range(instance, graph, schema, table)
                 or data_range(warehouse, schema, table, columns, ("fetched_at",)))
         text = f"{span[0]} .. {span[1]}  ({span[2]})" if span and rows else ""

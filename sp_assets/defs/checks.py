@@ -8,6 +8,7 @@ import dagster as dg
 
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.tablespec import TableSpec
 
 
@@ -27,7 +28,7 @@ def primary_key_check(entry: MarketplaceConfig, spec: TableSpec, asset_name: str
             return dg.AssetCheckResult(passed=True, metadata={"rows": 0, "note": "table not created yet"})
         row = warehouse.query(
             f"select count(*) as n_rows, count(*) - count(distinct ({pk})) as duplicates, "
-            f"count(*) filter (where {any_null}) as null_keys from {entry.code}.{spec.name}"
+            f"count(*) filter (where {any_null}) as null_keys from {qualified_name(entry.code, spec.name)}"
         ).row(0, named=True)
         return dg.AssetCheckResult(
             passed=row["duplicates"] == 0 and row["null_keys"] == 0,

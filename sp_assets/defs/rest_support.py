@@ -18,6 +18,7 @@ import polars as pl
 from sp_assets.defs.common import asset_key, require_today, run_metadata
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.inventory import INVENTORY_SUPPLY
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.spapi.stats import CallStats
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
@@ -79,7 +80,8 @@ def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, d
             allow_retries=False,
         )
     frame = warehouse.query(
-        f"select distinct seller_sku from {entry.code}.{INVENTORY_SUPPLY.name} where snapshot_date = ? "
+        f"select distinct seller_sku from {qualified_name(entry.code, INVENTORY_SUPPLY.name)} "
+        f"where snapshot_date = ? "
         f"order by seller_sku", [day])
     return frame.get_column("seller_sku").to_list()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["NamingError", "quote_identifier", "safe_identifier", "snake_case"]
+__all__ = ["NamingError", "qualified_name", "quote_identifier", "safe_identifier", "snake_case"]
 
 
 class NamingError(ValueError):
@@ -69,3 +69,8 @@ def safe_identifier(name: str, what: str = "identifier") -> str:
 def quote_identifier(name: str, what: str = "identifier") -> str:
     """Validate ``name`` and double-quote it, so reserved words such as ``in`` or ``order`` work."""
     return f'"{safe_identifier(name, what)}"'
+
+
+def qualified_name(schema: str, table: str) -> str:
+    """``"schema"."table"`` for SQL: a marketplace code such as ``in`` (India) is a reserved word."""
+    return f"{quote_identifier(schema, 'schema')}.{quote_identifier(table, 'table')}"

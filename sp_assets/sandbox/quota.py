@@ -31,11 +31,6 @@ class TokenBucket:
                 return True
             return False
 
-    def seconds_until_token(self) -> float:
-        with self._lock:
-            missing = max(0.0, 1.0 - self._tokens)
-            return missing / self.rate if self.rate > 0 else float("inf")
-
 
 class QuotaBook:
     """All buckets of one sandbox; rates are Amazon's documented ones times ``speed``."""

@@ -69,7 +69,7 @@ class SandboxServer:
         uv_config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                    timeout_keep_alive=30, limit_concurrency=1000)
         self._server = uvicorn.Server(uv_config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._run, name="sp-sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -1,8 +1,9 @@
 """The code location as the UI sees it, loaded from the real ``marketplaces.yaml``.
 
-Fast checks of what issue 7 asks of the UI: every asset says which of the seed's reports it
-replaces and how it writes, one group per marketplace, the duckdb kind, asset checks, backfill
-policies, and a daily schedule per marketplace whose tick asks for exactly the last N days.
+Fast checks of what issue 7 asks of the UI: every asset says what it replaces (a seed report, or
+that it is new), where its data comes from and how it writes; one group per marketplace, the duckdb
+kind, asset checks, backfill policies, and a daily schedule per marketplace whose tick asks for exactly
+the last N days.
 """
 
 from __future__ import annotations
@@ -73,17 +74,78 @@ def test_every_configured_marketplace_has_the_same_assets(project: ProjectConfig
     assert {key.path[0] for key in graph.materializable_asset_keys} == set(codes(project))
 
 
-def test_every_asset_names_the_seed_report_it_replaces_and_its_write_mode(graph: dg.AssetGraph) -> None:
+# ------------------------------------------------------------------------------------ descriptions
+# What a user relies on in an asset's description: what it replaces (a seed report by name, or that it
+# is new), where its data comes from (an SP-API operation or report type, or the asset it is derived
+# from), and its write mode in the README's words. An asset the seed never had is fine if it says so.
+NO_SEED_RE = re.compile(r"\bno seed (?:report|equivalent)\b", re.IGNORECASE)
+REPORT_TYPE_RE = re.compile(r"\bGET_[A-Z0-9_]+\b")  # Amazon's report type names
+DERIVED_RE = re.compile(r"\bderived from (?:the )?`(?P<asset>[a-z0-9_]+)`")
+
+
+def description_problems(description: str, siblings: set[str]) -> list[str]:
+    """What a description fails to tell (empty when it says all three); ``siblings``: asset names of the
+    same marketplace, which a derived asset must name its source among."""
+    from sp_assets.lib.spapi.quota import OPERATIONS
+
+    problems = []
+    seed = SEED_REPORT_RE.search(description)
+    if seed is not None and seed["report"].strip() not in SEED_REPORTS:
+        problems.append(f"names {seed['report'].strip()!r}, which is not one of the seed's reports")
+    elif seed is None and not NO_SEED_RE.search(description):
+        problems.append("says neither which seed report it replaces (seed's **<report>**) nor that it has "
+                        "no seed equivalent")
+    derived = DERIVED_RE.search(description)
+    operations = [op for op in OPERATIONS if re.search(rf"\b{op}\b", description)]
+    if derived is not None and derived["asset"] not in siblings:
+        problems.append(f"is derived from `{derived['asset']}`, which is not an asset of its marketplace")
+    elif derived is None and not operations and not REPORT_TYPE_RE.search(description):
+        problems.append("names no SP-API operation, report type (GET_...) or asset it is derived from "
+                        "(derived from `<asset>`)")
+    mode = WRITE_MODE_RE.search(description)
+    if mode is None or not mode["mode"].strip().startswith(WRITE_MODES):
+        problems.append(f"gives no write mode among {WRITE_MODES} (Write mode: **<mode>**)")
+    return problems
+
+
+def test_every_asset_says_what_it_replaces_where_its_data_comes_from_and_how_it_writes(
+        graph: dg.AssetGraph) -> None:
     problems = []
     for key in sorted(graph.materializable_asset_keys):
-        description = graph.get(key).description or ""
-        report = SEED_REPORT_RE.search(description)
-        mode = WRITE_MODE_RE.search(description)
-        if report is None or report["report"].strip() not in SEED_REPORTS:
-            problems.append(f"{key.to_user_string()}: no seed report named ({description[:80]!r})")
-        if mode is None or not mode["mode"].strip().startswith(WRITE_MODES):
-            problems.append(f"{key.to_user_string()}: no write mode among {WRITE_MODES}")
+        siblings = {k.path[-1] for k in graph.materializable_asset_keys if k.path[0] == key.path[0]}
+        for problem in description_problems(graph.get(key).description or "", siblings):
+            problems.append(f"{key.to_user_string()}: {problem}")
     assert not problems, "\n".join(problems)
+
+
+GOOD = ("Replaces the seed's **Order Details**: every order created in the day (searchOrders). "
+        "Write mode: **partition replace**.")
+
+
+@pytest.mark.parametrize(("description", "complaint"), [
+    ("Every order created in the day (searchOrders). Write mode: **partition replace**.", "seed report"),
+    ("Replaces the seed's **Order Detail**: orders (searchOrders). Write mode: **merge**.", "not one of"),
+    ("Replaces the seed's **Order Details**: every order of the day. Write mode: **partition replace**.",
+     "no SP-API operation"),
+    ("Replaces the seed's **Order Details**: every order created in the day (searchOrders).", "write mode"),
+    ("Replaces the seed's **Order Details** (searchOrders). Write mode: **overwrite**.", "write mode"),
+    ("New, no seed equivalent: derived from the `nothing_here` table. Write mode: **merge**.",
+     "not an asset of its marketplace"),
+])
+def test_a_description_missing_one_fact_is_rejected(description: str, complaint: str) -> None:
+    problems = description_problems(description, {"orders"})
+    assert len(problems) == 1 and complaint in problems[0], problems
+
+
+def test_descriptions_of_seed_reports_new_assets_reports_and_derived_assets_are_accepted() -> None:
+    assert description_problems(GOOD, {"orders"}) == []
+    assert description_problems("The seller's account (getAccount); a new asset with no seed equivalent. "
+                                "Write mode: **table replace** on each run.", set()) == []
+    report = ("Replaces the seed's **Create and Download Report** for `GET_FBA_STORAGE_FEE_CHARGES_DATA`. "
+              "Write mode: **partition replace**.")
+    assert description_problems(report, set()) == []
+    assert description_problems("The latest row per order, derived from the `orders` snapshot (seed report: "
+                                "**Order Details**). Write mode: **merge** by order id.", {"orders"}) == []
 
 
 def test_the_seed_report_list_is_the_seeds() -> None:

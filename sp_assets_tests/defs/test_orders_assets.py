@@ -14,6 +14,7 @@ import pytest
 from dagster import AssetKey
 
 from sp_assets.defs.orders.assets import build_orders_assets
+from sp_assets.lib.naming import qualified_name
 from sp_assets.sandbox.seller import Order
 
 from .conftest import AssetEnv, day_window, make_config, materialization_metadata, past_day
@@ -28,7 +29,7 @@ def _assert_orders_match(env: AssetEnv, entry, day: date) -> None:
     truth = {o.amazon_order_id: o for o in _ground_truth(env, entry, day)}
     stored = env.warehouse.query(
         f"select amazon_order_id, order_status, order_total_amount, last_update_date, purchase_date "
-        f"from {entry.code}.orders where partition_date = ?", [day]).rows()
+        f"from {qualified_name(entry.code, 'orders')} where partition_date = ?", [day]).rows()
     assert {row[0] for row in stored} == set(truth), f"{entry.code} {day}: orders differ from the sandbox"
     for order_id, status, total, updated, purchased in stored:
         order = truth[order_id]
@@ -38,7 +39,7 @@ def _assert_orders_match(env: AssetEnv, entry, day: date) -> None:
 
     items = env.warehouse.query(
         f"select amazon_order_id, order_item_id, seller_sku, quantity_ordered, item_price_amount, item_tax_amount "
-        f"from {entry.code}.order_items where partition_date = ?", [day]).rows()
+        f"from {qualified_name(entry.code, 'order_items')} where partition_date = ?", [day]).rows()
     expected = {(o.amazon_order_id, i.order_item_id): (i.sku, i.quantity, i.item_price, i.item_tax)
                 for o in truth.values() for i in o.items}
     assert {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in items} == expected

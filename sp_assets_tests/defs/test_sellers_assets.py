@@ -11,6 +11,7 @@ from sp_assets.defs.schedules import build_schedule
 from sp_assets.defs.sellers.assets import build_sellers_assets
 from sp_assets.defs.sellers.checks import build_sellers_checks
 from sp_assets.defs.shipments.assets import build_shipments_assets
+from sp_assets.lib.naming import qualified_name
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata
 from sp_assets_tests.defs.rest_helpers import check_evaluations
 
@@ -24,7 +25,7 @@ def _expected(env: AssetEnv, region: str) -> list[tuple]:
 def _rows(env: AssetEnv, code: str) -> list[tuple]:
     return [tuple(r) for r in env.warehouse.query(
         f"select marketplace_id, country_code, default_currency_code, is_participating, has_suspended_listings, "
-        f"store_name from {code}.marketplace_participations order by 1").iter_rows()]
+        f"store_name from {qualified_name(code, 'marketplace_participations')} order by 1").iter_rows()]
 
 
 def test_participations_are_the_regions_marketplaces_and_each_run_replaces_them(asset_env: AssetEnv) -> None:

@@ -66,3 +66,20 @@ def test_quote_identifier_quotes_reserved_words() -> None:
     assert quote_identifier("in") == '"in"'
     with pytest.raises(NamingError):
         quote_identifier('in"; DROP TABLE x; --')
+
+
+def test_qualified_name_lets_a_reserved_marketplace_code_name_a_schema() -> None:
+    """India's code ``in`` is an SQL keyword: unquoted, ``select ... from in.orders`` is a syntax error."""
+    import duckdb
+
+    from sp_assets.lib.naming import qualified_name
+
+    assert qualified_name("in", "orders") == '"in"."orders"'
+    with duckdb.connect() as conn:
+        conn.execute('create schema "in"')
+        conn.execute(f"create table {qualified_name('in', 'orders')} (id integer)")
+        assert conn.execute(f"select count(*) from {qualified_name('in', 'orders')}").fetchone() == (0,)
+        with pytest.raises(duckdb.ParserException):
+            conn.execute("select count(*) from in.orders")
+    with pytest.raises(NamingError):
+        qualified_name("in", 'orders"; drop table x; --')

@@ -34,7 +34,7 @@ from sp_assets.lib.orders import (
 )
 from sp_assets.lib.tablespec import frame_from_records
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller
 
 # The same values as sp_assets_tests/conftest.py (pytest does not support importing a conftest).
 INCLUDED_DATA = "BUYER,RECIPIENT,PROCEEDS,FULFILLMENT,PROMOTION"
@@ -46,25 +46,20 @@ NULL_IN_2026 = ("ship_service_level", "order_type", "payment_method", "is_global
 
 
 class SellerSession(requests.Session):
-    """A client for one seller: fresh access tokens (one lives 3.6 s at speed 1000) and retried 429s."""
+    """A client for one seller: an access token the sandbox accepts (``SandboxCaller``) and retried 429s."""
 
     def __init__(self, sb: SandboxServer, refresh_token: str) -> None:
         super().__init__()
-        self._sandbox, self._refresh_token = sb, refresh_token
-        self._renew_after = sb.config.scaled(3600.0) / 2
-        self._issued = -1e9
+        self._caller = SandboxCaller(sb, refresh_token)
+
+    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:
+        """One call; a 429 (the bucket refills at the scaled rate) is retried until a deadline."""
         # A kept-alive connection to the sandbox waits ~40 ms per answer (delayed ACK; see the report), a
         # new one ~1 ms: close after each answer.
-        self.headers["Connection"] = "close"
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        """One call; a 429 (the bucket refills at the scaled rate) is retried until a deadline."""
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), "Connection": "close"}
         deadline = _time.monotonic() + 10
         while True:
-            if _time.monotonic() - self._issued > self._renew_after:
-                self._issued = _time.monotonic()
-                self.headers["x-amz-access-token"] = access_token(self._sandbox, self._refresh_token)
-            answer = super().request(method, url, *args, **kwargs)
+            answer = self._caller.request(str(method), str(url), **kwargs)
             if answer.status_code != 429 or _time.monotonic() > deadline:
                 return answer
             _time.sleep(0.005)

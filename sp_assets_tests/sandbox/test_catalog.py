@@ -13,7 +13,7 @@ import requests
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.backends.catalog import classification_json
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller, caller
 
 from .contract import validate_response
 
@@ -25,25 +25,25 @@ US = by_code("us").marketplace_id
 JP = by_code("jp").marketplace_id
 
 
-def get(sb: SandboxServer, token: str, path: str, **params: object) -> requests.Response:
+def get(sb: SandboxServer, token: SandboxCaller, path: str, **params: object) -> requests.Response:
     """One call; a 429 (burst 2) is retried by polling until the bucket has a token again."""
     deadline = time.monotonic() + 5.0
     while True:
-        answer = requests.get(sb.base_url + path, params=params, headers={"x-amz-access-token": token}, timeout=30)
+        answer = token.get(path, params=params)
         if answer.status_code != 429 or time.monotonic() > deadline:
             return answer
         time.sleep(0.002)
 
 
 @pytest.fixture
-def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> str:
-    """A token of this test's own refresh token: burst 2 is per seller, so tests never share a bucket."""
+def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> SandboxCaller:
+    """A caller of this test's own refresh token: burst 2 is per seller, so tests never share a bucket."""
     name = "".join(c if c.isalnum() else "-" for c in request.node.name)[-50:]
-    return access_token(sandbox, f"Atzr|sandbox-na-{name}")
+    return caller(sandbox, f"Atzr|sandbox-na-{name}")
 
 
 # ------------------------------------------------------------------------------- listCatalogCategories
-def test_categories_by_asin_and_by_tricky_sku(sandbox: SandboxServer, na: str) -> None:
+def test_categories_by_asin_and_by_tricky_sku(sandbox: SandboxServer, na: SandboxCaller) -> None:
     product = sandbox.seller.product(US, "KIT#7 SET")
     by_sku = get(sandbox, na, CATEGORIES, MarketplaceId=US, SellerSKU="KIT#7 SET")
     by_asin = get(sandbox, na, CATEGORIES, MarketplaceId=US, ASIN=product.asin)
@@ -62,7 +62,8 @@ def test_categories_by_asin_and_by_tricky_sku(sandbox: SandboxServer, na: str) -
     ({"SellerSKU": "NO-SUCH-SKU"}, 400, "NO-SUCH-SKU"),
     ({"MarketplaceId": JP, "ASIN": "B0F3IWQE7L"}, 403, "region"),
 ])
-def test_categories_errors(sandbox: SandboxServer, na: str, params: dict, status: int, detail: str) -> None:
+def test_categories_errors(sandbox: SandboxServer, na: SandboxCaller, params: dict, status: int,
+                           detail: str) -> None:
     answer = get(sandbox, na, CATEGORIES, **{"MarketplaceId": US, **params})
     assert answer.status_code == status, answer.text
     assert detail in answer.json()["errors"][0]["details"]
@@ -70,7 +71,7 @@ def test_categories_errors(sandbox: SandboxServer, na: str, params: dict, status
 
 
 # ---------------------------------------------------------------------------------- searchCatalogItems
-def test_keyword_search_matches_titles_case_insensitively(sandbox: SandboxServer, na: str) -> None:
+def test_keyword_search_matches_titles_case_insensitively(sandbox: SandboxServer, na: SandboxCaller) -> None:
     answer = get(sandbox, na, ITEMS, marketplaceIds=US, keywords="COFFEE,mug",
                  includedData="summaries,classifications,identifiers,salesRanks,images,productTypes,"
                               "relationships,dimensions,attributes")
@@ -92,14 +93,14 @@ def test_keyword_search_matches_titles_case_insensitively(sandbox: SandboxServer
 
 
 def test_japanese_keywords_find_japanese_titles(sandbox: SandboxServer) -> None:
-    fe = access_token(sandbox, "Atzr|sandbox-fe-catalog-japanese")
+    fe = caller(sandbox, "Atzr|sandbox-fe-catalog-japanese")
     body = get(sandbox, fe, ITEMS, marketplaceIds=JP, keywords="マグカップ").json()
     validate_response(V2022, "searchCatalogItems", 200, body, strict=True)
     assert body["numberOfResults"] == 5
     assert all("マグカップ" in i["summaries"][0]["itemName"] for i in body["items"])
 
 
-def test_search_pages_forward_and_back(sandbox: SandboxServer, na: str) -> None:
+def test_search_pages_forward_and_back(sandbox: SandboxServer, na: SandboxCaller) -> None:
     everything = [p.asin for p in sandbox.seller.products(US)]
     first = get(sandbox, na, ITEMS, marketplaceIds=US, keywords="brightline", pageSize=20).json()
     assert first["numberOfResults"] == len(everything) == 60
@@ -115,7 +116,7 @@ def test_search_pages_forward_and_back(sandbox: SandboxServer, na: str) -> None:
     assert back["items"] == pages[1]["items"]
 
 
-def test_identifier_searches(sandbox: SandboxServer, na: str) -> None:
+def test_identifier_searches(sandbox: SandboxServer, na: SandboxCaller) -> None:
     catalog = sandbox.backend("catalog")
     products = sandbox.seller.products(US)[:3]
     by_asin = get(sandbox, na, ITEMS, marketplaceIds=US, identifiersType="ASIN",
@@ -145,7 +146,8 @@ def test_identifier_searches(sandbox: SandboxServer, na: str) -> None:
     ({"keywords": "mug", "marketplaceIds": JP}, 403, "region"),
     ({"pageToken": "AAAA"}, 400, "pageToken"),
 ])
-def test_search_errors(sandbox: SandboxServer, na: str, params: dict, status: int, detail: str) -> None:
+def test_search_errors(sandbox: SandboxServer, na: SandboxCaller, params: dict, status: int,
+                       detail: str) -> None:
     answer = get(sandbox, na, ITEMS, **{"marketplaceIds": US, **params})
     assert answer.status_code == status, answer.text
     assert detail in answer.json()["errors"][0]["details"]
@@ -153,7 +155,7 @@ def test_search_errors(sandbox: SandboxServer, na: str, params: dict, status: in
 
 
 # ------------------------------------------------------------------------------------- getCatalogItem
-def test_get_catalog_item_and_its_sales_ranks(sandbox: SandboxServer, na: str) -> None:
+def test_get_catalog_item_and_its_sales_ranks(sandbox: SandboxServer, na: SandboxCaller) -> None:
     product = sandbox.seller.product(US, "MUG 12oz BLUE")
     before = sandbox.seller.now().date()
     answer = get(sandbox, na, f"{ITEMS}/{product.asin}", marketplaceIds=f"{US},A2EUQ1WTGCTBG2",

@@ -14,7 +14,7 @@ from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.backends.inbound import InboundBackend
 from sp_assets.sandbox.seller import SyntheticSeller
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller, caller
 
 from .contract import validate_response
 
@@ -25,20 +25,21 @@ US = by_code("us").marketplace_id
 JP = by_code("jp").marketplace_id
 
 
-def get(sb: SandboxServer, token: str, path: str, **params: object) -> requests.Response:
-    return requests.get(sb.base_url + path, params=params, headers={"x-amz-access-token": token}, timeout=30)
+def get(sb: SandboxServer, token: SandboxCaller, path: str, **params: object) -> requests.Response:
+    return token.get(path, params=params)
 
 
 @pytest.fixture
-def frozen(sandbox_factory) -> tuple[SandboxServer, str, datetime]:
+def frozen(sandbox_factory) -> tuple[SandboxServer, SandboxCaller, datetime]:
     """A sandbox with small pages and a frozen clock (ground truth and answers see the same moment)."""
     sb = sandbox_factory(speed=100.0, extra={"page_sizes": {"inbound_shipments": 5, "inbound_items": 7}})
     now = datetime.now(UTC).replace(microsecond=0)
     sb.seller.clock = lambda: now
-    return sb, access_token(sb, "Atzr|sandbox-na-inbound"), now
+    return sb, caller(sb, "Atzr|sandbox-na-inbound"), now
 
 
-def fetch_all(sb: SandboxServer, token: str, path: str, key: str, **query: object) -> tuple[list[dict], list[dict]]:
+def fetch_all(sb: SandboxServer, token: SandboxCaller, path: str, key: str,
+              **query: object) -> tuple[list[dict], list[dict]]:
     """Page with QueryType=NEXT_TOKEN as a client must; returns (records, bodies)."""
     bodies = [get(sb, token, path, MarketplaceId=US, **query).json()]
     while "NextToken" in bodies[-1]["payload"]:
@@ -132,7 +133,7 @@ def test_items_by_shipment_id(frozen, sandbox: SandboxServer) -> None:
     (ITEMS, {"QueryType": "SHIPMENT"}, 400, "DATE_RANGE, NEXT_TOKEN"),
 ])
 def test_bad_queries(sandbox: SandboxServer, path: str, params: dict, status: int, detail: str) -> None:
-    token = access_token(sandbox, "Atzr|sandbox-na-inbound-errors")
+    token = caller(sandbox, "Atzr|sandbox-na-inbound-errors")
     answer = get(sandbox, token, path, **{"MarketplaceId": US, **params})
     assert answer.status_code == status, answer.text
     assert detail in answer.json()["errors"][0]["details"]

@@ -15,7 +15,7 @@ from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.backends.inventory import InventoryBackend
 from sp_assets.sandbox.seller import SyntheticSeller
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller, caller
 
 from .contract import validate_response
 
@@ -26,11 +26,11 @@ US = by_code("us").marketplace_id
 TRICKY = ["MUG 12oz BLUE", "CABLE+USB/C-1M", 'TEE "VINTAGE" L']
 
 
-def get(sb: SandboxServer, token: str, **params: object) -> requests.Response:
+def get(sb: SandboxServer, token: SandboxCaller, **params: object) -> requests.Response:
     """One call; a 429 (burst 2) is retried by polling until the bucket has a token again."""
     deadline = time.monotonic() + 5.0
     while True:
-        answer = requests.get(sb.base_url + PATH, params=params, headers={"x-amz-access-token": token}, timeout=30)
+        answer = token.get(PATH, params=params)
         if answer.status_code != 429 or time.monotonic() > deadline:
             return answer
         time.sleep(0.002)
@@ -41,10 +41,10 @@ def market(**extra: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> str:
-    """A token of this test's own refresh token: burst 2 is per seller, so tests never share a bucket."""
+def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> SandboxCaller:
+    """A caller of this test's own refresh token: burst 2 is per seller, so tests never share a bucket."""
     name = "".join(c if c.isalnum() else "-" for c in request.node.name)[-50:]
-    return access_token(sandbox, f"Atzr|sandbox-na-{name}")
+    return caller(sandbox, f"Atzr|sandbox-na-{name}")
 
 
 def frozen(sb: SandboxServer, moment: datetime) -> datetime:
@@ -55,7 +55,7 @@ def frozen(sb: SandboxServer, moment: datetime) -> datetime:
 def test_summaries_match_contract_and_ground_truth(sandbox_factory) -> None:
     sb = sandbox_factory(speed=100.0)
     now = frozen(sb, datetime.now(UTC).replace(microsecond=0))
-    token = access_token(sb, "Atzr|sandbox-na-inventory")
+    token = caller(sb, "Atzr|sandbox-na-inventory")
     answer = get(sb, token, **market(details="true"))
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -109,7 +109,7 @@ def test_stock_follows_orders_and_inbound_shipments() -> None:
 def test_pages_and_start_date_time_must_be_resent(sandbox_factory) -> None:
     sb = sandbox_factory(speed=100.0, extra={"page_sizes": {"inventory": 7}})
     now = frozen(sb, datetime.now(UTC).replace(microsecond=0))
-    token = access_token(sb, "Atzr|sandbox-na-inventory")
+    token = caller(sb, "Atzr|sandbox-na-inventory")
     start = now - timedelta(hours=12)
     expected = [s.seller_sku for s in sb.backend("inventory").inventory_summaries(US, now)
                 if s.last_updated_time >= start]
@@ -137,7 +137,7 @@ def test_pages_and_start_date_time_must_be_resent(sandbox_factory) -> None:
 
 def test_next_token_expires_after_30_scaled_seconds(sandbox_factory) -> None:
     sb = sandbox_factory(speed=30.0, extra={"page_sizes": {"inventory": 10}})  # 30 s -> 1 s
-    token = access_token(sb, "Atzr|sandbox-na-inventory")
+    token = caller(sb, "Atzr|sandbox-na-inventory")
     first = get(sb, token, **market())
     issued = time.monotonic()
     next_token = first.json()["pagination"]["nextToken"]
@@ -156,7 +156,7 @@ def test_next_token_expires_after_30_scaled_seconds(sandbox_factory) -> None:
     validate_response(MODEL, OP, 400, answer.json(), strict=True)
 
 
-def test_seller_skus_filter_round_trips_tricky_skus(sandbox: SandboxServer, na: str) -> None:
+def test_seller_skus_filter_round_trips_tricky_skus(sandbox: SandboxServer, na: SandboxCaller) -> None:
     answer = get(sandbox, na, **market(sellerSkus=",".join(TRICKY + ["NOT-A-SKU"])))
     assert answer.status_code == 200, answer.text
     assert sorted(s["sellerSku"] for s in answer.json()["payload"]["inventorySummaries"]) == sorted(TRICKY)
@@ -175,7 +175,8 @@ def test_seller_skus_filter_round_trips_tricky_skus(sandbox: SandboxServer, na: 
     (market(nextToken="bm90LWEtdG9rZW4="), "nextToken"),
     (market(details="yes"), "details"),
 ])
-def test_bad_input_is_a_400_naming_the_field(sandbox: SandboxServer, na: str, params: dict, detail: str) -> None:
+def test_bad_input_is_a_400_naming_the_field(sandbox: SandboxServer, na: SandboxCaller, params: dict,
+                                             detail: str) -> None:
     answer = get(sandbox, na, **params)
     assert answer.status_code == 400, answer.text
     assert detail in answer.json()["errors"][0]["details"]
@@ -183,7 +184,7 @@ def test_bad_input_is_a_400_naming_the_field(sandbox: SandboxServer, na: str, pa
 
 
 def test_a_token_of_another_region_is_denied(sandbox: SandboxServer) -> None:
-    fe = access_token(sandbox, "Atzr|sandbox-fe-inventory-region")
+    fe = caller(sandbox, "Atzr|sandbox-fe-inventory-region")
     answer = get(sandbox, fe, **market())
     assert answer.status_code == 403
     validate_response(MODEL, OP, 403, answer.json(), strict=True)

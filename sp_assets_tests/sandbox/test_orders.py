@@ -15,6 +15,7 @@ import requests
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.server import SandboxServer
 from sp_assets_tests import support
+from sp_assets_tests.support import SandboxCaller
 
 from .contract import validate_response
 
@@ -27,20 +28,23 @@ NA_TOKEN = "Atzr|sandbox-na-orders-tests"
 FE_TOKEN = "Atzr|sandbox-fe-orders-tests"
 
 
-def access_token(sb: SandboxServer, refresh_token: str = NA_TOKEN) -> str:
-    return support.access_token(sb, refresh_token)
+def caller(sb: SandboxServer, refresh_token: str = NA_TOKEN) -> SandboxCaller:
+    """A caller for ``refresh_token`` that always sends an access token the sandbox accepts."""
+    return support.caller(sb, refresh_token)
 
 
-def get(sb: SandboxServer, path: str, token: str | None, **params: object) -> requests.Response:
-    headers = {"x-amz-access-token": token} if token else {}
-    return requests.get(sb.base_url + path, params=params, headers=headers, timeout=30)
+def get(sb: SandboxServer, path: str, token: SandboxCaller | None, **params: object) -> requests.Response:
+    if token is None:
+        return requests.get(sb.base_url + path, params=params, timeout=30)
+    return token.get(path, params=params)
 
 
 def day_start(days_ago: int) -> datetime:
     return (datetime.now(UTC) - timedelta(days=days_ago)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def fetch_all_orders(sb: SandboxServer, token: str, **query: object) -> tuple[list[dict], list[requests.Response]]:
+def fetch_all_orders(sb: SandboxServer, token: SandboxCaller,
+                     **query: object) -> tuple[list[dict], list[requests.Response]]:
     """Page through getOrders the way a client should: resend MarketplaceIds with the NextToken."""
     answers = [get(sb, "/orders/v0/orders", token, **query)]
     while "NextToken" in answers[-1].json().get("payload", {}):
@@ -52,14 +56,14 @@ def fetch_all_orders(sb: SandboxServer, token: str, **query: object) -> tuple[li
 
 
 @pytest.fixture
-def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> str:
-    """An access token whose refresh token is this test's own, so each test has full buckets."""
+def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> SandboxCaller:
+    """A caller whose refresh token is this test's own, so each test has full buckets."""
     name = "".join(c if c.isalnum() else "-" for c in request.node.name)[-50:]
-    return access_token(sandbox, f"Atzr|sandbox-na-{name}")
+    return caller(sandbox, f"Atzr|sandbox-na-{name}")
 
 
 # ------------------------------------------------------------------------------------------ getOrders
-def test_get_orders_pages_match_contract_and_ground_truth(sandbox: SandboxServer, na: str) -> None:
+def test_get_orders_pages_match_contract_and_ground_truth(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(5)
     end = start + timedelta(days=1)
     orders, answers = fetch_all_orders(sandbox, na, MarketplaceIds=US, CreatedAfter=start.isoformat(),
@@ -75,7 +79,8 @@ def test_get_orders_pages_match_contract_and_ground_truth(sandbox: SandboxServer
     assert all(start.strftime("%Y-%m-%d") == o["PurchaseDate"][:10] for o in orders)
 
 
-def test_next_token_needs_percent_encoding_and_ignores_resent_filters(sandbox: SandboxServer, na: str) -> None:
+def test_next_token_needs_percent_encoding_and_ignores_resent_filters(sandbox: SandboxServer,
+                                                                      na: SandboxCaller) -> None:
     start = day_start(6)
     query = {"MarketplaceIds": US, "CreatedAfter": start.isoformat(),
              "CreatedBefore": (start + timedelta(days=1)).isoformat(), "MaxResultsPerPage": 10}
@@ -93,8 +98,7 @@ def test_next_token_needs_percent_encoding_and_ignores_resent_filters(sandbox: S
         o["AmazonOrderId"] for o in first["Orders"]}
 
     # Unencoded, "+" arrives as a space: the token cannot be decoded, as on Amazon.
-    raw = requests.get(f"{sandbox.base_url}/orders/v0/orders?MarketplaceIds={US}&NextToken={token}",
-                       headers={"x-amz-access-token": na}, timeout=10)
+    raw = na.get(f"{sandbox.base_url}/orders/v0/orders?MarketplaceIds={US}&NextToken={token}", timeout=10)
     assert raw.status_code == 400
     assert "NextToken" in raw.json()["errors"][0]["details"]
     validate_response(MODEL, "getOrders", 400, raw.json(), strict=True)
@@ -105,7 +109,7 @@ def test_next_token_needs_percent_encoding_and_ignores_resent_filters(sandbox: S
 def test_pages_are_evaluated_at_the_moment_of_the_first_page(sandbox_factory) -> None:
     """Time passes while a client pages: later pages still show the orders as they were at page one."""
     sb = sandbox_factory()
-    token = access_token(sb)
+    token = caller(sb)
     first_moment = datetime.now(UTC)
     start, end = first_moment - timedelta(hours=30), first_moment - timedelta(hours=2)
     query = {"MarketplaceIds": US, "CreatedAfter": start.isoformat(), "CreatedBefore": end.isoformat(),
@@ -129,7 +133,7 @@ def test_pages_are_evaluated_at_the_moment_of_the_first_page(sandbox_factory) ->
     assert [o["OrderStatus"] for o in fresh] == [o.status for o in at_later[:20]]
 
 
-def test_last_updated_query_sorts_by_last_update_date(sandbox: SandboxServer, na: str) -> None:
+def test_last_updated_query_sorts_by_last_update_date(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(3)
     end = start + timedelta(hours=12)
     orders, answers = fetch_all_orders(sandbox, na, MarketplaceIds=US, LastUpdatedAfter=start.isoformat(),
@@ -144,7 +148,7 @@ def test_last_updated_query_sorts_by_last_update_date(sandbox: SandboxServer, na
     assert any(o["PurchaseDate"][:10] != start.isoformat()[:10] for o in orders), "older orders updated too"
 
 
-def test_filters_select_the_matching_orders(sandbox: SandboxServer, na: str) -> None:
+def test_filters_select_the_matching_orders(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(4)
     base = {"MarketplaceIds": US, "CreatedAfter": start.isoformat(),
             "CreatedBefore": (start + timedelta(days=1)).isoformat()}
@@ -160,7 +164,7 @@ def test_filters_select_the_matching_orders(sandbox: SandboxServer, na: str) -> 
     assert [o["AmazonOrderId"] for o in by_id["payload"]["Orders"]] == wanted
 
 
-def test_order_fields_follow_amazons_rules(sandbox: SandboxServer, na: str) -> None:
+def test_order_fields_follow_amazons_rules(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(8)
     orders, _ = fetch_all_orders(sandbox, na, MarketplaceIds=US, CreatedAfter=start.isoformat(),
                                  CreatedBefore=(start + timedelta(days=1)).isoformat())
@@ -194,7 +198,7 @@ def test_order_fields_follow_amazons_rules(sandbox: SandboxServer, na: str) -> N
     ({"CreatedAfter": "2024-01-01T00:00:00Z", "AmazonOrderIds": ",".join(["111-1111111-1111111"] * 51)},
      "at most 50"),
 ])
-def test_invalid_queries_get_400_naming_the_problem(sandbox: SandboxServer, na: str, params: dict,
+def test_invalid_queries_get_400_naming_the_problem(sandbox: SandboxServer, na: SandboxCaller, params: dict,
                                                    fragment: str) -> None:
     answer = get(sandbox, "/orders/v0/orders", na, MarketplaceIds=US, **params)
     assert answer.status_code == 400, answer.text
@@ -205,7 +209,7 @@ def test_invalid_queries_get_400_naming_the_problem(sandbox: SandboxServer, na: 
     assert answer.headers["x-amzn-RateLimit-Limit"] == "16.7"
 
 
-def test_marketplace_ids_are_required_and_bounded(sandbox: SandboxServer, na: str) -> None:
+def test_marketplace_ids_are_required_and_bounded(sandbox: SandboxServer, na: SandboxCaller) -> None:
     missing = get(sandbox, "/orders/v0/orders", na, CreatedAfter="2024-01-01T00:00:00Z")
     assert missing.status_code == 400 and "MarketplaceIds" in missing.json()["errors"][0]["details"]
     too_many = get(sandbox, "/orders/v0/orders", na, CreatedAfter="2024-01-01T00:00:00Z",
@@ -215,7 +219,7 @@ def test_marketplace_ids_are_required_and_bounded(sandbox: SandboxServer, na: st
     assert unknown.status_code == 400 and "XX" in unknown.json()["errors"][0]["details"]
 
 
-def test_two_minute_rule_quotes_amazons_message(sandbox: SandboxServer, na: str) -> None:
+def test_two_minute_rule_quotes_amazons_message(sandbox: SandboxServer, na: SandboxCaller) -> None:
     now = datetime.now(UTC)
     too_recent = get(sandbox, "/orders/v0/orders", na, MarketplaceIds=US,
                      CreatedAfter=(now - timedelta(hours=1)).isoformat(),
@@ -248,15 +252,15 @@ def test_missing_token_403_and_throttled_429_match_contract(sandbox: SandboxServ
     assert "x-amzn-RateLimit-Limit" not in missing.headers
 
     throttled_sb = sandbox_factory(faults="429=1.0")
-    throttled = get(throttled_sb, "/orders/v0/orders", access_token(throttled_sb), MarketplaceIds=US,
+    throttled = get(throttled_sb, "/orders/v0/orders", caller(throttled_sb), MarketplaceIds=US,
                     CreatedAfter="2024-01-01T00:00:00Z")
     assert throttled.status_code == 429
     validate_response(MODEL, "getOrders", 429, throttled.json(), strict=True)
-    items = get(throttled_sb, "/orders/v0/orders/111-1111111-1111111/orderItems", access_token(throttled_sb))
+    items = get(throttled_sb, "/orders/v0/orders/111-1111111-1111111/orderItems", caller(throttled_sb))
     validate_response(MODEL, "getOrderItems", 429, items.json(), strict=True)
 
 
-def test_another_regions_marketplace_is_forbidden(sandbox: SandboxServer, na: str) -> None:
+def test_another_regions_marketplace_is_forbidden(sandbox: SandboxServer, na: SandboxCaller) -> None:
     answer = get(sandbox, "/orders/v0/orders", na, MarketplaceIds=f"{US},{JP}",
                  CreatedAfter=day_start(2).isoformat(), CreatedBefore=day_start(1).isoformat())
     assert answer.status_code == 403
@@ -273,7 +277,7 @@ def _plan_with_items(sb: SandboxServer, count: int, days_ago: int = 5):
     raise AssertionError(f"no order with {count} items in the seller's data")
 
 
-def test_get_order_items_pages_a_four_item_order(sandbox: SandboxServer, na: str) -> None:
+def test_get_order_items_pages_a_four_item_order(sandbox: SandboxServer, na: SandboxCaller) -> None:
     plan = _plan_with_items(sandbox, 4)
     path = f"/orders/v0/orders/{plan.amazon_order_id}/orderItems"
     first = get(sandbox, path, na)
@@ -305,7 +309,8 @@ def test_get_order_items_pages_a_four_item_order(sandbox: SandboxServer, na: str
     assert wrong_order.status_code == 400
 
 
-def test_get_order_items_single_page_and_shipped_quantities(sandbox: SandboxServer, na: str) -> None:
+def test_get_order_items_single_page_and_shipped_quantities(sandbox: SandboxServer,
+                                                            na: SandboxCaller) -> None:
     plan = _plan_with_items(sandbox, 2, days_ago=20)  # long shipped by now
     answer = get(sandbox, f"/orders/v0/orders/{plan.amazon_order_id}/orderItems", na)
     validate_response(MODEL, "getOrderItems", 200, answer.json(), strict=True)
@@ -316,7 +321,7 @@ def test_get_order_items_single_page_and_shipped_quantities(sandbox: SandboxServ
     assert [i["QuantityShipped"] for i in items] == expected
 
 
-def test_unknown_order_404_and_malformed_id_400(sandbox: SandboxServer, na: str) -> None:
+def test_unknown_order_404_and_malformed_id_400(sandbox: SandboxServer, na: SandboxCaller) -> None:
     unknown_id = f"101-{day_start(5).date().toordinal():07d}-9999999"  # no such index that day
     assert sandbox.seller.order(unknown_id) is None
     unknown = get(sandbox, f"/orders/v0/orders/{unknown_id}/orderItems", na)
@@ -333,10 +338,10 @@ def test_unknown_order_404_and_malformed_id_400(sandbox: SandboxServer, na: str)
     validate_response(MODEL, "getOrder", 404, order_404.json(), strict=True)
 
 
-def test_another_regions_order_is_not_found(sandbox: SandboxServer, na: str) -> None:
+def test_another_regions_order_is_not_found(sandbox: SandboxServer, na: SandboxCaller) -> None:
     jp_plan = sandbox.seller.day_plans(JP, day_start(5).date())[0]
     assert get(sandbox, f"/orders/v0/orders/{jp_plan.amazon_order_id}/orderItems", na).status_code == 404
-    fe = access_token(sandbox, FE_TOKEN)
+    fe = caller(sandbox, FE_TOKEN)
     answer = get(sandbox, f"/orders/v0/orders/{jp_plan.amazon_order_id}/orderItems", fe)
     assert answer.status_code == 200
     validate_response(MODEL, "getOrderItems", 200, answer.json(), strict=True)
@@ -346,7 +351,7 @@ def test_another_regions_order_is_not_found(sandbox: SandboxServer, na: str) -> 
 
 def test_pending_orders_carry_no_prices_address_or_gift_flag(sandbox_factory) -> None:
     sb = sandbox_factory()
-    token = access_token(sb)
+    token = caller(sb)
     plan = _plan_with_items(sb, 2)
     sb.seller.clock = lambda: plan.purchase_date + timedelta(seconds=1)
     order = get(sb, f"/orders/v0/orders/{plan.amazon_order_id}", token).json()
@@ -362,7 +367,7 @@ def test_pending_orders_carry_no_prices_address_or_gift_flag(sandbox_factory) ->
     assert get(sb, f"/orders/v0/orders/{plan.amazon_order_id}", token).status_code == 404
 
 
-def test_orders_older_than_two_years_are_not_returned(sandbox: SandboxServer, na: str) -> None:
+def test_orders_older_than_two_years_are_not_returned(sandbox: SandboxServer, na: SandboxCaller) -> None:
     old_plan = sandbox.seller.day_plans(US, day_start(800).date())[0]
     assert get(sandbox, f"/orders/v0/orders/{old_plan.amazon_order_id}", na).status_code == 404
     old_window = get(sandbox, "/orders/v0/orders", na, MarketplaceIds=US,

@@ -17,7 +17,7 @@ import requests
 
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller, caller
 
 from .contract import validate_response
 
@@ -32,9 +32,10 @@ V0_TO_2026 = {"Pending": "PENDING", "Unshipped": "UNSHIPPED", "PartiallyShipped"
               "Shipped": "SHIPPED", "Canceled": "CANCELLED"}
 
 
-def get(sb: SandboxServer, path: str, token: str | None, **params: object) -> requests.Response:
-    headers = {"x-amz-access-token": token} if token else {}
-    return requests.get(sb.base_url + path, params=params, headers=headers, timeout=30)
+def get(sb: SandboxServer, path: str, token: SandboxCaller | None, **params: object) -> requests.Response:
+    if token is None:
+        return requests.get(sb.base_url + path, params=params, timeout=30)
+    return token.get(path, params=params)
 
 
 def day_start(days_ago: int) -> datetime:
@@ -45,7 +46,8 @@ def amount(money: dict[str, str]) -> Decimal:
     return Decimal(money["amount"])
 
 
-def search_all(sb: SandboxServer, token: str, **query: object) -> tuple[list[dict], list[requests.Response]]:
+def search_all(sb: SandboxServer, token: SandboxCaller,
+               **query: object) -> tuple[list[dict], list[requests.Response]]:
     """Page through searchOrders as the model asks: the same parameters again, plus paginationToken."""
     answers = [get(sb, SEARCH, token, **query)]
     while answers[-1].status_code == 200 and "pagination" in answers[-1].json():
@@ -56,14 +58,15 @@ def search_all(sb: SandboxServer, token: str, **query: object) -> tuple[list[dic
 
 
 @pytest.fixture
-def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> str:
-    """An access token whose refresh token is this test's own, so each test has full buckets."""
+def na(sandbox: SandboxServer, request: pytest.FixtureRequest) -> SandboxCaller:
+    """A caller whose refresh token is this test's own, so each test has full buckets."""
     name = "".join(c if c.isalnum() else "-" for c in request.node.name)[-50:]
-    return access_token(sandbox, f"Atzr|sandbox-na-o26-{name}")
+    return caller(sandbox, f"Atzr|sandbox-na-o26-{name}")
 
 
 # -------------------------------------------------------------------------------------- searchOrders
-def test_search_orders_pages_match_contract_and_serve_v0s_orders(sandbox: SandboxServer, na: str) -> None:
+def test_search_orders_pages_match_contract_and_serve_v0s_orders(sandbox: SandboxServer,
+                                                                 na: SandboxCaller) -> None:
     start, end = day_start(5), day_start(4)
     query = {"marketplaceIds": US, "createdAfter": start.isoformat(), "createdBefore": end.isoformat(),
              "maxResultsPerPage": 40, "includedData": ALL_BLOCKS}
@@ -95,7 +98,7 @@ def test_search_orders_pages_match_contract_and_serve_v0s_orders(sandbox: Sandbo
         assert ("PRIME" in order.get("programs", [])) == old["IsPrime"]
 
 
-def test_items_are_inline_with_v0s_amounts_to_the_cent(sandbox: SandboxServer, na: str) -> None:
+def test_items_are_inline_with_v0s_amounts_to_the_cent(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(9)
     orders, _ = search_all(sandbox, na, marketplaceIds=US, createdAfter=start.isoformat(),
                            createdBefore=(start + timedelta(hours=8)).isoformat(), includedData="PROCEEDS,FULFILLMENT")
@@ -127,7 +130,7 @@ def test_items_are_inline_with_v0s_amounts_to_the_cent(sandbox: SandboxServer, n
     assert checked >= 12
 
 
-def test_included_data_decides_the_optional_blocks(sandbox: SandboxServer, na: str) -> None:
+def test_included_data_decides_the_optional_blocks(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(12)
     query = {"marketplaceIds": US, "createdAfter": start.isoformat(),
              "createdBefore": (start + timedelta(hours=6)).isoformat()}
@@ -154,15 +157,15 @@ def test_included_data_decides_the_optional_blocks(sandbox: SandboxServer, na: s
     assert any("recipient" in o for o in pii["orders"]) and any(
         "buyerEmail" not in o["buyer"] for o in pii["orders"])
 
-    repeated = requests.get(f"{sandbox.base_url}{SEARCH}?includedData=PACKAGES&includedData=FULFILLMENT",
-                            params=query, headers={"x-amz-access-token": na}, timeout=30).json()
+    repeated = na.get(f"{sandbox.base_url}{SEARCH}?includedData=PACKAGES&includedData=FULFILLMENT",
+                      params=query).json()
     mfn_shipped = [o for o in repeated["orders"] if o["fulfillment"]["fulfilledBy"] == "MERCHANT"
                    and o["fulfillment"]["fulfillmentStatus"] == "SHIPPED"]
     assert mfn_shipped and all(o["packages"] for o in mfn_shipped), "repeated includedData is read too"
     assert all("packages" not in o for o in repeated["orders"] if o["fulfillment"]["fulfilledBy"] == "AMAZON")
 
 
-def test_packages_ship_every_unit_of_a_merchant_order(sandbox: SandboxServer, na: str) -> None:
+def test_packages_ship_every_unit_of_a_merchant_order(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(15)
     orders, answers = search_all(sandbox, na, marketplaceIds=US, createdAfter=start.isoformat(),
                                  createdBefore=(start + timedelta(days=1)).isoformat(),
@@ -179,7 +182,7 @@ def test_packages_ship_every_unit_of_a_merchant_order(sandbox: SandboxServer, na
         assert sent == {i["orderItemId"]: i["quantityOrdered"] for i in order["orderItems"]}
 
 
-def test_pagination_token_needs_the_same_parameters(sandbox: SandboxServer, na: str) -> None:
+def test_pagination_token_needs_the_same_parameters(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(6)
     query = {"marketplaceIds": US, "createdAfter": start.isoformat(),
              "createdBefore": (start + timedelta(days=1)).isoformat(), "maxResultsPerPage": 10}
@@ -205,9 +208,8 @@ def test_pagination_token_needs_the_same_parameters(sandbox: SandboxServer, na: 
         assert "same parameters" in answer.json()["errors"][0]["details"]
         assert name in answer.json()["errors"][0]["details"]
 
-    unencoded = requests.get(f"{sandbox.base_url}{SEARCH}?marketplaceIds={US}&paginationToken={token}",
-                             params={k: v for k, v in query.items() if k != "marketplaceIds"},
-                             headers={"x-amz-access-token": na}, timeout=30)
+    unencoded = na.get(f"{sandbox.base_url}{SEARCH}?marketplaceIds={US}&paginationToken={token}",
+                       params={k: v for k, v in query.items() if k != "marketplaceIds"})
     assert unencoded.status_code == 400 and "paginationToken" in unencoded.json()["errors"][0]["details"]
     altered = get(sandbox, SEARCH, na, **query, paginationToken=token[:-8] + "AAAAAA==")
     assert altered.status_code == 400 and "not a token this service issued" in altered.json()["errors"][0]["details"]
@@ -218,7 +220,7 @@ def test_pagination_token_needs_the_same_parameters(sandbox: SandboxServer, na: 
 
 def test_pagination_token_expires_after_24_scaled_hours(sandbox_factory) -> None:
     sb = sandbox_factory()
-    token = access_token(sb, "Atzr|sandbox-na-o26-expiry")
+    token = caller(sb, "Atzr|sandbox-na-o26-expiry")
     query = {"marketplaceIds": US, "createdAfter": day_start(3).isoformat(),
              "createdBefore": day_start(2).isoformat(), "maxResultsPerPage": 10}
     next_token = get(sb, SEARCH, token, **query).json()["pagination"]["nextToken"]
@@ -238,7 +240,7 @@ def test_pagination_token_expires_after_24_scaled_hours(sandbox_factory) -> None
 def test_pages_are_evaluated_at_the_moment_of_the_first_page(sandbox_factory) -> None:
     """Time passes while a client pages: later pages still show the orders as they were at page one."""
     sb = sandbox_factory()
-    token = access_token(sb, "Atzr|sandbox-na-o26-frozen")
+    token = caller(sb, "Atzr|sandbox-na-o26-frozen")
     first_moment = datetime.now(UTC)
     start, end = first_moment - timedelta(hours=30), first_moment - timedelta(hours=2)
     query = {"marketplaceIds": US, "createdAfter": start.isoformat(), "createdBefore": end.isoformat(),
@@ -258,7 +260,7 @@ def test_pages_are_evaluated_at_the_moment_of_the_first_page(sandbox_factory) ->
 
 
 def test_last_updated_window_is_half_open_and_answers_last_updated_before(sandbox: SandboxServer,
-                                                                          na: str) -> None:
+                                                                          na: SandboxCaller) -> None:
     start = day_start(3)
     truth = sandbox.seller.orders_updated_between(US, start, start + timedelta(hours=12))
     cut = datetime.fromisoformat(truth[5].last_update_date.isoformat())
@@ -273,7 +275,7 @@ def test_last_updated_window_is_half_open_and_answers_last_updated_before(sandbo
     assert updated == sorted(updated)
 
 
-def test_filters_select_the_matching_orders(sandbox: SandboxServer, na: str) -> None:
+def test_filters_select_the_matching_orders(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(4)
     base = {"marketplaceIds": US, "createdAfter": start.isoformat(),
             "createdBefore": (start + timedelta(days=1)).isoformat(), "includedData": "FULFILLMENT"}
@@ -287,7 +289,8 @@ def test_filters_select_the_matching_orders(sandbox: SandboxServer, na: str) -> 
                                for o in everything)
 
 
-def test_without_marketplace_ids_the_regions_marketplaces_are_searched(sandbox: SandboxServer, na: str) -> None:
+def test_without_marketplace_ids_the_regions_marketplaces_are_searched(sandbox: SandboxServer,
+                                                                       na: SandboxCaller) -> None:
     start = day_start(7)
     body = get(sandbox, SEARCH, na, createdAfter=start.isoformat(),
                createdBefore=(start + timedelta(hours=6)).isoformat()).json()
@@ -313,7 +316,7 @@ def test_without_marketplace_ids_the_regions_marketplaces_are_searched(sandbox: 
     ({"createdAfter": "2024-01-01T00:00:00Z", "marketplaceIds": ",".join([US] * 51)}, "at most 50"),
     ({"createdAfter": "2024-01-01T00:00:00Z", "marketplaceIds": "XX"}, "XX"),
 ])
-def test_invalid_queries_get_400_naming_the_problem(sandbox: SandboxServer, na: str, params: dict,
+def test_invalid_queries_get_400_naming_the_problem(sandbox: SandboxServer, na: SandboxCaller, params: dict,
                                                    fragment: str) -> None:
     answer = get(sandbox, SEARCH, na, **params)
     assert answer.status_code == 400, answer.text
@@ -323,7 +326,7 @@ def test_invalid_queries_get_400_naming_the_problem(sandbox: SandboxServer, na: 
     assert fragment in body["errors"][0]["details"] + body["errors"][0]["message"]
 
 
-def test_two_minute_rule(sandbox: SandboxServer, na: str) -> None:
+def test_two_minute_rule(sandbox: SandboxServer, na: SandboxCaller) -> None:
     now = datetime.now(UTC)
     too_recent = get(sandbox, SEARCH, na, marketplaceIds=US, createdAfter=(now - timedelta(hours=1)).isoformat(),
                      createdBefore=(now - timedelta(seconds=60)).isoformat())
@@ -339,7 +342,7 @@ def test_two_minute_rule(sandbox: SandboxServer, na: str) -> None:
     assert timedelta(seconds=110) <= now - before <= timedelta(seconds=180)
 
 
-def test_403_for_another_region_or_no_token_and_429_match_contract(sandbox: SandboxServer, na: str,
+def test_403_for_another_region_or_no_token_and_429_match_contract(sandbox: SandboxServer, na: SandboxCaller,
                                                                    sandbox_factory) -> None:
     other_region = get(sandbox, SEARCH, na, marketplaceIds=f"{US},{JP}", createdAfter=day_start(2).isoformat())
     assert other_region.status_code == 403
@@ -354,11 +357,11 @@ def test_403_for_another_region_or_no_token_and_429_match_contract(sandbox: Sand
     query = {"createdAfter": day_start(3).isoformat(),
              "createdBefore": day_start(2).isoformat(), "maxResultsPerPage": 5}
     next_token = get(sandbox, SEARCH, na, **query).json()["pagination"]["nextToken"]
-    fe = access_token(sandbox, "Atzr|sandbox-fe-o26-replay")
+    fe = caller(sandbox, "Atzr|sandbox-fe-o26-replay")
     assert get(sandbox, SEARCH, fe, **query, paginationToken=next_token).status_code == 403
 
     throttled_sb = sandbox_factory(faults="429=1.0")
-    throttled_token = access_token(throttled_sb, "Atzr|sandbox-na-o26-throttled")
+    throttled_token = caller(throttled_sb, "Atzr|sandbox-na-o26-throttled")
     throttled = get(throttled_sb, SEARCH, throttled_token, marketplaceIds=US, createdAfter=day_start(2).isoformat())
     assert throttled.status_code == 429 and "x-amzn-RateLimit-Limit" not in throttled.headers
     validate_response(MODEL, "searchOrders", 429, throttled.json(), strict=True)
@@ -370,7 +373,7 @@ def test_403_for_another_region_or_no_token_and_429_match_contract(sandbox: Sand
 def test_quotas_are_v2026s_own_and_separate_from_v0(sandbox_factory) -> None:
     """At speed 1 the bursts are exact: 20 searchOrders, 30 getOrder, and v0's getOrder keeps its own."""
     sb = sandbox_factory(speed=1.0)
-    token = access_token(sb, "Atzr|sandbox-na-o26-quota")
+    token = caller(sb, "Atzr|sandbox-na-o26-quota")
     searches = [get(sb, SEARCH, token).status_code for _ in range(21)]  # 400s still take a token
     assert searches == [400] * 20 + [429]
     orders = [get(sb, f"{SEARCH}/bad-id", token).status_code for _ in range(31)]
@@ -384,7 +387,7 @@ def test_quotas_are_v2026s_own_and_separate_from_v0(sandbox_factory) -> None:
 
 
 # ------------------------------------------------------------------------------------------ getOrder
-def test_get_order_matches_contract_and_search(sandbox: SandboxServer, na: str) -> None:
+def test_get_order_matches_contract_and_search(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(8)
     found = get(sandbox, SEARCH, na, marketplaceIds=US, createdAfter=start.isoformat(),
                 createdBefore=(start + timedelta(hours=4)).isoformat(), includedData=ALL_BLOCKS).json()["orders"]
@@ -401,7 +404,8 @@ def test_get_order_matches_contract_and_search(sandbox: SandboxServer, na: str) 
     validate_response(MODEL, "getOrder", 400, bad.json(), strict=True)
 
 
-def test_get_order_404_for_unknown_other_region_and_expired_orders(sandbox: SandboxServer, na: str) -> None:
+def test_get_order_404_for_unknown_other_region_and_expired_orders(sandbox: SandboxServer,
+                                                                   na: SandboxCaller) -> None:
     unknown_id = f"101-{day_start(5).date().toordinal():07d}-9999999"
     assert sandbox.seller.order(unknown_id) is None
     for order_id in (unknown_id, sandbox.seller.day_plans(JP, day_start(5).date())[0].amazon_order_id,
@@ -419,7 +423,7 @@ def test_get_order_404_for_unknown_other_region_and_expired_orders(sandbox: Sand
 
 
 def test_japanese_orders_for_a_far_east_seller(sandbox: SandboxServer) -> None:
-    fe = access_token(sandbox, "Atzr|sandbox-fe-o26-jp")
+    fe = caller(sandbox, "Atzr|sandbox-fe-o26-jp")
     plan = sandbox.seller.day_plans(JP, day_start(5).date())[0]
     answer = get(sandbox, f"{SEARCH}/{plan.amazon_order_id}", fe, includedData="PROCEEDS")
     assert answer.status_code == 200
@@ -432,7 +436,7 @@ def test_japanese_orders_for_a_far_east_seller(sandbox: SandboxServer) -> None:
 
 def test_pending_orders_carry_no_prices_buyer_or_address(sandbox_factory) -> None:
     sb = sandbox_factory()
-    token = access_token(sb, "Atzr|sandbox-na-o26-pending")
+    token = caller(sb, "Atzr|sandbox-na-o26-pending")
     plan = sb.seller.day_plans(US, day_start(5).date())[3]
     sb.seller.clock = lambda: plan.purchase_date + timedelta(seconds=1)
     answer = get(sb, f"{SEARCH}/{plan.amazon_order_id}", token, includedData=ALL_BLOCKS)

@@ -14,7 +14,7 @@ from sp_assets.lib.marketplaces import by_code, in_region
 from sp_assets.sandbox.backends.outbound import OutboundBackend
 from sp_assets.sandbox.seller import SyntheticSeller
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller, caller
 
 from .contract import validate_response
 
@@ -24,8 +24,8 @@ PATH = "/fba/outbound/2020-07-01/fulfillmentOrders"
 US = by_code("us").marketplace_id
 
 
-def get(sb: SandboxServer, token: str, **params: object) -> requests.Response:
-    return requests.get(sb.base_url + PATH, params=params, headers={"x-amz-access-token": token}, timeout=30)
+def get(sb: SandboxServer, token: SandboxCaller, **params: object) -> requests.Response:
+    return token.get(PATH, params=params)
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def frozen(sandbox_factory) -> tuple[SandboxServer, datetime]:
     return sb, now
 
 
-def fetch_all(sb: SandboxServer, token: str, **query: object) -> list[dict]:
+def fetch_all(sb: SandboxServer, token: SandboxCaller, **query: object) -> list[dict]:
     bodies = [get(sb, token, **query).json()]
     while "nextToken" in bodies[-1]["payload"]:
         bodies.append(get(sb, token, nextToken=bodies[-1]["payload"]["nextToken"]).json())
@@ -47,7 +47,7 @@ def fetch_all(sb: SandboxServer, token: str, **query: object) -> list[dict]:
 
 def test_default_window_is_the_last_36_hours_of_the_region(frozen) -> None:
     sb, now = frozen
-    token = access_token(sb, "Atzr|sandbox-na-outbound")
+    token = caller(sb, "Atzr|sandbox-na-outbound")
     bodies = fetch_all(sb, token)
     orders = [o for body in bodies for o in body["payload"]["fulfillmentOrders"]]
     truth = sb.backend("outbound").region_fulfillment_orders("NA", now, now - timedelta(hours=36))
@@ -58,7 +58,7 @@ def test_default_window_is_the_last_36_hours_of_the_region(frozen) -> None:
 
 def test_pages_with_next_token_cover_the_window_once(frozen) -> None:
     sb, now = frozen
-    token = access_token(sb, "Atzr|sandbox-na-outbound")
+    token = caller(sb, "Atzr|sandbox-na-outbound")
     start = now - timedelta(days=10)
     bodies = fetch_all(sb, token, queryStartDate=start.isoformat())
     assert len(bodies) >= 4, "10 a page over 10 days must page"
@@ -76,7 +76,7 @@ def test_pages_with_next_token_cover_the_window_once(frozen) -> None:
 def test_each_region_sees_its_own_marketplaces(sandbox: SandboxServer) -> None:
     week = (datetime.now(UTC) - timedelta(days=7)).isoformat()
     for region in ("EU", "FE"):
-        token = access_token(sandbox, f"Atzr|sandbox-{region.lower()}-outbound-region")
+        token = caller(sandbox, f"Atzr|sandbox-{region.lower()}-outbound-region")
         orders = [o for body in fetch_all(sandbox, token, queryStartDate=week) for o in body["payload"]["fulfillmentOrders"]]
         assert orders and {o["marketplaceId"] for o in orders} <= {m.marketplace_id for m in in_region(region)}
 
@@ -105,7 +105,7 @@ def test_statuses_move_over_time() -> None:
     ({"nextToken": "not-a-token"}, "nextToken"),
 ])
 def test_bad_input_is_a_400(sandbox: SandboxServer, params: dict, detail: str) -> None:
-    token = access_token(sandbox, "Atzr|sandbox-na-outbound-errors")
+    token = caller(sandbox, "Atzr|sandbox-na-outbound-errors")
     answer = get(sandbox, token, **params)
     assert answer.status_code == 400, answer.text
     assert detail in answer.json()["errors"][0]["details"]
@@ -114,8 +114,8 @@ def test_bad_input_is_a_400(sandbox: SandboxServer, params: dict, detail: str) -
 
 def test_a_next_token_is_bound_to_its_region(frozen) -> None:
     sb, now = frozen
-    na = access_token(sb, "Atzr|sandbox-na-outbound")
-    eu = access_token(sb, "Atzr|sandbox-eu-outbound")
+    na = caller(sb, "Atzr|sandbox-na-outbound")
+    eu = caller(sb, "Atzr|sandbox-eu-outbound")
     token = get(sb, na, queryStartDate=(now - timedelta(days=5)).isoformat()).json()["payload"]["nextToken"]
     answer = get(sb, eu, nextToken=token)
     assert answer.status_code == 400 and "region" in answer.json()["errors"][0]["details"]

@@ -19,7 +19,7 @@ import requests
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller, caller
 
 from .contract import validate_response
 
@@ -45,14 +45,13 @@ def fast() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def na(fast: SandboxServer) -> str:
-    return access_token(fast, "Atzr|sandbox-na-pricing-tests")
+def na(fast: SandboxServer) -> SandboxCaller:
+    return caller(fast, "Atzr|sandbox-na-pricing-tests")
 
 
-def get(sb: SandboxServer, token: str, path: str, **params: object) -> requests.Response:
+def get(sb: SandboxServer, token: SandboxCaller, path: str, **params: object) -> requests.Response:
     """One call; a 429 (burst 1) is retried by polling until the bucket has a token again."""
-    return retrying_429(lambda: requests.get(sb.base_url + path, params=params,
-                                             headers={"x-amz-access-token": token}, timeout=30))
+    return retrying_429(lambda: token.get(path, params=params))
 
 
 def retrying_429(call: Callable[[], requests.Response]) -> requests.Response:
@@ -64,7 +63,7 @@ def retrying_429(call: Callable[[], requests.Response]) -> requests.Response:
         time.sleep(0.002)
 
 
-def test_get_pricing_by_sku_is_my_catalog_price(fast: SandboxServer, na: str) -> None:
+def test_get_pricing_by_sku_is_my_catalog_price(fast: SandboxServer, na: SandboxCaller) -> None:
     products = fast.seller.products(US)[:20]
     answer = get(fast, na, PRICE, MarketplaceId=US, ItemType="Sku", Skus=",".join(p.sku for p in products))
     assert answer.status_code == 200, answer.text
@@ -86,7 +85,7 @@ def test_get_pricing_by_sku_is_my_catalog_price(fast: SandboxServer, na: str) ->
                                        + offer["BuyingPrice"]["Shipping"]["Amount"])
 
 
-def test_unknown_sku_is_a_client_error_inside_a_200(fast: SandboxServer, na: str) -> None:
+def test_unknown_sku_is_a_client_error_inside_a_200(fast: SandboxServer, na: SandboxCaller) -> None:
     answer = get(fast, na, PRICE, MarketplaceId=US, ItemType="Sku", Skus="KIT-00-BLK,NO-SUCH-SKU")
     assert answer.status_code == 200
     body = answer.json()
@@ -102,18 +101,19 @@ def test_unknown_sku_is_a_client_error_inside_a_200(fast: SandboxServer, na: str
     assert asins.json()["payload"] == [{"status": "ClientError", "ASIN": "B000000000"}]
 
 
-def test_tricky_skus_round_trip_when_percent_encoded(fast: SandboxServer, na: str) -> None:
+def test_tricky_skus_round_trip_when_percent_encoded(fast: SandboxServer, na: SandboxCaller) -> None:
     for path in (PRICE, COMPETITIVE):
         body = get(fast, na, path, MarketplaceId=US, ItemType="Sku", Skus=",".join(TRICKY)).json()
         assert [(e["SellerSKU"], e["status"]) for e in body["payload"]] == [(s, "Success") for s in TRICKY]
         assert [e["Product"]["Identifiers"]["SKUIdentifier"]["SellerSKU"] for e in body["payload"]] == TRICKY
     # Sent raw, "+" arrives as a space and the SKU is unknown, as on Amazon.
-    raw = retrying_429(lambda: requests.get(f"{fast.base_url}{PRICE}?MarketplaceId={US}&ItemType=Sku"
-                                            "&Skus=CABLE+USB/C-1M", headers={"x-amz-access-token": na}, timeout=10))
+    raw = retrying_429(lambda: na.get(f"{fast.base_url}{PRICE}?MarketplaceId={US}&ItemType=Sku"
+                                      "&Skus=CABLE+USB/C-1M", timeout=10))
     assert raw.json()["payload"] == [{"status": "ClientError", "SellerSKU": "CABLE USB/C-1M"}]
 
 
-def test_competitive_pricing_agrees_with_the_buy_box_and_the_catalog_ranks(fast: SandboxServer, na: str) -> None:
+def test_competitive_pricing_agrees_with_the_buy_box_and_the_catalog_ranks(fast: SandboxServer,
+                                                                           na: SandboxCaller) -> None:
     products = fast.seller.products(US)[20:40]
     before = fast.seller.now()
     body = get(fast, na, COMPETITIVE, MarketplaceId=US, ItemType="Asin",
@@ -135,7 +135,7 @@ def test_competitive_pricing_agrees_with_the_buy_box_and_the_catalog_ranks(fast:
 
 
 def test_yen_amounts_are_whole_numbers(fast: SandboxServer) -> None:
-    fe = access_token(fast, "Atzr|sandbox-fe-pricing-tests")
+    fe = caller(fast, "Atzr|sandbox-fe-pricing-tests")
     product = fast.seller.products(JP)[1]
     body = get(fast, fe, PRICE, MarketplaceId=JP, ItemType="Sku", Skus=product.sku, OfferType="B2B").json()
     validate_response(MODEL, "getPricing", 200, body, strict=True)
@@ -144,7 +144,8 @@ def test_yen_amounts_are_whole_numbers(fast: SandboxServer) -> None:
     assert offer["offerType"] == "B2B" and isinstance(offer["businessPrice"]["Amount"], int)
 
 
-def test_an_item_condition_the_seller_does_not_offer_returns_no_offers(fast: SandboxServer, na: str) -> None:
+def test_an_item_condition_the_seller_does_not_offer_returns_no_offers(fast: SandboxServer,
+                                                                       na: SandboxCaller) -> None:
     body = get(fast, na, PRICE, MarketplaceId=US, ItemType="Sku", Skus="KIT-00-BLK", ItemCondition="Used").json()
     assert body["payload"][0]["status"] == "Success" and body["payload"][0]["Product"]["Offers"] == []
 
@@ -158,26 +159,27 @@ def test_an_item_condition_the_seller_does_not_offer_returns_no_offers(fast: San
     ({"ItemType": "Sku"}, "Skus"),
     ({"ItemType": "Sku", "Skus": "KIT-00-BLK", "MarketplaceId": "XYZ"}, "marketplace"),
 ])
-def test_bad_input_is_a_400(fast: SandboxServer, na: str, path: str, params: dict, detail: str) -> None:
+def test_bad_input_is_a_400(fast: SandboxServer, na: SandboxCaller, path: str, params: dict,
+                            detail: str) -> None:
     answer = get(fast, na, path, **{"MarketplaceId": US, **params})
     assert answer.status_code == 400, answer.text
     assert detail in answer.json()["errors"][0]["details"]
     validate_response(MODEL, OPS[path], 400, answer.json(), strict=True)
 
 
-def test_sku_list_missing_says_which_parameter_as_amazon_does(fast: SandboxServer, na: str) -> None:
+def test_sku_list_missing_says_which_parameter_as_amazon_does(fast: SandboxServer, na: SandboxCaller) -> None:
     answer = get(fast, na, COMPETITIVE, MarketplaceId=US, ItemType="Sku")
     assert answer.json()["errors"][0]["message"] == "Required parameter SellerSKU not found"
 
 
-def test_enum_parameters_are_validated(fast: SandboxServer, na: str) -> None:
+def test_enum_parameters_are_validated(fast: SandboxServer, na: SandboxCaller) -> None:
     for path, name in ((PRICE, "ItemCondition"), (PRICE, "OfferType"), (COMPETITIVE, "CustomerType")):
         answer = get(fast, na, path, MarketplaceId=US, ItemType="Sku", Skus="KIT-00-BLK", **{name: "Bogus"})
         assert answer.status_code == 400 and name in answer.json()["errors"][0]["details"]
 
 
 def test_a_token_of_another_region_is_denied(fast: SandboxServer) -> None:
-    eu = access_token(fast, "Atzr|sandbox-eu-pricing-tests")
+    eu = caller(fast, "Atzr|sandbox-eu-pricing-tests")
     answer = get(fast, eu, PRICE, MarketplaceId=US, ItemType="Sku", Skus="KIT-00-BLK")
     assert answer.status_code == 403
     validate_response(MODEL, "getPricing", 403, answer.json(), strict=True)
@@ -185,13 +187,12 @@ def test_a_token_of_another_region_is_denied(fast: SandboxServer) -> None:
 
 def test_burst_of_one_at_amazons_rate(sandbox_factory) -> None:
     sb = sandbox_factory(speed=1.0)
-    token = access_token(sb, "Atzr|sandbox-na-pricing-burst")
+    token = caller(sb, "Atzr|sandbox-na-pricing-burst")
     params = {"MarketplaceId": US, "ItemType": "Sku", "Skus": "KIT-00-BLK"}
-    headers = {"x-amz-access-token": token}
-    first = requests.get(sb.base_url + PRICE, params=params, headers=headers, timeout=10)
-    second = requests.get(sb.base_url + PRICE, params=params, headers=headers, timeout=10)
+    first = token.get(PRICE, params=params, timeout=10)
+    second = token.get(PRICE, params=params, timeout=10)
     assert (first.status_code, second.status_code) == (200, 429)
     assert first.headers["x-amzn-RateLimit-Limit"] == "0.5"
     validate_response(MODEL, "getPricing", 429, second.json(), strict=True)
-    other = requests.get(sb.base_url + COMPETITIVE, params=params, headers=headers, timeout=10)
+    other = token.get(COMPETITIVE, params=params, timeout=10)
     assert other.status_code == 200, "each operation has its own bucket"

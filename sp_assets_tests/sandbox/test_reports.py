@@ -24,7 +24,7 @@ from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxProcess, SandboxServer
-from sp_assets_tests.support import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from sp_assets_tests.support import Sandbox, SandboxCaller
 
 from .contract import models_dir, validate_response
 
@@ -41,17 +41,13 @@ SPEED = 2000.0  # queue 15-45 ms, processing 30-150 ms (document URLs would live
 class Api:
     """A tiny Reports API caller over plain ``requests`` (sandbox tests never use the project's client)."""
 
-    def __init__(self, base_url: str, token_url: str, refresh_token: str) -> None:
-        self.base_url = base_url
-        answer = requests.post(token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                "client_id": SANDBOX_CLIENT_ID,
-                                                "client_secret": SANDBOX_CLIENT_SECRET}, timeout=10)
-        answer.raise_for_status()
-        self.headers = {"x-amz-access-token": answer.json()["access_token"]}
+    def __init__(self, sb: Sandbox, refresh_token: str) -> None:
+        self.base_url = sb.base_url
+        self.caller = SandboxCaller(sb, refresh_token)  # a new access token whenever the sandbox says so
 
     def create(self, report_type: str, marketplace_ids: list[str] | None = None, **body: Any) -> requests.Response:
         payload = {"reportType": report_type, "marketplaceIds": marketplace_ids or [US], **body}
-        return requests.post(f"{self.base_url}{BASE}/reports", json=payload, headers=self.headers, timeout=30)
+        return self.caller.post(f"{BASE}/reports", json=payload)
 
     def create_id(self, report_type: str, marketplace_ids: list[str] | None = None, **body: Any) -> str:
         answer = self.create(report_type, marketplace_ids, **body)
@@ -60,16 +56,16 @@ class Api:
         return answer.json()["reportId"]
 
     def report(self, report_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}{BASE}/reports/{report_id}", headers=self.headers, timeout=30)
+        return self.caller.get(f"{BASE}/reports/{report_id}")
 
     def reports(self, **params: Any) -> requests.Response:
-        return requests.get(f"{self.base_url}{BASE}/reports", params=params, headers=self.headers, timeout=30)
+        return self.caller.get(f"{BASE}/reports", params=params)
 
     def cancel(self, report_id: str) -> requests.Response:
-        return requests.delete(f"{self.base_url}{BASE}/reports/{report_id}", headers=self.headers, timeout=30)
+        return self.caller.delete(f"{BASE}/reports/{report_id}")
 
     def document(self, document_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}{BASE}/documents/{document_id}", headers=self.headers, timeout=30)
+        return self.caller.get(f"{BASE}/documents/{document_id}")
 
     def wait(self, report_id: str, timeout: float = 20.0) -> dict:
         """Poll getReport until a terminal status; every answer is checked against the model."""
@@ -105,7 +101,7 @@ class Api:
 
 def api(sb: Any, name: str, region: str = "na") -> Api:
     """An API caller with this test's own refresh token, so its buckets are full."""
-    return Api(sb.base_url, sb.token_url, f"Atzr|sandbox-{region}-{name}")
+    return Api(sb, f"Atzr|sandbox-{region}-{name}")
 
 
 def tsv(body: bytes, charset: str) -> list[list[str]]:
@@ -148,18 +144,22 @@ def sb() -> Iterator[SandboxServer]:
 
 # ------------------------------------------------------------------------------------------ lifecycle
 def test_create_then_poll_through_queue_and_processing_to_done(sandbox_factory) -> None:
+    """The status follows the sandbox's clock, which the test moves: no phase is missed on a slow machine."""
     sb = fast(sandbox_factory, orders_per_day=40,
               extra={"report_queue_seconds": 0.8, "report_processing_seconds": 0.8})
+    created = datetime.now(UTC)
+    sb.seller.clock = lambda: created
     caller = api(sb, "lifecycle")
     report_id = caller.create_id(ALL_ORDERS, **window(3))
     assert report_id.isdigit() and len(report_id) == 11, "report ids are digits like Amazon's"
     seen = []
-    while not seen or seen[-1]["processingStatus"] not in ("DONE", "CANCELLED", "FATAL"):
+    for moment in (0.0, 1.0):  # in the queue, then processing
+        sb.seller.clock = lambda moment=moment: created + timedelta(seconds=moment)
         answer = caller.report(report_id)
         validate_response(MODEL, "getReport", 200, answer.json(), strict=True)
-        if not seen or answer.json()["processingStatus"] != seen[-1]["processingStatus"]:
-            seen.append(answer.json())
-        time.sleep(0.02)
+        seen.append(answer.json())
+    sb.seller.clock = lambda: created + timedelta(seconds=2.0)
+    seen.append(caller.wait(report_id))  # done once the document is written
     assert [s["processingStatus"] for s in seen] == ["IN_QUEUE", "IN_PROGRESS", "DONE"]
     queued, processing, done = seen
     assert "reportDocumentId" not in queued and "processingStartTime" not in queued
@@ -235,7 +235,7 @@ def test_create_report_rejects_bad_input_naming_the_field(sb: SandboxServer, bod
                                                           needle: str) -> None:
     caller = api(sb, "validation")
     payload = {"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [US], **body}
-    answer = requests.post(f"{sb.base_url}{BASE}/reports", json=payload, headers=caller.headers, timeout=10)
+    answer = caller.caller.post(f"{BASE}/reports", json=payload)
     assert answer.status_code == status, answer.text
     validate_response(MODEL, "createReport", status, answer.json(), strict=True)
     assert needle in answer.json()["errors"][0]["details"]
@@ -376,7 +376,7 @@ def _get_all_orders(sb: SandboxServer, caller: Api, start: datetime, end: dateti
                               "CreatedBefore": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "MaxResultsPerPage": 100}
     orders: list[dict] = []
     while True:
-        answer = requests.get(f"{sb.base_url}/orders/v0/orders", params=params, headers=caller.headers, timeout=30)
+        answer = caller.caller.get("/orders/v0/orders", params=params)
         assert answer.status_code == 200, answer.text
         payload = answer.json()["payload"]
         orders += payload["Orders"]
@@ -389,8 +389,7 @@ def _get_items(sb: SandboxServer, caller: Api, order_id: str) -> list[dict]:
     items: list[dict] = []
     params: dict[str, str] = {}
     while True:
-        answer = requests.get(f"{sb.base_url}/orders/v0/orders/{order_id}/orderItems", params=params,
-                              headers=caller.headers, timeout=30)
+        answer = caller.caller.get(f"/orders/v0/orders/{order_id}/orderItems", params=params)
         assert answer.status_code == 200, answer.text
         items += answer.json()["payload"]["OrderItems"]
         if "NextToken" not in answer.json()["payload"]:

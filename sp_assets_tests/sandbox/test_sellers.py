@@ -8,7 +8,7 @@ import requests
 
 from sp_assets.lib.marketplaces import in_region
 from sp_assets.sandbox.server import SandboxServer
-from sp_assets_tests.support import access_token
+from sp_assets_tests.support import SandboxCaller, caller
 
 from .contract import validate_response
 
@@ -17,14 +17,15 @@ OP = "getMarketplaceParticipations"
 PATH = "/sellers/v1/marketplaceParticipations"
 
 
-def get(sb: SandboxServer, token: str | None) -> requests.Response:
-    headers = {"x-amz-access-token": token} if token else {}
-    return requests.get(sb.base_url + PATH, headers=headers, timeout=10)
+def get(sb: SandboxServer, token: SandboxCaller | None) -> requests.Response:
+    if token is None:
+        return requests.get(sb.base_url + PATH, timeout=10)
+    return token.get(PATH, timeout=10)
 
 
 def test_each_region_lists_its_own_marketplaces(sandbox: SandboxServer) -> None:
     for region in ("NA", "EU", "FE"):
-        answer = get(sandbox, access_token(sandbox, f"Atzr|sandbox-{region.lower()}-sellers-tests"))
+        answer = get(sandbox, caller(sandbox, f"Atzr|sandbox-{region.lower()}-sellers-tests"))
         assert answer.status_code == 200, answer.text
         body = answer.json()
         validate_response(MODEL, OP, 200, body, strict=True)
@@ -35,7 +36,7 @@ def test_each_region_lists_its_own_marketplaces(sandbox: SandboxServer) -> None:
             assert participation["marketplace"]["defaultCurrencyCode"] == marketplace.currency
             assert participation["marketplace"]["domainName"] == "www." + marketplace.domain
             assert participation["participation"]["isParticipating"] is True
-    uk = next(p for p in get(sandbox, access_token(sandbox, "Atzr|sandbox-eu-sellers-tests")).json()["payload"]
+    uk = next(p for p in get(sandbox, caller(sandbox, "Atzr|sandbox-eu-sellers-tests")).json()["payload"]
               if p["marketplace"]["id"] == "A1F83G8C2ARO7P")
     assert uk["marketplace"]["countryCode"] == "GB" and uk["marketplace"]["defaultLanguageCode"] == "en_GB"
 
@@ -48,7 +49,7 @@ def test_without_an_access_token_it_is_403(sandbox: SandboxServer) -> None:
 
 def test_burst_15_then_throttled_at_amazons_rate(sandbox_factory) -> None:
     sb = sandbox_factory(speed=1.0)
-    token = access_token(sb, "Atzr|sandbox-na-sellers-burst")
+    token = caller(sb, "Atzr|sandbox-na-sellers-burst")
     statuses = [get(sb, token).status_code for _ in range(16)]
     assert statuses == [200] * 15 + [429]
     throttled = get(sb, token)

@@ -34,6 +34,7 @@ from sp_assets.defs.rest_support import (
     write_rows,
 )
 from sp_assets.lib.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT, fetch_inventory_supply_rows
+from sp_assets.lib.naming import qualified_name
 
 HISTORY_ASSET = "ledger_summary"
 
@@ -79,7 +80,8 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
                                          f"{history_asset(entry, INVENTORY_SUPPLY.name)} first",
                              allow_retries=False)
         frame = warehouse.query(
-            f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} from {entry.code}.{INVENTORY_SUPPLY.name} "
+            f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} "
+            f"from {qualified_name(entry.code, INVENTORY_SUPPLY.name)} "
             f"where snapshot_date >= ? and snapshot_date < ? order by snapshot_date, seller_sku", [first, last],
         )
         return write_frame(context, entry, INVENTORY_SUPPLY_CURRENT, frame, mode=MERGE, window=(start, end),

@@ -6,6 +6,7 @@ from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.lib.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT
+from sp_assets.lib.naming import qualified_name
 
 
 def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinition:
@@ -21,8 +22,9 @@ def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinitio
                 and warehouse.table_exists(entry.code, INVENTORY_SUPPLY.name)):
             return dg.AssetCheckResult(passed=True, metadata={"note": "tables not created yet"})
         behind = warehouse.query(
-            f"select count(*) as n from (select seller_sku, max(last_updated_time) as newest from {snapshot} "
-            f"group by seller_sku) s left join {current} c using (seller_sku) "
+            f"select count(*) as n from (select seller_sku, max(last_updated_time) as newest "
+            f"from {qualified_name(entry.code, INVENTORY_SUPPLY.name)} group by seller_sku) s "
+            f"left join {qualified_name(entry.code, INVENTORY_SUPPLY_CURRENT.name)} c using (seller_sku) "
             f"where c.seller_sku is null or c.last_updated_time < s.newest"
         ).item()
         return dg.AssetCheckResult(passed=behind == 0, metadata={"skus_behind_snapshot": int(behind)})

@@ -45,6 +45,7 @@ from sp_assets.defs.common import (
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.partitions import daily_partitions, utc_window
 from sp_assets.defs.reports import runner
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.orders import (
     ORDER_ITEMS,
     ORDER_ITEMS_UPSERT,
@@ -73,10 +74,12 @@ DESCRIPTIONS = {
                           "(`order_items_source: report`; order_item_id is synthesized as `sku:<sku>`, see "
                           "lib/tables/orders.py). Write mode: **partition replace**.",
     "orders_upsert": "Replaces the seed's **Orders - List Orders - Upsert**: orders updated in the window "
-                     "(lastUpdated after/before, clamped to now minus 15 minutes). Write mode: **merge** by "
+                     "(searchOrders, or v0 getOrders with `orders_api: v0`; lastUpdated after/before, "
+                     "clamped to now minus 15 minutes). Write mode: **merge** by "
                      "order id; a row is never replaced by one with an older last_update_date.",
     "order_items_upsert": "Replaces the seed's **Orders - List Order Items Upsert**: the items of the orders "
-                          "updated in the window. Write mode: **merge** by (order id, item id), never regressing.",
+                          "updated in the window (the same searchOrders pages; v0: getOrderItems per order). "
+                          "Write mode: **merge** by (order id, item id), never regressing.",
 }
 
 
@@ -96,7 +99,7 @@ def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, tabl
         return []
     return warehouse.query(
         f"select amazon_order_id, partition_date, purchase_date, last_update_date, order_status "
-        f"from {entry.code}.{table} where {column} >= ? and {column} < ? order by amazon_order_id",
+        f"from {qualified_name(entry.code, table)} where {column} >= ? and {column} < ? order by amazon_order_id",
         [first, last],
     ).to_dicts()
 

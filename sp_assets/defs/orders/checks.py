@@ -6,6 +6,7 @@ import dagster as dg
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.orders import ORDER_ITEMS, ORDER_ITEMS_UPSERT, ORDERS, ORDERS_UPSERT
 
 
@@ -22,8 +23,9 @@ def items_reference_orders_check(entry: MarketplaceConfig, items_table: str, ord
         if not warehouse.table_exists(entry.code, orders_table):
             return dg.AssetCheckResult(passed=False, metadata={"note": f"{orders_table} does not exist"})
         orphans = warehouse.query(
-            f"select count(*) as n from {entry.code}.{items_table} i where not exists "
-            f"(select 1 from {entry.code}.{orders_table} o where o.amazon_order_id = i.amazon_order_id)"
+            f"select count(*) as n from {qualified_name(entry.code, items_table)} i where not exists "
+            f"(select 1 from {qualified_name(entry.code, orders_table)} o "
+            f"where o.amazon_order_id = i.amazon_order_id)"
         ).item()
         return dg.AssetCheckResult(passed=orphans == 0, metadata={"orphan_items": int(orphans)})
 

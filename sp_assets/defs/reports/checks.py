@@ -13,7 +13,7 @@ import dagster as dg
 
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.lib.naming import quote_identifier
+from sp_assets.lib.naming import qualified_name, quote_identifier
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.tables import SALES_AND_TRAFFIC_KEYS, sales_and_traffic_table
 
@@ -21,7 +21,7 @@ from sp_assets.lib.reports.tables import SALES_AND_TRAFFIC_KEYS, sales_and_traff
 def report_key_check(entry: MarketplaceConfig, table: str, key: Sequence[str], required: Sequence[str],
                      severity: str = "error") -> dg.AssetChecksDefinition:
     """``<table>_key``: no two rows share ``key`` (nulls compare equal) and ``required`` is never null."""
-    qualified = f"{entry.code}.{table}"
+    qualified = qualified_name(entry.code, table)
     columns = ", ".join(quote_identifier(c, "column") for c in key)
     nulls = " or ".join(f"{quote_identifier(c, 'column')} is null" for c in required) or "false"
     level = dg.AssetCheckSeverity.WARN if severity == "warn" else dg.AssetCheckSeverity.ERROR

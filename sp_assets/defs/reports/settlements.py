@@ -31,6 +31,7 @@ from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.rest_support import api_since, sp_client
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.api import get_reports
 from sp_assets.lib.reports.catalog import CREATED_COLUMN, PARTITION_COLUMN, REPORT_ID_COLUMN
@@ -67,7 +68,7 @@ def loaded_report_ids(warehouse: Warehouse, entry: MarketplaceConfig, table: str
     if REPORT_ID_COLUMN not in warehouse.columns(entry.code, table):
         return set()
     placeholders = ", ".join("?" for _ in ids)
-    frame = warehouse.query(f"select distinct {REPORT_ID_COLUMN} from {entry.code}.{table} "
+    frame = warehouse.query(f"select distinct {REPORT_ID_COLUMN} from {qualified_name(entry.code, table)} "
                             f"where {REPORT_ID_COLUMN} in ({placeholders})", ids)
     return set(frame.get_column(REPORT_ID_COLUMN).to_list())
 

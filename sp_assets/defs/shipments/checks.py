@@ -5,6 +5,7 @@ import dagster as dg
 from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.shipments import FULFILLMENT_ORDERS, INBOUND_SHIPMENT_ITEMS, INBOUND_SHIPMENTS
 
 
@@ -20,7 +21,8 @@ def fulfillment_orders_marketplace_check(entry: MarketplaceConfig) -> dg.AssetCh
         if not warehouse.table_exists(entry.code, FULFILLMENT_ORDERS.name):
             return dg.AssetCheckResult(passed=True, metadata={"note": "table not created yet"})
         others = warehouse.query(
-            f"select count(*) as n from {table} where marketplace_id is distinct from ?", [entry.marketplace_id]
+            f"select count(*) as n from {qualified_name(entry.code, FULFILLMENT_ORDERS.name)} "
+            f"where marketplace_id is distinct from ?", [entry.marketplace_id]
         ).item()
         return dg.AssetCheckResult(passed=others == 0, metadata={"other_marketplace_rows": int(others)})
 

@@ -1,6 +1,7 @@
 """The SP-API client: plain Python on ``requests``, no Dagster, and nothing about any one API.
 
-Start with ``SPAPIClient.for_marketplace("us")`` (credentials from the environment, production host)
+Build ``SPAPIClient(from_env(marketplace), resolve_endpoint(marketplace), marketplace=marketplace)``
+(credentials from the environment, the region's production host unless the environment overrides it)
 or ``SPAPIClient(credentials, "http://127.0.0.1:PORT", token_url=...)`` for a sandbox, then call the
 functions of a domain module (``sp_assets.lib.orders.get_orders(client, ...)``,
 ``sp_assets.lib.pricing.get_pricing(...)``). This package holds only what every API shares: auth,

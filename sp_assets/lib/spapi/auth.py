@@ -189,9 +189,3 @@ def shared_provider(
             provider = AccessTokenProvider(credentials, token_url, retry=retry, speed=speed)
             _providers[key] = provider
         return provider
-
-
-def clear_shared_providers() -> None:
-    """Forget cached access tokens (tests)."""
-    with _providers_lock:
-        _providers.clear()

@@ -23,23 +23,26 @@ CLIENT_SECRET_VAR = "LWA_CLIENT_SECRET"
 REFRESH_TOKEN_VAR = "SP_API_REFRESH_TOKEN"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LWACredentials:
     """One credential = one (application, selling partner) pair, which is also Amazon's quota key.
 
     ``client_id`` is not secret (it appears in Seller Central URLs) and stays readable in reprs; the
-    client secret and refresh token are ``Secret`` and print as ``***``.
+    client secret and refresh token are ``Secret`` and print as ``***``. The constructor takes them as
+    plain strings too and wraps them at once, so no caller holds an unwrapped copy in the object.
     """
 
     client_id: str
     client_secret: Secret = field(repr=True)
     refresh_token: Secret = field(repr=True)
 
-    def __post_init__(self) -> None:
-        for name in ("client_secret", "refresh_token"):
-            value = getattr(self, name)
-            if not isinstance(value, Secret):
-                object.__setattr__(self, name, Secret(value))
+    def __init__(self, client_id: str, client_secret: Secret | str, refresh_token: Secret | str) -> None:
+        object.__setattr__(self, "client_id", client_id)
+        object.__setattr__(self, "client_secret", _secret(client_secret))
+        object.__setattr__(self, "refresh_token", _secret(refresh_token))
+        self._check_complete()
+
+    def _check_complete(self) -> None:
         missing = [n for n in ("client_id", "client_secret", "refresh_token") if not getattr(self, n)]
         if missing:
             raise ConfigError(f"LWA credentials are incomplete: empty {', '.join(missing)}")
@@ -52,6 +55,10 @@ class LWACredentials:
         access tokens are scoped to.
         """
         return self.refresh_token.fingerprint(16)
+
+
+def _secret(value: Secret | str) -> Secret:
+    return value if isinstance(value, Secret) else Secret(value)
 
 
 def candidate_names(base: str, where: Marketplace | str | None) -> list[str]:

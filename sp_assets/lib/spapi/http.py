@@ -33,12 +33,11 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from sp_assets.lib.marketplaces import Marketplace, lookup
+from sp_assets.lib.marketplaces import Marketplace
 
-from . import credentials as credentials_module
 from .auth import AccessTokenProvider, shared_provider
 from .credentials import LWACredentials
-from .endpoints import AMAZON_SANDBOX_HOSTS, DEFAULT_TOKEN_URL, Endpoint, resolve_endpoint, validate_url
+from .endpoints import AMAZON_SANDBOX_HOSTS, DEFAULT_TOKEN_URL, Endpoint, validate_url
 from .errors import (
     APIError,
     ConfigError,
@@ -192,25 +191,6 @@ class SPAPIClient:
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
 
-    @classmethod
-    def for_marketplace(
-        cls,
-        marketplace: Marketplace | str,
-        *,
-        credentials: LWACredentials | None = None,
-        endpoint: str | None = None,
-        token_url: str | None = None,
-        environ: Mapping[str, str] | None = None,
-        **options: Any,
-    ) -> SPAPIClient:
-        """A client for a marketplace (object, code or id): credentials from the environment unless
-        given, endpoint resolved by ``endpoints.resolve_endpoint`` (env overrides, then ``endpoint``,
-        then the region's production host)."""
-        market = marketplace if isinstance(marketplace, Marketplace) else lookup(marketplace)
-        creds = credentials or credentials_module.from_env(market, environ=environ)
-        resolved = resolve_endpoint(market, endpoint=endpoint, token_url=token_url, environ=environ)
-        return cls(creds, resolved, marketplace=market, **options)
-
     def __repr__(self) -> str:
         return (f"SPAPIClient(endpoint={self.endpoint.base_url!r}, credential={self.credentials.fingerprint}, "
                 f"speed={self.speed})")
@@ -238,11 +218,6 @@ class SPAPIClient:
     def credential_id(self) -> str:
         """The non-reversible id of the credential (for pool names and metadata)."""
         return self.credentials.fingerprint
-
-    def pool_name(self, family: str) -> str:
-        """``sp_api__<credential>__<family>``: a Dagster pool name per seller account and API family, so
-        runs that share a quota can be limited together (no secret in it, only the fingerprint)."""
-        return f"sp_api__{self.credentials.fingerprint[:12]}__{family}"
 
     def bucket(self, operation: str) -> TokenBucket:
         """The shared token bucket this client uses for ``operation``."""

@@ -194,9 +194,3 @@ def shared_bucket(base_url: str, fingerprint: str, operation: str, quota: Operat
             bucket = TokenBucket(quota.rate * speed, quota.burst)
             _registry[key] = bucket
         return bucket
-
-
-def clear_shared_buckets() -> None:
-    """Forget every shared bucket (tests that need a fresh, full quota)."""
-    with _registry_lock:
-        _registry.clear()

@@ -176,7 +176,7 @@ class InventoryBackend:
 
     def _afn_lines(self, marketplace_id: str, day: date) -> tuple[_OrderLine, ...]:
         """AFN order lines purchased in the 3 days up to the end of ``day`` (what a change on ``day`` counts)."""
-        lines = []
+        lines: list[_OrderLine] = []
         for offset in range(3, -1, -1):
             for plan in self.seller.day_plans(marketplace_id, day - timedelta(days=offset)):
                 if plan.fulfillment_channel != "AFN":

@@ -284,19 +284,26 @@ def test_call_stats_snapshot_since_reset() -> None:
     assert stats.as_dict() == {"total": stats.total().as_dict()} and stats.total().calls == 0
 
 
-def test_for_marketplace_reads_env_and_knows_amazon_sandbox_quota() -> None:
+def client_for_marketplace(code: str, *, environ: dict[str, str], endpoint: str | None = None) -> SPAPIClient:
+    """A client the way the code location builds one: credentials and endpoint from the environment."""
+    market = by_code(code)
+    endpoint_of_market = resolve_endpoint(market, endpoint=endpoint, environ=environ)
+    return SPAPIClient(from_env(market, environ=environ), endpoint_of_market, marketplace=market)
+
+
+def test_a_client_from_env_reads_env_and_knows_amazon_sandbox_quota() -> None:
     env = {**BASE_ENV, "SP_API_REFRESH_TOKEN_DE": "Atzr|de-only-token"}
-    client = SPAPIClient.for_marketplace("de", environ=env)
+    client = client_for_marketplace("de", environ=env)
     assert client.endpoint.base_url == PRODUCTION_HOSTS["EU"] and client.marketplace == by_code("de")
     assert client.credentials.refresh_token.reveal() == "Atzr|de-only-token"
     assert client.bucket("getOrders").rate == pytest.approx(0.0167)
-    static = SPAPIClient.for_marketplace("jp", endpoint="amazon_sandbox", environ=BASE_ENV)
+    static = client_for_marketplace("jp", endpoint="amazon_sandbox", environ=BASE_ENV)
     assert static.endpoint.base_url == AMAZON_SANDBOX_HOSTS["FE"]
     assert (static.bucket("getOrders").rate, static.bucket("getOrders").burst) == (5.0, 15)
-    proxied = SPAPIClient.for_marketplace("us", environ={**BASE_ENV, "SP_API_ENDPOINT": "http://127.0.0.1:9"})
+    proxied = client_for_marketplace("us", environ={**BASE_ENV, "SP_API_ENDPOINT": "http://127.0.0.1:9"})
     assert proxied.endpoint.base_url == "http://127.0.0.1:9" and proxied.endpoint.token_url == DEFAULT_TOKEN_URL
     with pytest.raises(MissingCredentialsError, match="SP_API_REFRESH_TOKEN_US"):
-        SPAPIClient.for_marketplace("us", environ={"LWA_APP_ID": "a", "LWA_CLIENT_SECRET": "b"})
+        client_for_marketplace("us", environ={"LWA_APP_ID": "a", "LWA_CLIENT_SECRET": "b"})
 
 
 class _RepeatingServer:
@@ -323,8 +330,9 @@ def test_repeated_token_stops_pagination_with_an_error() -> None:
     assert server.queries == [{"MarketplaceIds": ["X"]}, {"MarketplaceIds": ["X"], "NextToken": "same-token"}]
 
 
-def test_pool_name_has_no_secret() -> None:
+def test_credential_id_has_no_secret() -> None:
+    """The id that names pools and goes into metadata never carries the secret or the refresh token."""
     client = SPAPIClient(LWACredentials("id", Secret("secret-value-2"), Secret("Atzr|refresh-for-pool")),
                          "http://127.0.0.1:1")
-    name = client.pool_name("orders")
-    assert name.startswith("sp_api__") and name.endswith("__orders") and "refresh" not in name
+    name = client.credential_id
+    assert name and "refresh" not in name and "secret" not in name and "Atzr" not in name
