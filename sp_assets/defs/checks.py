@@ -6,7 +6,7 @@ Checks read DuckDB under the same file lock as writes, so they never meet a half
 
 import dagster as dg
 
-from sp_assets.defs.common import asset_key
+from sp_assets.defs.common import asset_key, warehouse_of
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.tables.base import TableSpec
 
@@ -22,7 +22,7 @@ def primary_key_check(entry: MarketplaceConfig, spec: TableSpec, asset_name: str
                     description=f"({pk}) is unique and never null in {entry.code}.{spec.name}.",
                     required_resource_keys={"warehouse"})
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         if not warehouse.table_exists(entry.code, spec.name):
             return dg.AssetCheckResult(passed=True, metadata={"rows": 0, "note": "table not created yet"})
         row = warehouse.query(

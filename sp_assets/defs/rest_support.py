@@ -15,10 +15,11 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from sp_assets.defs.common import asset_key, require_today, run_metadata
+# api_since and sp_client are re-exported: the report assets import them from here.
+from sp_assets.defs.common import api_since as api_since
+from sp_assets.defs.common import asset_key, require_today, run_metadata, warehouse_of
+from sp_assets.defs.common import sp_client as sp_client
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.lib.spapi.http import SPAPIClient
-from sp_assets.lib.spapi.stats import CallStats
 from sp_assets.lib.tables.base import TableSpec, frame_from_records
 from sp_assets.lib.tables.inventory import INVENTORY_SUPPLY
 
@@ -27,18 +28,7 @@ MERGE = "merge"
 REPLACE_TABLE = "replace_table"
 
 
-# ----------------------------------------------------------------------------------- clients, time
-def sp_client(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SPAPIClient:
-    """The marketplace's SP-API client (one per process and step, from its resource)."""
-    return getattr(context.resources, f"sp_api_{entry.code}").client()
-
-
-def api_since(client: SPAPIClient, before: CallStats) -> dict[str, dict[str, Any]]:
-    """The calls this run made on a client that may be shared, per API family (``run_metadata``
-    leaves out the client's ``total`` and the families this run did not call)."""
-    return client.stats.since(before).as_dict()
-
-
+# ------------------------------------------------------------------------------------------ time
 def utc_now() -> datetime:
     """Whole seconds: the moment a fetch started, stored as ``snapshot_time`` / ``fetched_at``."""
     return datetime.now(UTC).replace(microsecond=0)
@@ -66,7 +56,7 @@ def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, d
     """
     if entry.sku_selection == "advanced":
         return list(entry.skus)
-    warehouse = context.resources.warehouse.warehouse()
+    warehouse = warehouse_of(context)
     loads = warehouse.loads(entry.code, INVENTORY_SUPPLY.name)
     if loads.filter(pl.col("partition_start") == day.isoformat()).height == 0:
         raise dg.Failure(
@@ -153,7 +143,7 @@ def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spe
                 days: tuple[date, date] | None = None, check_results: Sequence[dg.AssetCheckResult] = (),
                 **extra: Any) -> dg.MaterializeResult:
     """``mode`` is replace_partition (``days`` = [first, end) local days), merge or replace_table."""
-    warehouse = context.resources.warehouse.warehouse()
+    warehouse = warehouse_of(context)
     if mode == REPLACE_PARTITION:
         if days is None:
             raise ValueError("replace_partition needs days=(first, end)")

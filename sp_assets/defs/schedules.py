@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sp_assets.defs.common import REFRESH_TAG, ROLLING, SNAPSHOT, UNPARTITIONED, group_name
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig
 
 
 def rolling_partition_keys(entry: MarketplaceConfig, moment: datetime) -> list[str]:
@@ -54,13 +54,3 @@ def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinitio
         yield dg.RunRequest(run_key=f"{entry.code}-unpartitioned-{keys[-1]}", job_name=unpartitioned_job.name)
 
     return [rolling_job, snapshot_job, unpartitioned_job], daily
-
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    jobs, schedules = [], []
-    for entry in load_config().marketplaces:
-        entry_jobs, schedule = build_schedule(entry)
-        jobs.extend(entry_jobs)
-        schedules.append(schedule)
-    return dg.Definitions(jobs=jobs, schedules=schedules)

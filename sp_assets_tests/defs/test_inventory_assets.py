@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from sp_assets.defs.inventory.assets import build_inventory_assets
-from sp_assets.defs.inventory.checks import build_inventory_checks
+from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
 from sp_assets_tests.defs.conftest import (
     AssetEnv,
     day_window,

@@ -8,8 +8,7 @@ from typing import Any
 
 from sp_assets.defs.config import ProjectConfig
 from sp_assets.defs.inventory.assets import build_inventory_assets
-from sp_assets.defs.pricing.assets import build_pricing_assets
-from sp_assets.defs.pricing.checks import build_pricing_checks
+from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
 from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text, latest_local_day, today
 

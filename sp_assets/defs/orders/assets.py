@@ -1,4 +1,4 @@
-"""Orders, order items and their upserts, per marketplace.
+"""Orders, order items and their upserts, per marketplace, and their checks.
 
 ======================  ===========================================  ===================================
 asset                   the seed's report                            write
@@ -31,20 +31,21 @@ from typing import Any
 
 import dagster as dg
 
+from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import (
-    REFRESH_TAG,
-    RETRY,
     ROLLING,
     asset_key,
-    daily_asset_kwargs,
-    group_name,
+    asset_kwargs,
+    asset_spec_kwargs,
     local_dates,
-    pool_name,
+    multi_asset_kwargs,
     run_metadata,
+    sp_client,
+    warehouse_of,
 )
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.orders.fetch import fetch_item_rows, fetch_order_rows, fetch_orders_with_items_2026
-from sp_assets.defs.partitions import daily_partitions, utc_window
+from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.lib.report_parsing import read_tsv
 from sp_assets.lib.tables.base import TableSpec, frame_from_records
@@ -79,17 +80,14 @@ DESCRIPTIONS = {
 
 
 def _spec(entry: MarketplaceConfig, name: str, deps: tuple[str, ...] = ()) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key=asset_key(entry, name), description=DESCRIPTIONS[name], group_name=group_name(entry),
-        kinds={"duckdb", "python"}, tags={REFRESH_TAG: ROLLING}, skippable=True,
-        deps=[asset_key(entry, d) for d in deps],
-    )
+    return dg.AssetSpec(**asset_spec_kwargs(entry, name, ROLLING, DESCRIPTIONS[name]), skippable=True,
+                        deps=[asset_key(entry, d) for d in deps])
 
 
 def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, table: str, column: str,
                first: Any, last: Any) -> list[dict[str, Any]]:
     """The order rows an items-only run needs, read from the orders table in DuckDB."""
-    warehouse = context.resources.warehouse.warehouse()
+    warehouse = warehouse_of(context)
     if not warehouse.table_exists(entry.code, table):
         return []
     return warehouse.query(
@@ -101,17 +99,12 @@ def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, tabl
 
 def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     """The two order multi-assets of one marketplace: (orders, order_items) and their upserts."""
-    sp_key = f"sp_api_{entry.code}"
-    op_kwargs = dict(
-        partitions_def=daily_partitions(entry), can_subset=True, pool=pool_name(entry, "orders"),
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=7), retry_policy=RETRY,
-        required_resource_keys={sp_key, "warehouse"},
-    )
+    op_kwargs = dict(can_subset=True, **multi_asset_kwargs(entry, "orders", ROLLING))
 
     def fetch(context: dg.AssetExecutionContext, start: datetime, end: datetime, by: str, want_items: bool,
               table: str, column: str, first: Any, last: Any) -> tuple[list | None, list | None]:
         """Order rows (None when not selected) and item rows (None when not selected)."""
-        client = getattr(context.resources, sp_key).client()
+        client = sp_client(context, entry)
         want_orders = asset_key(entry, table) in context.selected_asset_keys
         if entry.orders_api == "2026-01-01":
             orders, items = fetch_orders_with_items_2026(
@@ -131,7 +124,7 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
               start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
         frame = frame_from_records(spec, rows)
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         if replace is not None:
             result = warehouse.replace_partition(entry.code, spec, frame, replace[0], replace[1])
         else:
@@ -146,7 +139,7 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         first, last = local_dates(entry, start, end)
         # The items of an upsert window are the items of the orders updated in it.
         column, lo, hi = ("partition_date", first, last) if replace else ("last_update_date", start, end)
-        client = getattr(context.resources, sp_key).client()
+        client = sp_client(context, entry)
         before = client.stats.snapshot()
         want_items = asset_key(entry, names[1]) in context.selected_asset_keys
         orders, items = fetch(context, start, end, by, want_items, names[0], column, lo, hi)
@@ -184,15 +177,14 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.As
     The flat file is read literally (no quote character): Amazon does not quote, and a product name
     may start with a double quote.
     """
-    sp_key = f"sp_api_{entry.code}"
     kind = report_kind(ALL_ORDERS_BY_ORDER_DATE)
 
-    @dg.asset(deps=[asset_key(entry, "orders")], **daily_asset_kwargs(entry, "order_items", "reports", ROLLING,
-                                                                       DESCRIPTIONS["order_items_report"]))
+    @dg.asset(deps=[asset_key(entry, "orders")], **asset_kwargs(entry, "order_items", "reports", ROLLING,
+                                                                 DESCRIPTIONS["order_items_report"]))
     def order_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
-        client = getattr(context.resources, sp_key).client()
+        client = sp_client(context, entry)
         before = client.stats.snapshot()
         now = datetime.now(UTC)
         days = runner.day_requests(entry, kind, {}, context.partition_keys, now)
@@ -221,6 +213,34 @@ def _rows_per_day(rows: list[dict[str, Any]]) -> dict[date, int]:
     return counts
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for entry in load_config().marketplaces for a in build_orders_assets(entry)])
+# ------------------------------------------------------------------------------------------ checks
+def items_reference_orders_check(entry: MarketplaceConfig, items_table: str, orders_table: str
+                                 ) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset_key(entry, items_table), name=f"{items_table}_reference_{orders_table}",
+                    blocking=True, required_resource_keys={"warehouse"},
+                    description=f"every row of {entry.code}.{items_table} belongs to an order in "
+                                f"{entry.code}.{orders_table}")
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        warehouse = warehouse_of(context)
+        if not warehouse.table_exists(entry.code, items_table):
+            return dg.AssetCheckResult(passed=True, metadata={"orphans": 0, "note": "table not created yet"})
+        if not warehouse.table_exists(entry.code, orders_table):
+            return dg.AssetCheckResult(passed=False, metadata={"note": f"{orders_table} does not exist"})
+        orphans = warehouse.query(
+            f"select count(*) as n from {entry.code}.{items_table} i where not exists "
+            f"(select 1 from {entry.code}.{orders_table} o where o.amazon_order_id = i.amazon_order_id)"
+        ).item()
+        return dg.AssetCheckResult(passed=orphans == 0, metadata={"orphan_items": int(orphans)})
+
+    return check
+
+
+def build_orders_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
+    return [
+        primary_key_check(entry, ORDERS),
+        primary_key_check(entry, ORDER_ITEMS),
+        primary_key_check(entry, ORDERS_UPSERT),
+        primary_key_check(entry, ORDER_ITEMS_UPSERT),
+        items_reference_orders_check(entry, "order_items", "orders"),
+        items_reference_orders_check(entry, "order_items_upsert", "orders_upsert"),
+    ]

@@ -49,7 +49,7 @@ from sp_assets.defs.common import (
     require_today,
     run_metadata,
 )
-from sp_assets.defs.config import MarketplaceConfig, ReportConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.reports.settlements import build_settlements_asset
@@ -279,8 +279,3 @@ def build_report_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         else:
             assets.append(build_report_asset(entry, config))
     return assets
-
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for entry in load_config().marketplaces for a in build_report_assets(entry)])
