@@ -17,9 +17,9 @@ import pytest
 
 import sp_assets
 import sp_assets.defs.config as config_module
+from sp_assets.definitions import defs as load_defs
 from sp_assets.defs.common import UNPARTITIONED, asset_kwargs, multi_asset_kwargs
 from sp_assets.defs.resources import resource_key
-from sp_assets.definitions import defs as load_defs
 from sp_assets_tests.defs.conftest import make_config
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)

@@ -18,7 +18,12 @@ from sp_assets.defs.marketplace_factory import DOMAINS
 from sp_assets.defs.orders.assets import build_orders_assets
 from sp_assets.defs.resources import sandbox_requested
 from sp_assets.defs.sellers.assets import build_sellers_assets
-from sp_assets.lib.spapi.credentials import CLIENT_ID_VAR, CLIENT_SECRET_VAR, REFRESH_TOKEN_VAR, candidate_names
+from sp_assets.lib.spapi.credentials import (
+    CLIENT_ID_VAR,
+    CLIENT_SECRET_VAR,
+    REFRESH_TOKEN_VAR,
+    candidate_names,
+)
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
 
 
