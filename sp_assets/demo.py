@@ -55,7 +55,7 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE":
             continue
-        data = event.event_specific_data
+        data = event.step_failure_data
         text = (data.user_failure_data.description if data.user_failure_data is not None else None) or (
             data.error.message if data.error is not None else "failed")
         lines.append(f"{event.step_key}: {text.strip().splitlines()[0] if text.strip() else 'failed'}")
@@ -116,8 +116,10 @@ def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterIns
     tags_by_kind = {"history": range_tags(first, today), "today": range_tags(today, today), "unpartitioned": {}}
     for kind, keys in classify(graph, group - covered).items():
         if keys:
-            job = definitions.resolve_implicit_job_def_def_for_assets(list(keys))
-            execute(job, instance, f"{entry.code} other {kind} assets", tags_by_kind[kind], outcome, keys)
+            implicit = definitions.resolve_implicit_job_def_def_for_assets(list(keys))
+            if implicit is None:  # Dagster found no implicit job covering these keys: nothing to run
+                continue
+            execute(implicit, instance, f"{entry.code} other {kind} assets", tags_by_kind[kind], outcome, keys)
 
 
 def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str],

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from sp_assets.defs.paths import data_dir
-from sp_assets.lib.spapi.credentials import LWACredentials
+from sp_assets.lib.spapi.credentials import LWACredentials, Secret
 from sp_assets.lib.spapi.endpoints import validate_url
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
@@ -45,7 +45,7 @@ def sandbox_speed() -> float:
 
 def sandbox_credentials(region: str) -> LWACredentials:
     """The sandbox's demo seller account for a region; a sandbox refresh token only works in its region."""
-    return LWACredentials(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, f"Atzr|sandbox-{region.lower()}-demo")
+    return LWACredentials(SANDBOX_CLIENT_ID, Secret(SANDBOX_CLIENT_SECRET), Secret(f"Atzr|sandbox-{region.lower()}-demo"))
 
 
 def sandbox_base_url() -> str:

@@ -19,6 +19,8 @@ asset exists for every marketplace, and a marketplace without a query is a norma
 not an error. Both are point-in-time: only today's partition (history: ``merchant_listings``).
 """
 
+from typing import Any
+
 import dagster as dg
 
 from sp_assets.defs.catalog.fetch import fetch_catalog_match_rows, fetch_category_rows
@@ -87,7 +89,7 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
-        extra = {"keywords": ",".join(entry.catalog_keywords)}
+        extra: dict[str, Any] = {"keywords": ",".join(entry.catalog_keywords)}
         if entry.catalog_keywords:
             rows = fetch_catalog_match_rows(client, entry.marketplace_id, entry.catalog_keywords, day, utc_now())
         else:

@@ -107,15 +107,15 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         client = sp_client(context, entry)
         want_orders = asset_key(entry, table) in context.selected_asset_keys
         if entry.orders_api == "2026-01-01":
-            orders, items = fetch_orders_with_items_2026(
+            both = fetch_orders_with_items_2026(
                 client, entry.marketplace_id, entry.timezone, start, end, by=by, statuses=entry.order_statuses,
                 include_pii=entry.include_pii)
-            return (orders if want_orders else None), (items if want_items else None)
-        orders = None
+            return (both[0] if want_orders else None), (both[1] if want_items else None)
+        orders: list[dict[str, Any]] | None = None
         if want_orders:
             orders = fetch_order_rows(client, entry.marketplace_id, entry.timezone, start, end, by=by,
                                       statuses=entry.order_statuses, include_pii=entry.include_pii)
-        items = None
+        items: list[dict[str, Any]] | None = None
         if want_items:
             source = orders if orders is not None else _orders_in(context, entry, table, column, first, last)
             items = fetch_item_rows(client, source)
@@ -191,7 +191,8 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.As
         results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, kind, now),
                                        what=f"{entry.code}/order_items (report)")
         try:
-            rows = [row for result in results if result.has_data and result.outcome is not None
+            rows = [row for result in results
+                    if result.has_data and result.outcome is not None and result.outcome.path is not None
                     for row in order_item_rows_from_report(read_tsv(result.outcome.path, quote=None), entry.timezone)]
             materialized = write(context, ORDER_ITEMS, "order_items", rows, start, end, (first, last),
                                  client.stats.since(before).as_dict())
