@@ -28,6 +28,7 @@ import polars as pl
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import daily_partitions
 from sp_assets.defs.resources import SpApiResource, data_source, resource_key
+from sp_assets.lib.naming import quote_identifier
 from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.spapi.stats import CallStats
 from sp_assets.lib.warehouse import Warehouse
@@ -49,6 +50,12 @@ def pool_name(entry: MarketplaceConfig, family: str) -> str:
 
 def asset_key(entry: MarketplaceConfig, name: str) -> dg.AssetKey:
     return dg.AssetKey([entry.code, name])
+
+
+def sql_table(entry: MarketplaceConfig, name: str) -> str:
+    """``"us"."orders"``: a marketplace's table as SQL names it, quoted because codes such as ``in``
+    (India) are SQL keywords."""
+    return f"{quote_identifier(entry.code, 'schema')}.{quote_identifier(name, 'table')}"
 
 
 def asset_spec_kwargs(entry: MarketplaceConfig, name: str, refresh: str, description: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import polars as pl
 
 # api_since and sp_client are re-exported: the report assets import them from here.
 from sp_assets.defs.common import api_since as api_since
-from sp_assets.defs.common import asset_key, require_today, run_metadata, warehouse_of
+from sp_assets.defs.common import asset_key, require_today, run_metadata, sql_table, warehouse_of
 from sp_assets.defs.common import sp_client as sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.tables.base import TableSpec, frame_from_records
@@ -69,7 +69,7 @@ def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, d
             allow_retries=False,
         )
     frame = warehouse.query(
-        f"select distinct seller_sku from {entry.code}.{INVENTORY_SUPPLY.name} where snapshot_date = ? "
+        f"select distinct seller_sku from {sql_table(entry, INVENTORY_SUPPLY.name)} where snapshot_date = ? "
         f"order by seller_sku", [day])
     return frame.get_column("seller_sku").to_list()
 

@@ -27,6 +27,7 @@ from sp_assets.defs.common import (
     asset_kwargs,
     local_dates,
     sp_client,
+    sql_table,
     warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig
@@ -84,7 +85,7 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
                                          f"{history_asset(entry, INVENTORY_SUPPLY.name)} first",
                              allow_retries=False)
         frame = warehouse.query(
-            f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} from {entry.code}.{INVENTORY_SUPPLY.name} "
+            f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} from {sql_table(entry, INVENTORY_SUPPLY.name)} "
             f"where snapshot_date >= ? and snapshot_date < ? order by snapshot_date, seller_sku", [first, last],
         )
         return write_frame(context, entry, INVENTORY_SUPPLY_CURRENT, frame, mode=MERGE, window=(start, end),
@@ -107,8 +108,9 @@ def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinitio
                 and warehouse.table_exists(entry.code, INVENTORY_SUPPLY.name)):
             return dg.AssetCheckResult(passed=True, metadata={"note": "tables not created yet"})
         behind = warehouse.query(
-            f"select count(*) as n from (select seller_sku, max(last_updated_time) as newest from {snapshot} "
-            f"group by seller_sku) s left join {current} c using (seller_sku) "
+            f"select count(*) as n from (select seller_sku, max(last_updated_time) as newest from "
+            f"{sql_table(entry, INVENTORY_SUPPLY.name)} group by seller_sku) s "
+            f"left join {sql_table(entry, INVENTORY_SUPPLY_CURRENT.name)} c using (seller_sku) "
             f"where c.seller_sku is null or c.last_updated_time < s.newest"
         ).item()
         return dg.AssetCheckResult(passed=behind == 0, metadata={"skus_behind_snapshot": int(behind)})

@@ -41,6 +41,7 @@ from sp_assets.defs.common import (
     multi_asset_kwargs,
     run_metadata,
     sp_client,
+    sql_table,
     warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig
@@ -92,7 +93,7 @@ def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, tabl
         return []
     return warehouse.query(
         f"select amazon_order_id, partition_date, purchase_date, last_update_date, order_status "
-        f"from {entry.code}.{table} where {column} >= ? and {column} < ? order by amazon_order_id",
+        f"from {sql_table(entry, table)} where {column} >= ? and {column} < ? order by amazon_order_id",
         [first, last],
     ).to_dicts()
 
@@ -228,8 +229,8 @@ def items_reference_orders_check(entry: MarketplaceConfig, items_table: str, ord
         if not warehouse.table_exists(entry.code, orders_table):
             return dg.AssetCheckResult(passed=False, metadata={"note": f"{orders_table} does not exist"})
         orphans = warehouse.query(
-            f"select count(*) as n from {entry.code}.{items_table} i where not exists "
-            f"(select 1 from {entry.code}.{orders_table} o where o.amazon_order_id = i.amazon_order_id)"
+            f"select count(*) as n from {sql_table(entry, items_table)} i where not exists "
+            f"(select 1 from {sql_table(entry, orders_table)} o where o.amazon_order_id = i.amazon_order_id)"
         ).item()
         return dg.AssetCheckResult(passed=orphans == 0, metadata={"orphan_items": int(orphans)})
 

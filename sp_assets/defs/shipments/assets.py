@@ -24,7 +24,15 @@ never brings back an older state.
 import dagster as dg
 
 from sp_assets.defs.checks import primary_key_check
-from sp_assets.defs.common import ROLLING, api_since, asset_key, asset_kwargs, sp_client, warehouse_of
+from sp_assets.defs.common import (
+    ROLLING,
+    api_since,
+    asset_key,
+    asset_kwargs,
+    sp_client,
+    sql_table,
+    warehouse_of,
+)
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import MERGE, utc_now, write_rows
@@ -113,7 +121,8 @@ def fulfillment_orders_marketplace_check(entry: MarketplaceConfig) -> dg.AssetCh
         if not warehouse.table_exists(entry.code, FULFILLMENT_ORDERS.name):
             return dg.AssetCheckResult(passed=True, metadata={"note": "table not created yet"})
         others = warehouse.query(
-            f"select count(*) as n from {table} where marketplace_id is distinct from ?", [entry.marketplace_id]
+            f"select count(*) as n from {sql_table(entry, FULFILLMENT_ORDERS.name)} "
+            f"where marketplace_id is distinct from ?", [entry.marketplace_id]
         ).item()
         return dg.AssetCheckResult(passed=others == 0, metadata={"other_marketplace_rows": int(others)})
 
