@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sp_assets.defs.common import sql_table
 from sp_assets.defs.config import ProjectConfig
 from sp_assets.defs.inventory.assets import build_inventory_assets
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
@@ -96,11 +97,11 @@ def test_all_takes_the_skus_of_todays_inventory_snapshot(asset_env: AssetEnv) ->
     result = asset_env.materialize(build_inventory_assets(entry)[:1] + build_pricing_assets(entry), config,
                                    partition_key=today(entry).isoformat())
     assert result.success
-    snapshot = asset_env.warehouse.query(f"select seller_sku from {code}.inventory_supply order by 1")
+    snapshot = asset_env.warehouse.query(f"select seller_sku from {sql_table(entry, 'inventory_supply')} order by 1")
     skus = snapshot.get_column("seller_sku").to_list()
     assert skus
     for table in ("my_prices", "competitive_prices"):
-        written = asset_env.warehouse.query(f"select seller_sku from {code}.{table} order by 1")
+        written = asset_env.warehouse.query(f"select seller_sku from {sql_table(entry, table)} order by 1")
         assert written.get_column("seller_sku").to_list() == skus
         metadata = materialization_metadata(result, [code, table])[0]
         assert metadata["sku_selection"] == "all" and metadata["invalid_skus"] == {}
