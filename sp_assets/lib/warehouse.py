@@ -112,7 +112,6 @@ _LEDGER_COLUMNS: dict[str, tuple[str, pl.DataType]] = {
     "skipped": ("BIGINT", pl.Int64()),
     "written_at": ("TIMESTAMPTZ NOT NULL", pl.Datetime("us", "UTC")),
     "note": ("VARCHAR", pl.String()),
-    "source": ("VARCHAR", pl.String()),  # TEMP for integration: stream C owns this column
 }
 
 
@@ -199,7 +198,6 @@ class _Target:
     partition_end: str | None = None
     note: str = ""
     typed_from_staged: bool = False  # add the staged frame's extra columns with DuckDB's inferred types
-    source: str = "amazon"  # TEMP for integration: stream C owns this field
 
     @property
     def qualified(self) -> str:
@@ -217,13 +215,9 @@ class Warehouse:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, lock_timeout_s: float = 600.0, busy_timeout_s: float = 120.0,
-        source: str = "amazon",
+        self, path: str | os.PathLike[str], *, lock_timeout_s: float = 600.0, busy_timeout_s: float = 120.0
     ) -> None:
         self.path = _validated_path(path)
-        if source not in ("amazon", "sandbox"):  # TEMP for integration: stream C owns this parameter
-            raise ValueError(f"source must be 'amazon' or 'sandbox', got {source!r}")
-        self.source = source
         self.lock_path = Path(f"{self.path}.lock")
         for name, value in (("lock_timeout_s", lock_timeout_s), ("busy_timeout_s", busy_timeout_s)):
             if not isinstance(value, int | float) or value < 0:
@@ -440,7 +434,6 @@ class Warehouse:
     ) -> _Target:
         _check_write_schema(schema)
         return _Target(
-            source=self.source,
             schema=schema,
             table=spec.name,
             operation=operation,
@@ -505,7 +498,6 @@ class Warehouse:
         if replace_range and partition_start is None and partition_end is None:
             partition_start, partition_end = replace_range[1], replace_range[2]
         target = _Target(
-            source=self.source,
             schema=schema,
             table=table,
             operation="load_delimited_file",
@@ -1124,7 +1116,6 @@ def _ensure_ledger(connection: duckdb.DuckDBPyConnection) -> None:
     definitions = ", ".join(f'"{name}" {sql}' for name, (sql, _) in _LEDGER_COLUMNS.items())
     connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{META_SCHEMA}"')
     connection.execute(f'CREATE TABLE IF NOT EXISTS "{META_SCHEMA}"."{LEDGER_TABLE}" ({definitions})')
-    connection.execute(f'ALTER TABLE "{META_SCHEMA}"."{LEDGER_TABLE}" ADD COLUMN IF NOT EXISTS source VARCHAR')
 
 
 def _record_load(connection: duckdb.DuckDBPyConnection, target: _Target, counts: _Counts) -> None:
@@ -1133,7 +1124,7 @@ def _record_load(connection: duckdb.DuckDBPyConnection, target: _Target, counts:
     ledger = f'"{META_SCHEMA}"."{LEDGER_TABLE}"'
     connection.execute(
         f"""INSERT INTO {ledger} SELECT coalesce((SELECT max(load_id) FROM {ledger}), 0) + 1,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?""",
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?""",
         [
             target.schema,
             target.table,
@@ -1146,7 +1137,6 @@ def _record_load(connection: duckdb.DuckDBPyConnection, target: _Target, counts:
             counts.deleted,
             counts.unchanged + counts.stale,
             target.note or None,
-            target.source,
         ],
     ).fetchall()
 
