@@ -2,8 +2,13 @@
 # Each creates or reuses .venv and installs the pinned dependencies by itself.
 #
 #   make demo       sandbox + every asset for the last 7 days through Dagster, then a summary (headless)
-#   make dev        sandbox + Dagster webserver + daemon on http://127.0.0.1:3000 (Ctrl-C stops all three)
+#   make dev        sandbox + Dagster webserver + daemon on http://127.0.0.1:3000 (Ctrl-C stops all three);
+#                   with credentials in the environment or .env: Amazon, no sandbox
 #   make test       the whole test suite, end-to-end tests included (what CI runs)
+#
+# The sandbox is used only when asked for: SP_ASSETS_SANDBOX=1, which demo, dev (without credentials)
+# and the tests (sp_assets_tests/conftest.py) set themselves. Without it and without credentials a run
+# fails before it writes anything.
 #   make test-long  the long variants only
 #   make test-busy  `make test` while 4 CPU-bound processes compete (stress-ng if present, else 4 python
 #                   busy loops); they are always stopped, pass or fail. Proves no test depends on speed.

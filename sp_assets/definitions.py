@@ -1,4 +1,5 @@
-"""The code location: loads every domain under ``sp_assets/defs/`` into one Definitions."""
+"""The code location: loads ``sp_assets/defs/``, whose one ``@dg.definitions`` (``marketplace_factory.py``)
+builds every domain for every configured marketplace from one read of the configuration."""
 
 from __future__ import annotations
 

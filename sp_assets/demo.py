@@ -1,7 +1,9 @@
 """``make demo``: the main job on the sandbox, headless, then a summary of what landed in DuckDB.
 
-It starts the SP-API sandbox, uses the project's Dagster home (so the runs show in the UI later),
-materializes the last 7 days of every asset of every configured marketplace through Dagster, then
+It asks for the SP-API sandbox (``SP_ASSETS_SANDBOX=1``, whatever credentials are set: the demo's
+data is always synthetic, marked ``sandbox`` in the load ledger), starts it, uses the project's
+Dagster home (so the runs show in the UI later), materializes the last 7 days of every asset of
+every configured marketplace through Dagster, then
 prints rows and date range per table and revenue per marketplace per day from the union views.
 
 Per marketplace it runs the location's own jobs, the ones the daily schedule runs (history assets

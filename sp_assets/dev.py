@@ -1,5 +1,9 @@
 """``make dev``: the sandbox, the Dagster webserver and the daemon on 127.0.0.1:3000.
 
+Without credentials (environment or ``.env``) it asks for the sandbox (``SP_ASSETS_SANDBOX=1``,
+inherited by the webserver, the daemon and their runs) and starts it; with credentials it starts no
+sandbox and the runs use Amazon.
+
 All three share the project's Dagster home, so the runs of ``make demo`` show in the UI, and
 backfills and schedules launched from the UI run (the daemon picks them up). Ctrl-C stops all three.
 
@@ -96,7 +100,7 @@ def main() -> int:
         print(f"Dagster home: {home}")
         if real_credentials_configured():
             # The user's own seller account: never start (or point anything at) the sandbox.
-            print("SP-API: your credentials (environment or .env); SP_ASSETS_SANDBOX=1 forces the sandbox",
+            print("SP-API: your credentials (environment or .env); SP_ASSETS_SANDBOX=1 uses the sandbox instead",
                   flush=True)
         else:
             sandbox = start_shared_sandbox()

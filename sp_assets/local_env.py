@@ -82,9 +82,14 @@ CREDENTIAL_PREFIXES = ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN"
 
 def real_credentials_configured() -> bool:
     """Whether the user set SP-API credentials, in the environment or in the project's ``.env``
-    (which Dagster's webserver and daemon load), and did not ask for the sandbox."""
-    if os.environ.get("SP_ASSETS_SANDBOX", "").strip() == "1":
-        return False
+    (which Dagster's webserver and daemon load), and did not ask for the sandbox (``SP_ASSETS_SANDBOX=1``)."""
+    from sp_assets.defs.resources import sandbox_requested
+
+    try:
+        if sandbox_requested():
+            return False
+    except ValueError as error:
+        raise RuntimeError(str(error)) from None
     from dotenv import dotenv_values
 
     env_file = PROJECT_ROOT / ".env"
@@ -93,10 +98,14 @@ def real_credentials_configured() -> bool:
 
 
 def start_shared_sandbox(speed: str | None = None, orders_per_day: str | None = None) -> SandboxProcess | None:
-    """Start a sandbox process and point every marketplace at it, unless one is configured already.
+    """Ask for the sandbox (``SP_ASSETS_SANDBOX=1``, inherited by every Dagster process started after
+    this), start a sandbox process and point every marketplace at it, unless one is configured already.
 
-    Returns None when ``SP_API_ENDPOINT`` is set (a sandbox or a real endpoint the user chose).
+    Returns None when ``SP_API_ENDPOINT`` is set (a sandbox the user started).
     """
+    from sp_assets.defs.resources import SANDBOX_VAR
+
+    os.environ[SANDBOX_VAR] = "1"
     if os.environ.get("SP_API_ENDPOINT"):
         return None
     speed = speed or os.environ.get("SP_SANDBOX_SPEED") or DEFAULT_DEMO_SPEED
@@ -109,7 +118,6 @@ def start_shared_sandbox(speed: str | None = None, orders_per_day: str | None = 
     process = SandboxProcess(args).start()
     os.environ["SP_API_ENDPOINT"] = process.base_url
     os.environ["SP_SANDBOX_SPEED"] = speed
-    os.environ["SP_ASSETS_SANDBOX"] = "1"
     return process
 
 

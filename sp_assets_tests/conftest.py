@@ -1,11 +1,16 @@
 """Fixtures shared by every test: sandboxes served over real HTTP on 127.0.0.1.
 
+The tests ask for the sandbox explicitly (``SP_ASSETS_SANDBOX=1``, set here for the whole session
+and so inherited by every process a test starts); a test about the other case removes it with
+``monkeypatch.delenv``. Without it, a run with no credentials fails instead of using the sandbox.
+
 ``sandbox`` is one fast, fault-free sandbox for the whole session (tests must not depend on its
 quota state: use ``sandbox_factory`` when a test drains buckets or needs faults or another seed).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from sp_assets.sandbox.server import SandboxServer
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MODELS_DIR = SHARED / "sp-api-models"
 
+os.environ["SP_ASSETS_SANDBOX"] = "1"
 
 
 @pytest.fixture(scope="session")

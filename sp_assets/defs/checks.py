@@ -6,9 +6,8 @@ Checks read DuckDB under the same file lock as writes, so they never meet a half
 
 import dagster as dg
 
-from sp_assets.defs.common import asset_key
+from sp_assets.defs.common import asset_key, sql_table, warehouse_of
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.tablespec import TableSpec
 
 
@@ -23,12 +22,12 @@ def primary_key_check(entry: MarketplaceConfig, spec: TableSpec, asset_name: str
                     description=f"({pk}) is unique and never null in {entry.code}.{spec.name}.",
                     required_resource_keys={"warehouse"})
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         if not warehouse.table_exists(entry.code, spec.name):
             return dg.AssetCheckResult(passed=True, metadata={"rows": 0, "note": "table not created yet"})
         row = warehouse.query(
             f"select count(*) as n_rows, count(*) - count(distinct ({pk})) as duplicates, "
-            f"count(*) filter (where {any_null}) as null_keys from {qualified_name(entry.code, spec.name)}"
+            f"count(*) filter (where {any_null}) as null_keys from {sql_table(entry, spec.name)}"
         ).row(0, named=True)
         return dg.AssetCheckResult(
             passed=row["duplicates"] == 0 and row["null_keys"] == 0,

@@ -1,9 +1,18 @@
-"""What every asset factory shares: keys, groups, pools, tags, retry policy and run metadata.
+"""The per-marketplace wiring every domain's assets share: how an asset is declared and what it reaches.
 
-Asset keys are ``[marketplace_code, name]`` (``["us", "orders"]``), one group per marketplace
-(``amazon_us``). Pools are ``sp_api__<account>__<api family>``: Amazon keeps one token bucket per
-seller account and operation, so one pool per account and family lets different accounts and
-families run side by side while parallel runs of one never fight over its quota.
+* **Declared:** keys ``[marketplace_code, name]`` (``["us", "orders"]``), one group per marketplace
+  (``amazon_us``), pools ``sp_api__<account>__<api family>`` (Amazon keeps one token bucket per seller
+  account and operation, so one pool per account and family lets different accounts and families run
+  side by side while parallel runs of one never fight over its quota), the refresh tag the
+  schedule selects by, the retry policy: all from ``asset_kwargs`` (``@dg.asset``), or its two halves
+  ``asset_spec_kwargs`` / ``multi_asset_kwargs`` for a multi-asset. The refresh kind decides the
+  partitioning: ``unpartitioned`` assets get no partitions and no backfill policy.
+* **Reached at run time:** the marketplace's SP-API client (``sp_client``, through its resource,
+  whose key only ``resources.resource_key`` spells) and the warehouse (``warehouse_of``).
+* **Reported:** ``run_metadata``, the metadata every materialization carries, ``source`` included.
+
+The definitions themselves are assembled once per load, for every marketplace, in
+``marketplace_factory.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +27,11 @@ import polars as pl
 
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import daily_partitions
+from sp_assets.defs.resources import SpApiResource, data_source, resource_key
+from sp_assets.lib.naming import qualified_name
+from sp_assets.lib.spapi.http import SPAPIClient
+from sp_assets.lib.spapi.stats import CallStats
+from sp_assets.lib.warehouse import Warehouse
 
 REFRESH_TAG = "sp_assets/refresh"
 ROLLING = "rolling"  # history that changes late: the schedule re-pulls the last N days
@@ -39,21 +53,82 @@ def asset_key(entry: MarketplaceConfig, name: str) -> dg.AssetKey:
     return dg.AssetKey([entry.code, name])
 
 
-def daily_asset_kwargs(entry: MarketplaceConfig, name: str, family: str, refresh: str,
-                       description: str, max_partitions_per_run: int = 7) -> dict[str, Any]:
-    """Keyword arguments for ``@dg.asset`` of a daily-partitioned SP-API asset."""
+def sql_table(entry: MarketplaceConfig, name: str) -> str:
+    """``"us"."orders"``: a marketplace's table as SQL names it, quoted because codes such as ``in``
+    (India) are SQL keywords."""
+    return qualified_name(entry.code, name)
+
+
+def asset_spec_kwargs(entry: MarketplaceConfig, name: str, refresh: str, description: str) -> dict[str, Any]:
+    """What an asset *is* (``dg.AssetSpec`` / ``@dg.asset`` keywords): key, group, kinds, refresh tag, description."""
     return dict(
         key=asset_key(entry, name),
         group_name=group_name(entry),
         kinds={"duckdb", "python"},
-        partitions_def=daily_partitions(entry),
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=max_partitions_per_run),
-        pool=pool_name(entry, family),
-        retry_policy=RETRY,
         tags={REFRESH_TAG: refresh},
         description=description,
-        required_resource_keys={f"sp_api_{entry.code}", "warehouse"},
     )
+
+
+def multi_asset_kwargs(entry: MarketplaceConfig, family: str, refresh: str, *, needs_api: bool = True,
+                       max_partitions_per_run: int = 7) -> dict[str, Any]:
+    """How an asset *runs* (``@dg.multi_asset`` / ``@dg.asset`` keywords): partitions, backfill policy,
+    pool, retries, resources.
+
+    Partitioned daily unless ``refresh`` is ``unpartitioned``; an asset that only reads DuckDB
+    (``needs_api=False``) does not require the marketplace's SP-API resource.
+    """
+    kwargs: dict[str, Any] = dict(
+        pool=pool_name(entry, family),
+        retry_policy=RETRY,
+        required_resource_keys={resource_key(entry.code), "warehouse"} if needs_api else {"warehouse"},
+    )
+    if refresh != UNPARTITIONED:
+        kwargs["partitions_def"] = daily_partitions(entry)
+        kwargs["backfill_policy"] = dg.BackfillPolicy.multi_run(max_partitions_per_run=max_partitions_per_run)
+    return kwargs
+
+
+def asset_kwargs(entry: MarketplaceConfig, name: str, family: str, refresh: str, description: str, *,
+                 needs_api: bool = True, max_partitions_per_run: int = 7) -> dict[str, Any]:
+    """Every keyword of ``@dg.asset`` for one SP-API asset of a marketplace, partitioned or not."""
+    return {**asset_spec_kwargs(entry, name, refresh, description),
+            **multi_asset_kwargs(entry, family, refresh, needs_api=needs_api,
+                                 max_partitions_per_run=max_partitions_per_run)}
+
+
+# The report assets (stream A's files) still call the old name; the integrator renames the calls.
+daily_asset_kwargs = asset_kwargs
+
+
+# ----------------------------------------------------------------------------------- run-time access
+def marketplace_resource(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SpApiResource:
+    """The marketplace's SP-API resource, typed; a missing or foreign binding is named."""
+    key = resource_key(entry.code)
+    resource = getattr(context.resources, key, None)
+    if not isinstance(resource, SpApiResource):
+        raise TypeError(f"resource {key!r} must be an SpApiResource (resources.sp_api_resource), got {resource!r}")
+    return resource
+
+
+def sp_client(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SPAPIClient:
+    """The marketplace's SP-API client (one per process and step, from its resource).
+
+    Called before anything is read or written: without credentials and without ``SP_ASSETS_SANDBOX=1``
+    it fails the run here, naming the variables it tried.
+    """
+    return marketplace_resource(context, entry).client()
+
+
+def warehouse_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Warehouse:
+    """The run's warehouse; its loads are marked ``amazon`` or ``sandbox`` in the ledger."""
+    return context.resources.warehouse.warehouse()
+
+
+def api_since(client: SPAPIClient, before: CallStats) -> dict[str, dict[str, Any]]:
+    """The calls this run made on a client that may be shared, per API family (``run_metadata``
+    leaves out the client's ``total`` and the families this run did not call)."""
+    return client.stats.since(before).as_dict()
 
 
 def local_dates(entry: MarketplaceConfig, start: datetime, end: datetime) -> tuple[date, date]:
@@ -95,7 +170,8 @@ def preview(frame: pl.DataFrame, rows: int = 5, columns: int = 8) -> dg.Metadata
 
 def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str, Any],
                  frame: pl.DataFrame | None = None, **extra: Any) -> dict[str, Any]:
-    """The metadata every SP-API asset reports: rows, window, calls, 429s, retries, wait, preview."""
+    """The metadata every SP-API asset reports: rows, window, calls, 429s, retries, wait, preview, and
+    ``source`` (``sandbox`` or ``amazon``: whether the rows are synthetic)."""
     totals = {"calls": 0, "retries": 0, "throttled_429": 0, "quota_wait_seconds": 0.0}
     # "total" is the client's own sum of the families: counting it too would double every figure.
     families = {name: family for name, family in api.items() if name != "total" and any(family.values())}
@@ -113,6 +189,7 @@ def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str,
         "api_429s": totals["throttled_429"],
         "api_quota_wait_seconds": round(totals["quota_wait_seconds"], 3),
         "api_by_family": dg.MetadataValue.json({k: dict(v) for k, v in families.items()}),
+        "source": data_source(),
     }
     if frame is not None:
         metadata["preview"] = preview(frame)

@@ -1,10 +1,11 @@
-"""The embedded SP-API sandbox used when no credentials are configured.
+"""The embedded SP-API sandbox, used only when asked for (``SP_ASSETS_SANDBOX=1``).
 
-A new user can materialize any asset without starting anything by hand: the first asset that needs
-the API in a process starts one sandbox for that process (a thread on a free loopback port). Its
-report state lives under the project's data folder, so a run process that restarts finds its
-reports again. ``make demo`` and ``make dev`` start one shared sandbox process instead and export
-``SP_API_ENDPOINT``; then every step process talks to that one.
+With the request and no ``SP_API_ENDPOINT``, the first asset that needs the API in a process starts
+one sandbox for that process (a thread on a free loopback port), so nothing has to be started by
+hand. Its report state lives under the project's data folder, so a run process that restarts finds
+its reports again. ``make demo`` and ``make dev`` (without credentials) ask for the sandbox, start
+one shared sandbox process instead and export ``SP_API_ENDPOINT``; then every step process talks to
+that one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from pathlib import Path
 
 from sp_assets.defs.paths import data_dir
-from sp_assets.lib.spapi.credentials import LWACredentials
+from sp_assets.lib.spapi.credentials import LWACredentials, Secret
 from sp_assets.lib.spapi.endpoints import validate_url
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
@@ -44,7 +45,7 @@ def sandbox_speed() -> float:
 
 def sandbox_credentials(region: str) -> LWACredentials:
     """The sandbox's demo seller account for a region; a sandbox refresh token only works in its region."""
-    return LWACredentials(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, f"Atzr|sandbox-{region.lower()}-demo")
+    return LWACredentials(SANDBOX_CLIENT_ID, Secret(SANDBOX_CLIENT_SECRET), Secret(f"Atzr|sandbox-{region.lower()}-demo"))
 
 
 def sandbox_base_url() -> str:

@@ -4,10 +4,14 @@ Credentials never go through Dagster config: the resource reads them from the en
 run needs a client (``LWA_APP_ID``, ``LWA_CLIENT_SECRET``, ``SP_API_REFRESH_TOKEN`` with ``_<REGION>``
 or ``_<CODE>`` overrides), so they never appear in the UI, the run config or the event log.
 
-Sandbox mode: when a marketplace has no credentials in the environment and no ``endpoint`` in
-``marketplaces.yaml``, it talks to the SP-API sandbox (``SP_API_ENDPOINT`` if set, else one embedded
-in the process). With credentials, it talks to Amazon's production host of its region, or to the
-configured endpoint; ``SP_API_ENDPOINT`` and ``SP_API_TOKEN_URL`` override every marketplace.
+The sandbox only when asked for: ``SP_ASSETS_SANDBOX=1`` sends every marketplace to the SP-API
+sandbox (``SP_API_ENDPOINT`` if set, else one embedded in the process); ``make demo``, ``make dev``
+without credentials, and the tests set it. Otherwise a marketplace talks to Amazon's production
+host of its region, or to its configured ``endpoint`` (``SP_API_ENDPOINT`` and ``SP_API_TOKEN_URL``
+override every marketplace), and missing credentials fail the run before anything is fetched or
+written: a deployment that lost its environment must never fill its warehouse with synthetic data.
+Every write made in sandbox mode is marked ``source = 'sandbox'`` in the load ledger and in the
+materialization's metadata (``data_source``).
 """
 
 from __future__ import annotations
@@ -17,45 +21,55 @@ import os
 import dagster as dg
 from pydantic import PrivateAttr
 
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig, ProjectConfig
 from sp_assets.defs.paths import duckdb_path
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.lib.spapi import credentials as credentials_module
 from sp_assets.lib.spapi.endpoints import Endpoint, resolve_endpoint
 from sp_assets.lib.spapi.errors import ConfigError as SPAPIConfigError
+from sp_assets.lib.spapi.errors import MissingCredentialsError
 from sp_assets.lib.spapi.http import SPAPIClient
+from sp_assets.lib.warehouse import Warehouse, WarehousePathError
+
+SANDBOX_VAR = "SP_ASSETS_SANDBOX"
+SANDBOX_VALUES = {"1": True, "0": False, "": False}
+SANDBOX = "sandbox"
+AMAZON = "amazon"
+HOW_TO_USE_THE_SANDBOX = (f"To load synthetic data from the SP-API sandbox instead, set {SANDBOX_VAR}=1 "
+                          "(`make demo` and `make dev` do this for you).")
 
 
 def resource_key(code: str) -> str:
+    """The one spelling of a marketplace's SP-API resource key (``sp_api_us``)."""
     return f"sp_api_{code}"
+
+
+def sandbox_requested() -> bool:
+    """Whether ``SP_ASSETS_SANDBOX`` asks for the sandbox: "1" yes; "0" or unset no; anything else is an error.
+
+    An unknown value is refused rather than read as "no": a user who wrote ``true`` meant the
+    sandbox, and guessing wrong either way sends data to the wrong place.
+    """
+    raw = os.environ.get(SANDBOX_VAR, "").strip()
+    if raw not in SANDBOX_VALUES:
+        raise ValueError(f"{SANDBOX_VAR}: {raw!r} is not allowed; use 1 (the SP-API sandbox), 0 or leave it "
+                         "unset (Amazon, with your credentials)")
+    return SANDBOX_VALUES[raw]
+
+
+def data_source() -> str:
+    """``sandbox`` or ``amazon``: where this process's runs fetch from, as the ledger and metadata record it."""
+    return SANDBOX if sandbox_requested() else AMAZON
 
 
 class SpApiResource(dg.ConfigurableResource):
     """The SP-API connection of one marketplace. Holds no secret: credentials come from the environment."""
 
     marketplace: str
-    account: str
     endpoint: str | None = None
     token_url: str | None = None
 
     _client: SPAPIClient | None = PrivateAttr(default=None)
-
-    def sandbox_mode(self) -> bool:
-        """No credential variable at all and no configured endpoint: use the sandbox, as a new user expects.
-
-        A user who set some of the three variables meant Amazon: a typo in the third must fail with
-        an error naming it, never silently fill their warehouse with synthetic data.
-        """
-        if os.environ.get("SP_ASSETS_SANDBOX", "").strip() == "1":
-            return True
-        if self.endpoint:
-            return False
-        marketplace = by_code(self.marketplace)
-        for base in (credentials_module.CLIENT_ID_VAR, credentials_module.CLIENT_SECRET_VAR,
-                     credentials_module.REFRESH_TOKEN_VAR):
-            if any(os.environ.get(name, "").strip() for name in credentials_module.candidate_names(base, marketplace)):
-                return False
-        return True
 
     def client(self) -> SPAPIClient:
         """A client for this marketplace, created once per process and step.
@@ -66,20 +80,23 @@ class SpApiResource(dg.ConfigurableResource):
         if self._client is None:
             try:
                 self._client = self._build_client()
+            except MissingCredentialsError as error:
+                raise dg.Failure(description=f"marketplace {self.marketplace}: {error}. {HOW_TO_USE_THE_SANDBOX}",
+                                 allow_retries=False) from None
             except (SPAPIConfigError, ValueError) as error:
                 raise dg.Failure(description=f"marketplace {self.marketplace}: {error}", allow_retries=False) from None
         return self._client
 
     def _build_client(self) -> SPAPIClient:
         marketplace = by_code(self.marketplace)
-        if self.sandbox_mode():
+        if sandbox_requested():
             from sp_assets.defs import embedded_sandbox
 
             base = embedded_sandbox.sandbox_base_url()
             return SPAPIClient(embedded_sandbox.sandbox_credentials(marketplace.region),
                                Endpoint(base, base + "/auth/o2/token"),
                                speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace)
-        # Outside sandbox mode missing credentials are an error that names the variables.
+        # Outside sandbox mode missing credentials are an error that names every variable tried.
         creds = credentials_module.from_env(marketplace)
         endpoint = resolve_endpoint(marketplace, endpoint=self.endpoint, token_url=self.token_url)
         return SPAPIClient(creds, endpoint, marketplace=marketplace)
@@ -100,27 +117,26 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Check the database path before the step fetches anything; a bad path is not retried."""
-        from sp_assets.lib.warehouse import Warehouse, WarehousePathError
-
         try:
             Warehouse(self.resolved_path()).check_writable()
         except WarehousePathError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
 
-    def warehouse(self):
-        from sp_assets.lib.warehouse import Warehouse
-
-        return Warehouse(self.resolved_path(), lock_timeout_s=self.lock_timeout_seconds)
+    def warehouse(self) -> Warehouse:
+        """The warehouse, recording every load with this process's ``data_source`` in the ledger."""
+        try:
+            source = data_source()
+        except ValueError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+        return Warehouse(self.resolved_path(), lock_timeout_s=self.lock_timeout_seconds, source=source)
 
 
 def sp_api_resource(entry: MarketplaceConfig) -> SpApiResource:
-    return SpApiResource(marketplace=entry.code, account=entry.account, endpoint=entry.endpoint,
-                         token_url=entry.token_url)
+    return SpApiResource(marketplace=entry.code, endpoint=entry.endpoint, token_url=entry.token_url)
 
 
-@dg.definitions
-def resources() -> dg.Definitions:
-    config = load_config()
-    found: dict[str, object] = {resource_key(m.code): sp_api_resource(m) for m in config.marketplaces}
+def project_resources(config: ProjectConfig) -> dict[str, dg.ConfigurableResource]:
+    """Every resource of the code location: one SP-API resource per marketplace, and the warehouse."""
+    found: dict[str, dg.ConfigurableResource] = {resource_key(m.code): sp_api_resource(m) for m in config.marketplaces}
     found["warehouse"] = WarehouseResource()
-    return dg.Definitions(resources=found)
+    return found

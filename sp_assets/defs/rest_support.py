@@ -15,12 +15,12 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from sp_assets.defs.common import asset_key, require_today, run_metadata
+# api_since and sp_client are re-exported: the report assets import them from here.
+from sp_assets.defs.common import api_since as api_since
+from sp_assets.defs.common import asset_key, require_today, run_metadata, sql_table, warehouse_of
+from sp_assets.defs.common import sp_client as sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.inventory import INVENTORY_SUPPLY
-from sp_assets.lib.naming import qualified_name
-from sp_assets.lib.spapi.http import SPAPIClient
-from sp_assets.lib.spapi.stats import CallStats
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
 
 REPLACE_PARTITION = "replace_partition"
@@ -28,18 +28,7 @@ MERGE = "merge"
 REPLACE_TABLE = "replace_table"
 
 
-# ----------------------------------------------------------------------------------- clients, time
-def sp_client(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SPAPIClient:
-    """The marketplace's SP-API client (one per process and step, from its resource)."""
-    return getattr(context.resources, f"sp_api_{entry.code}").client()
-
-
-def api_since(client: SPAPIClient, before: CallStats) -> dict[str, dict[str, Any]]:
-    """The calls this run made on a client that may be shared, per API family (``run_metadata``
-    leaves out the client's ``total`` and the families this run did not call)."""
-    return client.stats.since(before).as_dict()
-
-
+# ------------------------------------------------------------------------------------------ time
 def utc_now() -> datetime:
     """Whole seconds: the moment a fetch started, stored as ``snapshot_time`` / ``fetched_at``."""
     return datetime.now(UTC).replace(microsecond=0)
@@ -67,7 +56,7 @@ def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, d
     """
     if entry.sku_selection == "advanced":
         return list(entry.skus)
-    warehouse = context.resources.warehouse.warehouse()
+    warehouse = warehouse_of(context)
     loads = warehouse.loads(entry.code, INVENTORY_SUPPLY.name)
     if loads.filter(pl.col("partition_start") == day.isoformat()).height == 0:
         raise dg.Failure(
@@ -80,8 +69,7 @@ def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, d
             allow_retries=False,
         )
     frame = warehouse.query(
-        f"select distinct seller_sku from {qualified_name(entry.code, INVENTORY_SUPPLY.name)} "
-        f"where snapshot_date = ? "
+        f"select distinct seller_sku from {sql_table(entry, INVENTORY_SUPPLY.name)} where snapshot_date = ? "
         f"order by seller_sku", [day])
     return frame.get_column("seller_sku").to_list()
 
@@ -155,7 +143,7 @@ def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spe
                 days: tuple[date, date] | None = None, check_results: Sequence[dg.AssetCheckResult] = (),
                 **extra: Any) -> dg.MaterializeResult:
     """``mode`` is replace_partition (``days`` = [first, end) local days), merge or replace_table."""
-    warehouse = context.resources.warehouse.warehouse()
+    warehouse = warehouse_of(context)
     if mode == REPLACE_PARTITION:
         if days is None:
             raise ValueError("replace_partition needs days=(first, end)")

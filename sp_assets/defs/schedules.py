@@ -14,7 +14,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sp_assets.defs.common import MONTHLY, REFRESH_TAG, ROLLING, SNAPSHOT, UNPARTITIONED, group_name
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.partitions import monthly_partitions
+from sp_assets.lib.reports import catalog
+
+# Amazon charges a month's storage fees between the 7th and the 15th of the following month, so the
+# monthly reports of the last complete month are requested on the 15th.
+MONTHLY_SCHEDULE_DAY = 15
 
 
 def rolling_partition_keys(entry: MarketplaceConfig, moment: datetime) -> list[str]:
@@ -56,11 +62,27 @@ def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinitio
     return [rolling_job, snapshot_job, unpartitioned_job], daily
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    jobs, schedules = [], []
-    for entry in load_config().marketplaces:
-        entry_jobs, schedule = build_schedule(entry)
-        jobs.extend(entry_jobs)
-        schedules.append(schedule)
-    return dg.Definitions(jobs=jobs, schedules=schedules)
+def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
+    """The monthly reports of one marketplace: a job and a schedule for the last complete month.
+
+    Their partitions are months, so they cannot share the daily schedule's jobs; none when the
+    marketplace has no monthly report.
+    """
+    if not any(catalog.lookup(r.report_type).window == catalog.MONTHLY for r in entry.reports):
+        return [], []
+    job = dg.define_asset_job(
+        f"{entry.code}_monthly_job", partitions_def=monthly_partitions(entry),
+        selection=dg.AssetSelection.groups(group_name(entry)) & dg.AssetSelection.tag(REFRESH_TAG, MONTHLY),
+        description=f"{entry.code}: monthly reports, the last complete month",
+    )
+    schedule = dg.build_schedule_from_partitioned_job(
+        job, name=f"{entry.code}_monthly", hour_of_day=entry.schedule_hour, day_of_month=MONTHLY_SCHEDULE_DAY,
+        default_status=dg.DefaultScheduleStatus.RUNNING)
+    return [job], [schedule]
+
+
+def build_schedules(entry: MarketplaceConfig) -> tuple[list, list]:
+    """Every job and schedule of one marketplace: the daily one and, when it has monthly reports, the monthly."""
+    daily_jobs, daily = build_schedule(entry)
+    monthly_jobs, monthly = build_monthly_schedule(entry)
+    return daily_jobs + monthly_jobs, [daily, *monthly]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sp_assets.defs.catalog.assets import build_catalog_assets
-from sp_assets.defs.catalog.checks import build_catalog_checks
+from sp_assets.defs.catalog.assets import build_catalog_assets, build_catalog_checks
 from sp_assets.defs.config import ProjectConfig
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
 from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text, today, utc_day

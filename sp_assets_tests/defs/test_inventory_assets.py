@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from sp_assets.defs.inventory.assets import build_inventory_assets
-from sp_assets.defs.inventory.checks import build_inventory_checks
-from sp_assets.lib.naming import qualified_name
+from sp_assets.defs.common import sql_table
+from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
 from sp_assets_tests.defs.conftest import (
     AssetEnv,
     day_window,
@@ -55,7 +54,7 @@ def test_snapshot_equals_the_sandbox_summaries_changed_since_the_day_began(inven
     env, _, entry, _, result = inventory_today
     start, _ = day_window(entry, today(entry))
     rows = env.warehouse.query(
-        f"select * from {qualified_name(entry.code, 'inventory_supply')} order by seller_sku").to_dicts()
+        f"select * from {sql_table(entry, 'inventory_supply')} order by seller_sku").to_dicts()
     assert rows, "the local day is ~18 h in: some FBA SKUs must have changed"
     assert {r["snapshot_date"] for r in rows} == {today(entry)}
     taken: datetime = rows[0]["snapshot_time"]
@@ -79,7 +78,7 @@ def test_snapshot_equals_the_sandbox_summaries_changed_since_the_day_began(inven
 
 def test_current_table_holds_the_snapshot_and_never_regresses(inventory_today) -> None:
     env, config, entry, _, _ = inventory_today
-    table, snapshot = (qualified_name(entry.code, name) for name in ("inventory_supply_current", "inventory_supply"))
+    table, snapshot = sql_table(entry, "inventory_supply_current"), sql_table(entry, "inventory_supply")
     current = env.warehouse.query(f"select seller_sku, last_updated_time, fulfillable_quantity from {table} "
                                   "order by seller_sku").to_dicts()
     snap = env.warehouse.query(f"select seller_sku, last_updated_time, fulfillable_quantity from {snapshot} "

@@ -86,7 +86,7 @@ def test_a_multi_day_run_writes_each_day_once_and_rerunning_changes_nothing(asse
 
 
 def test_asset_checks_pass_on_a_materialized_partition(asset_env: AssetEnv) -> None:
-    from sp_assets.defs.orders.checks import build_orders_checks
+    from sp_assets.defs.orders.assets import build_orders_checks
 
     config = make_config({"us": {}})
     entry = config.get("us")

@@ -6,11 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sp_assets.defs.common import sql_table
 from sp_assets.defs.config import ProjectConfig
 from sp_assets.defs.inventory.assets import build_inventory_assets
-from sp_assets.defs.pricing.assets import build_pricing_assets
-from sp_assets.defs.pricing.checks import build_pricing_checks
-from sp_assets.lib.naming import qualified_name
+from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
 from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text, latest_local_day, today
 
@@ -98,11 +97,11 @@ def test_all_takes_the_skus_of_todays_inventory_snapshot(asset_env: AssetEnv) ->
     result = asset_env.materialize(build_inventory_assets(entry)[:1] + build_pricing_assets(entry), config,
                                    partition_key=today(entry).isoformat())
     assert result.success
-    snapshot = asset_env.warehouse.query(f"select seller_sku from {qualified_name(code, 'inventory_supply')} order by 1")
+    snapshot = asset_env.warehouse.query(f"select seller_sku from {sql_table(entry, 'inventory_supply')} order by 1")
     skus = snapshot.get_column("seller_sku").to_list()
     assert skus
     for table in ("my_prices", "competitive_prices"):
-        written = asset_env.warehouse.query(f"select seller_sku from {qualified_name(code, table)} order by 1")
+        written = asset_env.warehouse.query(f"select seller_sku from {sql_table(entry, table)} order by 1")
         assert written.get_column("seller_sku").to_list() == skus
         metadata = materialization_metadata(result, [code, table])[0]
         assert metadata["sku_selection"] == "all" and metadata["invalid_skus"] == {}

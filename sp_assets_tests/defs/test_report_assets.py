@@ -18,10 +18,10 @@ import requests
 
 from sp_assets.defs.config import ConfigError, parse_config
 from sp_assets.defs.orders.assets import build_orders_assets
-from sp_assets.defs.reports.assets import build_monthly_schedule, build_report_assets
+from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.reports.runner import day_requests
-from sp_assets.defs.schedules import build_schedule
+from sp_assets.defs.schedules import build_monthly_schedule, build_schedule
 from sp_assets.lib.orders import order_item_rows_from_report
 from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs

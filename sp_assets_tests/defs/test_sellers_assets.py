@@ -8,8 +8,7 @@ import dagster as dg
 
 from sp_assets.defs.inventory.assets import build_inventory_assets
 from sp_assets.defs.schedules import build_schedule
-from sp_assets.defs.sellers.assets import build_sellers_assets
-from sp_assets.defs.sellers.checks import build_sellers_checks
+from sp_assets.defs.sellers.assets import build_sellers_assets, build_sellers_checks
 from sp_assets.defs.shipments.assets import build_shipments_assets
 from sp_assets.lib.naming import qualified_name
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sp_assets.defs.config import ProjectConfig
-from sp_assets.defs.shipments.assets import build_shipments_assets
-from sp_assets.defs.shipments.checks import build_shipments_checks
+from sp_assets.defs.shipments.assets import build_shipments_assets, build_shipments_checks
 from sp_assets_tests.defs.conftest import AssetEnv, day_window, make_config, materialization_metadata
 from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text
 

@@ -123,10 +123,8 @@ def _orders_asset(config):
 def _one_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Assets built in these tests run once: a failing case must not wait for Dagster's retry delays."""
     import sp_assets.defs.common as common
-    import sp_assets.defs.orders.assets as orders_assets
 
-    monkeypatch.setattr(common, "RETRY", None)
-    monkeypatch.setattr(orders_assets, "RETRY", None)
+    monkeypatch.setattr(common, "RETRY", None)  # every asset's retry policy comes from common.multi_asset_kwargs
 
 
 @pytest.fixture(scope="module")

@@ -46,11 +46,8 @@ def _no_dagster_retry_delays(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dagster's retry policy waits 10 s and more between attempts; here the test re-runs failures
     itself (as re-execution from failure does), so steps run once per run."""
     import sp_assets.defs.common as common
-    import sp_assets.defs.orders.assets as orders_assets
-    import sp_assets.defs.sellers.assets as sellers_assets
 
-    for module in (common, orders_assets, sellers_assets):
-        monkeypatch.setattr(module, "RETRY", None)
+    monkeypatch.setattr(common, "RETRY", None)  # every asset's retry policy comes from common.multi_asset_kwargs
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Catalog Items per marketplace: the categories of each SKU, and a keyword search of the catalog.
+"""Catalog Items per marketplace: the categories of each SKU, a keyword search of the catalog, their checks.
 
 =======================  ==========================================  =====================================
 asset                    the seed's report                           write
@@ -19,14 +19,16 @@ asset exists for every marketplace, and a marketplace without a query is a norma
 not an error. Both are point-in-time: only today's partition (history: ``merchant_listings``).
 """
 
+from typing import Any
+
 import dagster as dg
 
-from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, local_dates, sp_client
+from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     REPLACE_PARTITION,
-    api_since,
     enforce_invalid_sku_policy,
     history_asset,
     invalid_skus_check_result,
@@ -35,7 +37,6 @@ from sp_assets.defs.rest_support import (
     sku_asset_deps,
     sku_metadata,
     snapshot_day,
-    sp_client,
     utc_now,
     write_rows,
 )
@@ -67,13 +68,13 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     history = history_asset(entry, HISTORY_ASSET)
 
     @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, PRODUCT_CATEGORIES.name)],
-              **daily_asset_kwargs(entry, PRODUCT_CATEGORIES.name, "catalog", SNAPSHOT,
+              **asset_kwargs(entry, PRODUCT_CATEGORIES.name, "catalog", SNAPSHOT,
                                    DESCRIPTIONS["product_categories"]))
     def product_categories(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history)
         start, end = utc_window(context)
+        client = sp_client(context, entry)  # first: without credentials nothing is read or written
         skus = selected_skus(context, entry, day)
-        client = sp_client(context, entry)
         before = client.stats.snapshot()
         found = fetch_category_rows(client, entry.marketplace_id, skus, entry.catalog_categories_api, day, utc_now())
         enforce_invalid_sku_policy(entry, PRODUCT_CATEGORIES.name, found.invalid)
@@ -86,13 +87,13 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
             **sku_metadata(entry, skus, found.invalid),
         )
 
-    @dg.asset(**daily_asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
+    @dg.asset(**asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
     def catalog_matches(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history)
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
-        extra = {"keywords": ",".join(entry.catalog_keywords)}
+        extra: dict[str, Any] = {"keywords": ",".join(entry.catalog_keywords)}
         if entry.catalog_keywords:
             rows = fetch_catalog_match_rows(client, entry.marketplace_id, entry.catalog_keywords, day, utc_now())
         else:
@@ -106,6 +107,6 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     return [product_categories, catalog_matches]
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_catalog_assets(m)])
+# ------------------------------------------------------------------------------------------ checks
+def build_catalog_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
+    return [primary_key_check(entry, PRODUCT_CATEGORIES), primary_key_check(entry, CATALOG_MATCHES)]

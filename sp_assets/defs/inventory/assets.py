@@ -1,4 +1,4 @@
-"""FBA inventory supply per marketplace: a daily snapshot kept as history, and the current state.
+"""FBA inventory supply per marketplace: a daily snapshot kept as history, the current state, their checks.
 
 =============================  ==============================================  ================================
 asset                          the seed's report                               write
@@ -19,22 +19,29 @@ only today's partition (the marketplace's time zone) can be materialized; for hi
 
 import dagster as dg
 
-from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.common import (
+    SNAPSHOT,
+    api_since,
+    asset_key,
+    asset_kwargs,
+    local_dates,
+    sp_client,
+    sql_table,
+    warehouse_of,
+)
+from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     MERGE,
     REPLACE_PARTITION,
-    api_since,
     history_asset,
     snapshot_day,
-    sp_client,
     utc_now,
     write_frame,
     write_rows,
 )
 from sp_assets.lib.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT, fetch_inventory_supply_rows
-from sp_assets.lib.naming import qualified_name
 
 HISTORY_ASSET = "ledger_summary"
 
@@ -54,7 +61,7 @@ DESCRIPTIONS = {
 def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     """``inventory_supply`` and ``inventory_supply_current`` of one marketplace."""
 
-    @dg.asset(**daily_asset_kwargs(entry, "inventory_supply", "inventory", SNAPSHOT,
+    @dg.asset(**asset_kwargs(entry, "inventory_supply", "inventory", SNAPSHOT,
                                    DESCRIPTIONS["inventory_supply"]))
     def inventory_supply(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
@@ -66,22 +73,18 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
                           api=api_since(client, before), days=local_dates(entry, start, end),
                           changed_since_utc=start.isoformat())
 
-    current_kwargs = daily_asset_kwargs(entry, "inventory_supply_current", "inventory", SNAPSHOT,
-                                        DESCRIPTIONS["inventory_supply_current"])
-    current_kwargs["required_resource_keys"] = {"warehouse"}  # reads DuckDB only
-
-    @dg.asset(deps=[inventory_supply], **current_kwargs)
+    @dg.asset(deps=[inventory_supply], **asset_kwargs(entry, "inventory_supply_current", "inventory", SNAPSHOT,
+                                                      DESCRIPTIONS["inventory_supply_current"], needs_api=False))
     def inventory_supply_current(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         if not warehouse.table_exists(entry.code, INVENTORY_SUPPLY.name):
             raise dg.Failure(description=f"{entry.code}.{INVENTORY_SUPPLY.name} does not exist yet: materialize "
                                          f"{history_asset(entry, INVENTORY_SUPPLY.name)} first",
                              allow_retries=False)
         frame = warehouse.query(
-            f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} "
-            f"from {qualified_name(entry.code, INVENTORY_SUPPLY.name)} "
+            f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} from {sql_table(entry, INVENTORY_SUPPLY.name)} "
             f"where snapshot_date >= ? and snapshot_date < ? order by snapshot_date, seller_sku", [first, last],
         )
         return write_frame(context, entry, INVENTORY_SUPPLY_CURRENT, frame, mode=MERGE, window=(start, end),
@@ -90,6 +93,30 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
     return [inventory_supply, inventory_supply_current]
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_inventory_assets(m)])
+# ------------------------------------------------------------------------------------------ checks
+def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinition:
+    """No SKU of the current table is older than its newest snapshot row (the merge never regressed)."""
+    current, snapshot = f"{entry.code}.{INVENTORY_SUPPLY_CURRENT.name}", f"{entry.code}.{INVENTORY_SUPPLY.name}"
+
+    @dg.asset_check(asset=asset_key(entry, INVENTORY_SUPPLY_CURRENT.name), name="inventory_supply_current_up_to_date",
+                    blocking=False, required_resource_keys={"warehouse"},
+                    description=f"every SKU of {current} is at least as new as its newest row in {snapshot}")
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        warehouse = warehouse_of(context)
+        if not (warehouse.table_exists(entry.code, INVENTORY_SUPPLY_CURRENT.name)
+                and warehouse.table_exists(entry.code, INVENTORY_SUPPLY.name)):
+            return dg.AssetCheckResult(passed=True, metadata={"note": "tables not created yet"})
+        behind = warehouse.query(
+            f"select count(*) as n from (select seller_sku, max(last_updated_time) as newest from "
+            f"{sql_table(entry, INVENTORY_SUPPLY.name)} group by seller_sku) s "
+            f"left join {sql_table(entry, INVENTORY_SUPPLY_CURRENT.name)} c using (seller_sku) "
+            f"where c.seller_sku is null or c.last_updated_time < s.newest"
+        ).item()
+        return dg.AssetCheckResult(passed=behind == 0, metadata={"skus_behind_snapshot": int(behind)})
+
+    return check
+
+
+def build_inventory_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
+    return [primary_key_check(entry, INVENTORY_SUPPLY), primary_key_check(entry, INVENTORY_SUPPLY_CURRENT),
+            current_not_older_check(entry)]

@@ -1,4 +1,4 @@
-"""Orders, order items and their upserts, per marketplace.
+"""Orders, order items and their upserts, per marketplace, and their checks.
 
 ======================  ===========================================  ===================================
 asset                   the seed's report                            write
@@ -22,7 +22,7 @@ report (one createReport per day instead of one getOrderItems call per order), r
 like every report asset (``defs/reports/runner.py``). It still depends on ``orders`` but reads nothing
 from it, and it runs in the reports pool (``sp_api__<account>__reports``), so waiting for Amazon never
 holds the orders pool. The columns that differ from the API path are listed in
-``lib/tables/orders.py::order_item_rows_from_report``. ``build_orders_assets`` then returns the orders
+``lib/orders.py::order_item_rows_from_report``. ``build_orders_assets`` then returns the orders
 multi-asset (orders only), the upserts, and the items asset, in that order.
 """
 
@@ -31,21 +31,22 @@ from typing import Any
 
 import dagster as dg
 
+from sp_assets.defs.checks import primary_key_check
 from sp_assets.defs.common import (
-    REFRESH_TAG,
-    RETRY,
     ROLLING,
     asset_key,
-    daily_asset_kwargs,
-    group_name,
+    asset_kwargs,
+    asset_spec_kwargs,
     local_dates,
-    pool_name,
+    multi_asset_kwargs,
     run_metadata,
+    sp_client,
+    sql_table,
+    warehouse_of,
 )
-from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.defs.partitions import daily_partitions, utc_window
+from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
-from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.orders import (
     ORDER_ITEMS,
     ORDER_ITEMS_UPSERT,
@@ -72,7 +73,7 @@ DESCRIPTIONS = {
     "order_items_report": "Replaces the seed's **Order Items**: the items of the orders purchased in the partition's "
                           "day, from the GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL report "
                           "(`order_items_source: report`; order_item_id is synthesized as `sku:<sku>`, see "
-                          "lib/tables/orders.py). Write mode: **partition replace**.",
+                          "lib/orders.py). Write mode: **partition replace**.",
     "orders_upsert": "Replaces the seed's **Orders - List Orders - Upsert**: orders updated in the window "
                      "(searchOrders, or v0 getOrders with `orders_api: v0`; lastUpdated after/before, "
                      "clamped to now minus 15 minutes). Write mode: **merge** by "
@@ -84,50 +85,42 @@ DESCRIPTIONS = {
 
 
 def _spec(entry: MarketplaceConfig, name: str, deps: tuple[str, ...] = ()) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key=asset_key(entry, name), description=DESCRIPTIONS[name], group_name=group_name(entry),
-        kinds={"duckdb", "python"}, tags={REFRESH_TAG: ROLLING}, skippable=True,
-        deps=[asset_key(entry, d) for d in deps],
-    )
+    return dg.AssetSpec(**asset_spec_kwargs(entry, name, ROLLING, DESCRIPTIONS[name]), skippable=True,
+                        deps=[asset_key(entry, d) for d in deps])
 
 
 def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, table: str, column: str,
                first: Any, last: Any) -> list[dict[str, Any]]:
     """The order rows an items-only run needs, read from the orders table in DuckDB."""
-    warehouse = context.resources.warehouse.warehouse()
+    warehouse = warehouse_of(context)
     if not warehouse.table_exists(entry.code, table):
         return []
     return warehouse.query(
         f"select amazon_order_id, partition_date, purchase_date, last_update_date, order_status "
-        f"from {qualified_name(entry.code, table)} where {column} >= ? and {column} < ? order by amazon_order_id",
+        f"from {sql_table(entry, table)} where {column} >= ? and {column} < ? order by amazon_order_id",
         [first, last],
     ).to_dicts()
 
 
 def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     """The two order multi-assets of one marketplace: (orders, order_items) and their upserts."""
-    sp_key = f"sp_api_{entry.code}"
-    op_kwargs = dict(
-        partitions_def=daily_partitions(entry), can_subset=True, pool=pool_name(entry, "orders"),
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=7), retry_policy=RETRY,
-        required_resource_keys={sp_key, "warehouse"},
-    )
+    op_kwargs = dict(can_subset=True, **multi_asset_kwargs(entry, "orders", ROLLING))
 
     def fetch(context: dg.AssetExecutionContext, start: datetime, end: datetime, by: str, want_items: bool,
               table: str, column: str, first: Any, last: Any) -> tuple[list | None, list | None]:
         """Order rows (None when not selected) and item rows (None when not selected)."""
-        client = getattr(context.resources, sp_key).client()
+        client = sp_client(context, entry)
         want_orders = asset_key(entry, table) in context.selected_asset_keys
         if entry.orders_api == "2026-01-01":
-            orders, items = fetch_orders_with_items_2026(
+            both = fetch_orders_with_items_2026(
                 client, entry.marketplace_id, entry.timezone, start, end, by=by, statuses=entry.order_statuses,
                 include_pii=entry.include_pii)
-            return (orders if want_orders else None), (items if want_items else None)
-        orders = None
+            return (both[0] if want_orders else None), (both[1] if want_items else None)
+        orders: list[dict[str, Any]] | None = None
         if want_orders:
             orders = fetch_order_rows(client, entry.marketplace_id, entry.timezone, start, end, by=by,
                                       statuses=entry.order_statuses, include_pii=entry.include_pii)
-        items = None
+        items: list[dict[str, Any]] | None = None
         if want_items:
             source = orders if orders is not None else _orders_in(context, entry, table, column, first, last)
             items = fetch_item_rows(client, source)
@@ -136,7 +129,7 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
               start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
         frame = frame_from_records(spec, rows)
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         if replace is not None:
             result = warehouse.replace_partition(entry.code, spec, frame, replace[0], replace[1])
         else:
@@ -151,7 +144,7 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         first, last = local_dates(entry, start, end)
         # The items of an upsert window are the items of the orders updated in it.
         column, lo, hi = ("partition_date", first, last) if replace else ("last_update_date", start, end)
-        client = getattr(context.resources, sp_key).client()
+        client = sp_client(context, entry)
         before = client.stats.snapshot()
         want_items = asset_key(entry, names[1]) in context.selected_asset_keys
         orders, items = fetch(context, start, end, by, want_items, names[0], column, lo, hi)
@@ -189,22 +182,22 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.As
     The flat file is read literally (no quote character): Amazon does not quote, and a product name
     may start with a double quote.
     """
-    sp_key = f"sp_api_{entry.code}"
     all_orders = catalog.lookup(catalog.ALL_ORDERS_BY_ORDER_DATE)
 
-    @dg.asset(deps=[asset_key(entry, "orders")], **daily_asset_kwargs(entry, "order_items", "reports", ROLLING,
-                                                                       DESCRIPTIONS["order_items_report"]))
+    @dg.asset(deps=[asset_key(entry, "orders")], **asset_kwargs(entry, "order_items", "reports", ROLLING,
+                                                                 DESCRIPTIONS["order_items_report"]))
     def order_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
-        client = getattr(context.resources, sp_key).client()
+        client = sp_client(context, entry)
         before = client.stats.snapshot()
         now = datetime.now(UTC)
         days = runner.day_requests(entry, all_orders, {}, context.partition_keys, now)
         results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, all_orders, now),
                                        what=f"{entry.code}/order_items (report)")
         try:
-            rows = [row for result in results if result.has_data and result.outcome is not None
+            rows = [row for result in results
+                    if result.has_data and result.outcome is not None and result.outcome.path is not None
                     for row in order_item_rows_from_report(read_tsv(result.outcome.path, quote=None), entry.timezone)]
             materialized = write(context, ORDER_ITEMS, "order_items", rows, start, end, (first, last),
                                  client.stats.since(before).as_dict())
@@ -226,6 +219,34 @@ def _rows_per_day(rows: list[dict[str, Any]]) -> dict[date, int]:
     return counts
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for entry in load_config().marketplaces for a in build_orders_assets(entry)])
+# ------------------------------------------------------------------------------------------ checks
+def items_reference_orders_check(entry: MarketplaceConfig, items_table: str, orders_table: str
+                                 ) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset_key(entry, items_table), name=f"{items_table}_reference_{orders_table}",
+                    blocking=True, required_resource_keys={"warehouse"},
+                    description=f"every row of {entry.code}.{items_table} belongs to an order in "
+                                f"{entry.code}.{orders_table}")
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        warehouse = warehouse_of(context)
+        if not warehouse.table_exists(entry.code, items_table):
+            return dg.AssetCheckResult(passed=True, metadata={"orphans": 0, "note": "table not created yet"})
+        if not warehouse.table_exists(entry.code, orders_table):
+            return dg.AssetCheckResult(passed=False, metadata={"note": f"{orders_table} does not exist"})
+        orphans = warehouse.query(
+            f"select count(*) as n from {sql_table(entry, items_table)} i where not exists "
+            f"(select 1 from {sql_table(entry, orders_table)} o where o.amazon_order_id = i.amazon_order_id)"
+        ).item()
+        return dg.AssetCheckResult(passed=orphans == 0, metadata={"orphan_items": int(orphans)})
+
+    return check
+
+
+def build_orders_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
+    return [
+        primary_key_check(entry, ORDERS),
+        primary_key_check(entry, ORDER_ITEMS),
+        primary_key_check(entry, ORDERS_UPSERT),
+        primary_key_check(entry, ORDER_ITEMS_UPSERT),
+        items_reference_orders_check(entry, "order_items", "orders"),
+        items_reference_orders_check(entry, "order_items_upsert", "orders_upsert"),
+    ]

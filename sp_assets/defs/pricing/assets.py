@@ -1,4 +1,4 @@
-"""The seller's own price and the buy box per SKU, per marketplace (Product Pricing v0).
+"""The seller's own price and the buy box per SKU, per marketplace (Product Pricing v0), and their checks.
 
 =======================  ==========================================  =====================================
 asset                    the seed's report                           write
@@ -22,12 +22,12 @@ from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.common import SNAPSHOT, daily_asset_kwargs, local_dates
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, local_dates, sp_client
+from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     REPLACE_PARTITION,
-    api_since,
     enforce_invalid_sku_policy,
     history_asset,
     invalid_skus_check_result,
@@ -36,7 +36,6 @@ from sp_assets.defs.rest_support import (
     sku_asset_deps,
     sku_metadata,
     snapshot_day,
-    sp_client,
     utc_now,
     write_rows,
 )
@@ -74,12 +73,12 @@ def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: Pricing
     name = spec.name
 
     @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name)],
-              **daily_asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name]))
+              **asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name]))
     def pricing_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
         start, end = utc_window(context)
+        client = sp_client(context, entry)  # first: without credentials nothing is read or written
         skus = selected_skus(context, entry, day)
-        client = sp_client(context, entry)
         before = client.stats.snapshot()
         snapshot_time = utc_now()
         priced = fetch_priced(client, entry.marketplace_id, skus, call)
@@ -101,6 +100,6 @@ def build_pricing_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     ]
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_pricing_assets(m)])
+# ------------------------------------------------------------------------------------------ checks
+def build_pricing_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
+    return [primary_key_check(entry, MY_PRICES), primary_key_check(entry, COMPETITIVE_PRICES)]

@@ -47,16 +47,14 @@ from sp_assets.defs.common import (
     MONTHLY as MONTHLY_REFRESH,
 )
 from sp_assets.defs.common import (
-    REFRESH_TAG,
     ROLLING,
     SNAPSHOT,
     asset_key,
     daily_asset_kwargs,
-    group_name,
     require_today,
     run_metadata,
 )
-from sp_assets.defs.config import MarketplaceConfig, ReportConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import monthly_partitions, utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.reports.settlements import build_settlements_asset
@@ -87,8 +85,6 @@ from sp_assets.lib.warehouse import (
 )
 
 FAMILY = "reports"
-# Amazon charges a month's storage fees between the 7th and the 15th of the following month.
-MONTHLY_SCHEDULE_DAY = 15
 _WINDOW_TEXT = {
     "event": "the partition's local day (sent to Amazon in UTC)",
     "calendar": "the partition's calendar date",
@@ -300,30 +296,3 @@ def build_report_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
             assets.append(build_report_asset(entry, config))
     return assets
 
-
-def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
-    """The monthly reports of one marketplace: a job and a schedule for the last complete month.
-
-    Their partitions are months, so they cannot share the daily schedule's jobs; none when the
-    marketplace has no monthly report.
-    """
-    if not any(catalog.lookup(r.report_type).window == MONTHLY for r in entry.reports):
-        return [], []
-    job = dg.define_asset_job(
-        f"{entry.code}_monthly_job", partitions_def=monthly_partitions(entry),
-        selection=dg.AssetSelection.groups(group_name(entry)) & dg.AssetSelection.tag(REFRESH_TAG, MONTHLY_REFRESH),
-        description=f"{entry.code}: monthly reports, the last complete month",
-    )
-    schedule = dg.build_schedule_from_partitioned_job(
-        job, name=f"{entry.code}_monthly", hour_of_day=entry.schedule_hour, day_of_month=MONTHLY_SCHEDULE_DAY,
-        default_status=dg.DefaultScheduleStatus.RUNNING)
-    return [job], [schedule]
-
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    entries = load_config().marketplaces
-    monthly = [build_monthly_schedule(entry) for entry in entries]
-    return dg.Definitions(assets=[a for entry in entries for a in build_report_assets(entry)],
-                          jobs=[j for jobs, _ in monthly for j in jobs],
-                          schedules=[s for _, schedules in monthly for s in schedules])

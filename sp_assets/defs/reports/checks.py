@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from sp_assets.defs.common import asset_key
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.naming import qualified_name, quote_identifier
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.tables import SALES_AND_TRAFFIC_KEYS, sales_and_traffic_table
@@ -64,8 +64,3 @@ def build_report_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefiniti
         if row.key:
             checks.append(report_key_check(entry, config.table, row.key, row.required, row.key_severity))
     return checks
-
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(asset_checks=[c for m in load_config().marketplaces for c in build_report_checks(m)])

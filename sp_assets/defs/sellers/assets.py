@@ -1,4 +1,4 @@
-"""Marketplace participations per marketplace: not partitioned, the table is replaced on each run.
+"""Marketplace participations per marketplace (not partitioned, the table replaced on each run) and its check.
 
 =================================  ============================  ================================
 asset                              the seed's report             write
@@ -14,9 +14,10 @@ credential's region, so the table lists them all, not only the configured ones.
 
 import dagster as dg
 
-from sp_assets.defs.common import REFRESH_TAG, RETRY, UNPARTITIONED, asset_key, group_name, pool_name
-from sp_assets.defs.config import MarketplaceConfig, load_config
-from sp_assets.defs.rest_support import REPLACE_TABLE, api_since, sp_client, utc_now, write_rows
+from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.common import UNPARTITIONED, api_since, asset_kwargs, sp_client
+from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.rest_support import REPLACE_TABLE, utc_now, write_rows
 from sp_assets.lib.sellers import MARKETPLACE_PARTICIPATIONS, fetch_participation_rows
 
 DESCRIPTION = ("Replaces the seed's **Marketplace Participations**: the marketplaces the seller's account can sell "
@@ -25,10 +26,7 @@ DESCRIPTION = ("Replaces the seed's **Marketplace Participations**: the marketpl
 
 
 def build_sellers_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    @dg.asset(key=asset_key(entry, MARKETPLACE_PARTICIPATIONS.name), group_name=group_name(entry),
-              kinds={"duckdb", "python"}, pool=pool_name(entry, "sellers"), retry_policy=RETRY,
-              tags={REFRESH_TAG: UNPARTITIONED}, description=DESCRIPTION,
-              required_resource_keys={f"sp_api_{entry.code}", "warehouse"})
+    @dg.asset(**asset_kwargs(entry, MARKETPLACE_PARTICIPATIONS.name, "sellers", UNPARTITIONED, DESCRIPTION))
     def marketplace_participations(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = sp_client(context, entry)
         before = client.stats.snapshot()
@@ -40,6 +38,6 @@ def build_sellers_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     return [marketplace_participations]
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_sellers_assets(m)])
+# ------------------------------------------------------------------------------------------ checks
+def build_sellers_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
+    return [primary_key_check(entry, MARKETPLACE_PARTICIPATIONS)]

@@ -1,4 +1,4 @@
-"""FBA inbound shipments, their items and multi-channel fulfillment orders, per marketplace.
+"""FBA inbound shipments, their items and multi-channel fulfillment orders, per marketplace, and their checks.
 
 ==========================  =======================================================  ===========================
 asset                       the seed's report                                        write
@@ -23,10 +23,19 @@ never brings back an older state.
 
 import dagster as dg
 
-from sp_assets.defs.common import ROLLING, daily_asset_kwargs
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.common import (
+    ROLLING,
+    api_since,
+    asset_key,
+    asset_kwargs,
+    sp_client,
+    sql_table,
+    warehouse_of,
+)
+from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
-from sp_assets.defs.rest_support import MERGE, api_since, sp_client, utc_now, write_rows
+from sp_assets.defs.rest_support import MERGE, utc_now, write_rows
 from sp_assets.lib.shipments import (
     FULFILLMENT_ORDERS,
     INBOUND_SHIPMENT_ITEMS,
@@ -57,7 +66,7 @@ DESCRIPTIONS = {
 def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     """The inbound and outbound assets of one marketplace."""
 
-    @dg.asset(**daily_asset_kwargs(entry, INBOUND_SHIPMENTS.name, "inbound", ROLLING,
+    @dg.asset(**asset_kwargs(entry, INBOUND_SHIPMENTS.name, "inbound", ROLLING,
                                    DESCRIPTIONS["inbound_shipments"]))
     def inbound_shipments(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
@@ -69,7 +78,7 @@ def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
                           api=api_since(client, before),
                           inbound_statuses=dg.MetadataValue.json(list(entry.inbound_statuses)))
 
-    @dg.asset(**daily_asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
+    @dg.asset(**asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
                                    DESCRIPTIONS["inbound_shipment_items"]))
     def inbound_shipment_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
@@ -88,7 +97,7 @@ def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
                           api=api_since(client, before),
                           configured_shipment_ids=dg.MetadataValue.json(list(entry.inbound_shipment_ids)))
 
-    @dg.asset(**daily_asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
+    @dg.asset(**asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
                                    DESCRIPTIONS["fulfillment_orders"]))
     def fulfillment_orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
@@ -101,6 +110,27 @@ def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
     return [inbound_shipments, inbound_shipment_items, fulfillment_orders]
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[a for m in load_config().marketplaces for a in build_shipments_assets(m)])
+# ------------------------------------------------------------------------------------------ checks
+def fulfillment_orders_marketplace_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinition:
+    """listAllFulfillmentOrders lists the whole region: no other marketplace's order may leak in."""
+    table = f"{entry.code}.{FULFILLMENT_ORDERS.name}"
+
+    @dg.asset_check(asset=asset_key(entry, FULFILLMENT_ORDERS.name), name="fulfillment_orders_marketplace",
+                    blocking=True, required_resource_keys={"warehouse"},
+                    description=f"every row of {table} has marketplace_id {entry.marketplace_id}")
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        warehouse = warehouse_of(context)
+        if not warehouse.table_exists(entry.code, FULFILLMENT_ORDERS.name):
+            return dg.AssetCheckResult(passed=True, metadata={"note": "table not created yet"})
+        others = warehouse.query(
+            f"select count(*) as n from {sql_table(entry, FULFILLMENT_ORDERS.name)} "
+            f"where marketplace_id is distinct from ?", [entry.marketplace_id]
+        ).item()
+        return dg.AssetCheckResult(passed=others == 0, metadata={"other_marketplace_rows": int(others)})
+
+    return check
+
+
+def build_shipments_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
+    return [primary_key_check(entry, INBOUND_SHIPMENTS), primary_key_check(entry, INBOUND_SHIPMENT_ITEMS),
+            primary_key_check(entry, FULFILLMENT_ORDERS), fulfillment_orders_marketplace_check(entry)]

@@ -1,0 +1,60 @@
+"""The code location's one ``@dg.definitions``: the configuration read once, every domain built per marketplace.
+
+Dagster's ``load_from_defs_folder`` imports every module under ``sp_assets/defs/`` and calls each
+``@dg.definitions`` function it finds. This is the only one: it reads ``marketplaces.yaml`` once,
+binds the resources (one SP-API resource per marketplace, the warehouse), and asks each domain for
+its assets and checks of each configured marketplace, then adds the marketplace's jobs and daily
+schedules (daily, and monthly where it has monthly reports). A new domain is one line in ``DOMAINS``: its ``build_<domain>_assets(entry)`` and
+``build_<domain>_checks(entry)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+
+from sp_assets.defs.catalog.assets import build_catalog_assets, build_catalog_checks
+from sp_assets.defs.config import MarketplaceConfig, ProjectConfig, load_config
+from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
+from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
+from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
+from sp_assets.defs.reports.assets import build_report_assets
+from sp_assets.defs.reports.checks import build_report_checks
+from sp_assets.defs.resources import project_resources
+from sp_assets.defs.schedules import build_schedules
+from sp_assets.defs.sellers.assets import build_sellers_assets, build_sellers_checks
+from sp_assets.defs.shipments.assets import build_shipments_assets, build_shipments_checks
+
+AssetsBuilder = Callable[[MarketplaceConfig], Sequence[dg.AssetsDefinition]]
+ChecksBuilder = Callable[[MarketplaceConfig], Sequence[dg.AssetChecksDefinition]]
+
+# (assets, checks) per domain, in the order the UI lists them.
+DOMAINS: tuple[tuple[AssetsBuilder, ChecksBuilder], ...] = (
+    (build_orders_assets, build_orders_checks),
+    (build_inventory_assets, build_inventory_checks),
+    (build_pricing_assets, build_pricing_checks),
+    (build_catalog_assets, build_catalog_checks),
+    (build_shipments_assets, build_shipments_checks),
+    (build_sellers_assets, build_sellers_checks),
+    (build_report_assets, build_report_checks),
+)
+
+
+def marketplace_definitions(entry: MarketplaceConfig) -> dg.Definitions:
+    """Every asset, check, job and schedule of one marketplace (no resources: those are per project)."""
+    assets = [a for build_assets, _ in DOMAINS for a in build_assets(entry)]
+    checks = [c for _, build_checks in DOMAINS for c in build_checks(entry)]
+    jobs, schedules = build_schedules(entry)
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules)
+
+
+def project_definitions(config: ProjectConfig) -> dg.Definitions:
+    """The whole code location for one configuration: every marketplace, and the resources."""
+    return dg.Definitions.merge(*(marketplace_definitions(entry) for entry in config.marketplaces),
+                                dg.Definitions(resources=project_resources(config)))
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return project_definitions(load_config())

@@ -1,0 +1,95 @@
+"""The one per-marketplace factory: the same code location as before, from one configuration read.
+
+``known_definitions.json`` lists what ``marketplaces.yaml`` (as committed) gives: every asset key,
+check, job, schedule and resource. After an intended change to the configuration or a domain,
+regenerate it from ``sp_assets.definitions.defs()`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+import sp_assets
+import sp_assets.defs.config as config_module
+from sp_assets.definitions import defs as load_defs
+from sp_assets.defs.common import UNPARTITIONED, asset_kwargs, multi_asset_kwargs
+from sp_assets.defs.resources import resource_key
+from sp_assets_tests.defs.conftest import make_config
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+KNOWN = Path(__file__).with_name("known_definitions.json")
+
+
+def summary(definitions: dg.Definitions) -> dict[str, list[str]]:
+    graph = definitions.resolve_asset_graph()
+    repository = definitions.get_repository_def()
+    return {
+        "assets": sorted(k.to_user_string() for k in graph.materializable_asset_keys),
+        "checks": sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys),
+        "jobs": sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__")),
+        "schedules": sorted(s.name for s in repository.schedule_defs),
+        "resources": sorted(definitions.resources or {}),
+    }
+
+
+@pytest.fixture
+def committed_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SP_ASSETS_CONFIG", raising=False)
+
+
+def test_the_code_location_has_exactly_the_known_assets_checks_jobs_schedules_and_resources(
+        committed_config: None) -> None:
+    assert summary(load_defs()) == json.loads(KNOWN.read_text(encoding="utf-8"))
+
+
+def test_the_configuration_is_read_once_per_definitions_load(committed_config: None,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    parse = config_module.parse_config
+
+    def counting_parse(*args, **kwargs):
+        reads.append(kwargs.get("source", "?"))
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(config_module, "parse_config", counting_parse)
+    load_defs()
+    assert len(reads) == 1, reads
+    load_defs()
+    assert len(reads) == 2, "each definitions load reads the file again (a changed file is picked up)"
+
+
+def test_only_resource_key_spells_a_marketplace_resource_key() -> None:
+    package = Path(sp_assets.__file__).parent
+    spelled = [f"{path.relative_to(package)}:{number}"
+               for path in sorted(package.rglob("*.py"))
+               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+               if re.search(r"""["']sp_api_(\{|["'])""", line)]
+    assert spelled == ["defs/resources.py:" + str(_line_of_resource_key())], spelled
+
+
+def _line_of_resource_key() -> int:
+    from sp_assets.defs import resources
+
+    lines = Path(resources.__file__).read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if 'f"sp_api_{code}"' in line)
+
+
+def test_one_helper_gives_partitioned_and_unpartitioned_asset_arguments() -> None:
+    entry = make_config({"us": {}}).get("us")
+    daily = asset_kwargs(entry, "orders", "orders", "rolling", "d")
+    flat = asset_kwargs(entry, "marketplace_participations", "sellers", UNPARTITIONED, "d")
+    assert daily["partitions_def"] is not None and daily["backfill_policy"] is not None
+    assert "partitions_def" not in flat and "backfill_policy" not in flat
+    for kwargs in (daily, flat):
+        assert kwargs["required_resource_keys"] == {resource_key("us"), "warehouse"}
+        assert kwargs["group_name"] == "amazon_us" and kwargs["kinds"] == {"duckdb", "python"}
+    assert flat["pool"] == "sp_api__na__sellers" and flat["tags"] == {"sp_assets/refresh": UNPARTITIONED}
+    reader = multi_asset_kwargs(entry, "inventory", "snapshot", needs_api=False)
+    assert reader["required_resource_keys"] == {"warehouse"}
