@@ -189,7 +189,8 @@ def json_response(body: Any, status: int, request_id: str, rate: float | None = 
 DROP_FLAG = "sp_sandbox.drop"
 
 
-Handler = Callable[["ApiRequest", "SandboxState"], ApiResult]
+# A handler returns Amazon's envelope (ApiResult) or, for a raw download, a starlette Response.
+Handler = Callable[["ApiRequest", "SandboxState"], ApiResult | Response]
 
 
 @dataclass(frozen=True)

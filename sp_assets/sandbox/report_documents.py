@@ -828,7 +828,7 @@ def _settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: da
             continue
         shipment = f"D{seller.rng('shipment', plan.amazon_order_id).randrange(10**8, 10**9)}"
         for item in plan.items:
-            base = dict(transaction_type="Order", order_id=plan.amazon_order_id, shipment_id=shipment,
+            base: dict[str, Any] = dict(transaction_type="Order", order_id=plan.amazon_order_id, shipment_id=shipment,
                         fulfillment_id=plan.fulfillment_channel, posted=shipped, order_item_code=item.order_item_id,
                         sku=item.sku, promotion_id="")
             yield _Posting(amount_type="ItemPrice", amount_description="Principal", amount=item.item_price,

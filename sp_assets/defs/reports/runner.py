@@ -196,7 +196,7 @@ def fetch_days(client: SPAPIClient, days: Sequence[DayRequest], *, poll: PollPol
         for future in as_completed(futures):
             if _is_hard(future.exception()):
                 cancel.set()  # the run fails anyway: stop the other days' polling now
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    errors = [error for f in futures if (error := f.exception()) is not None]
     hard = [e for e in errors if _is_hard(e)]
     timeouts = [e for e in errors if isinstance(e, ReportTimeoutError)]
     if hard or timeouts:

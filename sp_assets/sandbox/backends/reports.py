@@ -17,6 +17,7 @@ reports again. Settlement reports cannot be requested: the sandbox lists one per
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import json
@@ -293,7 +294,7 @@ class ReportsBackend:
         return settlement
 
     def list(self, seller: str, region: str, report_types: list[str], statuses: list[str],
-             marketplace_ids: list[str], since: datetime, until: datetime) -> list[ReportRecord]:
+             marketplace_ids: list[str], since: datetime, until: datetime) -> builtins.list[ReportRecord]:
         now = self.now()
         since = max(since, now - RETENTION)
         with self._lock:
@@ -392,7 +393,7 @@ class ReportsBackend:
                                          "GZIP")
         return record
 
-    def _settlements(self, region: str, since: datetime, until: datetime) -> list[ReportRecord]:
+    def _settlements(self, region: str, since: datetime, until: datetime) -> builtins.list[ReportRecord]:
         out = []
         for index in self._settlement_indexes(since, until):
             for marketplace in in_region(region):
@@ -458,7 +459,7 @@ class ReportsBackend:
         for record in pending:  # interrupted by a restart: the data is as of creation, so write it again
             self._start_generation(record)
 
-    def snapshot(self) -> list[dict[str, Any]]:
+    def snapshot(self) -> builtins.list[dict[str, Any]]:
         """Every stored report, for tests and debugging."""
         with self._lock:
             return [r.to_json() for r in self._reports.values()]
