@@ -97,10 +97,6 @@ def asset_kwargs(entry: MarketplaceConfig, name: str, family: str, refresh: str,
                                  max_partitions_per_run=max_partitions_per_run)}
 
 
-# The report assets (stream A's files) still call the old name; the integrator renames the calls.
-daily_asset_kwargs = asset_kwargs
-
-
 # ----------------------------------------------------------------------------------- run-time access
 def marketplace_resource(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SpApiResource:
     """The marketplace's SP-API resource, typed; a missing or foreign binding is named."""

@@ -15,10 +15,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-# api_since and sp_client are re-exported: the report assets import them from here.
-from sp_assets.defs.common import api_since as api_since
 from sp_assets.defs.common import asset_key, require_today, run_metadata, sql_table, warehouse_of
-from sp_assets.defs.common import sp_client as sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.inventory import INVENTORY_SUPPLY
 from sp_assets.lib.tablespec import TableSpec, frame_from_records

@@ -43,22 +43,22 @@ from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.common import (
-    MONTHLY as MONTHLY_REFRESH,
-)
+from sp_assets.defs.common import MONTHLY as MONTHLY_REFRESH
 from sp_assets.defs.common import (
     ROLLING,
     SNAPSHOT,
+    api_since,
     asset_key,
-    daily_asset_kwargs,
+    asset_kwargs,
     require_today,
     run_metadata,
+    sp_client,
+    warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import monthly_partitions, utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.reports.settlements import build_settlements_asset
-from sp_assets.defs.rest_support import api_since, sp_client
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.catalog import (
     BY_DATE,
@@ -172,7 +172,7 @@ def _load_failure(entry: MarketplaceConfig, config: ReportConfig, report_id: str
 def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> dict[str, Any]:
     """Daily asset arguments; a monthly type gets monthly partitions (and is outside the daily schedule's jobs)."""
     refresh = SNAPSHOT if row.is_snapshot else MONTHLY_REFRESH if row.window == MONTHLY else ROLLING
-    kwargs = daily_asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row))
+    kwargs = asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row))
     if row.window == MONTHLY:
         kwargs["partitions_def"] = monthly_partitions(entry)
     return kwargs
@@ -192,7 +192,7 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.Ass
         before = client.stats.snapshot()
         days = runner.day_requests(entry, row, config.options, context.partition_keys, now)
         results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, row, now), what=what)
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         writes: list[dict[str, Any]] = []
         rows: dict[date, int] = {}
         try:
@@ -220,7 +220,7 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
     """GET_SALES_AND_TRAFFIC_REPORT: one report per day, written to ``<table>_by_date`` / ``_by_asin``."""
     row = catalog.lookup(config.report_type)
     sides = config.by or row.by
-    base = daily_asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
+    base = asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
     specs = [
         dg.AssetSpec(
             key=asset_key(entry, sales_and_traffic_table(config.table, by)), group_name=base["group_name"],
@@ -251,7 +251,7 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
                         part = flat.by_date if by == BY_DATE else flat.by_asin
                         records[by].extend(with_constants(part, result.day.day, result.outcome.report_id))
             first, last = results[0].day.day, results[-1].day.day + timedelta(days=1)
-            warehouse = context.resources.warehouse.warehouse()
+            warehouse = warehouse_of(context)
             written = {}
             for by in sides:
                 spec = sales_and_traffic_spec(config.table, by)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from sp_assets.defs.common import asset_key
+from sp_assets.defs.common import asset_key, warehouse_of
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.naming import qualified_name, quote_identifier
 from sp_assets.lib.reports import catalog
@@ -31,7 +31,7 @@ def report_key_check(entry: MarketplaceConfig, table: str, key: Sequence[str], r
                     description=f"({', '.join(key)}) is unique in {qualified} and ({', '.join(required)}) is never "
                                 f"null ({level.value} when not).")
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         if not warehouse.table_exists(entry.code, table):
             return dg.AssetCheckResult(passed=True, metadata={"rows": 0, "note": "table not created yet"})
         missing = [c for c in key if c not in warehouse.columns(entry.code, table)]

@@ -26,11 +26,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sp_assets.defs.common import ROLLING, daily_asset_kwargs, run_metadata
+from sp_assets.defs.common import ROLLING, api_since, asset_kwargs, run_metadata, sp_client, warehouse_of
 from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
-from sp_assets.defs.rest_support import api_since, sp_client
 from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.api import get_reports
@@ -103,12 +102,12 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
                    "local day the report was created. Write mode: **merge by report id**: a report already "
                    "loaded is skipped, rows are never deleted.")
 
-    @dg.asset(**daily_asset_kwargs(entry, config.table, "reports", ROLLING, description))
+    @dg.asset(**asset_kwargs(entry, config.table, "reports", ROLLING, description))
     def settlements(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
-        warehouse = context.resources.warehouse.warehouse()
+        warehouse = warehouse_of(context)
         listed = list_settlements(client, entry, config.report_type, start, end, datetime.now(UTC))
         skipped = loaded_report_ids(warehouse, entry, config.table, [str(r["reportId"]) for r in listed])
         loaded: list[dict[str, Any]] = []
