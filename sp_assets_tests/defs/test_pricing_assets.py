@@ -1,5 +1,6 @@
 """my_prices and competitive_prices against the sandbox's pricing ground truth: SKU selection (all:
-every active listing of the seller; advanced: the configured list), both invalid-SKU policies, SKUs that need encoding, and the refusal of a past partition."""
+every active listing of the seller; advanced: the configured list), both invalid-SKU policies, SKUs
+that need encoding, and the refusal of a past partition."""
 
 from __future__ import annotations
 
