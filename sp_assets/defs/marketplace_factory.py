@@ -71,36 +71,39 @@ def _traceback_wanted() -> bool:
     return os.environ.get(TRACEBACK_VAR, "").strip() not in ("", "0") or "--verbose" in sys.argv
 
 
-def _caused_by(value: BaseException | None, error: BaseException) -> bool:
+def _config_error_in(value: BaseException | None) -> ConfigError | None:
+    """The ConfigError ``value`` is or was raised from (Dagster wraps it), if any."""
     seen: set[int] = set()
     while value is not None and id(value) not in seen:
-        if value is error:
-            return True
+        if isinstance(value, ConfigError):
+            return value
         seen.add(id(value))
         value = value.__cause__ or value.__context__
-    return False
+    return None
 
 
-def show_sentence_first(error: ConfigError) -> None:
-    """If ``error`` ends the process, print its sentence and a hint, not the traceback (unless
-    ``SP_ASSETS_TRACEBACK=1`` or ``--verbose``). Any other uncaught exception prints as before."""
-    previous = sys.excepthook
+def _excepthook(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+    error = _config_error_in(value)
+    if error is None or _traceback_wanted():
+        sys.__excepthook__(kind, value, traceback)
+        return
+    sys.stderr.write(f"sp_assets: {error}\n(a configuration error: nothing was run. The traceback: "
+                     f"{TRACEBACK_VAR}=1, or dg --verbose.)\n")
+    sys.stderr.flush()
 
-    def excepthook(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
-        if not _caused_by(value, error) or _traceback_wanted():
-            previous(kind, value, traceback)
-            return
-        sys.stderr.write(f"sp_assets: {error}\n(a configuration error: nothing was run. The traceback: "
-                         f"{TRACEBACK_VAR}=1, or dg --verbose.)\n")
-        sys.stderr.flush()
 
-    sys.excepthook = excepthook
+def show_sentence_first() -> None:
+    """If a configuration error ends the process, print its sentence and a hint, not the traceback
+    (unless ``SP_ASSETS_TRACEBACK=1`` or ``--verbose``). Any other uncaught exception prints as before.
+    Only a process whose definitions failed to load installs it, and only over Python's own hook."""
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _excepthook
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     try:
         return project_definitions(load_config())
-    except ConfigError as error:
-        show_sentence_first(error)
+    except ConfigError:
+        show_sentence_first()
         raise
