@@ -347,9 +347,16 @@ def _statuses(where: str, value: Any, allowed: tuple[str, ...]) -> tuple[str, ..
     items = _string_list(where, value, max_items=10**6)
     if len(items) > MAX_STATUSES:
         raise ConfigError(f"{where}: at most {MAX_STATUSES} statuses (Amazon's limit), got {len(items)}")
+    first_index: dict[str, int] = {}
     for index, status in enumerate(items):
         if status not in allowed:
             raise ConfigError(f"{where}[{index}]: {status!r} is not a valid status; allowed: {', '.join(allowed)}")
+        if status in first_index:
+            # Amazon would answer the same as without the repeat: a repeat is a slip (a status meant
+            # and mistyped as another), so it is named rather than silently dropped.
+            raise ConfigError(f"{where}[{index}]: {status!r} is listed twice (also at [{first_index[status]}]); "
+                              f"allowed: each status once")
+        first_index[status] = index
     return items
 
 

@@ -10,12 +10,15 @@ schedules (daily, and monthly where it has monthly reports). A new domain is one
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
+from types import TracebackType
 
 import dagster as dg
 
 from sp_assets.defs.catalog.assets import build_catalog_assets, build_catalog_checks
-from sp_assets.defs.config import MarketplaceConfig, ProjectConfig, load_config
+from sp_assets.defs.config import ConfigError, MarketplaceConfig, ProjectConfig, load_config
 from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
 from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
@@ -55,6 +58,52 @@ def project_definitions(config: ProjectConfig) -> dg.Definitions:
                                 dg.Definitions(resources=project_resources(config)))
 
 
+# ------------------------------------------------------------------------------------------ errors
+# A configuration error reaches the command line wrapped by Dagster (its component tree re-raises it)
+# under a traceback of some 200 lines whose last line is the tree, not the sentence. Where nothing
+# catches it (dg launch, dagster asset materialize, a script), the user sees the sentence first and
+# the traceback on request; where Dagster catches it (the webserver, a code server) nothing changes:
+# the UI shows the error with its cause.
+TRACEBACK_VAR = "SP_ASSETS_TRACEBACK"
+
+
+def _traceback_wanted() -> bool:
+    return os.environ.get(TRACEBACK_VAR, "").strip() not in ("", "0") or "--verbose" in sys.argv
+
+
+def _config_error_in(value: BaseException | None) -> ConfigError | None:
+    """The ConfigError ``value`` is or was raised from (Dagster wraps it), if any."""
+    seen: set[int] = set()
+    while value is not None and id(value) not in seen:
+        if isinstance(value, ConfigError):
+            return value
+        seen.add(id(value))
+        value = value.__cause__ or value.__context__
+    return None
+
+
+def _excepthook(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+    error = _config_error_in(value)
+    if error is None or _traceback_wanted():
+        sys.__excepthook__(kind, value, traceback)
+        return
+    sys.stderr.write(f"sp_assets: {error}\n(a configuration error: nothing was run. The traceback: "
+                     f"{TRACEBACK_VAR}=1, or dg --verbose.)\n")
+    sys.stderr.flush()
+
+
+def show_sentence_first() -> None:
+    """If a configuration error ends the process, print its sentence and a hint, not the traceback
+    (unless ``SP_ASSETS_TRACEBACK=1`` or ``--verbose``). Any other uncaught exception prints as before.
+    Only a process whose definitions failed to load installs it, and only over Python's own hook."""
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _excepthook
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    return project_definitions(load_config())
+    try:
+        return project_definitions(load_config())
+    except ConfigError:
+        show_sentence_first()
+        raise

@@ -1,8 +1,8 @@
 """What the REST-API assets (inventory, pricing, catalog, shipments, sellers) share.
 
 * the snapshot day of a point-in-time asset (today only, via ``require_today``);
-* the seed's SKU options: ``sku_selection`` (**all**: the SKUs of today's ``inventory_supply``
-  snapshot, read from DuckDB; **advanced**: the configured ``skus``) and ``on_invalid_sku``
+* the seed's SKU options: ``sku_selection`` (**all**: the active SKUs of today's merchant listings
+  report, read from DuckDB; **advanced**: the configured ``skus``) and ``on_invalid_sku``
   (**skip**: write the valid SKUs and flag the invalid ones with a WARN asset check; **warn**: fail
   the run listing them, writing nothing);
 * the single write at the end of a run and its metadata (``run_metadata`` + ``WriteResult``).
@@ -16,8 +16,8 @@ import dagster as dg
 import polars as pl
 
 from sp_assets.defs.common import asset_key, require_today, run_metadata, sql_table, warehouse_of
-from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.lib.inventory import INVENTORY_SUPPLY
+from sp_assets.defs.config import ConfigError, MarketplaceConfig
+from sp_assets.lib.reports.catalog import PARTITION_COLUMN
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
 
 REPLACE_PARTITION = "replace_partition"
@@ -44,36 +44,61 @@ def history_asset(entry: MarketplaceConfig, name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ SKUs
+# "All SKUs" is every listing the seller has active on the marketplace, FBA and merchant-fulfilled.
+# The source is today's GET_MERCHANT_LISTINGS_ALL_DATA report (a default report, table
+# merchant_listings): it lists every listing with its status. getInventorySummaries cannot be it:
+# it knows only FBA SKUs, and inventory_supply asks it only for those changed since local midnight.
+SKU_SOURCE_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
+ACTIVE_LISTING = "Active"  # the report's status column: Active or Inactive
+
+
+def sku_source_table(entry: MarketplaceConfig) -> str:
+    """The table of the marketplace's GET_MERCHANT_LISTINGS_ALL_DATA report, which ``sku_selection: all``
+    reads; a configuration that disabled that report while asking for all SKUs is refused at load."""
+    table = next((r.table for r in entry.reports if r.report_type == SKU_SOURCE_REPORT), None)
+    if table is None:
+        raise ConfigError(
+            f"marketplaces.{entry.code}.sku_selection: 'all' takes the active SKUs of today's {SKU_SOURCE_REPORT} "
+            f"report, which marketplaces.{entry.code}.reports does not load; allowed: keep that report (the "
+            f"default merchant_listings), or sku_selection: advanced with a list of skus")
+    return table
+
+
 def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, day: date) -> list[str]:
     """The SKUs a per-SKU asset asks about, per the marketplace's ``sku_selection``.
 
-    **all** reads the SKUs of ``<code>.inventory_supply`` for ``day``. A day that was never loaded is
-    an error (an empty snapshot is not: it is a day on which no FBA SKU changed); **advanced** is the
+    **all** reads the active SKUs (FBA and merchant-fulfilled) of ``day``'s merchant listings report
+    (see ``SKU_SOURCE_REPORT``). A day that was never loaded is an error: pricing every SKU means
+    knowing them all, and an older listing would silently miss new ones. **advanced** is the
     configured list, in order.
     """
     if entry.sku_selection == "advanced":
         return list(entry.skus)
+    table = sku_source_table(entry)
     warehouse = warehouse_of(context)
-    loads = warehouse.loads(entry.code, INVENTORY_SUPPLY.name)
+    loads = warehouse.loads(entry.code, table)
     if loads.filter(pl.col("partition_start") == day.isoformat()).height == 0:
         raise dg.Failure(
             description=(
-                f"marketplaces.{entry.code}.sku_selection is 'all', which takes the SKUs of today's inventory "
-                f"snapshot, but {history_asset(entry, INVENTORY_SUPPLY.name)} has not been materialized for "
-                f"{day.isoformat()}: materialize it first (the snapshot job does both), or set "
+                f"marketplaces.{entry.code}.sku_selection is 'all', which takes the active SKUs of today's "
+                f"listings report, but {history_asset(entry, table)} has not been materialized for "
+                f"{day.isoformat()}: materialize it first (the snapshot job does both, in that order), or set "
                 f"sku_selection: advanced with a list of skus."
             ),
             allow_retries=False,
         )
+    if not {"seller_sku", "status"} <= set(warehouse.columns(entry.code, table)):
+        return []  # the day was loaded empty (CANCELLED: Amazon's "no listings"), before any listing ever was
     frame = warehouse.query(
-        f"select distinct seller_sku from {sql_table(entry, INVENTORY_SUPPLY.name)} where snapshot_date = ? "
-        f"order by seller_sku", [day])
+        f"select distinct seller_sku from {sql_table(entry, table)} where {PARTITION_COLUMN} = ? and status = ? "
+        f"and seller_sku is not null order by seller_sku", [day, ACTIVE_LISTING])
     return frame.get_column("seller_sku").to_list()
 
 
 def sku_asset_deps(entry: MarketplaceConfig) -> list[dg.AssetKey]:
-    """With ``sku_selection: all`` a per-SKU asset reads today's inventory snapshot, so it depends on it."""
-    return [asset_key(entry, INVENTORY_SUPPLY.name)] if entry.sku_selection == "all" else []
+    """With ``sku_selection: all`` a per-SKU asset reads today's listings report, so it depends on it
+    (the lineage shows it, and a run of both materializes the report first)."""
+    return [asset_key(entry, sku_source_table(entry))] if entry.sku_selection == "all" else []
 
 
 def enforce_invalid_sku_policy(entry: MarketplaceConfig, asset_name: str, invalid: Mapping[str, str]) -> None:

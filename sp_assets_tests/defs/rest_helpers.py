@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.lib.marketplaces import by_code
+from sp_assets.sandbox import report_documents as docs
+from sp_assets.sandbox.seller import SyntheticSeller
 
 # Marketplaces whose time zones are spread around the clock (no gap between them is over 6 hours).
 SPREAD_CODES = ("us", "br", "uk", "de", "ae", "in", "jp", "au")
@@ -49,3 +54,19 @@ def failure_text(result: dg.ExecuteInProcessResult) -> str:
 
 def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
+
+
+def report_asset(entry: MarketplaceConfig, table: str) -> list[dg.AssetsDefinition]:
+    """The report asset of ``entry`` writing exactly ``table`` (as a list, to splice into a selection)."""
+    return [asset for asset in build_report_assets(entry) if [key.path[-1] for key in asset.keys] == [table]]
+
+
+def active_listings(seller: SyntheticSeller, entry: MarketplaceConfig) -> list[str]:
+    """The sandbox seller's active listings today (FBA and merchant-fulfilled), sorted: the rows of its own
+    GET_MERCHANT_LISTINGS_ALL_DATA document whose status is Active, read without the project's loader."""
+    now = datetime.now(UTC)
+    spec = docs.DocumentSpec("GET_MERCHANT_LISTINGS_ALL_DATA", (entry.marketplace_id,), now, now, {}, now)
+    out = io.StringIO()
+    docs.write_merchant_listings(seller, spec, out)
+    rows = csv.DictReader(io.StringIO(out.getvalue()), delimiter="\t", quoting=csv.QUOTE_NONE)
+    return sorted(row["seller-sku"] for row in rows if row["status"] == "Active")

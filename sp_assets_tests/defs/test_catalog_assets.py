@@ -7,7 +7,14 @@ import pytest
 from sp_assets.defs.catalog.assets import build_catalog_assets, build_catalog_checks
 from sp_assets.defs.config import ProjectConfig
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
-from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text, today, utc_day
+from sp_assets_tests.defs.rest_helpers import (
+    active_listings,
+    check_evaluations,
+    failure_text,
+    report_asset,
+    today,
+    utc_day,
+)
 
 TRICKY = ("MUG 12oz BLUE", "CABLE+USB/C-1M", 'TEE "VINTAGE" L', "KIT#7 SET")
 INVALID = ("NOPE-404", 'NOT "A" SKU/1')
@@ -50,6 +57,18 @@ def test_product_categories_match_the_catalog_for_valid_skus(asset_env: AssetEnv
     warning = checks[("us/product_categories", "product_categories_valid_skus")]
     assert not warning.passed and warning.severity.value == "WARN"
     assert checks[("us/product_categories", "product_categories_primary_key")].passed
+
+
+def test_product_categories_with_all_cover_every_active_listing(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"sku_selection": "all"}})
+    entry = config.get("us")
+    (categories, _) = build_catalog_assets(entry)
+    assert {k.to_user_string() for k in categories.asset_deps[categories.key]} == {"us/merchant_listings"}
+    result = asset_env.materialize([*report_asset(entry, "merchant_listings"), categories], config,
+                                   partition_key=today(entry).isoformat())
+    assert result.success
+    written = asset_env.warehouse.query("select distinct seller_sku from us.product_categories order by 1")
+    assert written.get_column("seller_sku").to_list() == active_listings(asset_env.sandbox.seller, entry)
 
 
 def test_product_categories_with_warn_fail_and_write_nothing(asset_env: AssetEnv) -> None:

@@ -11,6 +11,7 @@ from sp_assets.defs.inventory.assets import build_inventory_assets, build_invent
 from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, past_day
+from sp_assets_tests.defs.rest_helpers import report_asset
 
 
 def test_sql_table_quotes_both_names() -> None:
@@ -21,6 +22,7 @@ def test_a_marketplace_coded_like_a_sql_keyword_loads_and_checks(asset_env: Asse
     config = make_config({"in": {"sku_selection": "all"}})
     entry = config.get("in")
     snapshot = [*build_inventory_assets(entry), *build_inventory_checks(entry),
+                *report_asset(entry, "merchant_listings"),  # sku_selection: all prices its active SKUs
                 *build_pricing_assets(entry), *build_pricing_checks(entry)]
     today = asset_env.materialize(snapshot, config, partition_key=today_local(entry).isoformat())
     orders = asset_env.materialize([*build_orders_assets(entry), *build_orders_checks(entry)], config,

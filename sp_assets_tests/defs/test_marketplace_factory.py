@@ -8,7 +8,11 @@ regenerate it from ``sp_assets.definitions.defs()`` and review the diff.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -93,3 +97,42 @@ def test_one_helper_gives_partitioned_and_unpartitioned_asset_arguments() -> Non
     assert flat["pool"] == "sp_api__na__sellers" and flat["tags"] == {"sp_assets/refresh": UNPARTITIONED}
     reader = multi_asset_kwargs(entry, "inventory", "snapshot", needs_api=False)
     assert reader["required_resource_keys"] == {"warehouse"}
+
+
+# ------------------------------------------------------------------------------------------ errors
+PROJECT = Path(sp_assets.__file__).resolve().parent.parent
+
+
+def _dg_launch_with(tmp_path: Path, config_text: str, **env: str) -> tuple[int, list[str]]:
+    """``dg launch`` as the README runs it (the venv's dg, not activated), on ``config_text``: exit code
+    and every line it printed (stdout and stderr together, as a terminal shows them)."""
+    config = tmp_path / "marketplaces.yaml"
+    config.write_text(config_text, encoding="utf-8")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    environment = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "SP_ASSETS_TRACEBACK")}
+    environment.update(SP_ASSETS_CONFIG=str(config), DAGSTER_HOME=str(home), SP_ASSETS_SANDBOX="1",
+                       SP_ASSETS_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(PROJECT), **env)
+    done = subprocess.run([str(Path(sys.executable).parent / "dg"), "launch", "--assets", "us/orders",
+                           "--partition", "2026-10-05"], cwd=PROJECT, env=environment,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    return done.returncode, done.stdout.splitlines()
+
+
+def test_a_bad_configuration_reads_as_one_sentence_in_dg_launch(tmp_path: Path) -> None:
+    code, lines = _dg_launch_with(tmp_path, "marketplaces:\n  us:\n    order_statuses: [Shiped]\n")
+    expected = "marketplaces.us.order_statuses[0]: 'Shiped' is not a valid status; allowed: PendingAvailability"
+    assert code != 0
+    assert any(expected in line for line in lines[:3]), lines[:10]
+    assert not any("Traceback" in line for line in lines), f"{len(lines)} lines: {lines[:10]}"
+    assert any("SP_ASSETS_TRACEBACK=1" in line for line in lines[:3])
+    assert not (tmp_path / "data").exists()
+
+    # Asked for, the traceback is printed as Dagster prints it, the sentence still in it.
+    verbose = tmp_path / "verbose"
+    verbose.mkdir()
+    code, lines = _dg_launch_with(verbose, "marketplaces:\n  us:\n    days_back: 0\n", SP_ASSETS_TRACEBACK="1")
+    assert code != 0 and not any(line.startswith("sp_assets: ") for line in lines)
+    assert any(line.startswith("Traceback") for line in lines)
+    assert any("marketplaces.us.days_back: 0 must be between 1 and 60" in line for line in lines)

@@ -1,5 +1,6 @@
-"""my_prices and competitive_prices against the sandbox's pricing ground truth: SKU selection (all,
-advanced), both invalid-SKU policies, SKUs that need encoding, and the refusal of a past partition."""
+"""my_prices and competitive_prices against the sandbox's pricing ground truth: SKU selection (all:
+every active listing of the seller; advanced: the configured list), both invalid-SKU policies, SKUs
+that need encoding, and the refusal of a past partition."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from typing import Any
 
 from sp_assets.defs.common import sql_table
 from sp_assets.defs.config import ProjectConfig
-from sp_assets.defs.inventory.assets import build_inventory_assets
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
-from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text, latest_local_day, today
+from sp_assets_tests.defs.rest_helpers import (
+    active_listings,
+    check_evaluations,
+    failure_text,
+    report_asset,
+    today,
+)
 
 # The sandbox catalog's SKUs that break naive URL encoding (space, +, /, quotes, #), and two it lacks.
 TRICKY = ("MUG 12oz BLUE", "CABLE+USB/C-1M", 'TEE "VINTAGE" L', "KIT#7 SET")
@@ -90,30 +96,56 @@ def test_advanced_skus_with_warn_fail_listing_the_invalid_ones_and_write_nothing
     assert not asset_env.warehouse.table_exists("us", "competitive_prices")
 
 
-def test_all_takes_the_skus_of_todays_inventory_snapshot(asset_env: AssetEnv) -> None:
-    code = latest_local_day()
-    config = make_config({code: {"sku_selection": "all"}})
-    entry = config.marketplaces[0]
-    result = asset_env.materialize(build_inventory_assets(entry)[:1] + build_pricing_assets(entry), config,
+def test_all_prices_every_active_sku_of_the_seller_fba_and_merchant_fulfilled(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"sku_selection": "all"}})
+    entry = config.get("us")
+    listings = report_asset(entry, "merchant_listings")
+    result = asset_env.materialize([*listings, *build_pricing_assets(entry)], config,
                                    partition_key=today(entry).isoformat())
     assert result.success
-    snapshot = asset_env.warehouse.query(f"select seller_sku from {sql_table(entry, 'inventory_supply')} order by 1")
-    skus = snapshot.get_column("seller_sku").to_list()
-    assert skus
+    active = active_listings(asset_env.sandbox.seller, entry)
+    channels = {p.fulfillment_channel for p in asset_env.sandbox.seller.products(entry.marketplace_id)
+                if p.sku in active}
+    assert channels == {"AFN", "MFN"} and len(active) >= 50  # the demo seller lists 60 SKUs, ~5% inactive
     for table in ("my_prices", "competitive_prices"):
         written = asset_env.warehouse.query(f"select seller_sku from {sql_table(entry, table)} order by 1")
-        assert written.get_column("seller_sku").to_list() == skus
-        metadata = materialization_metadata(result, [code, table])[0]
+        assert written.get_column("seller_sku").to_list() == active, table
+        metadata = materialization_metadata(result, ["us", table])[0]
         assert metadata["sku_selection"] == "all" and metadata["invalid_skus"] == {}
+        assert metadata["requested_skus"] == len(active)
 
 
-def test_all_without_todays_inventory_snapshot_fails_clearly(asset_env: AssetEnv) -> None:
+def test_all_depends_on_the_listings_report_and_advanced_on_nothing() -> None:
+    for name, options in (("all", {}), ("advanced", {"sku_selection": "advanced", "skus": ["MUG-1"]})):
+        entry = make_config({"us": options}).get("us")
+        deps = {asset.key.to_user_string(): {k.to_user_string() for k in asset.asset_deps[asset.key]}
+                for asset in build_pricing_assets(entry)}
+        expected = {"us/merchant_listings"} if name == "all" else set()
+        assert deps == {"us/my_prices": expected, "us/competitive_prices": expected}, name
+
+
+def test_all_follows_the_listings_report_to_its_configured_table(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"reports": [{"table": "merchant_listings", "enabled": False},
+                                             {"type": "GET_MERCHANT_LISTINGS_ALL_DATA", "table": "listings"}]}})
+    entry = config.get("us")
+    (my_prices, _) = build_pricing_assets(entry)
+    assert {k.to_user_string() for k in my_prices.asset_deps[my_prices.key]} == {"us/listings"}
+    result = asset_env.materialize([*report_asset(entry, "listings"), my_prices], config,
+                                   partition_key=today(entry).isoformat())
+    assert result.success
+    written = asset_env.warehouse.query("select seller_sku from us.my_prices order by 1")
+    assert written.get_column("seller_sku").to_list() == active_listings(asset_env.sandbox.seller, entry)
+
+
+def test_all_without_todays_listings_report_fails_clearly(asset_env: AssetEnv) -> None:
     config = make_config({"us": {}})
     entry = config.marketplaces[0]
     result = asset_env.materialize(build_pricing_assets(entry)[:1], config, partition_key=today(entry).isoformat(),
                                    raise_on_error=False)
     assert not result.success
-    assert "us/inventory_supply has not been materialized" in failure_text(result)
+    text = failure_text(result)
+    assert "us/merchant_listings has not been materialized for " + today(entry).isoformat() in text
+    assert not asset_env.warehouse.table_exists("us", "my_prices")
 
 
 def test_a_past_partition_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:

@@ -53,7 +53,8 @@ DESCRIPTIONS = {
     "product_categories": "Replaces the seed's **Products - Product Categories for SKU**: the browse categories "
                           "of each SKU, from Catalog 2022-04-01 classifications (SKUs resolved to ASINs with "
                           "getPricing) or, with `catalog_categories_api: v0`, listCatalogCategories. SKUs: "
-                          "`sku_selection` all/advanced; invalid SKUs: `on_invalid_sku` skip (WARN check) or warn "
+                          "`sku_selection` all (the active SKUs of today's merchant_listings report) or advanced "
+                          "(`skus`); invalid SKUs: `on_invalid_sku` skip (WARN check) or warn "
                           "(run fails). Point-in-time: only today's partition (history: the merchant_listings "
                           "report). Write mode: **partition replace** by snapshot_date.",
     "catalog_matches": "Replaces the seed's **Products - List Matching Products**: catalog items matching "

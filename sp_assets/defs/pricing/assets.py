@@ -9,8 +9,8 @@ asset                    the seed's report                           write
                          (getCompetitivePricing, ItemType=Sku)       (today only)
 =======================  ==========================================  =====================================
 
-SKUs come from ``sku_selection`` (all: today's ``inventory_supply`` snapshot, on which these assets
-then depend; advanced: the configured ``skus``). Invalid SKUs follow ``on_invalid_sku``: skip writes
+SKUs come from ``sku_selection`` (all: the active SKUs, FBA and merchant-fulfilled, of today's
+``merchant_listings`` report, on which these assets then depend; advanced: the configured ``skus``). Invalid SKUs follow ``on_invalid_sku``: skip writes
 the valid ones and the asset's ``<asset>_valid_skus`` check fails with WARN severity listing the
 others; warn fails the run and writes nothing. Pricing is point-in-time: only today's partition can
 be materialized (history: the ``merchant_listings`` report asset).
@@ -52,7 +52,8 @@ from sp_assets.lib.pricing import (
 from sp_assets.lib.tablespec import TableSpec
 
 HISTORY_ASSET = "merchant_listings"
-_SKU_NOTE = ("SKUs: `sku_selection` all (today's inventory_supply snapshot) or advanced (`skus`); invalid SKUs: "
+_SKU_NOTE = ("SKUs: `sku_selection` all (the active SKUs of today's merchant_listings report, FBA and "
+             "merchant-fulfilled) or advanced (`skus`); invalid SKUs: "
              "`on_invalid_sku` skip (written without them, WARN check) or warn (run fails, nothing written). "
              "Point-in-time: only today's partition (history: the merchant_listings report).")
 

@@ -22,7 +22,7 @@ from sp_assets.lib.warehouse import ledger
 from sp_assets.lib.warehouse.ddl import ensure_table
 from sp_assets.lib.warehouse.errors import WarehouseError
 from sp_assets.lib.warehouse.sql import STAGED, Target
-from sp_assets.lib.warehouse.views import rebuild_union_view
+from sp_assets.lib.warehouse.views import refresh_views
 
 _LOG = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ def run_write(
         counts = Counts()
         plan.body(connection, counts)
         ledger.record_load(connection, target, counts)
-        if created or added:
-            rebuild_union_view(connection, target.table)
+        refresh_views(connection, target.schema, target.table, changed=bool(created or added))
         connection.execute("COMMIT")
     except duckdb.Error as exc:
         rollback(connection)

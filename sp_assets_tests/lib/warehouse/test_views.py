@@ -44,3 +44,44 @@ def test_union_view_keeps_a_sources_own_marketplace_column(wh: Warehouse) -> Non
     wh.append("uk", spec, frame_from_records(spec, [{"sku": "x", "marketplace": "amazon.co.uk"}]))
     row = wh.query("SELECT marketplace, source_marketplace FROM amazon.fees").row(0)
     assert row == ("uk", "amazon.co.uk")
+
+
+ORDERS_UPSERT = TableSpec("orders_upsert", ORDERS.columns, primary_key=("amazon_order_id",),
+                          version_column="last_update_date")
+
+
+def test_orders_current_takes_each_orders_newer_merged_row(wh: Warehouse) -> None:
+    for schema in ("us", "de"):
+        wh.replace_partition(schema, ORDERS, orders_frame([
+            order(f"{schema}-new", order_status="Unshipped"),
+            order(f"{schema}-old", order_status="Unshipped", updated="2024-01-02T12:00:00Z"),
+            order(f"{schema}-alone", order_status="Pending"),
+        ]), DAY, NEXT_DAY)
+    assert wh.query("SELECT DISTINCT current_source FROM amazon.orders_current").item() == "orders"
+    wh.merge("us", ORDERS_UPSERT, frame_from_records(ORDERS_UPSERT, [
+        order("us-new", updated="2024-01-04T09:00:00Z"),  # shipped after the day's last re-pull
+        order("us-old", updated="2024-01-02T11:00:00Z"),  # older than orders' row: orders' row stands
+        order("us-other-day", day=NEXT_DAY, updated="2024-01-04T09:00:00Z"),  # no row in orders: not added
+    ]))
+    rows = wh.query("SELECT marketplace, amazon_order_id, order_status, last_update_date::VARCHAR, current_source "
+                    "FROM amazon.orders_current ORDER BY 1, 2").rows()
+    assert rows == [
+        ("de", "de-alone", "Pending", "2024-01-02 10:00:00+00", "orders"),
+        ("de", "de-new", "Unshipped", "2024-01-02 10:00:00+00", "orders"),
+        ("de", "de-old", "Unshipped", "2024-01-02 12:00:00+00", "orders"),
+        ("us", "us-alone", "Pending", "2024-01-02 10:00:00+00", "orders"),
+        ("us", "us-new", "Shipped", "2024-01-04 09:00:00+00", "orders_upsert"),
+        ("us", "us-old", "Unshipped", "2024-01-02 12:00:00+00", "orders"),
+    ]
+    assert list(wh.columns("us", "orders_current")) == [*wh.columns("us", "orders"), "current_source"]
+
+
+def test_orders_current_appears_in_a_warehouse_written_before_it_existed(wh: Warehouse) -> None:
+    wh.replace_partition("us", ORDERS, orders_frame([order("us-1", order_status="Unshipped")]), DAY, NEXT_DAY)
+    wh.merge("us", ORDERS_UPSERT, frame_from_records(ORDERS_UPSERT, [order("us-1", updated="2024-01-05T00:00:00Z")]))
+    with wh.connect() as connection:  # the warehouse as the previous version left it
+        connection.execute("DROP VIEW amazon.orders_current")
+        connection.execute("DROP VIEW us.orders_current")
+    wh.merge("us", ORDERS_UPSERT, frame_from_records(ORDERS_UPSERT, [order("us-1", updated="2024-01-06T00:00:00Z")]))
+    assert wh.query("SELECT order_status, current_source FROM amazon.orders_current").row(0) == (
+        "Shipped", "orders_upsert")
