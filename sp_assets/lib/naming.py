@@ -20,10 +20,11 @@ class NamingError(ValueError):
 
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
-# "SellerSKU" -> "Seller_SKU": a lower-case letter or digit followed by an upper-case letter.
-_LOWER_UPPER = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-# "SKUList" -> "SKU_List": an acronym followed by a capitalized word.
-_ACRONYM_WORD = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z])")
+# "SellerSKU" -> "Seller_SKU": a lower-case letter followed by an upper-case letter.
+_LOWER_UPPER = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# "SKUList" -> "SKU_List", "Aged90PlusDays" -> "Aged90_Plus_Days": an acronym or a number followed by a
+# capitalized word. A digit before a lone capital does not split: "B2B", "B2C" stay one word.
+_ACRONYM_WORD = re.compile(r"(?<=[A-Z0-9])(?=[A-Z][a-z])")
 _SAFE = re.compile(r"[a-z0-9_]+")
 MAX_IDENTIFIER_LENGTH = 120
 
@@ -33,7 +34,10 @@ def snake_case(name: str) -> str:
 
     Examples: ``AmazonOrderId`` and ``amazon-order-id`` -> ``amazon_order_id``; ``SellerSKU`` ->
     ``seller_sku``; ``ItemPrice.Amount`` -> ``item_price_amount``; ``Quantity Price 1`` ->
-    ``quantity_price_1``. Accents are folded (``Über`` -> ``uber``) and any other punctuation,
+    ``quantity_price_1``; ``orderedProductSalesB2B`` -> ``ordered_product_sales_b2b``. Words split
+    where a lower-case letter meets a capital, and where an acronym or a number meets a capitalized
+    word; digits stay attached to the letters before them (``addressLine1`` -> ``address_line1``,
+    ``p70ForecastUnits`` -> ``p70_forecast_units``), so an abbreviation such as B2B stays one word. Accents are folded (``Über`` -> ``uber``) and any other punctuation,
     a byte-order mark or surrounding junk becomes a separator. A name with nothing left (empty,
     only punctuation, or only non-Latin script such as a Japanese header) raises ``NamingError``:
     callers map such headers explicitly instead of getting a silent ``column0``.

@@ -118,6 +118,31 @@ def settlement_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def local_money(value: Decimal, marketplace: Marketplace) -> str:
+    """An amount as a localized report (settlements) writes it: ``1.234,56`` in Germany, ``1,234.56``
+    in the US (the marketplace's row of ``catalog.MARKETPLACE_FORMATS``)."""
+    fmt = catalog.MARKETPLACE_FORMATS[marketplace.code]
+    text = money(value, marketplace.currency)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, fraction = digits.partition(".")
+    groups = []
+    while len(whole) > 3:
+        whole, groups = whole[:-3], [whole[-3:], *groups]
+    grouped = fmt.group_mark.join([whole, *groups])
+    return sign + grouped + (fmt.decimal_mark + fraction if fraction else "")
+
+
+def local_date(value: datetime, marketplace: Marketplace) -> str:
+    """A date as a localized report writes it (``02.01.2026`` in Germany, ``2026/01/02`` in Japan)."""
+    return value.astimezone(UTC).strftime(catalog.MARKETPLACE_FORMATS[marketplace.code].date_formats[0])
+
+
+def local_time(value: datetime, marketplace: Marketplace) -> str:
+    """A time as a localized report writes it, in UTC: ``02.01.2026 08:00:00 UTC`` in Germany."""
+    fmt = catalog.MARKETPLACE_FORMATS[marketplace.code].timestamp_formats[0]
+    return value.astimezone(UTC).strftime(fmt.replace("%Z", "UTC"))
+
+
 def _clean(value: str) -> str:
     """A field can hold any character but the separators: Amazon replaces tabs and newlines."""
     if "\t" in value or "\n" in value or "\r" in value:
@@ -863,16 +888,26 @@ def _settle_money(value: Decimal, currency: str) -> Decimal:
 
 
 def write_settlement(seller: SyntheticSeller, marketplace_id: str, index: int, out: TextIO, v2: bool) -> int:
-    """A settlement flat file: a summary row, then one row per posting (two passes: total first)."""
+    """A settlement flat file: a summary row, then one row per posting (two passes: total first).
+
+    Dates and amounts are written in the marketplace's conventions (``catalog.MARKETPLACE_FORMATS``):
+    ``02.01.2026 08:00:00 UTC`` and ``1.234,56`` in Germany, ``2026-01-02 08:00:00 UTC`` and
+    ``1,234.56`` in the US."""
     marketplace = by_id(marketplace_id)
     start, end = settlement_period(index)
     total = sum((p.amount for p in _settlement_postings(seller, marketplace_id, start, end)), Decimal(0))
     sid = settlement_id(marketplace_id, index)
     cur = marketplace.currency
-    fmt = settlement_time if v2 else report_time
+
+    def fmt(value: datetime) -> str:
+        return local_time(value, marketplace)
+
+    def amount(value: Decimal) -> str:
+        return local_money(value, marketplace)
+
     sink = TsvSink(out, header(SETTLEMENT_V2 if v2 else SETTLEMENT_V1))
     sink.mapping({"settlement-id": sid, "settlement-start-date": fmt(start), "settlement-end-date": fmt(end),
-                  "deposit-date": fmt(end + timedelta(days=1)), "total-amount": money(total, cur), "currency": cur})
+                  "deposit-date": fmt(end + timedelta(days=1)), "total-amount": amount(total), "currency": cur})
     for p in _settlement_postings(seller, marketplace_id, start, end):
         row = {"settlement-id": sid, "transaction-type": p.transaction_type, "order-id": p.order_id,
                "shipment-id": p.shipment_id, "marketplace-name": marketplace.sales_channel,
@@ -880,17 +915,17 @@ def write_settlement(seller: SyntheticSeller, marketplace_id: str, index: int, o
                "quantity-purchased": p.quantity, "promotion-id": p.promotion_id}
         if v2:
             row.update({"amount-type": p.amount_type, "amount-description": p.amount_description,
-                        "amount": money(p.amount, cur), "posted-date": p.posted.strftime("%Y-%m-%d"),
-                        "posted-date-time": settlement_time(p.posted)})
+                        "amount": amount(p.amount), "posted-date": local_date(p.posted, marketplace),
+                        "posted-date-time": fmt(p.posted)})
         else:
-            row["posted-date"] = report_time(p.posted)
+            row["posted-date"] = fmt(p.posted)
             if p.amount_type == "ItemPrice":
-                row.update({"price-type": p.amount_description, "price-amount": money(p.amount, cur)})
+                row.update({"price-type": p.amount_description, "price-amount": amount(p.amount)})
             elif p.amount_type == "ItemFees":
                 row.update({"item-related-fee-type": p.amount_description,
-                            "item-related-fee-amount": money(p.amount, cur)})
+                            "item-related-fee-amount": amount(p.amount)})
             else:
-                row.update({"promotion-type": p.amount_description, "promotion-amount": money(p.amount, cur)})
+                row.update({"promotion-type": p.amount_description, "promotion-amount": amount(p.amount)})
         sink.mapping(row)
     sink.flush()
     return sink.rows - 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -108,7 +109,7 @@ def test_every_default_report_matches_the_sandbox(asset_env: AssetEnv) -> None:
     ledger = wh.query("select date, msku, starting_warehouse_balance, location from us.ledger_summary").rows()
     afn = [p for p in seller.products(us) if p.fulfillment_channel == "AFN"]
     assert sorted(r[1] for r in ledger) == sorted(p.sku for p in afn)
-    assert {r[0] for r in ledger} == {day.strftime("%m/%d/%Y")} and {r[3] for r in ledger} == {"US"}
+    assert {r[0] for r in ledger} == {day} and {r[3] for r in ledger} == {"US"}, "12/01/2026 is a DATE"
     assert all(isinstance(r[2], int) for r in ledger), "'Starting Warehouse Balance' -> a BIGINT snake_case column"
 
     by_date = wh.query("select date, ordered_product_sales_amount, units_ordered from us.sales_and_traffic_by_date"
@@ -117,6 +118,14 @@ def test_every_default_report_matches_the_sandbox(asset_env: AssetEnv) -> None:
                   if o.status != "Canceled"]
     assert by_date == [(day, sum((i.item_price for o in utc_orders for i in o.items), Decimal(0)),
                         sum(i.quantity for o in utc_orders for i in o.items))]
+    b2b = wh.query("select ordered_product_sales_b2b_amount, average_selling_price_amount "
+                   "from us.sales_and_traffic_by_date").rows()
+    business = sum((i.item_price for o in utc_orders if o.is_business_order for i in o.items), Decimal(0))
+    assert b2b == [(business, (by_date[0][1] / by_date[0][2]).quantize(Decimal("0.01")))], \
+        "orderedProductSalesB2B lands in the DECIMAL column (it was always null, the value in a DOUBLE b2_b column)"
+    b2b_columns = wh.columns("us", "sales_and_traffic_by_date")
+    assert (b2b_columns["ordered_product_sales_b2b_amount"], b2b_columns["average_selling_price_amount"]) == (
+        "DECIMAL(18,2)", "DECIMAL(18,2)") and "ordered_product_sales_b2_b_amount" not in b2b_columns
     by_asin = wh.query("select child_asin, units_ordered from us.sales_and_traffic_by_asin").rows()
     assert by_asin and all(r[0] for r in by_asin) and sum(r[1] for r in by_asin) == by_date[0][2]
 
@@ -350,7 +359,7 @@ def test_a_monthly_report_has_monthly_partitions_and_requests_the_calendar_month
                                      "from us.storage_fees").rows()
     afn = [p for p in seller.products(us) if p.fulfillment_channel == "AFN"]
     assert sorted(r[0] for r in rows) == sorted(p.fnsku for p in afn), "one row per FBA SKU of the seller"
-    assert {r[1:] for r in rows} == {(month.strftime("%Y-%m"), month, "US", "USD")}
+    assert {r[1:] for r in rows} == {(month, month, "US", "USD")}, "month_of_charge 2026-01 is a DATE"
     (sent,) = materialization_metadata(result, ["us", "storage_fees"])[0]["reports"]
     assert (sent["data_start_time"], sent["data_end_time"]) == (
         utc_start(month).isoformat(), (utc_start(following) - timedelta(seconds=1)).isoformat()), "the month, UTC days"
@@ -445,3 +454,65 @@ def test_windows_per_report_window_and_a_day_still_running() -> None:
     jp = make_config({"jp": {}}).get("jp")
     (not_begun,) = day_requests(jp, catalog.lookup(catalog.LEDGER_SUMMARY), {}, ["2026-03-06"], now)
     assert not_begun.request is None, "a date that has not begun in UTC is not requested"
+
+
+# ------------------------------------------------------------------------------------------ typed columns
+@pytest.mark.parametrize(("code", "amount_text"), [("us", "1,234.56"), ("de", "1.234,56")])
+def test_settlements_land_typed_in_the_marketplaces_conventions(asset_env: AssetEnv, code: str,
+                                                                amount_text: str) -> None:
+    config = make_config({code: {}})
+    entry = config.get(code)
+    day, index = _settlement_day(entry)
+    assert docs.local_money(Decimal("1234.56"), entry.marketplace) == amount_text, "the sandbox writes the locale"
+    result = asset_env.materialize(assets_named(entry, "settlements"), config, partition_key=day.isoformat())
+    columns = asset_env.warehouse.columns(code, "settlements")
+    assert {name: columns[name] for name in ("total_amount", "amount", "posted_date", "posted_date_time",
+                                             "settlement_start_date", "quantity_purchased")} == {
+        "total_amount": "DECIMAL(18,2)", "amount": "DECIMAL(18,2)", "posted_date": "DATE",
+        "posted_date_time": "TIMESTAMP WITH TIME ZONE", "settlement_start_date": "TIMESTAMP WITH TIME ZONE",
+        "quantity_purchased": "BIGINT"}
+    assert not [name for name in columns if name.endswith("__raw")], "every value parsed"
+    start, end = docs.settlement_period(index)
+    summary, postings = asset_env.warehouse.query(
+        f"select total_amount, settlement_start_date, settlement_end_date from {code}.settlements "
+        f"where row_number = 1").rows()[0], asset_env.warehouse.query(
+        f"select amount, posted_date, posted_date_time from {code}.settlements where row_number > 1").rows()
+    assert summary == (sum(p[0] for p in postings), start, end)
+    assert all(p[1] == p[2].astimezone(UTC).date() for p in postings), "02.01.2026 and its time agree"
+    assert materialization_metadata(result, [code, "settlements"])[0]["unparsed_values"] == 0
+
+
+def test_a_configured_open_listings_report_lands_typed(asset_env: AssetEnv) -> None:
+    config = make_config({"de": {"reports": [{"type": "GET_FLAT_FILE_OPEN_LISTINGS_DATA", "table": "open_listings"}]}})
+    entry = config.get("de")
+    result = asset_env.materialize(assets_named(entry, "open_listings"), config,
+                                   partition_key=today(entry).isoformat())
+    columns = asset_env.warehouse.columns("de", "open_listings")
+    assert (columns["price"], columns["quantity"], columns["business_price"], columns["quantity_lower_bound_1"]) == (
+        "DECIMAL(18,2)", "BIGINT", "DECIMAL(18,2)", "BIGINT")
+    prices = dict(asset_env.warehouse.query("select sku, price from de.open_listings").rows())
+    assert prices == {p.sku: p.price for p in asset_env.sandbox.seller.products(entry.marketplace_id)}
+    assert materialization_metadata(result, ["de", "open_listings"])[0]["unparsed_values"] == 0
+
+
+def test_a_text_table_from_before_is_typed_in_place_and_a_bad_value_kept_raw(asset_env: AssetEnv,
+                                                                             tmp_path: Path) -> None:
+    """An existing ledger_summary with its date as text keeps its rows; a value that is no date is kept
+    in date__raw and counted in the run's metadata."""
+    config = make_config({"us": {}})
+    entry = config.get("us")
+    old_day, day = past_day(14), past_day(13)
+    wh = asset_env.warehouse
+    legacy = tmp_path / "legacy-ledger.tsv"
+    legacy.write_text("Date\tFNSKU\tMSKU\tReceipts\n"
+                      f"{old_day.strftime('%m/%d/%Y')}\tX001\tsku-1\t5\nsometime\tX002\tsku-2\t7\n", encoding="utf-8")
+    wh.load_delimited_file("us", "ledger_summary", legacy, constants={"partition_date": old_day})
+    assert wh.columns("us", "ledger_summary")["date"] == "VARCHAR"
+    result = asset_env.materialize(assets_named(entry, "ledger_summary"), config, partition_key=day.isoformat())
+    assert wh.columns("us", "ledger_summary")["date"] == "DATE"
+    assert wh.query("select date, date__raw, receipts from us.ledger_summary where partition_date = ? "
+                    "order by fnsku", [old_day]).rows() == [(old_day, None, 5), (None, "sometime", 7)]
+    assert {r[0] for r in wh.query("select date from us.ledger_summary where partition_date = ?", [day]).rows()} \
+        == {day}
+    metadata = materialization_metadata(result, ["us", "ledger_summary"])[0]
+    assert metadata["unparsed_values"] == 1 and metadata["unparsed_columns"] == {"date": 1}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from sp_assets.lib.naming import NamingError, quote_identifier, safe_identifier, snake_case
@@ -83,3 +87,58 @@ def test_qualified_name_lets_a_reserved_marketplace_code_name_a_schema() -> None
             conn.execute("select count(*) from in.orders")
     with pytest.raises(NamingError):
         qualified_name("in", 'orders"; drop table x; --')
+
+
+# ------------------------------------------------------------------------------------------ every schema field
+REPORT_SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "sp-api-models" / "report-schemas"
+WORD = re.compile(r"[a-z][a-z0-9]*")
+
+
+def _property_names(node: object) -> set[str]:
+    """Every property name declared anywhere in a JSON schema (nested objects, items, definitions)."""
+    names: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                names.update(value)
+            names |= _property_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            names |= _property_names(value)
+    return names
+
+
+def _schemas() -> list[Path]:
+    found = sorted(REPORT_SCHEMAS.glob("*.json"))
+    if not found:
+        pytest.skip(f"no report schemas in {REPORT_SCHEMAS}")
+    return found
+
+
+def test_every_report_schema_field_name_follows_the_rule() -> None:
+    """The rule, on every property of Amazon's JSON report schemas: each word starts with a letter and
+    is never a lone letter (digits stay attached to the letters before them: ``orderedProductSalesB2B``
+    -> ``ordered_product_sales_b2b``, ``addressLine1`` -> ``address_line1``, never ``b2_b``); no letter
+    or digit is lost; and no two fields of one schema share a column name."""
+    checked = 0
+    for path in _schemas():
+        names = _property_names(json.loads(path.read_text(encoding="utf-8")))
+        columns: dict[str, str] = {}
+        for name in sorted(names):
+            column = snake_case(name)
+            words = column.split("_")
+            assert all(WORD.fullmatch(w) and len(w) > 1 for w in words), f"{path.name}: {name} -> {column}"
+            assert column.replace("_", "") == re.sub(r"[^0-9a-z]", "", name.lower()), f"{name} -> {column}"
+            assert columns.setdefault(column, name) == name, f"{path.name}: {name} and {columns[column]} -> {column}"
+            checked += 1
+    assert checked > 300
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("orderedProductSalesB2B", "ordered_product_sales_b2b"), ("unitsOrderedB2B", "units_ordered_b2b"),
+    ("GST_MTR_B2C", "gst_mtr_b2c"), ("b2bSalesRank", "b2b_sales_rank"), ("B2BSales", "b2b_sales"),
+    ("aged90PlusDaysSellableInventoryCost", "aged90_plus_days_sellable_inventory_cost"),
+    ("p70ForecastUnits", "p70_forecast_units"), ("addressLine1", "address_line1"), ("ASIN1", "asin1"),
+])
+def test_abbreviations_with_digits_stay_one_word(raw: str, expected: str) -> None:
+    assert snake_case(raw) == expected

@@ -283,8 +283,9 @@ def test_settlement_reports_are_listed_with_documents(sb: SandboxServer) -> None
     assert tuple(rows[0]) == catalog.lookup(docs.SETTLEMENT_V2).columns
     summary, postings = dict(zip(rows[0], rows[1], strict=True)), rows[2:]
     assert summary["transaction-type"] == "" and summary["currency"] == "USD"
-    total = sum(Decimal(r[rows[0].index("amount")]) for r in postings)
-    assert Decimal(summary["total-amount"]) == total and len(postings) > 100
+    total = sum(Decimal(r[rows[0].index("amount")].replace(",", "")) for r in postings)
+    assert Decimal(summary["total-amount"].replace(",", "")) == total and len(postings) > 100, \
+        "US amounts are written 1,234.56"
 
 
 # ------------------------------------------------------------------------------------------ documents

@@ -137,10 +137,12 @@ def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: Report
     path = outcome.path if outcome is not None and outcome.has_data and outcome.path is not None else None
     if path is None:
         empty = path = _empty_file(runner.download_dir(), day)
+    text_format, column_formats = row.text_formats(entry.code)
     try:
         return warehouse.load_delimited_file(
             entry.code, config.table, path, quote=config.quote_char or None,
             column_types={**row.column_types, REPORT_ID_COLUMN: "VARCHAR"},
+            text_format=text_format, column_formats=column_formats,
             constants={PARTITION_COLUMN: day, REPORT_ID_COLUMN: report_id},
             replace_where={PARTITION_COLUMN: day}, partition_start=day, partition_end=runner.period_end(row, day),
             strict=True, note=f"{config.report_type} report {report_id or 'none'} ({result.status})",
@@ -209,6 +211,7 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.Ass
             table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
             write=dg.MetadataValue.json(writes), added_columns=", ".join(
                 sorted({c for w in writes for c in w.get("added_columns", [])})) or "none",
+            **runner.unparsed_metadata(w.get("unparsed", {}) for w in writes),
             **runner.report_metadata(results, rows),
         ))
 

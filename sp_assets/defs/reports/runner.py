@@ -21,7 +21,7 @@ Waiting holds nothing another run needs:
 """
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -302,3 +302,13 @@ def report_metadata(results: Sequence[DayResult], rows_by_day: dict[date, int]) 
         metadata["note"] = ("Amazon answered CANCELLED for the day(s) in cancelled_days: no data for the window "
                             "(Amazon's 'no data'); those partitions were written with zero rows.")
     return metadata
+
+
+def unparsed_metadata(per_write: Iterable[Mapping[str, int]]) -> dict[str, Any]:
+    """``unparsed_values``: values per typed column that did not parse (their text is in ``<column>__raw``)."""
+    total: dict[str, int] = {}
+    for counts in per_write:
+        for column, count in counts.items():
+            total[column] = total.get(column, 0) + count
+    return {"unparsed_values": sum(total.values()),
+            "unparsed_columns": dg.MetadataValue.json(dict(sorted(total.items())))}

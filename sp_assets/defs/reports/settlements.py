@@ -116,9 +116,11 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
                 continue
             path, info = download_settlement(client, entry, report, runner.download_dir())
             created = _created(report)
+            text_format, column_formats = row.text_formats(entry.code)
             try:
                 write = warehouse.load_delimited_file(
                     entry.code, config.table, path, quote=config.quote_char or None, column_types=row.column_types,
+                    text_format=text_format, column_formats=column_formats,
                     constants={PARTITION_COLUMN: created.astimezone(ZoneInfo(entry.timezone)).date(),
                                REPORT_ID_COLUMN: info["report_id"], CREATED_COLUMN: created},
                     replace_where={REPORT_ID_COLUMN: info["report_id"]}, strict=True,
@@ -132,7 +134,8 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
                                  allow_retries=False) from None
             finally:
                 path.unlink(missing_ok=True)
-            loaded.append({**info, "rows_written": write.rows, "added_columns": list(write.added_columns)})
+            loaded.append({**info, "rows_written": write.rows, "added_columns": list(write.added_columns),
+                           "unparsed": write.unparsed})
         rows = sum(item["rows_written"] for item in loaded)
         return dg.MaterializeResult(metadata=run_metadata(
             rows=rows, start=start, end=end, api=api_since(client, before), table=f"{entry.code}.{config.table}",
@@ -140,7 +143,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
             reports_listed=len(listed), reports_loaded=len(loaded), reports_skipped=len(skipped),
             report_ids=", ".join(str(r["reportId"]) for r in listed) or "none",
             skipped_report_ids=", ".join(sorted(skipped)) or "none",
-            reports=dg.MetadataValue.json(loaded),
+            reports=dg.MetadataValue.json(loaded), **runner.unparsed_metadata(item["unparsed"] for item in loaded),
             note=("no settlement report was created in this window" if not listed else
                   "every report of the window was already loaded" if not loaded else ""),
         ))

@@ -6,8 +6,18 @@ against the row), the loaders and assets read it (format, window, key, column ty
 carries history), and the sandbox reads it (format, options, creatability, the header of each
 generated flat file). Nothing else lists report types: ask ``lookup(name)`` or iterate ``CATALOG``.
 
-This module imports nothing of the client (no HTTP, no Dagster; only the project's ``MONEY`` column
-type), so the sandbox may import it, as it imports the marketplace registry.
+This module imports nothing of the client (no HTTP, no Dagster; only the project's column types and
+``TextFormat``), so the sandbox may import it, as it imports the marketplace registry.
+
+Typed columns and how their text is written
+-------------------------------------------
+``column_types`` types a flat file's columns (amounts DECIMAL, counts BIGINT, dates DATE, times
+TIMESTAMPTZ); the loader parses them inside DuckDB (``lib/textformats.py``). How the text is written is
+declared here too: ``text_format`` for the whole file (ISO dates, dot decimals: ``FIXED``), or, for a
+type Amazon writes in the marketplace's conventions (``localized=True``: settlements), the
+marketplace's row of ``MARKETPLACE_FORMATS`` (``1.234,56`` and ``02.01.2026`` in Germany,
+``2026/01/02`` in Japan); ``column_formats`` overrides one column (the ledger's ``12/01/2026``). A
+value that does not parse is kept in ``<column>__raw`` and counted in the load's metadata.
 
 Windows (``ReportType.window``), i.e. what one partition asks Amazon for:
 
@@ -43,7 +53,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from sp_assets.lib.tablespec import MONEY
+from sp_assets.lib.marketplaces import MARKETPLACES
+from sp_assets.lib.tablespec import DATE, DOUBLE, MONEY
+from sp_assets.lib.textformats import ISO_8601, TextFormat
 
 # ------------------------------------------------------------------------------------------ vocabulary
 TSV, JSON, XML, CSV, PDF = "tsv", "json", "xml", "csv", "pdf"
@@ -62,6 +74,34 @@ SEVERITIES = ("error", "warn")
 # Column types the loaders give a flat file's columns (every other column is text).
 TIMESTAMP = "TIMESTAMPTZ"
 INT = "BIGINT"
+
+# How a flat file writes numbers and dates. FIXED: the formats Amazon keeps in every marketplace (ISO
+# dates, ISO 8601 or "2026-01-02 03:04:05 UTC" times, dot decimals without grouping).
+FIXED = TextFormat(timestamp_formats=(ISO_8601, "%Y-%m-%d %H:%M:%S %Z"))
+
+
+def _local(decimal_mark: str, group_mark: str, date_format: str) -> TextFormat:
+    """A marketplace's conventions: its date first (the sandbox writes that one), ISO accepted too."""
+    return TextFormat(decimal_mark, group_mark, (date_format, "%Y-%m-%d"),
+                      (f"{date_format} %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S %Z", ISO_8601))
+
+
+_ISO_LOCAL = _local(".", ",", "%Y-%m-%d")  # 2026-01-02, 1,234.56
+_DAY_FIRST = _local(".", ",", "%d/%m/%Y")  # 02/01/2026, 1,234.56
+_DAY_FIRST_COMMA = _local(",", ".", "%d/%m/%Y")  # 02/01/2026, 1.234,56
+_DOTTED = _local(",", ".", "%d.%m.%Y")  # 02.01.2026, 1.234,56
+_YEAR_SLASH = _local(".", ",", "%Y/%m/%d")  # 2026/01/02, 1,234.56
+# The conventions of localized reports (settlements), by marketplace code: one row per marketplace.
+MARKETPLACE_FORMATS: Mapping[str, TextFormat] = MappingProxyType({
+    **dict.fromkeys(("us", "ca", "mx"), _ISO_LOCAL),
+    "br": _DAY_FIRST_COMMA,
+    **dict.fromkeys(("uk", "ie", "au", "in", "sg", "ae", "sa", "eg", "za"), _DAY_FIRST),
+    **dict.fromkeys(("de", "fr", "it", "es", "nl", "be", "pl", "se", "tr"), _DOTTED),
+    "jp": _YEAR_SLASH,
+})
+if set(MARKETPLACE_FORMATS) != {m.code for m in MARKETPLACES}:
+    raise ValueError(f"MARKETPLACE_FORMATS must name every marketplace once; missing "
+                     f"{sorted({m.code for m in MARKETPLACES} - set(MARKETPLACE_FORMATS))}")
 
 # Columns every loaded report row gets from us (never from the file).
 PARTITION_COLUMN = "partition_date"
@@ -101,8 +141,9 @@ class ReportType:
     ``key`` is the natural key of a row in the loaded table (the asset check verifies it is unique);
     ``required`` are the key columns that must never be null; ``key_severity`` is ``warn`` where
     Amazon itself does not promise uniqueness (the order flat files), else ``error``.
-    ``column_types`` are the snake_case columns with a type other than text (formats Amazon keeps
-    stable in every marketplace). ``options`` are documented option names and their allowed values;
+    ``column_types`` are the snake_case columns with a type other than text; ``text_format`` says how
+    the file writes them, or ``localized`` that it follows the marketplace (``MARKETPLACE_FORMATS``),
+    and ``column_formats`` overrides single columns (see ``text_formats``). ``options`` are documented option names and their allowed values;
     ``options_complete`` says no other option name exists. ``columns`` are Amazon's header names as
     the file spells them (the sandbox writes exactly these). ``history_type`` names the report whose
     table carries the history of a snapshot type. ``by`` lists the tables a JSON document is split
@@ -118,6 +159,9 @@ class ReportType:
     required: tuple[str, ...] = ()
     key_severity: str = "error"
     column_types: Mapping[str, str] = field(default_factory=dict)
+    text_format: TextFormat = FIXED
+    localized: bool = False
+    column_formats: Mapping[str, TextFormat] = field(default_factory=dict)
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     options_complete: bool = False
     columns: tuple[str, ...] = ()
@@ -139,6 +183,19 @@ class ReportType:
         for option, value in self.default_options.items():
             if option in self.options and value not in self.options[option]:
                 raise ValueError(f"{where}: default option {option}={value!r}; allowed: {self.options[option]}")
+        untyped = sorted(set(self.column_formats) - set(self.column_types))
+        if untyped:
+            raise ValueError(f"{where}: column_formats name {untyped}, which column_types does not type")
+
+    def text_formats(self, marketplace: str) -> tuple[TextFormat, Mapping[str, TextFormat]]:
+        """How a file of this type from ``marketplace`` (a code) writes its typed columns: the file's
+        format, and the columns written otherwise."""
+        if self.localized:
+            if marketplace not in MARKETPLACE_FORMATS:
+                raise ValueError(f"report type {self.name}: no text conventions for marketplace {marketplace!r}; "
+                                 f"known: {', '.join(MARKETPLACE_FORMATS)}")
+            return MARKETPLACE_FORMATS[marketplace], self.column_formats
+        return self.text_format, self.column_formats
 
     @property
     def creatable(self) -> bool:
@@ -176,12 +233,36 @@ _LEDGER_TYPES = {name: INT for name in (
     "starting_warehouse_balance", "in_transit_between_warehouses", "receipts", "customer_shipments",
     "customer_returns", "vendor_returns", "warehouse_transfer_in_out", "found", "lost", "damaged", "disposed",
     "other_events", "ending_warehouse_balance", "unknown_events")}
-_MYI_TYPES = {"your_price": MONEY, **{name: INT for name in (
+_MYI_TYPES = {"your_price": MONEY, "per_unit_volume": DOUBLE, **{name: INT for name in (
     "mfn_fulfillable_quantity", "afn_warehouse_quantity", "afn_fulfillable_quantity", "afn_unsellable_quantity",
     "afn_reserved_quantity", "afn_total_quantity", "afn_inbound_working_quantity", "afn_inbound_shipped_quantity",
     "afn_inbound_receiving_quantity", "afn_researching_quantity", "afn_reserved_future_supply",
     "afn_future_supply_buyable")}}
-_SETTLEMENT_TYPES = {ROW_NUMBER_COLUMN: INT}
+_SETTLEMENT_DATES = {name: TIMESTAMP for name in ("settlement_start_date", "settlement_end_date", "deposit_date")}
+_SETTLEMENT_V2_TYPES = {ROW_NUMBER_COLUMN: INT, **_SETTLEMENT_DATES, "total_amount": MONEY, "amount": MONEY,
+                        "posted_date": DATE, "posted_date_time": TIMESTAMP, "quantity_purchased": INT}
+_SETTLEMENT_V1_TYPES = {ROW_NUMBER_COLUMN: INT, **_SETTLEMENT_DATES, "posted_date": TIMESTAMP,
+                        "quantity_purchased": INT, **{name: MONEY for name in (
+                            "total_amount", "shipment_fee_amount", "order_fee_amount", "price_amount",
+                            "item_related_fee_amount", "misc_fee_amount", "other_fee_amount", "promotion_amount",
+                            "direct_payment_amount", "other_amount")}}
+_LISTINGS_TYPES = {"price": MONEY, "quantity": INT, "pending_quantity": INT, "open_date": TIMESTAMP}
+_OPEN_LISTINGS_TYPES = {"price": MONEY, "quantity": INT, "business_price": MONEY,
+                        **{f"quantity_price_{n}": MONEY for n in range(1, 6)},
+                        **{f"quantity_lower_bound_{n}": INT for n in range(1, 6)},
+                        **{f"progressive_price_{n}": MONEY for n in range(1, 4)},
+                        **{f"progressive_lower_bound_{n}": INT for n in range(1, 4)}}
+_STORAGE_FEE_TYPES = {
+    "month_of_charge": DATE,
+    **{name: MONEY for name in ("estimated_monthly_storage_fee", "total_incentive_fee_amount",
+                                "breakdown_incentive_fee_amount", "base_rate", "utilization_surcharge_rate")},
+    **{name: DOUBLE for name in ("longest_side", "median_side", "shortest_side", "weight", "item_volume",
+                                 "average_quantity_on_hand", "average_quantity_pending_removal",
+                                 "estimated_total_item_volume", "storage_utilization_ratio",
+                                 "average_quantity_customer_orders")},
+}
+# The ledger writes its Date month first (12/01/2026), or month/year when aggregated by MONTHLY.
+_LEDGER_DATE = {"date": FIXED.with_dates("%m/%d/%Y", "%m/%Y")}
 _SETTLEMENT_KEY = ("settlement_id", ROW_NUMBER_COLUMN)
 
 _ALL_ORDERS_COLUMNS = (
@@ -266,14 +347,14 @@ _DESCRIBED: tuple[ReportType, ...] = (
                key_severity="warn", column_types=_ORDER_TYPES, columns=_ALL_ORDERS_COLUMNS,
                default_table="all_orders_report"),
     ReportType("GET_MERCHANT_LISTINGS_ALL_DATA", window=SNAPSHOT, key=_LISTING_KEY, required=_LISTING_KEY,
-               column_types={"price": MONEY, "quantity": INT, "pending_quantity": INT}, options=_CUSTOM,
-               columns=_MERCHANT_LISTINGS_COLUMNS, default_table="merchant_listings"),
+               column_types=_LISTINGS_TYPES, options=_CUSTOM, columns=_MERCHANT_LISTINGS_COLUMNS, default_table="merchant_listings"),
     ReportType("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", window=SNAPSHOT, key=_SKU_KEY, required=_SKU_KEY,
                column_types=_MYI_TYPES, columns=_MYI_UNSUPPRESSED_COLUMNS, history_type=LEDGER_SUMMARY,
                default_table="fba_inventory"),
     ReportType(LEDGER_SUMMARY, window=CALENDAR,
                key=(PARTITION_COLUMN, "date", "fnsku", "msku", "disposition", "location"),
-               required=(PARTITION_COLUMN, "date", "fnsku"), column_types=_LEDGER_TYPES,
+               required=(PARTITION_COLUMN, "date", "fnsku"), column_types={**_LEDGER_TYPES, "date": DATE},
+               column_formats=_LEDGER_DATE,
                options={"aggregateByLocation": ("COUNTRY", "FC"),
                         "aggregatedByTimePeriod": ("DAILY", "WEEKLY", "MONTHLY")},
                options_complete=True, columns=_LEDGER_SUMMARY_COLUMNS, default_table="ledger_summary",
@@ -287,14 +368,16 @@ _DESCRIBED: tuple[ReportType, ...] = (
                options_complete=True, default_table="sales_and_traffic",
                default_options={"dateGranularity": "DAY", "asinGranularity": "CHILD"}, default_quote_char='"'),
     ReportType(SETTLEMENT_V2, window=LISTED, key=_SETTLEMENT_KEY, required=_SETTLEMENT_KEY,
-               column_types=_SETTLEMENT_TYPES, columns=_SETTLEMENT_V2_COLUMNS, default_table="settlements"),
+               column_types=_SETTLEMENT_V2_TYPES, localized=True, columns=_SETTLEMENT_V2_COLUMNS,
+               default_table="settlements"),
     # not defaults
     ReportType(ALL_ORDERS_BY_LAST_UPDATE, key=("amazon_order_id", "sku"), required=("amazon_order_id",),
                key_severity="warn", column_types=_ORDER_TYPES,
                columns=tuple(c for c in _ALL_ORDERS_COLUMNS if c != "cpf")),
-    ReportType("GET_MERCHANT_LISTINGS_DATA", window=SNAPSHOT, key=_LISTING_KEY, required=_LISTING_KEY),
+    ReportType("GET_MERCHANT_LISTINGS_DATA", window=SNAPSHOT, key=_LISTING_KEY, required=_LISTING_KEY,
+               column_types=_LISTINGS_TYPES),
     ReportType("GET_FLAT_FILE_OPEN_LISTINGS_DATA", window=SNAPSHOT, key=_SKU_KEY, required=_SKU_KEY,
-               options=_CUSTOM, columns=_OPEN_LISTINGS_COLUMNS),
+               column_types=_OPEN_LISTINGS_TYPES, options=_CUSTOM, columns=_OPEN_LISTINGS_COLUMNS),
     ReportType("GET_FBA_MYI_ALL_INVENTORY_DATA", window=SNAPSHOT, key=_SKU_KEY, required=_SKU_KEY,
                column_types=_MYI_TYPES, history_type=LEDGER_SUMMARY),
     ReportType("GET_AFN_INVENTORY_DATA", window=SNAPSHOT,
@@ -302,10 +385,11 @@ _DESCRIBED: tuple[ReportType, ...] = (
                column_types={"quantity_available": INT}, columns=_AFN_INVENTORY_COLUMNS,
                history_type=LEDGER_SUMMARY),
     ReportType(SETTLEMENT_V1, window=LISTED, key=_SETTLEMENT_KEY, required=_SETTLEMENT_KEY,
-               column_types=_SETTLEMENT_TYPES, columns=_SETTLEMENT_V1_COLUMNS),
+               column_types=_SETTLEMENT_V1_TYPES, localized=True, columns=_SETTLEMENT_V1_COLUMNS),
     ReportType(STORAGE_FEES, window=MONTHLY,
                key=(PARTITION_COLUMN, "asin", "fnsku", "fulfillment_center", "month_of_charge"),
-               required=(PARTITION_COLUMN, "fnsku", "month_of_charge"), columns=_STORAGE_FEE_COLUMNS),
+               required=(PARTITION_COLUMN, "fnsku", "month_of_charge"), columns=_STORAGE_FEE_COLUMNS,
+               column_types=_STORAGE_FEE_TYPES, column_formats={"month_of_charge": FIXED.with_dates("%Y-%m")}),
 )
 
 

@@ -7,11 +7,11 @@ Flat-file reports are loaded by DuckDB straight from the downloaded file
 (``Warehouse.load_delimited_file``), so their columns are whatever the file's header says, each name
 through ``naming.snake_case`` (``Starting Warehouse Balance`` and ``StartingWarehouseBalance`` both
 become ``starting_warehouse_balance``). A column new to the table is added; a column a file lacks is
-null for its rows. Every column is text except the few in the catalog row's ``column_types``, whose
-format Amazon keeps stable in every marketplace (ISO timestamps, dot-decimal amounts, counts); a
-value that does not convert fails the load naming the column, rather than storing a wrong number.
-Settlement files are kept as text entirely: their dates and amounts are written in the
-marketplace's locale (``02.01.2026``, ``1.234,56`` in Germany).
+null for its rows. The catalog row's ``column_types`` type the amounts, counts, dates and times,
+parsed by the conventions the row declares (``ReportType.text_formats``: ISO and dot decimals for
+most types, the marketplace's for settlements, ``02.01.2026`` and ``1.234,56`` in Germany); a value
+that does not parse keeps its text in ``<column>__raw`` and is counted in the run's metadata
+(``unparsed_values``), never stored as a wrong number or a silent null. Other columns are text.
 
 Every row carries two columns of ours: ``partition_date`` (the partition the row was loaded for:
 the day, or the first day of the month for monthly reports) and ``report_id`` (Amazon's id of the
@@ -80,14 +80,16 @@ _COMMON = (
     Column(REPORT_ID_COLUMN, VARCHAR, description="Amazon's id of the report the row came from"),
     Column("marketplace_id", VARCHAR),
 )
+# Every amount of the document (an ``{amount, currencyCode}`` object in Amazon's schema) is money;
+# the other metrics are counts and ratios whose type the JSON number gives.
+_BY_DATE_AMOUNTS = ("ordered_product_sales", "ordered_product_sales_b2b", "average_sales_per_order_item",
+                    "average_sales_per_order_item_b2b", "average_selling_price", "average_selling_price_b2b",
+                    "claims_amount", "shipped_product_sales")
 _BY_DATE_COLUMNS = (
     *_COMMON,
     Column("date", DATE, nullable=False, description="the day the metrics are for"),
-    Column("ordered_product_sales_amount", MONEY),
     Column("ordered_product_sales_currency_code", VARCHAR),
-    Column("ordered_product_sales_b2b_amount", MONEY),
-    Column("shipped_product_sales_amount", MONEY),
-    Column("claims_amount_amount", MONEY),
+    *(Column(f"{amount}_amount", MONEY) for amount in _BY_DATE_AMOUNTS),
 )
 _BY_ASIN_COLUMNS = (
     *_COMMON,

@@ -1,20 +1,23 @@
 """Creating tables and absorbing schema drift, inside the write's transaction.
 
 A write never fails because Amazon added a column: a column new to the data is added to the table
-(``ALTER TABLE ... ADD COLUMN``), and a table column the data lacks is simply written as null. Table
+(``ALTER TABLE ... ADD COLUMN``), and a table column the data lacks is simply written as null. A text
+column that a load now types (a table from before typing) is converted in place, keeping its rows
+(``migrate_text_columns``). Table
 and column descriptions of a ``TableSpec`` become DuckDB comments, so ``duckdb_columns()`` documents
 the warehouse. Tables carry no PRIMARY KEY constraint (see ``frames.plan_merge``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import duckdb
 
 from sp_assets.lib.naming import quote_identifier
 from sp_assets.lib.tablespec import VARCHAR
-from sp_assets.lib.warehouse.sql import ROW, STAGED, Target, literal, table_columns
+from sp_assets.lib.textformats import failed_sql, raw_column
+from sp_assets.lib.warehouse.sql import ROW, STAGED, Target, literal, scalar, table_columns
 
 
 def ensure_table(connection: duckdb.DuckDBPyConnection, target: Target) -> tuple[bool, tuple[str, ...]]:
@@ -61,3 +64,39 @@ def comment(
         if description:
             column = f"{target.qualified}.{quote_identifier(name, 'column')}"
             connection.execute(f"COMMENT ON COLUMN {column} IS {literal(description)}")
+
+
+def migrate_text_columns(
+    connection: duckdb.DuckDBPyConnection, target: Target, parsers: Mapping[str, str]
+) -> tuple[tuple[str, ...], dict[str, int]]:
+    """Convert in place the table's text columns that this load types (a table from before typing).
+
+    ``parsers`` maps a column to the DuckDB expression that parses its text (``textformats.parse_sql``).
+    Each existing VARCHAR column among them becomes the load's type (``ALTER ... SET DATA TYPE ...
+    USING``), so every row keeps its value, now typed; a value that does not parse keeps its text in
+    ``<column>__raw`` (added if needed) rather than becoming a silent null. Inside the write's
+    transaction: a failure leaves the table as it was. Returns (added raw columns, unparsed counts).
+    """
+    existing = table_columns(connection, target.schema, target.table)
+    wanted = dict(target.columns)
+    added: list[str] = []
+    unparsed: dict[str, int] = {}
+    for name, parsed in parsers.items():
+        if existing.get(name) != VARCHAR or wanted.get(name, VARCHAR) == VARCHAR:
+            continue
+        column = quote_identifier(name, "column")
+        failed = failed_sql(column, parsed)
+        count = scalar(connection, f"SELECT count(*) FROM {target.qualified} WHERE {failed}")
+        if count:
+            raw = raw_column(name)
+            if raw not in existing and raw not in added:
+                connection.execute(f"ALTER TABLE {target.qualified} ADD COLUMN {quote_identifier(raw, 'column')} "
+                                   f"{VARCHAR}")
+                added.append(raw)
+            connection.execute(f"UPDATE {target.qualified} SET {quote_identifier(raw, 'column')} = {column} "
+                               f"WHERE {failed}")
+            unparsed[name] = count
+        connection.execute(
+            f"ALTER TABLE {target.qualified} ALTER COLUMN {column} SET DATA TYPE {wanted[name]} USING ({parsed})"
+        )
+    return tuple(added), unparsed

@@ -3,7 +3,14 @@
 A report document can be gigabytes: DuckDB streams it straight into the table, so it is never held
 in Python memory, and its memory is bounded while it loads (``load_memory_limit``). Every file
 column is read as text unless the caller types it, the header is normalized with ``snake_case``, and
-a file column new to the table is added (drift, see ``ddl``). Amazon writes these files tab-separated;
+a file column new to the table is added (drift, see ``ddl``).
+
+A typed column is parsed inside DuckDB by the file's ``TextFormat`` (``1.234,56``, ``02.01.2026``:
+``textformats``). A value that does not parse is not nulled silently and does not fail the load: its
+text goes to ``<column>__raw`` and the load counts it (``WriteResult.unparsed``). Which columns need
+a raw column is found by one read of the file before the lock (``_count_unparsed``), so the table
+only gains ``__raw`` columns that hold something. A table column still text from before typing is
+converted in place (``ddl.migrate_text_columns``). Amazon writes these files tab-separated;
 the report code decodes other charsets (cp1252, Shift_JIS) to UTF-8 while decompressing, so this
 module reads exactly one dialect: TAB, UTF-8, an optional quote character.
 """
@@ -32,6 +39,9 @@ from sp_assets.lib.tablespec import (
     VARCHAR,
     normalize_sql_type,
 )
+from sp_assets.lib.textformats import ISO, TextFormat, failed_sql, parse_sql, raw_column
+from sp_assets.lib.warehouse.ddl import migrate_text_columns
+from sp_assets.lib.warehouse.errors import WarehouseError
 from sp_assets.lib.warehouse.sql import (
     Target,
     check_write_schema,
@@ -42,6 +52,7 @@ from sp_assets.lib.warehouse.sql import (
     table_columns,
 )
 from sp_assets.lib.warehouse.transaction import Counts, WritePlan
+from sp_assets.lib.warehouse.views import rebuild_union_view
 
 DELIMITER = "\t"
 ENCODING = "utf-8"
@@ -57,6 +68,8 @@ def plan_delimited_load(
     *,
     quote: str | None,
     column_types: Mapping[str, str] | None,
+    text_format: TextFormat | None = None,
+    column_formats: Mapping[str, TextFormat] | None = None,
     constants: Mapping[str, Any] | None,
     replace_where: Mapping[str, Any] | None,
     partition_start: date | datetime | str | None,
@@ -75,20 +88,29 @@ def plan_delimited_load(
     types = {snake: normalize_sql_type(sql) for snake, sql in (column_types or {}).items()}
     constant_columns = _constant_columns(constants or {}, types, names)
     file_columns = tuple((name, types.get(name, VARCHAR)) for name in names)
+    parsers = _parsers(file_columns, text_format or ISO, column_formats or {})
     predicates, predicate_params = _replace_predicate(replace_where)
+    read_sql = _read_csv_sql(file_path, names, quote, strict)
+    unparsed = _count_unparsed(read_sql, parsers, f"{schema}.{table}", file_path)
+    raw_columns = tuple((raw_column(name), VARCHAR) for name in parsers if unparsed.get(name))
     target = Target(
         schema=schema,
         table=table,
         operation="load_delimited_file",
         source=source,
-        columns=file_columns + tuple((name, sql) for name, sql, _ in constant_columns),
+        columns=file_columns + raw_columns + tuple((name, sql) for name, sql, _ in constant_columns),
         partition_start=partition_text(partition_start),
         partition_end=partition_text(partition_end),
         note=note or file_path.name,
     )
-    read_sql = _read_csv_sql(file_path, names, quote, strict)
 
     def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
+        added, migrated = migrate_text_columns(connection, target, parsers)
+        if added:
+            counts.added.extend(added)
+            rebuild_union_view(connection, table)
+        counts.unparsed.update({name: migrated.get(name, 0) + unparsed.get(name, 0)
+                                for name in parsers if migrated.get(name) or unparsed.get(name)})
         existing = table_columns(connection, schema, table)
         if predicates and existing:
             unknown = [name for name in (replace_where or {}) if name not in existing]
@@ -99,7 +121,8 @@ def plan_delimited_load(
             )
         if names:
             with _bounded_memory(connection, load_memory_limit()):
-                counts.inserted = _insert_file(connection, target, file_columns, constant_columns, read_sql)
+                counts.inserted = _insert_file(connection, target, file_columns, parsers,
+                                               [name for name, _ in raw_columns], constant_columns, read_sql)
 
     return WritePlan(target, body)
 
@@ -117,6 +140,37 @@ def load_memory_limit() -> str:
 
 
 # --- before the lock ------------------------------------------------------------------------------
+
+
+def _parsers(
+    file_columns: Sequence[tuple[str, str]], text_format: TextFormat, column_formats: Mapping[str, TextFormat]
+) -> dict[str, str]:
+    """The parse expression of each typed file column, by the column's format or the file's."""
+    parsers = {}
+    for name, sql in file_columns:
+        parsed = parse_sql(sql, quote_identifier(name, "column"), column_formats.get(name, text_format))
+        if parsed is not None:
+            parsers[name] = parsed
+    return parsers
+
+
+def _count_unparsed(read_sql: str, parsers: Mapping[str, str], where: str, path: Path) -> dict[str, int]:
+    """Values per typed column that do not parse, read from the file before the lock (DuckDB in memory,
+    streaming, bounded like the load), so the load knows which ``__raw`` columns it needs."""
+    if not parsers:
+        return {}
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {failed_sql(quote_identifier(name, 'column'), parsed)})"
+        for name, parsed in parsers.items()
+    )
+    try:
+        with duckdb.connect() as connection:
+            connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
+            row = connection.execute(f"SELECT {counts} FROM {read_sql}").fetchone()
+    except duckdb.Error as exc:
+        raise WarehouseError(f"load_delimited_file into {where}: reading {path} failed (nothing written): {exc}"
+                             ) from exc
+    return {name: int(count) for name, count in zip(parsers, row or (), strict=False) if count}
 
 
 def _existing_file(path: str | os.PathLike[str]) -> Path:
@@ -257,17 +311,22 @@ def _insert_file(
     connection: duckdb.DuckDBPyConnection,
     target: Target,
     file_columns: Sequence[tuple[str, str]],
+    parsers: Mapping[str, str],
+    raw_columns: Sequence[str],
     constant_columns: Sequence[tuple[str, str, Any]],
     read_sql: str,
 ) -> int:
-    selects = [
-        quote_identifier(name, "column")
-        if sql == VARCHAR
-        else f"CAST({quote_identifier(name, 'column')} AS {sql})"
-        for name, sql in file_columns
+    """One INSERT ... SELECT from read_csv: typed columns parsed, failed values' text in ``__raw``."""
+    selects = [parsers.get(name, quote_identifier(name, "column")) for name, _ in file_columns]
+    parsed_names = [name for name in parsers if raw_column(name) in raw_columns]
+    selects += [
+        f"CASE WHEN {failed_sql(quote_identifier(name, 'column'), parsers[name])} "
+        f"THEN {quote_identifier(name, 'column')} END"
+        for name in parsed_names
     ]
     selects += [f"CAST(? AS {sql})" for _, sql, _ in constant_columns]
-    names = column_list([name for name, _ in file_columns] + [name for name, _, _ in constant_columns])
+    names = column_list([name for name, _ in file_columns] + [raw_column(name) for name in parsed_names]
+                        + [name for name, _, _ in constant_columns])
     params = [value for _, _, value in constant_columns]
     sql = f"INSERT INTO {target.qualified} ({names}) SELECT {', '.join(selects)} FROM {read_sql}"
     return scalar(connection, sql, params or None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class WriteResult:
     duplicates: int = 0
     created_table: bool = False
     added_columns: tuple[str, ...] = ()
+    unparsed: dict[str, int] = field(default_factory=dict)  # column -> values kept in <column>__raw
     partition_start: str | None = None
     partition_end: str | None = None
     lock_wait_s: float = 0.0
@@ -80,6 +81,8 @@ class Counts:
     deleted: int = 0
     unchanged: int = 0
     stale: int = 0
+    added: list[str] = field(default_factory=list)  # columns the body added (raw text of unparsed values)
+    unparsed: dict[str, int] = field(default_factory=dict)
 
 
 WriteBody = Callable[[duckdb.DuckDBPyConnection, Counts], None]
@@ -114,6 +117,7 @@ def run_write(
         created, added = ensure_table(connection, target)
         counts = Counts()
         plan.body(connection, counts)
+        added += tuple(counts.added)
         ledger.record_load(connection, target, counts)
         refresh_views(connection, target.schema, target.table, changed=bool(created or added))
         connection.execute("COMMIT")
@@ -175,6 +179,7 @@ def _result(
         duplicates=duplicates,
         created_table=created,
         added_columns=added,
+        unparsed=dict(counts.unparsed),
         partition_start=target.partition_start,
         partition_end=target.partition_end,
         lock_wait_s=waited,

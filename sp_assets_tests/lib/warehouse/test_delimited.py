@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from sp_assets.lib.tablespec import (
+    BIGINT,
+    DATE,
     MONEY,
+    TIMESTAMPTZ,
 )
+from sp_assets.lib.textformats import ISO_8601, TextFormat
 from sp_assets.lib.warehouse import (
     Warehouse,
     WarehouseError,
@@ -106,11 +111,13 @@ def test_load_empty_file_records_zero_rows(wh: Warehouse, tmp_path: Path) -> Non
 
 
 def test_failed_load_rolls_back_everything(wh: Warehouse, tmp_path: Path) -> None:
-    good = write_tsv(tmp_path / "good.tsv", ["sku", "price"], [["a", "1.00"]])
-    bad = write_tsv(tmp_path / "bad.tsv", ["sku", "price", "extra"], [["b", "not-a-price", "x"]])
+    """A value the table's column cannot hold (text into a column an earlier load typed) fails inside
+    the transaction, after the new column was added and the day's rows deleted: all of it rolls back."""
+    good = write_tsv(tmp_path / "good.tsv", ["sku", "price", "units"], [["a", "1.00", "3"]])
+    bad = write_tsv(tmp_path / "bad.tsv", ["sku", "price", "units", "extra"], [["b", "2.00", "three", "x"]])
     options = {"column_types": {"price": MONEY}, "constants": {"day": DAY}, "replace_where": {"day": DAY}}
-    wh.load_delimited_file("us", "prices", good, **options)
-    with pytest.raises(WarehouseError, match="us.prices.*rolled back.*not-a-price"):
+    wh.load_delimited_file("us", "prices", good, **{**options, "column_types": {"price": MONEY, "units": BIGINT}})
+    with pytest.raises(WarehouseError, match="us.prices.*rolled back.*three"):
         wh.load_delimited_file("us", "prices", bad, **options)
     assert wh.query("SELECT sku FROM us.prices").to_series().to_list() == ["a"]
     assert "extra" not in wh.columns("us", "prices")
@@ -137,3 +144,65 @@ def test_load_argument_errors(wh: Warehouse, tmp_path: Path, options: dict, erro
     tsv = write_tsv(tmp_path / "a.tsv", ["sku"], [["s1"]])
     with pytest.raises(ValueError, match=error):
         wh.load_delimited_file("us", "t", tsv, **options)
+
+
+GERMAN = TextFormat(",", ".", ("%d.%m.%Y",), ("%d.%m.%Y %H:%M:%S %Z", ISO_8601))
+US = TextFormat(".", ",", ("%m/%d/%Y",), (ISO_8601,))
+TYPES = {"amount": MONEY, "units": BIGINT, "posted": DATE, "posted_at": TIMESTAMPTZ}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "rows"),
+    [
+        (GERMAN, [["1.234,56", "1.200", "02.01.2026", "02.01.2026 08:00:00 UTC"], ["-3,25", "7", "", ""]]),
+        (US, [["1,234.56", "1,200", "01/02/2026", "2026-01-02T08:00:00+00:00"], ["-3.25", "7", "", ""]]),
+    ],
+)
+def test_typed_columns_parse_by_the_files_conventions(wh: Warehouse, tmp_path: Path, fmt: TextFormat,
+                                                      rows: list[list[str]]) -> None:
+    tsv = write_tsv(tmp_path / "s.tsv", ["amount", "units", "posted", "posted_at"], rows)
+    result = wh.load_delimited_file("de", "s", tsv, column_types=TYPES, text_format=fmt)
+    assert wh.columns("de", "s") == {"amount": "DECIMAL(18,2)", "units": "BIGINT", "posted": "DATE",
+                                     "posted_at": "TIMESTAMP WITH TIME ZONE"}, "no __raw column when everything parses"
+    assert wh.query("SELECT amount, units, posted, epoch(posted_at)::BIGINT FROM de.s ORDER BY amount").rows() == [
+        (Decimal("-3.25"), 7, None, None),
+        (Decimal("1234.56"), 1200, date(2026, 1, 2), int(datetime(2026, 1, 2, 8, tzinfo=UTC).timestamp())),
+    ]
+    assert result.unparsed == {}
+
+
+def test_a_value_that_does_not_parse_is_kept_raw_and_counted(wh: Warehouse, tmp_path: Path) -> None:
+    """US-formatted amounts in a German file are not read as other numbers (1,234.56 is not 1.23456)."""
+    tsv = write_tsv(tmp_path / "s.tsv", ["amount", "posted"],
+                    [["1.234,56", "02.01.2026"], ["1,234.56", "2026/01/02"], ["n/a", "02.01.2026"]])
+    result = wh.load_delimited_file("de", "s", tsv, column_types={"amount": MONEY, "posted": DATE},
+                                    text_format=GERMAN)
+    assert result.unparsed == {"amount": 2, "posted": 1} and result.rows == 3
+    assert {"amount__raw", "posted__raw"} <= set(result.added_columns) | set(wh.columns("de", "s"))
+    assert wh.query("SELECT amount, amount__raw, posted, posted__raw FROM de.s ORDER BY amount__raw NULLS FIRST"
+                    ).rows() == [
+        (Decimal("1234.56"), None, date(2026, 1, 2), None),
+        (None, "1,234.56", None, "2026/01/02"),
+        (None, "n/a", date(2026, 1, 2), None),
+    ]
+    assert "amount__raw" in wh.query("SELECT * FROM amazon.s").columns, "the union view shows the raw column"
+
+
+def test_a_text_column_from_before_typing_is_converted_in_place(wh: Warehouse, tmp_path: Path) -> None:
+    """An existing table keeps its rows: the text column becomes DECIMAL/DATE, unreadable text goes raw."""
+    old = write_tsv(tmp_path / "old.tsv", ["sku", "amount", "date"],
+                    [["a", "1.234,56", "12/01/2026"], ["b", "kaputt", "12/02/2026"]])
+    wh.load_delimited_file("de", "t", old, constants={"day": DAY}, replace_where={"day": DAY})
+    assert wh.columns("de", "t")["amount"] == "VARCHAR"
+    new = write_tsv(tmp_path / "new.tsv", ["sku", "amount", "date"], [["c", "2,50", "12/03/2026"]])
+    result = wh.load_delimited_file("de", "t", new, column_types={"amount": MONEY, "date": DATE},
+                                    text_format=GERMAN, column_formats={"date": US},
+                                    constants={"day": NEXT_DAY}, replace_where={"day": NEXT_DAY})
+    columns = wh.columns("de", "t")
+    assert (columns["amount"], columns["date"]) == ("DECIMAL(18,2)", "DATE")
+    assert result.unparsed == {"amount": 1} and "amount__raw" in result.added_columns
+    assert wh.query("SELECT sku, amount, amount__raw, date FROM de.t ORDER BY sku").rows() == [
+        ("a", Decimal("1234.56"), None, date(2026, 12, 1)),
+        ("b", None, "kaputt", date(2026, 12, 2)),
+        ("c", Decimal("2.50"), None, date(2026, 12, 3)),
+    ]
