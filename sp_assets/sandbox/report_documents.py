@@ -125,7 +125,7 @@ def local_money(value: Decimal, marketplace: Marketplace) -> str:
     text = money(value, marketplace.currency)
     sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
     whole, _, fraction = digits.partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         whole, groups = whole[:-3], [whole[-3:], *groups]
     grouped = fmt.group_mark.join([whole, *groups])
