@@ -45,7 +45,7 @@ def marketplace_definitions(entry: MarketplaceConfig) -> dg.Definitions:
     """Every asset, check, job and schedule of one marketplace (no resources: those are per project)."""
     assets = [a for build_assets, _ in DOMAINS for a in build_assets(entry)]
     checks = [c for _, build_checks in DOMAINS for c in build_checks(entry)]
-    jobs, schedules = build_schedules(entry)
+    jobs, schedules = build_schedules(entry, assets)
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules)
 
 
