@@ -28,6 +28,7 @@ from sp_assets.defs.common import (
     group_name,
 )
 from sp_assets.defs.config import DAILY_SCHEDULE, ConfigError, MarketplaceConfig, ScheduleConfig
+from sp_assets.defs.history import build_history_sensor
 from sp_assets.defs.partitions import monthly_partitions
 from sp_assets.lib.reports import catalog
 
@@ -170,3 +171,8 @@ def build_schedules(entry: MarketplaceConfig, assets: Sequence[dg.AssetsDefiniti
     schedules = [build_configured_schedule(entry, schedule, refresh_of) for schedule in entry.schedules]
     monthly_jobs, monthly = build_monthly_schedule(entry)
     return build_refresh_jobs(entry) + monthly_jobs, [*schedules, *monthly]
+
+
+def build_sensors(entry: MarketplaceConfig) -> list[dg.SensorDefinition]:
+    """The marketplace's sensors: the history loader, newest first (stopped until started)."""
+    return [build_history_sensor(entry, job_name(entry, ROLLING))]
