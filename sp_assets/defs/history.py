@@ -83,9 +83,11 @@ def build_history_sensor(entry: MarketplaceConfig, rolling_job_name: str) -> dg.
             run = waiting[0]
             return dg.SkipReason(f"waiting for run {run.run_id} ({run.tags.get(RANGE_START)} to "
                                  f"{run.tags.get(RANGE_END)}, {run.status.value})")
-        job = context.repository_def.get_job(rolling_job_name)
-        asset_keys = sorted(job.asset_layer.selected_asset_keys)
-        graph = context.repository_def.asset_graph
+        repository = context.repository_def
+        if repository is None:  # the daemon always passes it; only a hand-built context can lack it
+            raise dg.DagsterInvariantViolationError(f"{sensor_name(entry)} needs the repository to find its job")
+        asset_keys = sorted(repository.get_job(rolling_job_name).asset_layer.selected_asset_keys)
+        graph = repository.asset_graph
         keys = partitions.get_partition_keys(current_time=datetime.now(UTC))
         loaded = set(keys)
         for key in asset_keys:

@@ -90,7 +90,7 @@ def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig
             yield dg.SkipReason(f"{schedule.name} starts on {schedule.starts_on} ({schedule.timezone})")
             return
         keys = rolling_partition_keys(entry, moment, schedule.days_back)
-        partition_of = {ROLLING: keys, SNAPSHOT: keys[-1:], UNPARTITIONED: [None]}
+        partition_of: dict[str, list[str | None]] = {ROLLING: [*keys], SNAPSHOT: [keys[-1]], UNPARTITIONED: [None]}
         for refresh, partitions in partition_of.items():
             assets = None if selected is None else selected[refresh]
             if assets == []:

@@ -36,7 +36,7 @@ def schedule_of(definitions: dg.Definitions, name: str) -> dg.ScheduleDefinition
 
 def ticks(schedule: dg.ScheduleDefinition, after: datetime, until: datetime) -> list[datetime]:
     """The schedule's tick instants in (after, until], in UTC, as the scheduler computes them."""
-    found = []
+    found: list[datetime] = []
     for moment in schedule_execution_time_iterator(after.timestamp(), schedule.cron_schedule,
                                                    schedule.execution_timezone):
         if moment > until:
