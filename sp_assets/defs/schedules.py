@@ -66,7 +66,9 @@ def job_name(entry: MarketplaceConfig, refresh: str) -> str:
 
 def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinition]:
     """The three jobs and the daily schedule (every asset but the monthly reports, as configured)."""
-    daily = next(s for s in entry.schedules if s.name == DAILY_SCHEDULE)
+    daily = next((s for s in entry.schedules if s.name == DAILY_SCHEDULE), None)
+    if daily is None:
+        raise ValueError(f"marketplaces.{entry.code}.schedules.daily: disabled (enabled: false), so there is none")
     return build_refresh_jobs(entry), build_configured_schedule(entry, daily)
 
 
