@@ -5,7 +5,9 @@ or the path in ``SP_ASSETS_CONFIG``. Every problem is reported at load with the 
 what is allowed (``marketplaces.us.order_statuses[2]: 'Shiped' is not an order status; allowed: ...``),
 before anything runs or is written.
 
-This module is plain Python (no Dagster import) so it can be validated from a test or a script.
+This module is plain Python so it can be validated from a test or a script; the one exception is the
+cron check of ``schedules``, which asks the pinned Dagster's own validator (imported where it is used),
+so an expression accepted here is one the scheduler runs.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ _REPORT_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 _OPTION_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _REPORT_KEYS = {"type", "table", "options", "quote_char", "by", "enabled"}
+_SCHEDULE_KEYS = {"cron", "timezone", "assets", "days_back", "starts_on", "enabled"}
+_SCHEDULE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+DAILY_SCHEDULE = "daily"  # the schedule every marketplace has unless disabled; its cron comes from schedule_hour
+RESERVED_SCHEDULE_NAMES = ("monthly",)  # <code>_monthly is the monthly reports' schedule
 
 class ConfigError(ValueError):
     """A configuration problem; the message starts with the field's path."""
@@ -63,6 +69,23 @@ class ReportConfig:
     options: dict[str, str] = field(default_factory=dict)
     quote_char: str = '"'  # '"' or '' (no quoting), the seed's "CSV quote character"
     by: tuple[str, ...] = ()  # sales and traffic: ("date", "asin") -> two tables
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """One schedule of a marketplace (``<code>_<name>``): when it ticks and what each tick requests.
+
+    A tick requests the last ``days_back`` days of the selected history assets, today's partition of
+    the selected point-in-time assets and the selected unpartitioned assets; ``assets`` empty means
+    every asset the daily schedule covers (all but the monthly reports).
+    """
+
+    name: str
+    cron: str  # five fields, validated by Dagster's cron parser
+    timezone: str  # an IANA zone: the marketplace's ("local") or "UTC"
+    days_back: int
+    assets: tuple[str, ...] = ()
+    starts_on: date | None = None  # the seed's "Delay Start": ticks before this day (in ``timezone``) skip
 
 
 @dataclass(frozen=True)
@@ -90,6 +113,8 @@ class MarketplaceConfig:
     reports: tuple[ReportConfig, ...]
     # "api": one getOrderItems call per order; "report": the all-orders flat file of the partition's day
     order_items_source: str = "api"
+    # the daily schedule (from schedule_hour, unless overridden or disabled) and any other configured
+    schedules: tuple[ScheduleConfig, ...] = ()
 
     @property
     def region(self) -> str:
@@ -127,7 +152,7 @@ _MARKETPLACE_KEYS = {
     "account", "start_date", "timezone", "endpoint", "token_url", "orders_api", "order_statuses",
     "query_date_type", "include_pii", "days_back", "schedule_hour", "sku_selection", "skus", "on_invalid_sku",
     "catalog_keywords", "catalog_categories_api", "inbound_statuses", "inbound_shipment_ids", "reports",
-    "order_items_source", "region",
+    "order_items_source", "region", "schedules",
 }
 
 
@@ -236,6 +261,8 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
         raise ConfigError(f"{where}.order_items_source: 'report' reads GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_"
                           f"GENERAL, which selects orders by purchase date, so it needs query_date_type: created "
                           f"(got {query_date_type!r}); use order_items_source: api with last_updated")
+    days_back = _integer(f"{where}.days_back", options.get("days_back", 3), 1, 60)
+    schedule_hour = _integer(f"{where}.schedule_hour", options.get("schedule_hour", 6), 0, 23)
 
     return MarketplaceConfig(
         code=code,
@@ -249,8 +276,8 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
         order_statuses=_statuses(f"{where}.order_statuses", options.get("order_statuses"), ORDER_STATUSES),
         query_date_type=query_date_type,
         include_pii=_boolean(f"{where}.include_pii", options.get("include_pii", False)),
-        days_back=_integer(f"{where}.days_back", options.get("days_back", 3), 1, 60),
-        schedule_hour=_integer(f"{where}.schedule_hour", options.get("schedule_hour", 6), 0, 23),
+        days_back=days_back,
+        schedule_hour=schedule_hour,
         sku_selection=_choice(f"{where}.sku_selection", options.get("sku_selection", "all"), SKU_SELECTIONS),
         skus=_skus(f"{where}.skus", options.get("skus"), required=options.get("sku_selection") == "advanced"),
         on_invalid_sku=_choice(f"{where}.on_invalid_sku", options.get("on_invalid_sku", "skip"),
@@ -263,6 +290,8 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
                                           max_items=999),
         reports=_reports(f"{where}.reports", options.get("reports"), default_reports),
         order_items_source=order_items_source,
+        schedules=_schedules(f"{where}.schedules", options.get("schedules"),
+                             _ScheduleDefaults(schedule_hour, days_back, timezone, marketplace.timezone)),
     )
 
 
@@ -532,3 +561,103 @@ def _disable(here: str, item: dict, merged: dict[str, ReportConfig], base: tuple
         raise ConfigError(f"{here}.table: {table!r} is not a default report, so there is nothing to disable; "
                           f"allowed: {', '.join(defaults) or 'none (there are no default reports)'}")
     merged.pop(str(table), None)
+
+
+@dataclass(frozen=True)
+class _ScheduleDefaults:
+    """What a ``schedules`` entry inherits from its marketplace."""
+
+    hour: int  # schedule_hour: the daily schedule's default cron is ``0 <hour> * * *``
+    days_back: int
+    timezone: str  # the partitions' zone, so the daily schedule ticks where it always did
+    local_zone: str  # the marketplace's own zone, what ``timezone: local`` means
+
+
+def _schedules(where: str, value: Any, inherited: _ScheduleDefaults) -> tuple[ScheduleConfig, ...]:
+    """``schedules:``, a mapping of name to schedule; ``daily`` is always there unless ``enabled: false``.
+
+    The daily schedule's cron defaults to ``0 <schedule_hour> * * *``; every other entry needs a cron.
+    A marketplace's ``schedules`` replaces the one under ``defaults`` (the daily schedule stays).
+    """
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a mapping of schedule name to {{cron, timezone, assets, days_back, "
+                          f"starts_on, enabled}}, e.g. {{intraday: {{cron: '*/30 8-20 * * *', assets: "
+                          f"[orders_upsert]}}}}")
+    entries: dict[str, Any] = {DAILY_SCHEDULE: {}, **{str(name): spec for name, spec in value.items()}}
+    parsed = []
+    for name, spec in entries.items():
+        schedule = _schedule(f"{where}.{name}", name, spec, inherited)
+        if schedule is not None:
+            parsed.append(schedule)
+    return tuple(parsed)
+
+
+def _schedule(here: str, name: str, spec: Any, inherited: _ScheduleDefaults) -> ScheduleConfig | None:
+    """One ``schedules`` entry, or None when it is ``enabled: false``."""
+    if not _SCHEDULE_NAME_RE.match(name) or name in RESERVED_SCHEDULE_NAMES:
+        raise ConfigError(f"{here}: {name!r} is not a schedule name; allowed: a lower-case identifier (max 32) other "
+                          f"than {', '.join(RESERVED_SCHEDULE_NAMES)} (the monthly reports' own schedule)")
+    spec = {} if spec is None else spec
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{here}: must be a mapping with {', '.join(sorted(_SCHEDULE_KEYS))}")
+    _reject_unknown(here, spec, _SCHEDULE_KEYS)
+    if not _boolean(f"{here}.enabled", spec.get("enabled", True)):
+        return None
+    default_cron = f"0 {inherited.hour} * * *" if name == DAILY_SCHEDULE else None
+    tz_choice = spec.get("timezone")
+    timezone = inherited.timezone if tz_choice is None else (
+        inherited.local_zone if _choice(f"{here}.timezone", tz_choice, TIMEZONE_CHOICES) == "local" else "UTC")
+    starts_on = spec.get("starts_on")
+    return ScheduleConfig(
+        name=name,
+        cron=_cron(f"{here}.cron", spec.get("cron", default_cron)),
+        timezone=timezone,
+        days_back=_integer(f"{here}.days_back", spec.get("days_back", inherited.days_back), 1, 60),
+        assets=_schedule_assets(f"{here}.assets", spec.get("assets")),
+        starts_on=None if starts_on is None else _parse_date(f"{here}.starts_on", starts_on),
+    )
+
+
+CRON_HELP = ("allowed: five fields, minute hour day-of-month month day-of-week, e.g. '*/30 8-20 * * 1-5' (every 30 "
+             "minutes from 8:00 to 20:30, Monday to Friday) or '0 2 1,15 * *' (2:00 on the 1st and the 15th)")
+
+
+def _cron(where: str, value: Any) -> str:
+    """A cron expression Dagster's scheduler runs as written.
+
+    Dagster's own check (the one ``ScheduleDefinition`` applies), plus a refusal of steps larger than
+    their field (``*/90`` in the minutes ticks hourly, not every 90 minutes), which Dagster only warns about.
+    """
+    from dagster._utils.schedules import has_out_of_range_cron_interval, is_valid_cron_string
+
+    if value is None:
+        raise ConfigError(f"{where}: missing; every schedule but daily needs a cron expression; {CRON_HELP}")
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {value!r} is not a cron expression (quote it in YAML); {CRON_HELP}")
+    text = " ".join(value.split())
+    if not is_valid_cron_string(text):
+        raise ConfigError(f"{where}: {value!r} is not a cron expression; {CRON_HELP}")
+    if has_out_of_range_cron_interval(text):
+        raise ConfigError(f"{where}: {value!r} has a step larger than its field (it would tick once per hour or "
+                          f"day, not at that interval); {CRON_HELP}")
+    return text
+
+
+def _schedule_assets(where: str, value: Any) -> tuple[str, ...]:
+    """Asset names of the marketplace (``orders_upsert``, a report's table); that they exist is checked
+    when the schedule is built, where the assets are known."""
+    if value in (None, []):
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: must be a list of asset names, e.g. [orders_upsert, order_items_upsert]")
+    for index, item in enumerate(items):
+        if not isinstance(item, str) or not _TABLE_RE.match(item):
+            raise ConfigError(f"{where}[{index}]: {item!r} is not an asset name; allowed: the marketplace's asset "
+                              f"names in lower case, e.g. orders_upsert")
+    duplicates = sorted({item for item in items if items.count(item) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}: {duplicates} listed twice; allowed: each asset once")
+    return tuple(items)

@@ -25,7 +25,7 @@ from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_ch
 from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.resources import project_resources
-from sp_assets.defs.schedules import build_schedules
+from sp_assets.defs.schedules import build_schedules, build_sensors
 from sp_assets.defs.sellers.assets import build_sellers_assets, build_sellers_checks
 from sp_assets.defs.shipments.assets import build_shipments_assets, build_shipments_checks
 
@@ -48,8 +48,9 @@ def marketplace_definitions(entry: MarketplaceConfig) -> dg.Definitions:
     """Every asset, check, job and schedule of one marketplace (no resources: those are per project)."""
     assets = [a for build_assets, _ in DOMAINS for a in build_assets(entry)]
     checks = [c for _, build_checks in DOMAINS for c in build_checks(entry)]
-    jobs, schedules = build_schedules(entry)
-    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules)
+    jobs, schedules = build_schedules(entry, assets)
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules,
+                          sensors=build_sensors(entry))
 
 
 def project_definitions(config: ProjectConfig) -> dg.Definitions:

@@ -1,20 +1,34 @@
-"""A daily schedule per marketplace, replacing the seed's "Days Back" and relative date ranges.
+"""The schedules of each marketplace, replacing the seed's "Days Back", relative date ranges and scheduling.
 
-At ``schedule_hour`` (the marketplace's local time) it re-materializes the last ``days_back`` days
-(default 3, today included) of every rolling asset, which catches late updates (an order shipped
-two days after purchase, a return), today's partition of every point-in-time asset, and the
-unpartitioned assets (``<code>_unpartitioned_job``: tables replaced on each run). The seed's
-"today-7" is ``days_back: 8``. Older history is a partition backfill from the UI or the CLI.
+By default one, ``<code>_daily``: at ``schedule_hour`` (the marketplace's local time) it
+re-materializes the last ``days_back`` days (default 3, today included) of every rolling asset, which
+catches late updates (an order shipped two days after purchase, a return), today's partition of every
+point-in-time asset, and the unpartitioned assets (``<code>_unpartitioned_job``: tables replaced on
+each run). The seed's "today-7" is ``days_back: 8``. ``schedules`` in ``marketplaces.yaml`` adds
+others (a cron expression in the marketplace's zone or UTC, optionally a subset of the assets, its
+own ``days_back``, a first day) or changes or disables the daily one; each requests the same three
+jobs. Monthly reports have their own schedule. Older history is a partition backfill from the UI or
+the CLI, or the history sensor (``history.py``), which loads it newest first.
 """
 
 
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sp_assets.defs.common import MONTHLY, REFRESH_TAG, ROLLING, SNAPSHOT, UNPARTITIONED, group_name
-from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.common import (
+    MONTHLY,
+    REFRESH_TAG,
+    ROLLING,
+    SNAPSHOT,
+    UNPARTITIONED,
+    asset_key,
+    group_name,
+)
+from sp_assets.defs.config import DAILY_SCHEDULE, ConfigError, MarketplaceConfig, ScheduleConfig
+from sp_assets.defs.history import build_history_sensor
 from sp_assets.defs.partitions import monthly_partitions
 from sp_assets.lib.reports import catalog
 
@@ -23,43 +37,111 @@ from sp_assets.lib.reports import catalog
 MONTHLY_SCHEDULE_DAY = 15
 
 
-def rolling_partition_keys(entry: MarketplaceConfig, moment: datetime) -> list[str]:
-    """The last ``days_back`` local days up to and including the day of ``moment``, oldest first."""
+def rolling_partition_keys(entry: MarketplaceConfig, moment: datetime, days_back: int | None = None) -> list[str]:
+    """The last ``days_back`` (the marketplace's unless given) partition days up to and including the day
+    of ``moment``, oldest first."""
     today = moment.astimezone(ZoneInfo(entry.timezone)).date()
-    first = max(entry.start_date, today - timedelta(days=entry.days_back - 1))
+    first = max(entry.start_date, today - timedelta(days=(days_back or entry.days_back) - 1))
     return [(first + timedelta(days=i)).isoformat() for i in range((today - first).days + 1)]
 
 
-def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinition]:
+JOB_DESCRIPTIONS = {
+    ROLLING: "history assets, re-pulled for the last days_back days",
+    SNAPSHOT: "point-in-time assets, today's partition",
+    UNPARTITIONED: "unpartitioned assets (tables replaced on each run)",
+}
+
+
+def build_refresh_jobs(entry: MarketplaceConfig) -> list:
+    """The three jobs every schedule of a marketplace requests: rolling, snapshot and unpartitioned assets."""
     group = dg.AssetSelection.groups(group_name(entry))
-    rolling_job = dg.define_asset_job(
-        f"{entry.code}_rolling_job", selection=group & dg.AssetSelection.tag(REFRESH_TAG, ROLLING),
-        description=f"{entry.code}: history assets, re-pulled for the last days_back days",
-    )
-    snapshot_job = dg.define_asset_job(
-        f"{entry.code}_snapshot_job", selection=group & dg.AssetSelection.tag(REFRESH_TAG, SNAPSHOT),
-        description=f"{entry.code}: point-in-time assets, today's partition",
-    )
-    unpartitioned_job = dg.define_asset_job(
-        f"{entry.code}_unpartitioned_job", selection=group & dg.AssetSelection.tag(REFRESH_TAG, UNPARTITIONED),
-        description=f"{entry.code}: unpartitioned assets (tables replaced on each run)",
-    )
+    return [dg.define_asset_job(job_name(entry, refresh), selection=group & dg.AssetSelection.tag(REFRESH_TAG, refresh),
+                                description=f"{entry.code}: {what}")
+            for refresh, what in JOB_DESCRIPTIONS.items()]
 
-    @dg.schedule(name=f"{entry.code}_daily", cron_schedule=f"0 {entry.schedule_hour} * * *",
-                 execution_timezone=entry.timezone, target=group - dg.AssetSelection.tag(REFRESH_TAG, MONTHLY),
-                 default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description=f"Every day at {entry.schedule_hour}:00 {entry.timezone}: the last "
-                             f"{entry.days_back} days of {entry.code}'s history assets, today's snapshots, the "
-                             "unpartitioned tables.")
-    def daily(context: dg.ScheduleEvaluationContext):
-        keys = rolling_partition_keys(entry, context.scheduled_execution_time)
-        for key in keys:
-            yield dg.RunRequest(run_key=f"{entry.code}-rolling-{key}", job_name=rolling_job.name, partition_key=key)
-        yield dg.RunRequest(run_key=f"{entry.code}-snapshot-{keys[-1]}", job_name=snapshot_job.name,
-                            partition_key=keys[-1])
-        yield dg.RunRequest(run_key=f"{entry.code}-unpartitioned-{keys[-1]}", job_name=unpartitioned_job.name)
 
-    return [rolling_job, snapshot_job, unpartitioned_job], daily
+def job_name(entry: MarketplaceConfig, refresh: str) -> str:
+    return f"{entry.code}_{refresh}_job"
+
+
+def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinition]:
+    """The three jobs and the daily schedule (every asset but the monthly reports, as configured)."""
+    daily = next((s for s in entry.schedules if s.name == DAILY_SCHEDULE), None)
+    if daily is None:
+        raise ValueError(f"marketplaces.{entry.code}.schedules.daily: disabled (enabled: false), so there is none")
+    return build_refresh_jobs(entry), build_configured_schedule(entry, daily)
+
+
+def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig,
+                              refresh_of: Mapping[str, str] | None = None) -> dg.ScheduleDefinition:
+    """``<code>_<name>``: at each tick of its cron (in its zone), the last ``days_back`` days of the selected
+    history assets, today's partition of the selected snapshots, the selected unpartitioned tables.
+
+    ``refresh_of`` (asset name to refresh kind) is needed when the schedule lists ``assets``: each is
+    requested through the job of its kind, and a name that is not an asset of the marketplace is an error.
+    """
+    selected = _selected_by_refresh(entry, schedule, refresh_of or {})
+    group = dg.AssetSelection.groups(group_name(entry))
+    target = (group - dg.AssetSelection.tag(REFRESH_TAG, MONTHLY) if selected is None
+              else dg.AssetSelection.assets(*(key for keys in selected.values() for key in keys)))
+    prefix = entry.code if schedule.name == DAILY_SCHEDULE else f"{entry.code}-{schedule.name}"
+
+    def requests(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
+        moment = context.scheduled_execution_time
+        if schedule.starts_on and moment.astimezone(ZoneInfo(schedule.timezone)).date() < schedule.starts_on:
+            yield dg.SkipReason(f"{schedule.name} starts on {schedule.starts_on} ({schedule.timezone})")
+            return
+        keys = rolling_partition_keys(entry, moment, schedule.days_back)
+        partition_of: dict[str, list[str | None]] = {ROLLING: [*keys], SNAPSHOT: [keys[-1]], UNPARTITIONED: [None]}
+        for refresh, partitions in partition_of.items():
+            assets = None if selected is None else selected[refresh]
+            if assets == []:
+                continue
+            for key in partitions:
+                yield dg.RunRequest(run_key=f"{prefix}-{refresh}-{key or keys[-1]}", job_name=job_name(entry, refresh),
+                                    partition_key=key, asset_selection=assets)
+
+    return dg.ScheduleDefinition(
+        name=f"{entry.code}_{schedule.name}", cron_schedule=schedule.cron, execution_timezone=schedule.timezone,
+        target=target, execution_fn=requests, default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=_describe(entry, schedule))
+
+
+def _selected_by_refresh(entry: MarketplaceConfig, schedule: ScheduleConfig,
+                         refresh_of: Mapping[str, str]) -> dict[str, list[dg.AssetKey]] | None:
+    """The schedule's assets grouped by refresh kind; None when it lists none (every non-monthly asset)."""
+    if not schedule.assets:
+        return None
+    where = f"marketplaces.{entry.code}.schedules.{schedule.name}.assets"
+    allowed = sorted(name for name, refresh in refresh_of.items() if refresh != MONTHLY)
+    selected: dict[str, list[dg.AssetKey]] = {refresh: [] for refresh in JOB_DESCRIPTIONS}
+    for index, name in enumerate(schedule.assets):
+        refresh = refresh_of.get(name)
+        if refresh == MONTHLY:
+            raise ConfigError(f"{where}[{index}]: {name!r} is a monthly report, which the monthly schedule "
+                              f"{entry.code}_monthly requests; allowed: {', '.join(allowed)}")
+        if refresh not in selected:
+            raise ConfigError(f"{where}[{index}]: {name!r} is not an asset of {entry.code}; allowed: "
+                              f"{', '.join(allowed)}")
+        selected[refresh].append(asset_key(entry, name))
+    return selected
+
+
+def _describe(entry: MarketplaceConfig, schedule: ScheduleConfig) -> str:
+    default = f"0 {entry.schedule_hour} * * *"
+    when = (f"Every day at {entry.schedule_hour}:00 {schedule.timezone}" if schedule.cron == default
+            else f"At cron '{schedule.cron}' ({schedule.timezone})")
+    if schedule.starts_on:
+        when += f" from {schedule.starts_on}"
+    what = (f"{entry.code}'s history assets, today's snapshots, the unpartitioned tables" if not schedule.assets
+            else f"{', '.join(schedule.assets)} of {entry.code} (history, snapshot or table as each is)")
+    return f"{when}: the last {schedule.days_back} days of {what}."
+
+
+def refresh_kinds(assets: Sequence[dg.AssetsDefinition]) -> dict[str, str]:
+    """Asset name (the last part of its key) to its refresh kind, read from the assets' tags."""
+    return {spec.key.path[-1]: spec.tags.get(REFRESH_TAG, "")
+            for definition in assets for spec in definition.specs}
 
 
 def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
@@ -81,8 +163,18 @@ def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
     return [job], [schedule]
 
 
-def build_schedules(entry: MarketplaceConfig) -> tuple[list, list]:
-    """Every job and schedule of one marketplace: the daily one and, when it has monthly reports, the monthly."""
-    daily_jobs, daily = build_schedule(entry)
+def build_schedules(entry: MarketplaceConfig, assets: Sequence[dg.AssetsDefinition] = ()) -> tuple[list, list]:
+    """Every job and schedule of one marketplace: the configured ones (``daily`` unless disabled, any
+    other in ``schedules``) and, when it has monthly reports, the monthly.
+
+    ``assets`` are the marketplace's assets, which a schedule listing ``assets`` selects from.
+    """
+    refresh_of = refresh_kinds(assets)
+    schedules = [build_configured_schedule(entry, schedule, refresh_of) for schedule in entry.schedules]
     monthly_jobs, monthly = build_monthly_schedule(entry)
-    return daily_jobs + monthly_jobs, [daily, *monthly]
+    return build_refresh_jobs(entry) + monthly_jobs, [*schedules, *monthly]
+
+
+def build_sensors(entry: MarketplaceConfig) -> list[dg.SensorDefinition]:
+    """The marketplace's sensors: the history loader, newest first (stopped until started)."""
+    return [build_history_sensor(entry, job_name(entry, ROLLING))]
