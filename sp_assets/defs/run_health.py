@@ -8,7 +8,7 @@ worker's health, so only ``max_runtime_seconds`` would end such a run, and that 
 because report steps legitimately wait up to an hour per attempt (see ``dagster.yaml``).
 
 Every run process records its pid in the event log (the run worker's "Started process for run",
-the executor's "Executing steps ...", each step subprocess's event). ``dead_runs_sensor`` looks at
+the executor's "Executing steps ...", each step subprocess's event). The ``sp_assets_dead_runs`` sensor looks at
 every STARTED run every ``INTERVAL_SECONDS``; when none of the processes a run recorded is alive
 (``lib.processes.process_alive``: zombies and reused pids count as dead), it marks the run failed,
 naming the pids, and frees the run's pool slots (nothing can release them any more; the daemon
@@ -76,14 +76,20 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return failed
 
 
-@dg.sensor(name=SENSOR_NAME, minimum_interval_seconds=INTERVAL_SECONDS,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Fails STARTED runs whose processes are all gone (killed with SIGKILL, out of memory, a "
-                       "reboot) and frees their concurrency pool slots, so later steps of those pools are not "
-                       "blocked for ever.")
-def dead_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    failed = fail_dead_runs(context.instance)
-    if failed:
-        context.log.warning(f"failed {len(failed)} dead run(s) and freed their pool slots: {', '.join(failed)}")
-        return dg.SkipReason(f"failed dead run(s) {', '.join(failed)} and freed their pool slots")
-    return dg.SkipReason("no dead run")
+def build_dead_runs_sensor() -> dg.SensorDefinition:
+    """The sensor, built by ``marketplace_factory`` (a module-level sensor would also be picked up by
+    ``load_from_defs_folder``, and the factory is the one place definitions are assembled)."""
+
+    @dg.sensor(name=SENSOR_NAME, minimum_interval_seconds=INTERVAL_SECONDS,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Fails STARTED runs whose processes are all gone (killed with SIGKILL, out of memory, "
+                           "a reboot) and frees their concurrency pool slots, so later steps of those pools are "
+                           "not blocked for ever.")
+    def dead_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        failed = fail_dead_runs(context.instance)
+        if failed:
+            context.log.warning(f"failed {len(failed)} dead run(s) and freed their pool slots: {', '.join(failed)}")
+            return dg.SkipReason(f"failed dead run(s) {', '.join(failed)} and freed their pool slots")
+        return dg.SkipReason("no dead run")
+
+    return dead_runs_sensor
