@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sp_assets.defs.common import ROLLING, daily_asset_kwargs, run_metadata
+from sp_assets.defs.common import ROLLING, daily_asset_kwargs, fail_fast, run_metadata
 from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
@@ -104,6 +104,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
                    "loaded is skipped, rows are never deleted.")
 
     @dg.asset(**daily_asset_kwargs(entry, config.table, "reports", ROLLING, description))
+    @fail_fast(entry)
     def settlements(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         client = sp_client(context, entry)
