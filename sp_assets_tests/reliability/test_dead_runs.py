@@ -104,8 +104,8 @@ def rig(tmp_path: Path) -> Iterator[dict]:
     # creating it at the same moment race on its schema migrations.
     instance = dg.DagsterInstance.from_config(str(home))
     instance.get_runs(limit=1)
-    start("dagster-daemon", "run", "-w", str(support.PROJECT / "workspace.yaml"), log="daemon.log")
     try:
+        start("dagster-daemon", "run", "-w", str(support.PROJECT / "workspace.yaml"), log="daemon.log")
         yield {"proxy": proxy, "instance": instance, "materialize": materialize, "logs": tmp_path}
     finally:
         for gate in proxy.gates:
