@@ -17,9 +17,11 @@ The definitions themselves are assembled once per load, for every marketplace, i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import inspect
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -29,16 +31,85 @@ from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import daily_partitions
 from sp_assets.defs.resources import SpApiResource, data_source, resource_key
 from sp_assets.lib.naming import qualified_name
+from sp_assets.lib.spapi.errors import AccessDeniedError, AuthError, ConfigError, InvalidInputError
 from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.spapi.stats import CallStats
-from sp_assets.lib.warehouse import Warehouse
+from sp_assets.lib.warehouse import Warehouse, WarehousePathError
 
 REFRESH_TAG = "sp_assets/refresh"
 ROLLING = "rolling"  # history that changes late: the schedule re-pulls the last N days
 SNAPSHOT = "snapshot"  # point-in-time data: only today's partition can be materialized
 UNPARTITIONED = "unpartitioned"  # current-state tables without partitions, replaced on each run
 MONTHLY = "monthly"  # monthly-partitioned reports: their own monthly schedule (not the daily jobs)
+# The step retry policy of every SP-API asset. It is for failures a later attempt can get past (HTTP
+# 5xx and connection failures after the client's own retries, a warehouse lock held too long); every
+# asset body is wrapped in ``fail_fast`` so that errors no retry can fix fail the step at once.
 RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+FAIL_FAST_MARKER = "_sp_assets_fail_fast"
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+
+def futile_retry_failure(entry: MarketplaceConfig, error: BaseException) -> dg.Failure | None:
+    """The non-retried ``dg.Failure`` for an error the same attempt would meet again; None for the others.
+
+    Deterministic: Amazon's 401/403 after the client's token refresh (the app lacks the role, or the
+    seller did not authorize this marketplace), a 400, an LWA refusal with an OAuth error code
+    (``invalid_client``, ``invalid_grant``: wrong or revoked credentials), a configuration error and
+    an unusable warehouse path. Everything else (5xx, connection errors, 429 after all waits, a
+    warehouse lock timeout, an unexpected answer) is left to ``RETRY``.
+    """
+    where = f"marketplace {entry.code} ({entry.marketplace_id}, account {entry.account})"
+    if isinstance(error, AccessDeniedError):
+        return dg.Failure(description=(
+            f"{where}: Amazon denied access (HTTP {error.status}): {error}. Not retried: a retry gets the same "
+            "answer. Check that the seller authorized the app for this marketplace and that the app has the "
+            f"role {error.operation} needs."), allow_retries=False)
+    if isinstance(error, InvalidInputError):
+        return dg.Failure(description=f"{where}: Amazon rejected the request (HTTP 400): {error}. Not retried: "
+                                      "the same request would be rejected again.", allow_retries=False)
+    if isinstance(error, AuthError) and error.status in (400, 401) and error.error:
+        return dg.Failure(description=f"{where}: {error}. Not retried: the credentials were refused.",
+                          allow_retries=False)
+    if isinstance(error, ConfigError | WarehousePathError):
+        return dg.Failure(description=f"{where}: {error}. Not retried: fix the configuration.", allow_retries=False)
+    return None
+
+
+def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
+    """Decorate an asset body (under ``@dg.asset``/``@dg.multi_asset``): errors ``futile_retry_failure``
+    knows become a non-retried ``dg.Failure``, everything else propagates to ``RETRY`` unchanged.
+
+    Dagster reads the body's signature and whether it is a generator, so both are kept.
+    """
+    def decorate(fn: _Fn) -> _Fn:
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator_body(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    yield from fn(*args, **kwargs)
+                except Exception as error:
+                    failure = futile_retry_failure(entry, error)
+                    if failure is None:
+                        raise
+                    raise failure from None
+
+            body: Any = generator_body
+        else:
+            @functools.wraps(fn)
+            def plain_body(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return fn(*args, **kwargs)
+                except Exception as error:
+                    failure = futile_retry_failure(entry, error)
+                    if failure is None:
+                        raise
+                    raise failure from None
+
+            body = plain_body
+        setattr(body, FAIL_FAST_MARKER, True)
+        return body
+
+    return decorate
 
 
 def group_name(entry: MarketplaceConfig) -> str:

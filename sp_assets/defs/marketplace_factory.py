@@ -25,6 +25,7 @@ from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_ch
 from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.resources import project_resources
+from sp_assets.defs.run_health import build_dead_runs_sensor
 from sp_assets.defs.schedules import build_schedules, build_sensors
 from sp_assets.defs.sellers.assets import build_sellers_assets, build_sellers_checks
 from sp_assets.defs.shipments.assets import build_shipments_assets, build_shipments_checks
@@ -54,9 +55,10 @@ def marketplace_definitions(entry: MarketplaceConfig) -> dg.Definitions:
 
 
 def project_definitions(config: ProjectConfig) -> dg.Definitions:
-    """The whole code location for one configuration: every marketplace, and the resources."""
+    """The whole code location for one configuration: every marketplace, the resources, and the
+    sensor that fails dead runs and frees their pool slots (``run_health``)."""
     return dg.Definitions.merge(*(marketplace_definitions(entry) for entry in config.marketplaces),
-                                dg.Definitions(resources=project_resources(config)))
+                                dg.Definitions(resources=project_resources(config), sensors=[build_dead_runs_sensor()]))
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -107,28 +107,39 @@ class SpApiResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB file every asset writes to (``SP_ASSETS_DUCKDB``, default ``data/sp_assets.duckdb``)."""
+    """The DuckDB file every asset writes to (``SP_ASSETS_DUCKDB``, default ``data/sp_assets.duckdb``).
+
+    ``lock_timeout_seconds`` bounds the wait for other sp_assets writers; ``busy_timeout_seconds`` the
+    wait while another program (DuckDB CLI, a notebook) holds DuckDB's own lock, unset meaning
+    ``SP_ASSETS_DUCKDB_BUSY_TIMEOUT`` or 120 s.
+    """
 
     path: str = ""
     lock_timeout_seconds: float = 900.0
+    busy_timeout_seconds: float | None = None
 
     def resolved_path(self) -> str:
         return self.path or str(duckdb_path())
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Check the database path before the step fetches anything; a bad path is not retried."""
+        """Check the settings and the database path before the step fetches anything; neither is retried."""
         try:
-            Warehouse(self.resolved_path()).check_writable()
-        except WarehousePathError as error:
+            self._warehouse(source="amazon").check_writable()
+        except (ValueError, WarehousePathError) as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
 
     def warehouse(self) -> Warehouse:
         """The warehouse, recording every load with this process's ``data_source`` in the ledger."""
         try:
-            source = data_source()
-        except ValueError as error:
+            return self._warehouse(source=data_source())
+        except (ValueError, WarehousePathError) as error:
+            # A bad setting (a negative timeout, SP_ASSETS_DUCKDB_BUSY_TIMEOUT=soon, SP_ASSETS_SANDBOX=yes)
+            # is the same on every attempt: the step retry policy must not run the step again.
             raise dg.Failure(description=str(error), allow_retries=False) from None
-        return Warehouse(self.resolved_path(), lock_timeout_s=self.lock_timeout_seconds, source=source)
+
+    def _warehouse(self, source: str) -> Warehouse:
+        return Warehouse(self.resolved_path(), lock_timeout_s=self.lock_timeout_seconds,
+                         busy_timeout_s=self.busy_timeout_seconds, source=source)
 
 
 def sp_api_resource(entry: MarketplaceConfig) -> SpApiResource:

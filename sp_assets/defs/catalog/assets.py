@@ -24,7 +24,7 @@ from typing import Any
 import dagster as dg
 
 from sp_assets.defs.checks import primary_key_check
-from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, local_dates, sp_client
+from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
@@ -71,6 +71,7 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, PRODUCT_CATEGORIES.name)],
               **asset_kwargs(entry, PRODUCT_CATEGORIES.name, "catalog", SNAPSHOT,
                                    DESCRIPTIONS["product_categories"]))
+    @fail_fast(entry)
     def product_categories(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history)
         start, end = utc_window(context)
@@ -89,6 +90,7 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         )
 
     @dg.asset(**asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
+    @fail_fast(entry)
     def catalog_matches(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history)
         start, end = utc_window(context)

@@ -25,6 +25,7 @@ from sp_assets.defs.common import (
     api_since,
     asset_key,
     asset_kwargs,
+    fail_fast,
     local_dates,
     sp_client,
     sql_table,
@@ -63,6 +64,7 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
 
     @dg.asset(**asset_kwargs(entry, "inventory_supply", "inventory", SNAPSHOT,
                                    DESCRIPTIONS["inventory_supply"]))
+    @fail_fast(entry)
     def inventory_supply(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
         start, end = utc_window(context)
@@ -75,6 +77,7 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
 
     @dg.asset(deps=[inventory_supply], **asset_kwargs(entry, "inventory_supply_current", "inventory", SNAPSHOT,
                                                       DESCRIPTIONS["inventory_supply_current"], needs_api=False))
+    @fail_fast(entry)
     def inventory_supply_current(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)

@@ -37,6 +37,7 @@ from sp_assets.defs.common import (
     asset_key,
     asset_kwargs,
     asset_spec_kwargs,
+    fail_fast,
     local_dates,
     multi_asset_kwargs,
     run_metadata,
@@ -161,12 +162,14 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
                                                                _spec(entry, "order_items", deps=("orders",))]
 
     @dg.multi_asset(name=f"{entry.code}_orders", specs=pair_specs, **op_kwargs)
+    @fail_fast(entry)
     def orders_and_items(context: dg.AssetExecutionContext):
         yield from run_pair(context, ("orders", "order_items"), (ORDERS, ORDER_ITEMS), entry.query_date_type, True)
 
     @dg.multi_asset(name=f"{entry.code}_orders_upsert",
                     specs=[_spec(entry, "orders_upsert"), _spec(entry, "order_items_upsert", deps=("orders_upsert",))],
                     **op_kwargs)
+    @fail_fast(entry)
     def upserts(context: dg.AssetExecutionContext):
         yield from run_pair(context, ("orders_upsert", "order_items_upsert"), (ORDERS_UPSERT, ORDER_ITEMS_UPSERT),
                             "last_updated", False)
@@ -186,6 +189,7 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.As
 
     @dg.asset(deps=[asset_key(entry, "orders")], **asset_kwargs(entry, "order_items", "reports", ROLLING,
                                                                  DESCRIPTIONS["order_items_report"]))
+    @fail_fast(entry)
     def order_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)

@@ -23,7 +23,7 @@ from typing import Any
 import dagster as dg
 
 from sp_assets.defs.checks import primary_key_check
-from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, local_dates, sp_client
+from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
@@ -75,6 +75,7 @@ def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: Pricing
 
     @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name)],
               **asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name]))
+    @fail_fast(entry)
     def pricing_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
         start, end = utc_window(context)

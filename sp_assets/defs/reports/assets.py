@@ -50,6 +50,7 @@ from sp_assets.defs.common import (
     api_since,
     asset_key,
     asset_kwargs,
+    fail_fast,
     require_today,
     run_metadata,
     sp_client,
@@ -186,6 +187,7 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.Ass
     what = f"{entry.code}/{config.table}"
 
     @dg.asset(**_asset_kwargs(entry, config, row))
+    @fail_fast(entry)
     def report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         if row.is_snapshot:
             require_today(context, entry, history_asset=_history_asset(entry, config, row))
@@ -239,6 +241,7 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
     @dg.multi_asset(name=f"{entry.code}__{config.table}", specs=specs, partitions_def=base["partitions_def"],
                     backfill_policy=base["backfill_policy"], pool=base["pool"], retry_policy=base["retry_policy"],
                     required_resource_keys=base["required_resource_keys"])
+    @fail_fast(entry)
     def sales_and_traffic(context: dg.AssetExecutionContext):
         now = _now()
         client = sp_client(context, entry)

@@ -26,7 +26,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sp_assets.defs.common import ROLLING, api_since, asset_kwargs, run_metadata, sp_client, warehouse_of
+from sp_assets.defs.common import (
+    ROLLING,
+    api_since,
+    asset_kwargs,
+    fail_fast,
+    run_metadata,
+    sp_client,
+    warehouse_of,
+)
 from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
@@ -103,6 +111,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
                    "loaded is skipped, rows are never deleted.")
 
     @dg.asset(**asset_kwargs(entry, config.table, "reports", ROLLING, description))
+    @fail_fast(entry)
     def settlements(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         client = sp_client(context, entry)

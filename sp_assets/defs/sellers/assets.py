@@ -15,7 +15,7 @@ credential's region, so the table lists them all, not only the configured ones.
 import dagster as dg
 
 from sp_assets.defs.checks import primary_key_check
-from sp_assets.defs.common import UNPARTITIONED, api_since, asset_kwargs, sp_client
+from sp_assets.defs.common import UNPARTITIONED, api_since, asset_kwargs, fail_fast, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.rest_support import REPLACE_TABLE, utc_now, write_rows
 from sp_assets.lib.sellers import MARKETPLACE_PARTICIPATIONS, fetch_participation_rows
@@ -27,6 +27,7 @@ DESCRIPTION = ("Replaces the seed's **Marketplace Participations**: the marketpl
 
 def build_sellers_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(**asset_kwargs(entry, MARKETPLACE_PARTICIPATIONS.name, "sellers", UNPARTITIONED, DESCRIPTION))
+    @fail_fast(entry)
     def marketplace_participations(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = sp_client(context, entry)
         before = client.stats.snapshot()

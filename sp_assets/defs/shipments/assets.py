@@ -29,6 +29,7 @@ from sp_assets.defs.common import (
     api_since,
     asset_key,
     asset_kwargs,
+    fail_fast,
     sp_client,
     sql_table,
     warehouse_of,
@@ -68,6 +69,7 @@ def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
 
     @dg.asset(**asset_kwargs(entry, INBOUND_SHIPMENTS.name, "inbound", ROLLING,
                                    DESCRIPTIONS["inbound_shipments"]))
+    @fail_fast(entry)
     def inbound_shipments(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         client = sp_client(context, entry)
@@ -80,6 +82,7 @@ def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
 
     @dg.asset(**asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
                                    DESCRIPTIONS["inbound_shipment_items"]))
+    @fail_fast(entry)
     def inbound_shipment_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         client = sp_client(context, entry)
@@ -99,6 +102,7 @@ def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
 
     @dg.asset(**asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
                                    DESCRIPTIONS["fulfillment_orders"]))
+    @fail_fast(entry)
     def fulfillment_orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = utc_window(context)
         client = sp_client(context, entry)

@@ -66,7 +66,8 @@ class Warehouse:
     """One DuckDB warehouse file. Cheap to construct; every method opens and closes its own connection.
 
     ``lock_timeout_s`` bounds the wait for other sp_assets writers (they queue on ``<path>.lock``);
-    ``busy_timeout_s`` bounds retries while a process outside that lock keeps DuckDB's own file lock.
+    ``busy_timeout_s`` bounds retries while a process outside that lock keeps DuckDB's own file lock
+    (None: ``SP_ASSETS_DUCKDB_BUSY_TIMEOUT`` or 120 s, see ``lock.busy_timeout_s``).
     ``source`` says where the data written through this object comes from, ``"amazon"`` or
     ``"sandbox"``; every ledger row records it, so synthetic data is never mistaken for real data.
     """
@@ -76,16 +77,13 @@ class Warehouse:
         path: str | os.PathLike[str],
         *,
         lock_timeout_s: float = 600.0,
-        busy_timeout_s: float = 120.0,
+        busy_timeout_s: float | None = None,
         source: str = "amazon",
     ) -> None:
         self.path = validated_path(path)
         self.lock_path = Path(f"{self.path}.lock")
-        for name, value in (("lock_timeout_s", lock_timeout_s), ("busy_timeout_s", busy_timeout_s)):
-            if not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        self.lock_timeout_s = float(lock_timeout_s)
-        self.busy_timeout_s = float(busy_timeout_s)
+        self.lock_timeout_s = lock.checked_seconds("lock_timeout_s", lock_timeout_s)
+        self.busy_timeout_s = lock.busy_timeout_s(busy_timeout_s)
         self.source = ledger.check_source(source)
         self._lock = lock.file_lock(self.lock_path)
 

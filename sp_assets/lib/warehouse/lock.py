@@ -6,12 +6,16 @@ DuckDB allows one writing process per file; without a shared lock, concurrent Da
 * sp_assets processes queue on a cross-process ``filelock`` (``<db>.lock``), held only around
   connect + transaction, so the wait is milliseconds to seconds and never spans an HTTP call;
 * a process outside that lock (DuckDB CLI, a notebook) holding DuckDB's own file lock is waited out
-  with jittered exponential backoff, bounded by ``busy_timeout_s``, then reported by name.
+  with jittered exponential backoff, bounded by ``busy_timeout_s``, then reported by name. The
+  bound is ``WarehouseResource.busy_timeout_seconds``, else ``SP_ASSETS_DUCKDB_BUSY_TIMEOUT``, else
+  120 s: an analyst's session that must not be broken into can be waited out longer, and a
+  pipeline that should rather fail (and retry the write later) can wait less.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -22,6 +26,29 @@ import filelock
 from sp_assets.lib.warehouse.errors import WarehouseBusyError, WarehouseLockTimeout, path_error
 
 _LOG = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_ENV = "SP_ASSETS_DUCKDB_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT_S = 120.0
+
+
+def busy_timeout_s(configured: float | None = None) -> float:
+    """The wait for DuckDB's own lock: ``configured``, else ``SP_ASSETS_DUCKDB_BUSY_TIMEOUT``, else 120 s."""
+    if configured is not None:
+        return checked_seconds("busy_timeout_s", configured)
+    raw = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_S
+    try:
+        return checked_seconds(BUSY_TIMEOUT_ENV, float(raw))
+    except ValueError:
+        raise ValueError(f"{BUSY_TIMEOUT_ENV}: {raw!r} is not allowed; use a number of seconds >= 0 "
+                         f"(default {DEFAULT_BUSY_TIMEOUT_S:g})") from None
+
+
+def checked_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def file_lock(lock_path: Path) -> filelock.FileLock:
