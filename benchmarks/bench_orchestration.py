@@ -23,6 +23,17 @@ total, and the wall time / token-bucket minimum. It also gives the share project
 rates (speed 1: the API time becomes the bucket minimum of the same calls), and times, in a fresh
 process, what each run process of a deployed instance pays first: importing the code location.
 
+Side by side, in the same run (``layouts``): the shipped layout (in-process executor, order checks in
+their multi-asset's step) against the layout before issue 17 (Dagster's default multiprocess
+executor, every check its own step; ``orchestration_layouts.py`` keeps it for this comparison), each
+launched as a run worker launches a run (``dg.execute_job`` of a reconstructable job on a persistent
+instance): per-partition runs of ``us_orders`` with its checks, and one-day runs of the whole
+``us_rolling_job`` (every rolling asset and check), alternating old and new. There the work of a run
+is the union of the wall-clock intervals its processes spent in SP-API calls and report polling,
+frame building and DuckDB (logged by every step process); orchestration = wall - work. Asset code
+outside those calls (parsing a report, building a request) counts as orchestration, so the share is
+an upper bound.
+
 Usage: .venv/bin/python benchmarks/bench_orchestration.py [--days 90] [--orders-per-day 300] [--quick]
 """
 
@@ -184,6 +195,89 @@ def backfill(mode: str, days: list[date], args: argparse.Namespace, scratch: Pat
     return result
 
 
+def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """One run per day of ``job`` (``orders`` or ``rolling``) in ``layout`` (``new`` or ``old``), fresh
+    sandbox, warehouse and instance; each run's wall time and work (see the module docstring)."""
+    import json
+
+    import dagster as dg
+    import orchestration_layouts as layouts
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    data_dir = scratch / f"{job}_{layout}_{time.monotonic_ns()}"
+    data_dir.mkdir(parents=True)
+    work_log = data_dir / "work.log"
+    os.environ[layouts.CONFIG_JSON] = json.dumps({
+        "defaults": {"start_date": (days[0] - timedelta(days=5)).isoformat(), "orders_api": "2026-01-01"},
+        "marketplaces": {"us": {"timezone": "UTC"}}})
+    os.environ[layouts.WORK_LOG] = str(work_log)
+    layouts.instrument()
+    runs = []
+    with sandbox_process(speed=args.speed, orders_per_day=args.orders_per_day) as sandbox:
+        sandbox_environment(sandbox.base_url, args.speed, data_dir)
+        (data_dir / "home").mkdir()
+        instance = dg.DagsterInstance.local_temp(tempdir=str(data_dir / "home"))
+        # Step processes load the job from this file (benchmarks/ is not an importable package).
+        reconstructable = ReconstructableJob.for_file(layouts.__file__, layouts.JOBS[(job, layout)].__name__)
+        for day in days:
+            work_log.write_text("")
+            started = time.time()
+            result = dg.execute_job(reconstructable, instance, run_config=console_config(args.console_log_level),
+                                    tags={"dagster/partition": day.isoformat()})
+            wall = time.time() - started
+            if not result.success:
+                raise RuntimeError(f"{job} {layout}: the run for {day} failed")
+            intervals = layouts.read_work_log(str(work_log))
+            work = layouts.union_seconds([i for found in intervals.values() for i in found])
+            runs.append({"wall_s": wall, "work_s": work,
+                         **{f"{k}_s": layouts.union_seconds(v) for k, v in intervals.items()},
+                         "steps": sum(1 for e in result.all_events if e.event_type_value == "STEP_SUCCESS")})
+        instance.dispose()
+    wall = sum(r["wall_s"] for r in runs)
+    work = sum(r["work_s"] for r in runs)
+    shares = sorted(1 - r["work_s"] / r["wall_s"] for r in runs)
+    out = {"job": job, "layout": layout, "runs": len(runs), "steps_per_run": runs[0]["steps"],
+           "total_s": round(wall, 2), "work_s": round(work, 2),
+           **{k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in ("api_s", "frames_s", "duckdb_s")},
+           "orchestration_share": ratio(wall - work, wall),
+           "share_min_median_max": [round(shares[0], 3), round(shares[len(shares) // 2], 3), round(shares[-1], 3)],
+           "run_wall_s_min_median_max": [round(x, 2) for x in sorted(r["wall_s"] for r in runs)[::max(1, len(runs) // 2)]]}
+    log(f"{job} {layout}: {len(runs)} runs in {wall:.1f} s ({runs[0]['steps']} steps each), work {work:.1f} s, "
+        f"orchestration {out['orchestration_share']:.1%}")
+    return out
+
+
+def compare_layouts(days: list[date], args: argparse.Namespace, scratch: Path) -> list[dict[str, Any]]:
+    """Per-partition order runs and one-day rolling runs, new layout then old, alternating for the rolling job."""
+    results = [layout_runs("orders", "new", days, args, scratch),
+               layout_runs("orders", "old", days[:args.old_days], args, scratch)]
+    rolling_day = [days[-1]]
+    for _ in range(args.rolling_repeats):
+        results += [layout_runs("rolling", "new", rolling_day, args, scratch),
+                    layout_runs("rolling", "old", rolling_day, args, scratch)]
+    return results
+
+
+def layout_summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    targets = {"orders": 0.15, "rolling": 0.25}
+    for job in ("orders", "rolling"):
+        for layout in ("new", "old"):
+            found = [r for r in results if r["job"] == job and r["layout"] == layout]
+            shares = sorted(r["orchestration_share"] for r in found)
+            walls = sorted(r["total_s"] for r in found)
+            share = shares[len(shares) // 2]
+            what = (f"{found[0]['runs']} per-partition runs of us_orders + checks" if job == "orders"
+                    else f"one-day us_rolling_job (median of {len(found)})")
+            rows.append(figure(
+                f"orchestration, {layout} layout: {what}: orchestration share of wall time", share,
+                f"<= {targets[job]:.0%}" if layout == "new" else "(old layout, for comparison)",
+                share <= targets[job] if layout == "new" else None,
+                f"{found[0]['steps_per_run']} steps per run; wall {walls[0]:.1f}/{walls[len(walls) // 2]:.1f}/"
+                f"{walls[-1]:.1f} s (min/median/max), share min/max {shares[0]:.1%}/{shares[-1]:.1%}"))
+    return rows
+
+
 def _rows(db: Path) -> dict[str, int]:
     from sp_assets.lib.warehouse import Warehouse
 
@@ -209,13 +303,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--orders-per-day", type=int, default=300)
     parser.add_argument("--speed", type=float, default=1000.0)
-    parser.add_argument("--modes", default="chunks,per_partition")
+    parser.add_argument("--modes", default="chunks,per_partition,layouts")
+    parser.add_argument("--old-days", type=int, default=15,
+                        help="per-partition runs of the old layout (each costs several subprocesses)")
+    parser.add_argument("--rolling-repeats", type=int, default=3, help="one-day rolling runs per layout")
     parser.add_argument("--console-log-level", default="WARNING",
                         help="Dagster console log level (DEBUG prints every event, as a default run does)")
     parser.add_argument("--quick", action="store_true", help="21 days")
     args = parser.parse_args()
     if args.quick:
-        args.days = min(args.days, 21)
+        args.days, args.old_days, args.rolling_repeats = min(args.days, 21), min(args.old_days, 5), 1
     warnings.filterwarnings("ignore")
     machine = machine_info()
     last = date.today() - timedelta(days=12)
@@ -224,9 +321,13 @@ def main() -> None:
     timers = Timers()
     instrument(timers)
     results = []
+    layout_results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench_orchestration_") as scratch:
         for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-            results.append(backfill(mode, days, args, Path(scratch), timers))
+            if mode == "layouts":
+                layout_results = compare_layouts(days, args, Path(scratch))
+            else:
+                results.append(backfill(mode, days, args, Path(scratch), timers))
     import_s = code_location_import_s()
     log(f"importing the code location in a fresh process: {import_s:.2f} s")
     summary = []
@@ -246,6 +347,7 @@ def main() -> None:
             result["dagster_cost_share"] is not None and result["dagster_cost_share"] <= SHARE_TARGET,
             f"backfill wall / token-bucket minimum of its {result['searchOrders_calls']} searchOrders calls = "
             f"{result['wall_over_bucket_minimum']} (1.0 = as fast as the quota allows)"))
+    summary += layout_summary(layout_results) if layout_results else []
     emit({
         "benchmark": "orchestration",
         "machine": machine,
@@ -255,6 +357,7 @@ def main() -> None:
                        "instance": "DagsterInstance.local_temp (SQLite storage)",
                        "console_log_level": args.console_log_level},
         "modes": results,
+        "layouts": layout_results,
         "code_location_import_s": round(import_s, 2),
         "summary": summary,
     })

@@ -54,11 +54,20 @@ def marketplace_definitions(entry: MarketplaceConfig) -> dg.Definitions:
                           sensors=build_sensors(entry))
 
 
+# Every run (schedules, UI backfills, `dg launch`) executes its steps in the run's own process: a
+# step's time is Amazon's quota and DuckDB, not a subprocess that imports the code location (~1 s a
+# step, and a one-day rolling job has 20-odd steps; measured in benchmarks/bench_orchestration.py).
+# Steps of one run still go one at a time in dependency order, blocking checks still block, and
+# pools still serialize the steps of parallel runs that share a quota (each step claims its slot).
+EXECUTOR = dg.in_process_executor
+
+
 def project_definitions(config: ProjectConfig) -> dg.Definitions:
-    """The whole code location for one configuration: every marketplace, the resources, and the
-    sensor that fails dead runs and frees their pool slots (``run_health``)."""
+    """The whole code location for one configuration: every marketplace, the resources, the executor,
+    and the sensor that fails dead runs and frees their pool slots (``run_health``)."""
     return dg.Definitions.merge(*(marketplace_definitions(entry) for entry in config.marketplaces),
-                                dg.Definitions(resources=project_resources(config), sensors=[build_dead_runs_sensor()]))
+                                dg.Definitions(resources=project_resources(config), executor=EXECUTOR,
+                                               sensors=[build_dead_runs_sensor()]))
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -99,6 +99,17 @@ def test_one_helper_gives_partitioned_and_unpartitioned_asset_arguments() -> Non
     assert reader["required_resource_keys"] == {"warehouse"}
 
 
+def test_every_job_runs_its_steps_in_process_and_order_checks_run_in_their_assets_step(
+        committed_config: None) -> None:
+    """A step per subprocess made a one-day rolling run take minutes (benchmarks/bench_orchestration.py)."""
+    definitions = load_defs()
+    repository = definitions.get_repository_def()
+    assert {job.executor_def.name for job in repository.get_all_jobs()} == {"in_process"}
+    orders = definitions.resolve_assets_def(dg.AssetKey(["us", "orders"]))
+    assert {key.name for key in orders.check_keys} == {"orders_primary_key", "order_items_primary_key",
+                                                        "order_items_reference_orders"}
+
+
 # ------------------------------------------------------------------------------------------ errors
 PROJECT = Path(sp_assets.__file__).resolve().parent.parent
 

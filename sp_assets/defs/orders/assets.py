@@ -31,7 +31,7 @@ from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.checks import TableCheck, check_step, primary_key, results_in_step, specs_of
 from sp_assets.defs.common import (
     ROLLING,
     asset_key,
@@ -61,6 +61,7 @@ from sp_assets.lib.orders import (
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.parsing import read_tsv
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
+from sp_assets.lib.warehouse import Warehouse
 
 DESCRIPTIONS = {
     "orders": "Replaces the seed's **Order Details**: every order created in the partition's day "
@@ -103,9 +104,18 @@ def _orders_in(context: dg.AssetExecutionContext, entry: MarketplaceConfig, tabl
     ).to_dicts()
 
 
-def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    """The two order multi-assets of one marketplace: (orders, order_items) and their upserts."""
+def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
+    """The two order multi-assets of one marketplace: (orders, order_items) and their upserts.
+
+    Their checks run in their step, each table's right after its write (``checks_in_step=False``
+    builds them without, for ``build_orders_checks(checks_in_step=False)``: the separate check steps
+    of the old layout, kept for the orchestration benchmark's comparison).
+    """
     op_kwargs = dict(can_subset=True, **multi_asset_kwargs(entry, "orders", ROLLING))
+    checks = orders_table_checks(entry) if checks_in_step else {}
+
+    def check_specs(*tables: str) -> list[dg.AssetCheckSpec]:
+        return specs_of(check for table in tables for check in checks.get(table, ()))
 
     def fetch(context: dg.AssetExecutionContext, start: datetime, end: datetime, by: str, want_items: bool,
               table: str, column: str, first: Any, last: Any) -> tuple[list | None, list | None]:
@@ -154,21 +164,24 @@ def build_orders_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         # Orders first: an items-only failure must never leave items without their orders.
         if orders is not None:
             yield write(context, specs[0], names[0], orders, start, end, window, api)
+            yield from results_in_step(context, checks.get(names[0], ()))
         if items is not None:
             yield write(context, specs[1], names[1], items, start, end, window, api if orders is None else {})
+            yield from results_in_step(context, checks.get(names[1], ()))
 
     from_report = entry.order_items_source == "report"
     pair_specs = [_spec(entry, "orders")] if from_report else [_spec(entry, "orders"),
                                                                _spec(entry, "order_items", deps=("orders",))]
 
-    @dg.multi_asset(name=f"{entry.code}_orders", specs=pair_specs, **op_kwargs)
+    @dg.multi_asset(name=f"{entry.code}_orders", specs=pair_specs,
+                    check_specs=check_specs("orders", *([] if from_report else ["order_items"])), **op_kwargs)
     @fail_fast(entry)
     def orders_and_items(context: dg.AssetExecutionContext):
         yield from run_pair(context, ("orders", "order_items"), (ORDERS, ORDER_ITEMS), entry.query_date_type, True)
 
     @dg.multi_asset(name=f"{entry.code}_orders_upsert",
                     specs=[_spec(entry, "orders_upsert"), _spec(entry, "order_items_upsert", deps=("orders_upsert",))],
-                    **op_kwargs)
+                    check_specs=check_specs("orders_upsert", "order_items_upsert"), **op_kwargs)
     @fail_fast(entry)
     def upserts(context: dg.AssetExecutionContext):
         yield from run_pair(context, ("orders_upsert", "order_items_upsert"), (ORDERS_UPSERT, ORDER_ITEMS_UPSERT),
@@ -224,14 +237,10 @@ def _rows_per_day(rows: list[dict[str, Any]]) -> dict[date, int]:
 
 
 # ------------------------------------------------------------------------------------------ checks
-def items_reference_orders_check(entry: MarketplaceConfig, items_table: str, orders_table: str
-                                 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset_key(entry, items_table), name=f"{items_table}_reference_{orders_table}",
-                    blocking=True, required_resource_keys={"warehouse"},
-                    description=f"every row of {entry.code}.{items_table} belongs to an order in "
-                                f"{entry.code}.{orders_table}")
-    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = warehouse_of(context)
+def items_reference_orders(entry: MarketplaceConfig, items_table: str, orders_table: str) -> TableCheck:
+    """``<items>_reference_<orders>``: every item row belongs to an order of its orders table."""
+
+    def evaluate(warehouse: Warehouse) -> dg.AssetCheckResult:
         if not warehouse.table_exists(entry.code, items_table):
             return dg.AssetCheckResult(passed=True, metadata={"orphans": 0, "note": "table not created yet"})
         if not warehouse.table_exists(entry.code, orders_table):
@@ -242,15 +251,30 @@ def items_reference_orders_check(entry: MarketplaceConfig, items_table: str, ord
         ).item()
         return dg.AssetCheckResult(passed=orphans == 0, metadata={"orphan_items": int(orphans)})
 
-    return check
+    return TableCheck(dg.AssetCheckSpec(f"{items_table}_reference_{orders_table}", asset=asset_key(entry, items_table),
+                                        blocking=True,
+                                        description=f"every row of {entry.code}.{items_table} belongs to an order "
+                                                    f"in {entry.code}.{orders_table}"),
+                      evaluate)
 
 
-def build_orders_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
-    return [
-        primary_key_check(entry, ORDERS),
-        primary_key_check(entry, ORDER_ITEMS),
-        primary_key_check(entry, ORDERS_UPSERT),
-        primary_key_check(entry, ORDER_ITEMS_UPSERT),
-        items_reference_orders_check(entry, "order_items", "orders"),
-        items_reference_orders_check(entry, "order_items_upsert", "orders_upsert"),
-    ]
+def orders_table_checks(entry: MarketplaceConfig) -> dict[str, list[TableCheck]]:
+    """The checks of each order table, by table name."""
+    return {
+        "orders": [primary_key(entry, ORDERS)],
+        "order_items": [primary_key(entry, ORDER_ITEMS), items_reference_orders(entry, "order_items", "orders")],
+        "orders_upsert": [primary_key(entry, ORDERS_UPSERT)],
+        "order_items_upsert": [primary_key(entry, ORDER_ITEMS_UPSERT),
+                               items_reference_orders(entry, "order_items_upsert", "orders_upsert")],
+    }
+
+
+def build_orders_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
+    """The order checks that run as steps of their own: those of ``order_items`` when it comes from
+    the all-orders report (a single asset), or all of them in the old layout (``checks_in_step=False``)."""
+    by_table = orders_table_checks(entry)
+    if checks_in_step:
+        tables = ["order_items"] if entry.order_items_source == "report" else []
+    else:
+        tables = list(by_table)
+    return [check_step(check) for table in tables for check in by_table[table]]

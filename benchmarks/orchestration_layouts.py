@@ -1,0 +1,152 @@
+"""The jobs ``bench_orchestration.py`` compares, as reconstructable functions, and its work log.
+
+Two layouts of the same assets:
+
+* **new** (shipped): the project's executor (``marketplace_factory.EXECUTOR``, in process) and the
+  order checks in their multi-asset's step;
+* **old** (before issue 17, kept here only): Dagster's default multiprocess executor (every step,
+  each check included, its own subprocess) and every order check its own step.
+
+A multiprocess run starts its steps in child processes that import this file again (``dg.reconstructable``),
+so the configuration comes from ``BENCH_CONFIG_JSON`` and the work each process does is appended, as
+wall-clock intervals, to the file named by ``BENCH_WORK_LOG``: SP-API calls and report polling
+(``api``), frame building (``frames``), DuckDB (``duckdb``). The union of those intervals is the work of
+a run; the rest of its wall time is orchestration.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from sp_assets.defs.config import ProjectConfig, parse_config
+
+WORK_LOG, CONFIG_JSON = "BENCH_WORK_LOG", "BENCH_CONFIG_JSON"
+WAREHOUSE_METHODS = ("replace_partition", "merge", "replace_table", "append", "load_delimited_file", "query",
+                     "table_exists", "columns", "row_count", "loads")
+_instrumented = False
+
+
+def _logged(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            with open(os.environ[WORK_LOG], "a", encoding="utf-8") as log:
+                log.write(f"{category} {started:.6f} {time.time():.6f}\n")
+
+    return timed
+
+
+def instrument() -> None:
+    """Log the work of this process (measurement only: the wrapped functions are unchanged)."""
+    global _instrumented
+    if _instrumented or not os.environ.get(WORK_LOG):
+        return
+    _instrumented = True
+    from sp_assets.defs.orders import assets as orders_assets
+    from sp_assets.lib.reports import lifecycle
+    from sp_assets.lib.spapi.http import SPAPIClient
+    from sp_assets.lib.warehouse import Warehouse
+
+    for name in ("request", "download_to", "iter_download"):
+        setattr(SPAPIClient, name, _logged("api", getattr(SPAPIClient, name)))
+    lifecycle._ReportRun._wait_for_terminal = _logged("api", lifecycle._ReportRun._wait_for_terminal)
+    for name in WAREHOUSE_METHODS:
+        setattr(Warehouse, name, _logged("duckdb", getattr(Warehouse, name)))
+    orders_assets.frame_from_records = _logged("frames", orders_assets.frame_from_records)
+
+
+def read_work_log(path: str) -> dict[str, list[tuple[float, float]]]:
+    intervals: dict[str, list[tuple[float, float]]] = {}
+    with open(path, encoding="utf-8") as log:
+        for line in log:
+            category, start, end = line.split()
+            intervals.setdefault(category, []).append((float(start), float(end)))
+    return intervals
+
+
+def union_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one interval (parallel and nested calls counted once)."""
+    total, current_start, current_end = 0.0, None, None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += current_end - current_start
+    return total
+
+
+def config() -> ProjectConfig:
+    return parse_config(json.loads(os.environ[CONFIG_JSON]))
+
+
+def _orders_definitions(old: bool) -> dg.Definitions:
+    from sp_assets.defs.marketplace_factory import EXECUTOR
+    from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
+    from sp_assets.defs.resources import project_resources
+
+    instrument()
+    project = config()
+    entry = project.get("us")
+    orders = build_orders_assets(entry, checks_in_step=not old)[:1]
+    keys = set(orders[0].keys)
+    checks = [c for c in build_orders_checks(entry, checks_in_step=not old)
+              if any(k.asset_key in keys for k in c.check_keys)]
+    job = dg.define_asset_job("orders_job", selection=dg.AssetSelection.assets(*keys))
+    return dg.Definitions(assets=orders, asset_checks=checks, jobs=[job], resources=project_resources(project),
+                          executor=dg.multiprocess_executor if old else EXECUTOR)
+
+
+def _rolling_definitions(old: bool) -> dg.Definitions:
+    from sp_assets.defs import marketplace_factory
+    from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
+    from sp_assets.defs.resources import project_resources
+    from sp_assets.defs.schedules import build_schedules
+
+    instrument()
+    project = config()
+    if not old:
+        return marketplace_factory.project_definitions(project)
+    entry = project.get("us")
+    domains = [(build_orders_assets, build_orders_checks), *marketplace_factory.DOMAINS[1:]]
+    kwargs: dict[str, Any] = {"checks_in_step": False}
+    assets = [a for build, _ in domains for a in (build(entry, **kwargs) if build is build_orders_assets
+                                                  else build(entry))]
+    checks = [c for _, build in domains for c in (build(entry, **kwargs) if build is build_orders_checks
+                                                  else build(entry))]
+    jobs, schedules = build_schedules(entry)
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules,
+                          resources=project_resources(project), executor=dg.multiprocess_executor)
+
+
+def orders_job_new() -> dg.JobDefinition:
+    return _orders_definitions(old=False).get_job_def("orders_job")
+
+
+def orders_job_old() -> dg.JobDefinition:
+    return _orders_definitions(old=True).get_job_def("orders_job")
+
+
+def rolling_job_new() -> dg.JobDefinition:
+    return _rolling_definitions(old=False).get_job_def("us_rolling_job")
+
+
+def rolling_job_old() -> dg.JobDefinition:
+    return _rolling_definitions(old=True).get_job_def("us_rolling_job")
+
+
+JOBS = {("orders", "new"): orders_job_new, ("orders", "old"): orders_job_old,
+        ("rolling", "new"): rolling_job_new, ("rolling", "old"): rolling_job_old}
