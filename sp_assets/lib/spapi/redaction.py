@@ -8,6 +8,13 @@ Two layers, because one is never enough with secrets:
 2. Every ``Secret`` registers its value here, and ``scrub(text)`` replaces any registered value in a
    text. Error messages built from server answers (an LWA error might echo the refresh token) and the
    client's log records go through it.
+
+An echo rarely quotes a secret verbatim: a token endpoint or proxy that answers 400 with the posted
+form shows it URL-encoded (``Atzr%7C...``, ``+`` for a space), and a server that truncates or masks
+shows only its start (all but the last 4 characters). So each value is registered in its raw and
+URL-encoded forms (``quote`` and ``quote_plus``, upper- and lower-case escapes), and ``scrub``
+replaces every run of at least ``_MIN_SCRUB_LENGTH`` leading characters of any form. Scrub first,
+truncate after (``scrub_then_cut``): cutting first could leave a prefix too short to recognise.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import threading
 from collections import OrderedDict
+from urllib.parse import quote, quote_plus
 
 REDACTED = "***"
 # Short values are not scrubbed: replacing "a" everywhere would garble messages and protect nothing.
@@ -27,6 +36,8 @@ _MIN_SCRUB_LENGTH = 8
 _MAX_KNOWN = 10_000
 _lock = threading.Lock()
 _known: OrderedDict[str, None] = OrderedDict()
+# The compiled matcher of every form's first _MIN_SCRUB_LENGTH characters, rebuilt after a change.
+_matcher: tuple[re.Pattern[str] | None, dict[str, list[str]]] | None = None
 
 
 class Secret:
@@ -45,11 +56,7 @@ class Secret:
             raise TypeError(f"Secret needs a str, got {type(value).__name__}")
         self._value = value
         if len(value) >= _MIN_SCRUB_LENGTH:
-            with _lock:
-                _known[value] = None
-                _known.move_to_end(value)
-                while len(_known) > _MAX_KNOWN:
-                    _known.popitem(last=False)
+            _register(value)
 
     def reveal(self) -> str:
         """The real value, for the one place that sends it over the wire."""
@@ -87,6 +94,18 @@ class Secret:
         raise TypeError("a Secret cannot be pickled; pass credentials by environment variable name instead")
 
 
+def _register(value: str) -> None:
+    global _matcher
+    with _lock:
+        if value in _known:
+            _known.move_to_end(value)
+            return
+        _known[value] = None
+        while len(_known) > _MAX_KNOWN:
+            _known.popitem(last=False)
+        _matcher = None
+
+
 def known_secret_values() -> list[str]:
     """The registered values, longest first (so a token containing another is replaced whole)."""
     with _lock:
@@ -94,14 +113,71 @@ def known_secret_values() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def secret_forms(value: str) -> set[str]:
+    """How ``value`` may appear in an echo: raw, and URL-encoded as a query or a posted form would be.
+
+    Escapes come in upper case (Python, ``requests``) and lower case (some servers re-encode).
+    """
+    encoded = {quote(value, safe=""), quote(value), quote_plus(value)}
+    lower = {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in encoded}
+    return {value, *encoded, *lower}
+
+
+def _current_matcher() -> tuple[re.Pattern[str] | None, dict[str, list[str]]]:
+    """One regex of every form's leading characters, and each prefix's full forms (longest first)."""
+    global _matcher
+    with _lock:
+        if _matcher is not None:
+            return _matcher
+        by_prefix: dict[str, list[str]] = {}
+        for value in _known:
+            for form in secret_forms(value):
+                by_prefix.setdefault(form[:_MIN_SCRUB_LENGTH], []).append(form)
+        for forms in by_prefix.values():
+            forms.sort(key=len, reverse=True)
+        alternatives = sorted(by_prefix, key=len, reverse=True)
+        pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        _matcher = (pattern, by_prefix)
+        return _matcher
+
+
+def _common_prefix_length(text: str, start: int, form: str) -> int:
+    length = 0
+    limit = min(len(form), len(text) - start)
+    while length < limit and text[start + length] == form[length]:
+        length += 1
+    return length
+
+
 def scrub(text: str) -> str:
-    """Replace every registered secret value found in ``text`` with ``***``."""
+    """Replace every registered secret found in ``text`` with ``***``, in any of its echoed forms.
+
+    Any run of at least ``_MIN_SCRUB_LENGTH`` characters that starts a form of a secret is replaced,
+    so a truncated or masked echo (the first 40 of 44 characters) is caught as well as a whole one.
+    """
     if not text:
         return text
-    for value in known_secret_values():
-        if value in text:
-            text = text.replace(value, REDACTED)
-    return text
+    pattern, by_prefix = _current_matcher()
+    if pattern is None:
+        return text
+    pieces: list[str] = []
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        start = match.start()
+        length = max(_common_prefix_length(text, start, form) for form in by_prefix[match.group(0)])
+        pieces.append(text[position:start])
+        pieces.append(REDACTED)
+        position = start + length
+    if not pieces:
+        return text
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def scrub_then_cut(text: str, limit: int) -> str:
+    """``text`` scrubbed, then cut to ``limit`` characters (with ``...``): never the other way round."""
+    text = scrub(text).strip()
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class ScrubbingFilter(logging.Filter):
