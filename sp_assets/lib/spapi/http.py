@@ -58,7 +58,7 @@ from .errors import (
     foreign_error,
     snippet,
 )
-from .quota import OperationQuota, TokenBucket, parse_rate_header, quota_for, shared_bucket
+from .quota import PAGING, OperationQuota, PageLimit, TokenBucket, parse_rate_header, quota_for, shared_bucket
 from .redaction import Secret, get_logger
 from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
 from .stats import CallStats
@@ -177,6 +177,7 @@ class SPAPIClient:
         timeout: float | tuple[float, float] = (10.0, 60.0),
         orders_before_margin: timedelta = DEFAULT_ORDERS_BEFORE_MARGIN,
         quotas: Mapping[str, OperationQuota] | None = None,
+        paging: Mapping[str, PageLimit] | None = None,
         user_agent: str = USER_AGENT,
         marketplace: Marketplace | None = None,
         request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S,
@@ -209,6 +210,7 @@ class SPAPIClient:
         self.marketplace = marketplace
         self.stats = CallStats()
         self._quotas = dict(quotas or {})
+        self._paging = {**PAGING, **(paging or {})}
         self._tokens: AccessTokenProvider = shared_provider(
             credentials, self.endpoint.token_url, retry=self.retry, speed=self.speed
         )
@@ -243,6 +245,10 @@ class SPAPIClient:
     def credential_id(self) -> str:
         """The non-reversible id of the credential (for pool names and metadata)."""
         return self.credentials.fingerprint
+
+    def page_limit(self, operation: str) -> PageLimit | None:
+        """The paging bound of ``operation`` (``quota.PAGING``, or this client's ``paging=``), if any."""
+        return self._paging.get(operation)
 
     def bucket(self, operation: str) -> TokenBucket:
         """The shared token bucket this client uses for ``operation``."""
