@@ -36,8 +36,10 @@ _MIN_SCRUB_LENGTH = 8
 _MAX_KNOWN = 10_000
 _lock = threading.Lock()
 _known: OrderedDict[str, None] = OrderedDict()
-# The compiled matcher of every form's first _MIN_SCRUB_LENGTH characters, rebuilt after a change.
-_matcher: tuple[re.Pattern[str] | None, dict[str, list[str]]] | None = None
+# Every form of every known value, by its first _MIN_SCRUB_LENGTH characters (kept up to date on
+# registration and eviction, so a process refreshing tokens all day never rebuilds it).
+_by_prefix: dict[str, list[str]] = {}
+_longest_form = 0
 
 
 class Secret:
@@ -95,15 +97,25 @@ class Secret:
 
 
 def _register(value: str) -> None:
-    global _matcher
+    global _longest_form
     with _lock:
         if value in _known:
             _known.move_to_end(value)
             return
         _known[value] = None
+        for form in secret_forms(value):
+            forms = _by_prefix.setdefault(form[:_MIN_SCRUB_LENGTH], [])
+            forms.append(form)
+            forms.sort(key=len, reverse=True)
+            _longest_form = max(_longest_form, len(form))
         while len(_known) > _MAX_KNOWN:
-            _known.popitem(last=False)
-        _matcher = None
+            evicted, _ = _known.popitem(last=False)
+            for form in secret_forms(evicted):
+                forms = _by_prefix.get(form[:_MIN_SCRUB_LENGTH], [])
+                if form in forms:
+                    forms.remove(form)
+                if not forms:
+                    _by_prefix.pop(form[:_MIN_SCRUB_LENGTH], None)
 
 
 def known_secret_values() -> list[str]:
@@ -123,24 +135,6 @@ def secret_forms(value: str) -> set[str]:
     return {value, *encoded, *lower}
 
 
-def _current_matcher() -> tuple[re.Pattern[str] | None, dict[str, list[str]]]:
-    """One regex of every form's leading characters, and each prefix's full forms (longest first)."""
-    global _matcher
-    with _lock:
-        if _matcher is not None:
-            return _matcher
-        by_prefix: dict[str, list[str]] = {}
-        for value in _known:
-            for form in secret_forms(value):
-                by_prefix.setdefault(form[:_MIN_SCRUB_LENGTH], []).append(form)
-        for forms in by_prefix.values():
-            forms.sort(key=len, reverse=True)
-        alternatives = sorted(by_prefix, key=len, reverse=True)
-        pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
-        _matcher = (pattern, by_prefix)
-        return _matcher
-
-
 def _common_prefix_length(text: str, start: int, form: str) -> int:
     length = 0
     limit = min(len(form), len(text) - start)
@@ -155,19 +149,22 @@ def scrub(text: str) -> str:
     Any run of at least ``_MIN_SCRUB_LENGTH`` characters that starts a form of a secret is replaced,
     so a truncated or masked echo (the first 40 of 44 characters) is caught as well as a whole one.
     """
-    if not text:
-        return text
-    pattern, by_prefix = _current_matcher()
-    if pattern is None:
+    if not text or len(text) < _MIN_SCRUB_LENGTH:
         return text
     pieces: list[str] = []
-    position = 0
-    while (match := pattern.search(text, position)) is not None:
-        start = match.start()
-        length = max(_common_prefix_length(text, start, form) for form in by_prefix[match.group(0)])
-        pieces.append(text[position:start])
-        pieces.append(REDACTED)
-        position = start + length
+    position = start = 0
+    with _lock:
+        if not _by_prefix:
+            return text
+        while start <= len(text) - _MIN_SCRUB_LENGTH:
+            forms = _by_prefix.get(text[start:start + _MIN_SCRUB_LENGTH])
+            if forms is None:
+                start += 1
+                continue
+            length = max(_common_prefix_length(text, start, form) for form in forms)
+            pieces.append(text[position:start])
+            pieces.append(REDACTED)
+            position = start = start + length
     if not pieces:
         return text
     pieces.append(text[position:])
@@ -176,8 +173,12 @@ def scrub(text: str) -> str:
 
 def scrub_then_cut(text: str, limit: int) -> str:
     """``text`` scrubbed, then cut to ``limit`` characters (with ``...``): never the other way round."""
-    text = scrub(text).strip()
-    return text if len(text) <= limit else text[:limit] + "..."
+    text = text.strip()
+    # Only the head can show: scrub it with room for the longest form that could start inside it.
+    head = limit + _longest_form + 1
+    cut = len(text) > head
+    text = scrub(text[:head]).strip()
+    return text if len(text) <= limit and not cut else text[:limit] + "..."
 
 
 class ScrubbingFilter(logging.Filter):
