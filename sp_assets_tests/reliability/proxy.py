@@ -48,6 +48,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 # A rule sees (method, path without query, the sandbox's answer) and returns the answer to send.
@@ -128,7 +129,8 @@ class TamperingProxy:
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
         path = handler.path.split("?", 1)[0]
         with self._lock:
-            self.recorded.append(Recorded(handler.command, path, {k.lower(): v for k, v in handler.headers.items()}))
+            self.recorded.append(Recorded(handler.command, path, {k.lower(): v for k, v in handler.headers.items()},
+                                          body))
             rules = list(self.rules)
         upstream = self._session.request(handler.command, self.upstream + handler.path, headers=headers, data=body,
                                          timeout=60, allow_redirects=False)

@@ -15,7 +15,10 @@ its WAL only at commit), so the two DuckDB points cannot be observed from outsid
   ``<code>.<table>``, before COMMIT (wraps ``warehouse.ledger.record_load``, which runs last in the
   transaction);
 * ``after-commit``: after ``Warehouse.load_delimited_file`` returned (committed, lock released), before
-  the report is marked consumed in the report ledger and before Dagster records the materialization.
+  the report is marked consumed in the report ledger and before Dagster records the materialization;
+* ``in-frame-insert``: while a frame's rows are being inserted into ``--gate-table`` (wraps
+  ``warehouse.frames._insert_staged``): for ``order_items``, after the run has written its orders and
+  before the items are in, the point where a reader must not see the orders alone.
 """
 
 from __future__ import annotations
@@ -56,8 +59,19 @@ def install_gate(gate: str, table: str, marker: Path) -> None:
             return result
 
         warehouse.Warehouse.load_delimited_file = load_then_block  # type: ignore[method-assign]
+    elif gate == "in-frame-insert":
+        from sp_assets.lib.warehouse import frames
+
+        insert = frames._insert_staged
+
+        def block_before_insert(connection: Any, target: Any, columns: Any) -> int:
+            if target.table == table:
+                _block_forever(marker)
+            return insert(connection, target, columns)
+
+        frames._insert_staged = block_before_insert
     elif gate != "none":
-        raise SystemExit(f"--gate: {gate!r}; allowed: none, in-transaction, after-commit")
+        raise SystemExit(f"--gate: {gate!r}; allowed: none, in-transaction, after-commit, in-frame-insert")
 
 
 def main(argv: list[str] | None = None) -> int:

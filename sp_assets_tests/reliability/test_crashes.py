@@ -125,11 +125,12 @@ class Rig:
         """The sandbox's counters over HTTP (``/_sandbox/stats``), as an outside observer reads them."""
         return requests.get(self.sandbox.base_url + "/_sandbox/stats", timeout=10).json()
 
-    def start_run(self, gate: str = "none", marker: Path | None = None) -> subprocess.Popen[str]:
+    def start_run(self, gate: str = "none", marker: Path | None = None, select: tuple[str, ...] = SELECT,
+                  gate_table: str = REPORT_TABLE) -> subprocess.Popen[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "LWA_"))}
         env.update({k: v for k, v in self.env.items() if v is not None})
-        command = [sys.executable, "-m", "sp_assets_tests.reliability.run_worker", "--select", ",".join(SELECT),
-                   "--partition", DAY.isoformat(), "--gate", gate, "--gate-table", REPORT_TABLE,
+        command = [sys.executable, "-m", "sp_assets_tests.reliability.run_worker", "--select", ",".join(select),
+                   "--partition", DAY.isoformat(), "--gate", gate, "--gate-table", gate_table,
                    "--marker", str(marker or "")]
         return subprocess.Popen(command, cwd=support.PROJECT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
@@ -290,6 +291,36 @@ def test_killed_just_after_the_commit_reloads_the_same_report_without_duplicates
     assert metadata["resumed"] is True and metadata["report_id"] == report_id and _created(r) == 1
     assert Warehouse(r.db).loads("us", REPORT_TABLE).height == 2  # committed twice, replaced once
     _assert_identical_to_truth(r, truth)
+
+
+def _orders_without_items(db: Path) -> int:
+    """Orders of the day a reader sees with none of their items (issue 18: they commit together)."""
+    warehouse = Warehouse(db)
+    if not warehouse.table_exists("us", "orders"):
+        return 0
+    if not warehouse.table_exists("us", "order_items"):
+        return _rows_for_day(db, "us.orders")
+    return warehouse.query(
+        "select count(*) from us.orders o where partition_date = ? and not exists "
+        "(select 1 from us.order_items i where i.amazon_order_id = o.amazon_order_id)", [DAY]).item()
+
+
+def test_killed_between_the_orders_and_their_items_leaves_neither(rig, truth, tmp_path: Path) -> None:
+    """Issue 18: the run dies after writing the day's orders and before their items are in. A reader
+    must never see those orders without their items: both tables commit together or not at all."""
+    r = rig()
+    marker = tmp_path / "items.marker"
+    run = r.start_run("in-frame-insert", marker, select=("us/orders", "us/order_items"), gate_table="order_items")
+    _wait_for(marker.exists, run, "the insert of the order items")
+    _kill(run)
+    assert _orders_without_items(r.db) == 0
+    assert _rows_for_day(r.db, "us.orders") == 0 and _rows_for_day(r.db, "us.order_items") == 0
+    assert not r.db.exists() or Warehouse(r.db).loads("us").height == 0
+    r.rerun()
+    _assert_identical_to_truth(r, truth)
+    assert _orders_without_items(r.db) == 0
+    loads = Warehouse(r.db).loads("us")
+    assert set(loads["table_name"]) >= {"orders", "order_items"}
 
 
 @pytest.mark.long

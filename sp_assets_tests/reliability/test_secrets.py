@@ -13,10 +13,18 @@ nor any access token the proxy saw) may appear in: the event log (``instance.all
 under ``DAGSTER_HOME`` (run and event storage, compute logs), any VARCHAR column of any DuckDB
 table, the report ledger, or the command's own output. The report document download must carry no
 access token, and the sandbox must refuse a non-loopback bind unless explicitly asked.
+
+Issue 18, item 2: the same scan after a run whose token endpoint (the proxy) echoes what it was sent,
+one way per step attempt (the step retry policy gives three): a 400 whose JSON description quotes
+the posted form (URL-encoded refresh token and client secret) and the client secret masked but for
+its last 4 characters; a 400 whose plain-text body quotes the form so that a 200-character cut
+falls inside the client secret; and a 200 whose access token ends in a newline (``requests`` refuses
+such a header with ``InvalidHeader``, quoting the value). No form of any secret may appear anywhere.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import duckdb
 import pytest
@@ -31,7 +40,7 @@ import pytest
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
 
-from .proxy import TamperingProxy
+from .proxy import Answer, TamperingProxy
 from .support import environment
 
 pytestmark = pytest.mark.slow
@@ -94,6 +103,115 @@ def secret_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretRun]:
         tokens = {r.headers["x-amz-access-token"] for r in proxy.recorded if "x-amz-access-token" in r.headers}
         yield SecretRun(home, db, output, tokens, proxy)
     proxy.stop()
+
+
+def _run_command(proxy: TamperingProxy, root: Path, select: str) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """``dagster asset materialize`` of ``select`` for DAY through ``proxy``, production code path."""
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    config = root / "marketplaces.yaml"
+    config.write_text(f"marketplaces:\n  us:\n    start_date: {(DAY - timedelta(days=5)).isoformat()}\n"
+                      f"    orders_api: v0\n")
+    db = root / "data" / "warehouse.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SP_", "LWA_", "DAGSTER_"))}
+    env.update(DAGSTER_HOME=str(home), SP_ASSETS_CONFIG=str(config), SP_ASSETS_DATA_DIR=str(root / "data"),
+               SP_ASSETS_DUCKDB=str(db), LWA_APP_ID=CLIENT_ID, LWA_CLIENT_SECRET=CLIENT_SECRET,
+               SP_API_REFRESH_TOKEN=REFRESH_TOKEN, SP_API_ENDPOINT=proxy.url,
+               SP_API_TOKEN_URL=proxy.url + "/auth/o2/token", PYTHONUNBUFFERED="1")
+    command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "sp_assets.definitions",
+               "--select", select, "--partition", DAY.isoformat()]
+    return home, db, subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@dataclass
+class EchoRun:
+    home: Path
+    db: Path
+    output: str
+    cases: list[str]
+    access_tokens: set[str]
+
+    def secrets(self) -> set[str]:
+        """Each secret in every form an echo may show it, and the pieces a cut or a mask leaves."""
+        raw = {CLIENT_SECRET, REFRESH_TOKEN, REFRESH_TOKEN.split("|", 1)[1], *self.access_tokens,
+               *(token.split("|", 1)[1] for token in self.access_tokens)}
+        forms = {form for value in raw for form in (value, quote(value, safe=""), quote_plus(value))}
+        return forms | {CLIENT_SECRET[:-4], CLIENT_SECRET[:12], quote_plus(REFRESH_TOKEN)[:16]}
+
+
+@pytest.fixture(scope="module")
+def echo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EchoRun]:
+    root = tmp_path_factory.mktemp("secrets-echo")
+    proxy = TamperingProxy().start()
+    cases: list[str] = []
+    access_tokens: set[str] = set()
+
+    def echo(method: str, path: str, answer: Answer) -> Answer:
+        if (method, path) != ("POST", "/auth/o2/token"):
+            return answer
+        form = [r for r in proxy.requests_to("/auth/o2/token") if r.method == "POST"][-1].body.decode()
+        case = ("json-echo", "text-echo-cut", "newline-token")[len(cases) % 3]
+        cases.append(case)
+        if case == "json-echo":
+            body = {"error": "invalid_request",
+                    "error_description": f"Malformed request: {form}; client_secret={CLIENT_SECRET[:-4]}****"}
+            return Answer(400, {"content-type": "application/json"}, json.dumps(body).encode())
+        if case == "text-echo-cut":
+            text = f"Bad request, you sent: {form}"
+            # Pad so that a cut at 200 characters leaves the first 12 characters of the client secret.
+            padding = 200 - (text.index(quote_plus(CLIENT_SECRET)) + 12)
+            return Answer(400, {"content-type": "text/plain"}, ("x" * padding + " " + text).encode())
+        token = json.loads(answer.body)["access_token"]
+        access_tokens.add(token)
+        body = {**json.loads(answer.body), "access_token": token + "\n"}
+        return Answer(200, {"content-type": "application/json"}, json.dumps(body).encode())
+
+    proxy.rules.append(echo)
+    with SandboxServer(SandboxConfig(seed=5, speed=1000.0, orders_per_day=30, public_base_url=proxy.url)) as sandbox:
+        proxy.upstream = sandbox.base_url
+        home, db, done = _run_command(proxy, root, "us/orders")
+        output = done.stdout + done.stderr
+        assert done.returncode != 0, output[-4000:]
+        yield EchoRun(home, db, output, cases, access_tokens)
+    proxy.stop()
+
+
+def _event_log_text(home: Path) -> str:
+    from dagster import DagsterInstance
+
+    with environment(DAGSTER_HOME=str(home)), DagsterInstance.get() as instance:
+        records = instance.get_run_records()
+        assert records
+        texts = []
+        for record in records:
+            for entry in instance.all_logs(record.dagster_run.run_id):
+                texts.append(repr(entry))
+            texts.append(repr(record.dagster_run))
+    return "\n".join(texts)
+
+
+def test_an_echoing_token_endpoint_was_met_three_ways_and_each_failure_is_reported(echo_run: EchoRun) -> None:
+    assert echo_run.cases == ["json-echo", "text-echo-cut", "newline-token"] and echo_run.access_tokens
+    everything = _event_log_text(echo_run.home)
+    assert "refused the refresh token: HTTP 400 invalid_request: Malformed request: grant_type=refresh_token" \
+        "&refresh_token=***&client_id=" in everything
+    assert "client_secret=***" in everything
+    assert "answered HTTP 400 with a non-JSON body: 'xxxx" in everything
+    assert "has an access_token with whitespace or control characters" in everything
+
+
+def test_no_form_of_any_secret_in_the_event_log_files_output_or_warehouse_after_echoes(echo_run: EchoRun) -> None:
+    everything = _event_log_text(echo_run.home)
+    for secret in echo_run.secrets():
+        assert secret not in everything, f"{secret[:12]}... in the event log"
+        assert secret not in echo_run.output, f"{secret[:12]}... in the command's output"
+    for path in [*_files(echo_run.home), *(_files(echo_run.db.parent) if echo_run.db.parent.exists() else [])]:
+        data = path.read_bytes()
+        for secret in echo_run.secrets():
+            assert secret.encode() not in data, f"{secret[:12]}... found in {path}"
+    compute_logs = [p for p in _files(echo_run.home) if p.suffix in (".err", ".out") and p.stat().st_size]
+    assert compute_logs, "no compute log was captured"
 
 
 def _files(root: Path) -> Iterator[Path]:

@@ -12,7 +12,9 @@ asset                   the seed's report                            write
 
 Each pair (orders and its items) is one subsettable multi-asset, so the lineage still shows items
 depending on orders, and under Orders v2026-01-01 one paged searchOrders pass fills both tables:
-Amazon is never asked twice for a window. Under v0 the items come from one getOrderItems call per
+Amazon is never asked twice for a window. When a run writes both tables it writes them in ONE
+warehouse transaction (``Warehouse.replace_partitions`` / ``merge_together``), so a reader never sees
+a day's orders without their items, even if the run dies in between. Under v0 the items come from one getOrderItems call per
 order (of this run's fetch, or of the ``orders`` table when only the items are materialized). Each run
 reads the API first (pages, then records, then one polars frame per table) and then writes.
 
@@ -30,6 +32,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
+import polars as pl
 
 from sp_assets.defs.checks import TableCheck, check_step, primary_key, results_in_step, specs_of
 from sp_assets.defs.common import (
@@ -61,7 +64,7 @@ from sp_assets.lib.orders import (
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.parsing import read_tsv
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
-from sp_assets.lib.warehouse import Warehouse
+from sp_assets.lib.warehouse import Warehouse, WriteResult
 
 DESCRIPTIONS = {
     "orders": "Replaces the seed's **Order Details**: every order created in the partition's day "
@@ -137,6 +140,12 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             items = fetch_item_rows(client, source)
         return orders, items
 
+    def materialized(name: str, spec: TableSpec, frame: pl.DataFrame, result: WriteResult, start: datetime,
+                     end: datetime, api: dict) -> dg.MaterializeResult:
+        return dg.MaterializeResult(asset_key=asset_key(entry, name), metadata=run_metadata(
+            rows=frame.height, start=start, end=end, api=api, frame=frame, orders_api=entry.orders_api,
+            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}"))
+
     def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
               start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
         frame = frame_from_records(spec, rows)
@@ -145,9 +154,21 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             result = warehouse.replace_partition(entry.code, spec, frame, replace[0], replace[1])
         else:
             result = warehouse.merge(entry.code, spec, frame)
-        return dg.MaterializeResult(asset_key=asset_key(entry, name), metadata=run_metadata(
-            rows=frame.height, start=start, end=end, api=api, frame=frame, orders_api=entry.orders_api,
-            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}"))
+        return materialized(name, spec, frame, result, start, end, api)
+
+    def write_both(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
+                   rows: tuple[list[dict[str, Any]], list[dict[str, Any]]], start: datetime, end: datetime,
+                   replace: tuple[date, date] | None, api: dict) -> list[dg.MaterializeResult]:
+        """Orders and their items in ONE transaction: a reader never sees the orders without the items."""
+        frames = [frame_from_records(spec, table_rows) for spec, table_rows in zip(specs, rows, strict=True)]
+        warehouse = warehouse_of(context)
+        if replace is not None:
+            results = warehouse.replace_partitions(
+                entry.code, [(spec, frame, replace[0], replace[1]) for spec, frame in zip(specs, frames, strict=True)])
+        else:
+            results = warehouse.merge_together(entry.code, list(zip(specs, frames, strict=True)))
+        return [materialized(name, spec, frame, result, start, end, table_api)
+                for name, spec, frame, result, table_api in zip(names, specs, frames, results, (api, {}), strict=True)]
 
     def run_pair(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
                  by: str, replace: bool):
@@ -161,7 +182,11 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
         orders, items = fetch(context, start, end, by, want_items, names[0], column, lo, hi)
         api = client.stats.since(before).as_dict()
         window = (first, last) if replace else None
-        # Orders first: an items-only failure must never leave items without their orders.
+        if orders is not None and items is not None:
+            yield from write_both(context, names, specs, (orders, items), start, end, window, api)
+            for name in names:  # both tables are written: their checks run after the one commit
+                yield from results_in_step(context, checks.get(name, ()))
+            return
         if orders is not None:
             yield write(context, specs[0], names[0], orders, start, end, window, api)
             yield from results_in_step(context, checks.get(names[0], ()))

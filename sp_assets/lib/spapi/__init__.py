@@ -5,7 +5,7 @@ Build ``SPAPIClient(from_env(marketplace), resolve_endpoint(marketplace), market
 or ``SPAPIClient(credentials, "http://127.0.0.1:PORT", token_url=...)`` for a sandbox, then call the
 functions of a domain module (``sp_assets.lib.orders.get_orders(client, ...)``,
 ``sp_assets.lib.pricing.get_pricing(...)``). This package holds only what every API shares: auth,
-credentials, endpoints, errors, http, pages, quota, redaction, retry and stats.
+credentials, deadline, endpoints, errors, http, pages, quota, redaction, retry and stats.
 """
 
 from .credentials import LWACredentials, Secret, from_env
@@ -15,6 +15,8 @@ from .errors import (
     APIError,
     AuthError,
     ConfigError,
+    DeadlineExceededError,
+    ForeignError,
     InvalidInputError,
     InvalidResponseError,
     MissingCredentialsError,
@@ -35,9 +37,11 @@ __all__ = [
     "AuthError",
     "CallStats",
     "ConfigError",
+    "DeadlineExceededError",
     "DEFAULT_TOKEN_URL",
     "DownloadResult",
     "Endpoint",
+    "ForeignError",
     "InvalidInputError",
     "InvalidResponseError",
     "LWACredentials",

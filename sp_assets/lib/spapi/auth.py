@@ -7,6 +7,7 @@ its own. A lock makes sure only one thread refreshes at a time; the others wait 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,8 @@ from typing import Any
 import requests
 
 from .credentials import LWACredentials
-from .errors import AuthError, snippet
+from .deadline import DeadlineAdapter, deadline
+from .errors import AuthError, SPAPIError, foreign_error, snippet
 from .redaction import Secret, get_logger
 from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
 
@@ -23,6 +25,8 @@ log = get_logger(__name__)
 
 DEFAULT_MARGIN_SECONDS = 60.0
 DEFAULT_MARGIN_FRACTION = 0.1
+# What an HTTP header value may be without requests refusing it (and quoting it in InvalidHeader).
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
 class AccessTokenProvider:
@@ -43,6 +47,7 @@ class AccessTokenProvider:
         retry: RetryPolicy | None = None,
         speed: float = 1.0,
         timeout: float | tuple[float, float] = (10.0, 30.0),
+        deadline_s: float = 60.0,
         margin_seconds: float = DEFAULT_MARGIN_SECONDS,
         margin_fraction: float = DEFAULT_MARGIN_FRACTION,
         clock: Callable[[], float] = time.monotonic,
@@ -53,12 +58,15 @@ class AccessTokenProvider:
         self._retry = retry or RetryPolicy()
         self._speed = speed
         self._timeout = timeout
+        self._deadline_s = deadline_s
         self._margin_seconds = margin_seconds
         self._margin_fraction = margin_fraction
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._session = requests.Session()
+        self._session.mount("https://", DeadlineAdapter())
+        self._session.mount("http://", DeadlineAdapter())
         self._token: Secret | None = None
         self._refresh_at = 0.0
         self._expires_at = 0.0
@@ -86,6 +94,11 @@ class AccessTokenProvider:
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise AuthError(f"LWA token answer from {self._token_url} has no access_token")
+        Secret(access)  # registered for scrubbing before anything can quote it
+        if not _HEADER_SAFE.fullmatch(access):
+            raise AuthError(f"LWA token answer from {self._token_url} has an access_token with whitespace or "
+                            f"control characters, which cannot be sent as the x-amz-access-token header; "
+                            f"allowed: printable ASCII without spaces")
         lifetime = _lifetime(body.get("expires_in"))
         now = self._clock()
         margin = min(self._margin_seconds, self._margin_fraction * lifetime)
@@ -111,7 +124,8 @@ class AccessTokenProvider:
             attempt += 1
             started = self._clock()
             try:
-                response = self._session.post(self._token_url, data=self._form(), timeout=self._timeout)
+                with deadline(self._deadline_s):
+                    response = self._session.post(self._token_url, data=self._form(), timeout=self._timeout)
             except RETRYABLE_EXCEPTIONS as exc:
                 if attempt >= self._retry.max_attempts:
                     raise AuthError(
@@ -120,6 +134,10 @@ class AccessTokenProvider:
                     ) from None
                 self._pause(attempt, f"{type(exc).__name__}")
                 continue
+            except SPAPIError:
+                raise
+            except Exception as exc:  # InvalidURL, InvalidHeader...: its text may quote the posted form
+                raise foreign_error(exc, f"LWA token request to {self._token_url}") from None
             log.debug("POST %s -> %s in %.3fs", self._token_url, response.status_code, self._clock() - started)
             if response.status_code in RETRYABLE_STATUSES or response.status_code == 429:
                 if attempt >= self._retry.max_attempts:

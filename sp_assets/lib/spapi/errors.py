@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .redaction import scrub
+from .redaction import scrub, scrub_then_cut
 
 BODY_SNIPPET_CHARS = 200
 
@@ -50,7 +50,25 @@ class TransportError(SPAPIError):
 
 
 class PaginationError(SPAPIError):
-    """The server sent a continuation token it had sent before (the loop would never end)."""
+    """The server sent a continuation token it had sent before, or more pages than the window can hold."""
+
+
+class DeadlineExceededError(TransportError):
+    """One request took longer than its overall deadline (a server trickling its answer byte by byte).
+
+    Raised only after the client's own retries; each attempt that ran out of time counts as a
+    transient failure, like a connection reset.
+    """
+
+
+class ForeignError(SPAPIError):
+    """An exception from a library under the client (requests, urllib3, json, ssl...), re-raised with
+    its type name and a scrubbed message, and without the original attached: its text or arguments
+    may hold a secret (``InvalidHeader`` quotes the header value, the access token)."""
+
+    def __init__(self, message: str, *, original_type: str) -> None:
+        self.original_type = original_type
+        super().__init__(message)
 
 
 class APIError(SPAPIError):
@@ -122,6 +140,15 @@ class InvalidResponseError(APIError):
     """The answer was not the JSON it should be (an HTML error page from a proxy, a truncated body)."""
 
 
+def foreign_error(exc: BaseException, context: str) -> ForeignError:
+    """``exc`` (from requests, urllib3, json, ssl...) as a ``ForeignError``: type name kept, text scrubbed.
+
+    Raise it ``from None``: chaining would carry the unscrubbed original into every traceback.
+    """
+    name = type(exc).__name__
+    return ForeignError(f"{context} failed: {name}: {scrub(str(exc))}", original_type=name)
+
+
 def error_class_for(status: int) -> type[APIError]:
     """The typed error for a final HTTP status."""
     if status == 400:
@@ -138,6 +165,8 @@ def error_class_for(status: int) -> type[APIError]:
 
 
 def snippet(text: str, limit: int = BODY_SNIPPET_CHARS) -> str:
-    """The first ``limit`` characters of a body, for messages about answers that are not JSON."""
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + "..."
+    """The first ``limit`` characters of a body, for messages about answers that are not JSON.
+
+    Scrubbed before it is cut: a cut through an echoed secret would leave a piece too short to find.
+    """
+    return scrub_then_cut(text, limit)

@@ -12,6 +12,13 @@ Every SP-API call of the project goes through ``SPAPIClient.request``. In order,
 4. adopt ``x-amzn-RateLimit-Limit`` when present, parse JSON, or raise a typed error carrying
    Amazon's code, message, details and request id.
 
+Each attempt also has an overall deadline (``request_deadline_s``; for document downloads it grows
+with the bytes announced or received, ``download_min_bytes_per_s``): the per-socket timeouts cannot
+stop a server that trickles its answer. An attempt that runs out of time is retried like a reset
+connection, and the last one raises ``DeadlineExceededError`` naming the operation and the deadline.
+Any other exception from the libraries underneath leaves as ``ForeignError``: its type name and a
+scrubbed message, never the original object (``InvalidHeader`` quotes the access token).
+
 Pagination (``pages.py``) calls ``request`` once per page, so a 429 or 5xx on page 7 retries page 7,
 not the whole iteration.
 """
@@ -23,7 +30,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,24 +38,27 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from sp_assets.lib.marketplaces import Marketplace
 
 from .auth import AccessTokenProvider, shared_provider
 from .credentials import LWACredentials
+from .deadline import DeadlineAdapter, DeadlineHit, deadline
 from .endpoints import AMAZON_SANDBOX_HOSTS, DEFAULT_TOKEN_URL, Endpoint, validate_url
 from .errors import (
     APIError,
     ConfigError,
+    DeadlineExceededError,
     InvalidResponseError,
     ServerError,
+    SPAPIError,
     ThrottledError,
     TransportError,
     error_class_for,
+    foreign_error,
     snippet,
 )
-from .quota import OperationQuota, TokenBucket, parse_rate_header, quota_for, shared_bucket
+from .quota import PAGING, OperationQuota, PageLimit, TokenBucket, parse_rate_header, quota_for, shared_bucket
 from .redaction import Secret, get_logger
 from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
 from .stats import CallStats
@@ -64,6 +74,13 @@ USER_AGENT = f"sp_assets/0.1 (Language=Python/{platform.python_version()}; Platf
 # because orders keep changing for a while and a late-arriving update would otherwise be missed.
 DEFAULT_ORDERS_BEFORE_MARGIN = timedelta(minutes=15)
 MIN_ORDERS_BEFORE_MARGIN = timedelta(minutes=2)
+
+# Overall deadline of one attempt of an API call: twice the 60 s read timeout, so a slow but moving
+# answer (a 100-order searchOrders page) always fits and a trickle is cut after two minutes.
+DEFAULT_REQUEST_DEADLINE_S = 120.0
+# A document download may take request_deadline_s plus one second per this many bytes (announced by
+# Content-Length, or received so far): 50 kB/s is far below any working link to Amazon's S3.
+DEFAULT_DOWNLOAD_MIN_BYTES_PER_S = 50_000.0
 
 _TOKEN_PROBLEM = re.compile(r"token", re.IGNORECASE)
 _TOKEN_STATE = re.compile(r"expired|invalid|revoked|malformed", re.IGNORECASE)
@@ -160,8 +177,11 @@ class SPAPIClient:
         timeout: float | tuple[float, float] = (10.0, 60.0),
         orders_before_margin: timedelta = DEFAULT_ORDERS_BEFORE_MARGIN,
         quotas: Mapping[str, OperationQuota] | None = None,
+        paging: Mapping[str, PageLimit] | None = None,
         user_agent: str = USER_AGENT,
         marketplace: Marketplace | None = None,
+        request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S,
+        download_min_bytes_per_s: float = DEFAULT_DOWNLOAD_MIN_BYTES_PER_S,
     ) -> None:
         if not isinstance(credentials, LWACredentials):
             raise ConfigError(f"credentials must be LWACredentials, got {type(credentials).__name__}")
@@ -175,6 +195,12 @@ class SPAPIClient:
                 f"orders_before_margin must be at least {MIN_ORDERS_BEFORE_MARGIN} (Amazon refuses "
                 f"CreatedBefore/LastUpdatedBefore closer to now), got {orders_before_margin}"
             )
+        for name, value in (("request_deadline_s", request_deadline_s),
+                            ("download_min_bytes_per_s", download_min_bytes_per_s)):
+            if not (isinstance(value, int | float) and 0 < value < float("inf")):
+                raise ConfigError(f"{name} must be a positive number, got {value!r}")
+        self.request_deadline_s = float(request_deadline_s)
+        self.download_min_bytes_per_s = float(download_min_bytes_per_s)
         self.credentials = credentials
         self.speed = float(speed)
         self.retry = retry or RetryPolicy()
@@ -184,6 +210,7 @@ class SPAPIClient:
         self.marketplace = marketplace
         self.stats = CallStats()
         self._quotas = dict(quotas or {})
+        self._paging = {**PAGING, **(paging or {})}
         self._tokens: AccessTokenProvider = shared_provider(
             credentials, self.endpoint.token_url, retry=self.retry, speed=self.speed
         )
@@ -219,6 +246,10 @@ class SPAPIClient:
         """The non-reversible id of the credential (for pool names and metadata)."""
         return self.credentials.fingerprint
 
+    def page_limit(self, operation: str) -> PageLimit | None:
+        """The paging bound of ``operation`` (``quota.PAGING``, or this client's ``paging=``), if any."""
+        return self._paging.get(operation)
+
     def bucket(self, operation: str) -> TokenBucket:
         """The shared token bucket this client uses for ``operation``."""
         quota = quota_for(operation, self._quotas)
@@ -231,8 +262,8 @@ class SPAPIClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.mount("https://", HTTPAdapter(pool_maxsize=4))
-            session.mount("http://", HTTPAdapter(pool_maxsize=4))
+            session.mount("https://", DeadlineAdapter(pool_maxsize=4))
+            session.mount("http://", DeadlineAdapter(pool_maxsize=4))
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
@@ -259,9 +290,12 @@ class SPAPIClient:
         self.stats.record(quota.family, calls=1)
         try:
             return call.run(self.bucket(operation))
-        except Exception:
+        except SPAPIError:
             self.stats.record(quota.family, failed_calls=1)
             raise
+        except Exception as exc:
+            self.stats.record(quota.family, failed_calls=1)
+            raise foreign_error(exc, f"{operation} ({call.method} {path})") from None
 
     def _send(self, method: str, url: str, token: Secret, json: Any) -> requests.Response:
         headers = {
@@ -272,7 +306,8 @@ class SPAPIClient:
         }
         if json is not None:
             headers["content-type"] = "application/json"
-        return self._session().request(method, url, headers=headers, json=json, timeout=self.timeout)
+        with deadline(self.request_deadline_s):
+            return self._session().request(method, url, headers=headers, json=json, timeout=self.timeout)
 
     # ----------------------------------------------------------------------------------------------
     # Report document downloads: plain GETs of presigned URLs, no SP-API headers, no access token.
@@ -310,21 +345,39 @@ class SPAPIClient:
                 time.sleep(self.retry.delay(attempt - 1, self.speed))
             started = time.monotonic()
             try:
-                with self._session().get(url, stream=True, timeout=self.timeout,
-                                         headers={"user-agent": self.user_agent}) as response:
+                with deadline(self.request_deadline_s) as watch, self._session().get(
+                        url, stream=True, timeout=self.timeout, headers={"user-agent": self.user_agent}) as response:
                     log.debug("GET %s -> %s in %.3fs (document download)", public, response.status_code,
                               time.monotonic() - started)
                     if response.status_code >= 400:
                         self._download_failed(response, url, attempt)
                         continue
-                    written = _write_body(response, target, chunk_size)
+                    announced = int(response.headers.get("content-length") or 0)
+                    watch.extend(watch.started + watch.seconds + announced / self.download_min_bytes_per_s)
+                    written = _write_body(response, target, chunk_size, lambda received: watch.extend(
+                        watch.started + self.request_deadline_s + received / self.download_min_bytes_per_s))
             except RETRYABLE_EXCEPTIONS as exc:
                 self.stats.record("downloads", connection_errors=1)
                 if attempt >= self.retry.max_attempts:
                     self.stats.record("downloads", failed_calls=1)
+                    if isinstance(exc, DeadlineHit):
+                        raise DeadlineExceededError(
+                            f"download of {public} did not complete within its overall deadline ({exc.seconds:g} s: "
+                            f"{self.request_deadline_s:g} s plus 1 s per {self.download_min_bytes_per_s:g} bytes) "
+                            f"on {attempt} attempts", operation="download", attempts=attempt) from None
                     raise TransportError(f"download of {public} failed after {attempt} attempts: "
                                          f"{type(exc).__name__}", operation="download", attempts=attempt) from None
                 continue
+            except SPAPIError:
+                raise
+            except requests.RequestException as exc:  # before OSError, which it subclasses
+                self.stats.record("downloads", failed_calls=1)
+                raise foreign_error(exc, f"download of {public}") from None
+            except OSError:
+                raise  # the local file (disk full...): our own text, no secret in it
+            except Exception as exc:
+                self.stats.record("downloads", failed_calls=1)
+                raise foreign_error(exc, f"download of {public}") from None
             content_type = response.headers.get("content-type", "")
             return DownloadResult(target, written, content_type, _charset_of(content_type),
                                   response.headers.get("content-encoding"))
@@ -343,12 +396,14 @@ class SPAPIClient:
         )
 
 
-def _write_body(response: requests.Response, target: Path, chunk_size: int) -> int:
+def _write_body(response: requests.Response, target: Path, chunk_size: int,
+                progress: Callable[[int], None] = lambda received: None) -> int:
     written = 0
     with target.open("wb") as out:
         for chunk in response.iter_content(chunk_size):
             out.write(chunk)
             written += len(chunk)
+            progress(written)
     return written
 
 
@@ -426,6 +481,11 @@ class _Call:
         log.debug("%s %s %s -> %s after %.3fs (attempt %d)", self.operation, self.method, self.path,
                   type(exc).__name__, elapsed, self.attempts)
         if self.failures >= self.client.retry.max_attempts:
+            if isinstance(exc, DeadlineHit):
+                raise DeadlineExceededError(
+                    f"{self.operation} ({self.method} {self.path}) got no complete answer within its overall "
+                    f"deadline of {exc.seconds:g} s (request_deadline_s) on {self.failures} attempts",
+                    operation=self.operation, attempts=self.attempts) from None
             raise TransportError(
                 f"{self.operation} ({self.method} {self.path}) failed: {type(exc).__name__} on "
                 f"{self.failures} attempts", operation=self.operation, attempts=self.attempts,

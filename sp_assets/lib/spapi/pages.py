@@ -17,17 +17,22 @@ Orders 2026-01-01             ``pagination.nextToken``         ``paginationToken
 Each page is one ``SPAPIClient.request``, which does its own quota wait and retries: a 429 on page
 7 retries page 7 (python-amazon-sp-api's ``load_all_pages`` lets it escape and loses the iteration).
 A token seen twice stops the loop with an error instead of paging forever (Amazon has returned
-repeating tokens, selling-partner-api-docs#2090).
+repeating tokens, selling-partner-api-docs#2090). So does a server handing out a new token every page:
+the pages of one call are capped by ``quota.page_cap``, from Amazon's page size and a ceiling on the
+results of the query's window (its own datetime filters), and the error names the operation, the
+window and the cap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import PaginationError
-from .http import SPAPIClient
+from .http import SPAPIClient, iso_z
+from .quota import page_cap
 from .redaction import get_logger
 
 log = get_logger(__name__)
@@ -92,6 +97,9 @@ def iter_pages(
     query = original
     seen: set[str] = set()
     pages = 0
+    window = query_window(original)
+    limit = client.page_limit(operation)
+    cap = page_cap(limit, _days(window), _page_size(original)) if limit is not None else None
     while True:
         body = client.request(operation, "GET", path, params=query)
         pages += 1
@@ -102,8 +110,40 @@ def iter_pages(
         if token in seen:
             raise PaginationError(f"{operation}: the server repeated a {style.name} continuation token after "
                                   f"{pages} pages; stopping instead of looping forever")
+        if cap is not None and pages >= cap:
+            raise PaginationError(
+                f"{operation}: still a continuation token after {pages} pages, the cap for {_describe(window)} "
+                f"(sp_assets.lib.spapi.quota.PAGING: {limit}); stopping instead of paging without end")
         seen.add(token)
         query = style.next_params(original, token)
+
+
+def query_window(params: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
+    """The time window a query covers: from its earliest to its latest datetime filter (to now when
+    it has only a start), or None when it has no datetime filter."""
+    moments = [v.astimezone(UTC) for v in params.values() if isinstance(v, datetime) and v.tzinfo is not None]
+    if not moments:
+        return None
+    first, last = min(moments), max(moments)
+    return (first, last) if len(moments) > 1 else (first, max(first, datetime.now(UTC)))
+
+
+def _days(window: tuple[datetime, datetime] | None) -> float | None:
+    return None if window is None else (window[1] - window[0]).total_seconds() / 86_400
+
+
+def _describe(window: tuple[datetime, datetime] | None) -> str:
+    if window is None:
+        return "a query without a time window"
+    return f"the window {iso_z(window[0])} to {iso_z(window[1])} ({_days(window):.2f} days)"
+
+
+def _page_size(params: Mapping[str, Any]) -> int | None:
+    for name in ("MaxResultsPerPage", "maxResultsPerPage", "pageSize"):
+        value = params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def iter_records(

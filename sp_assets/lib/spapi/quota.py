@@ -67,6 +67,56 @@ OPERATIONS: dict[str, OperationQuota] = {
 }
 
 
+@dataclass(frozen=True)
+class PageLimit:
+    """How many pages one paged call may take, from Amazon's page size and a ceiling on results.
+
+    ``page_size`` is Amazon's largest page for the operation (what the project asks for; a smaller
+    ``MaxResultsPerPage``/``maxResultsPerPage``/``pageSize`` in the query is used instead).
+    ``per_day`` bounds the results per day of the query's time window (orders, shipments, reports);
+    ``total`` bounds the results of a call without a window (Amazon's documented maximum where there
+    is one). The cap is ``ceil(results / page_size) * PAGE_FACTOR``, at least ``MIN_PAGE_CAP``.
+    """
+
+    page_size: int
+    per_day: int | None = None
+    total: int | None = None
+
+
+# A generous factor over the ceilings below: pages are not always full.
+PAGE_FACTOR = 2
+MIN_PAGE_CAP = 10
+
+# The paging table, next to the quotas: Amazon's page sizes (wire contract 1.11), and ceilings for one
+# seller in one marketplace. Amazon documents no maximum of orders per day; 10,000 is above the busiest
+# marketplaces' sellers we know of (a seller above it passes ``paging=`` to ``SPAPIClient``).
+PAGING: dict[str, PageLimit] = {
+    "getOrders": PageLimit(page_size=100, per_day=10_000),
+    "searchOrders": PageLimit(page_size=100, per_day=10_000),
+    # One order's items: Amazon caps an order's lines far below this.
+    "getOrderItems": PageLimit(page_size=100, total=5_000),
+    # A seller's FBA catalogue, 50 summaries a page.
+    "getInventorySummaries": PageLimit(page_size=50, total=1_000_000),
+    # searchCatalogItems returns at most 1,000 items per query (Catalog Items 2022-04-01), 20 a page.
+    "searchCatalogItems": PageLimit(page_size=20, total=1_000),
+    "getShipments": PageLimit(page_size=50, per_day=5_000),
+    "getShipmentItems": PageLimit(page_size=50, per_day=50_000),
+    "listAllFulfillmentOrders": PageLimit(page_size=50, per_day=10_000),
+    # Reports are kept 90 days; a seller creates far fewer than this per day.
+    "getReports": PageLimit(page_size=100, per_day=1_000),
+}
+
+
+def page_cap(limit: PageLimit, days: float | None, page_size: int | None = None) -> int:
+    """Pages allowed for a call over ``days`` of window (``None``: no window), per ``PageLimit``."""
+    size = page_size if page_size and 0 < page_size <= limit.page_size else limit.page_size
+    if days is not None and limit.per_day is not None:
+        results = limit.per_day * max(days, 1.0)
+    else:
+        results = limit.total if limit.total is not None else (limit.per_day or 0) * 90
+    return max(MIN_PAGE_CAP, math.ceil(results / size) * PAGE_FACTOR)
+
+
 def quota_for(operation: str, extra: dict[str, OperationQuota] | None = None) -> OperationQuota:
     """The quota of ``operation``; an unknown name is a programming error, so it fails loudly."""
     if extra and operation in extra:

@@ -8,6 +8,13 @@ Two layers, because one is never enough with secrets:
 2. Every ``Secret`` registers its value here, and ``scrub(text)`` replaces any registered value in a
    text. Error messages built from server answers (an LWA error might echo the refresh token) and the
    client's log records go through it.
+
+An echo rarely quotes a secret verbatim: a token endpoint or proxy that answers 400 with the posted
+form shows it URL-encoded (``Atzr%7C...``, ``+`` for a space), and a server that truncates or masks
+shows only its start (all but the last 4 characters). So each value is registered in its raw and
+URL-encoded forms (``quote`` and ``quote_plus``, upper- and lower-case escapes), and ``scrub``
+replaces every run of at least ``_MIN_SCRUB_LENGTH`` leading characters of any form. Scrub first,
+truncate after (``scrub_then_cut``): cutting first could leave a prefix too short to recognise.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import threading
 from collections import OrderedDict
+from urllib.parse import quote, quote_plus
 
 REDACTED = "***"
 # Short values are not scrubbed: replacing "a" everywhere would garble messages and protect nothing.
@@ -27,6 +36,10 @@ _MIN_SCRUB_LENGTH = 8
 _MAX_KNOWN = 10_000
 _lock = threading.Lock()
 _known: OrderedDict[str, None] = OrderedDict()
+# Every form of every known value, by its first _MIN_SCRUB_LENGTH characters (kept up to date on
+# registration and eviction, so a process refreshing tokens all day never rebuilds it).
+_by_prefix: dict[str, list[str]] = {}
+_longest_form = 0
 
 
 class Secret:
@@ -45,11 +58,7 @@ class Secret:
             raise TypeError(f"Secret needs a str, got {type(value).__name__}")
         self._value = value
         if len(value) >= _MIN_SCRUB_LENGTH:
-            with _lock:
-                _known[value] = None
-                _known.move_to_end(value)
-                while len(_known) > _MAX_KNOWN:
-                    _known.popitem(last=False)
+            _register(value)
 
     def reveal(self) -> str:
         """The real value, for the one place that sends it over the wire."""
@@ -87,6 +96,28 @@ class Secret:
         raise TypeError("a Secret cannot be pickled; pass credentials by environment variable name instead")
 
 
+def _register(value: str) -> None:
+    global _longest_form
+    with _lock:
+        if value in _known:
+            _known.move_to_end(value)
+            return
+        _known[value] = None
+        for form in secret_forms(value):
+            forms = _by_prefix.setdefault(form[:_MIN_SCRUB_LENGTH], [])
+            forms.append(form)
+            forms.sort(key=len, reverse=True)
+            _longest_form = max(_longest_form, len(form))
+        while len(_known) > _MAX_KNOWN:
+            evicted, _ = _known.popitem(last=False)
+            for form in secret_forms(evicted):
+                forms = _by_prefix.get(form[:_MIN_SCRUB_LENGTH], [])
+                if form in forms:
+                    forms.remove(form)
+                if not forms:
+                    _by_prefix.pop(form[:_MIN_SCRUB_LENGTH], None)
+
+
 def known_secret_values() -> list[str]:
     """The registered values, longest first (so a token containing another is replaced whole)."""
     with _lock:
@@ -94,14 +125,60 @@ def known_secret_values() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def secret_forms(value: str) -> set[str]:
+    """How ``value`` may appear in an echo: raw, and URL-encoded as a query or a posted form would be.
+
+    Escapes come in upper case (Python, ``requests``) and lower case (some servers re-encode).
+    """
+    encoded = {quote(value, safe=""), quote(value), quote_plus(value)}
+    lower = {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in encoded}
+    return {value, *encoded, *lower}
+
+
+def _common_prefix_length(text: str, start: int, form: str) -> int:
+    length = 0
+    limit = min(len(form), len(text) - start)
+    while length < limit and text[start + length] == form[length]:
+        length += 1
+    return length
+
+
 def scrub(text: str) -> str:
-    """Replace every registered secret value found in ``text`` with ``***``."""
-    if not text:
+    """Replace every registered secret found in ``text`` with ``***``, in any of its echoed forms.
+
+    Any run of at least ``_MIN_SCRUB_LENGTH`` characters that starts a form of a secret is replaced,
+    so a truncated or masked echo (the first 40 of 44 characters) is caught as well as a whole one.
+    """
+    if not text or len(text) < _MIN_SCRUB_LENGTH:
         return text
-    for value in known_secret_values():
-        if value in text:
-            text = text.replace(value, REDACTED)
-    return text
+    pieces: list[str] = []
+    position = start = 0
+    with _lock:
+        if not _by_prefix:
+            return text
+        while start <= len(text) - _MIN_SCRUB_LENGTH:
+            forms = _by_prefix.get(text[start:start + _MIN_SCRUB_LENGTH])
+            if forms is None:
+                start += 1
+                continue
+            length = max(_common_prefix_length(text, start, form) for form in forms)
+            pieces.append(text[position:start])
+            pieces.append(REDACTED)
+            position = start = start + length
+    if not pieces:
+        return text
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def scrub_then_cut(text: str, limit: int) -> str:
+    """``text`` scrubbed, then cut to ``limit`` characters (with ``...``): never the other way round."""
+    text = text.strip()
+    # Only the head can show: scrub it with room for the longest form that could start inside it.
+    head = limit + _longest_form + 1
+    cut = len(text) > head
+    text = scrub(text[:head]).strip()
+    return text if len(text) <= limit and not cut else text[:limit] + "..."
 
 
 class ScrubbingFilter(logging.Filter):

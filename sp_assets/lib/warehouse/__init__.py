@@ -9,7 +9,8 @@ window is milliseconds to seconds and never spans an HTTP call. The connection i
 checks its arguments, takes the lock and delegates:
 
 * ``lock``: the cross-process file lock and the retry while another program holds DuckDB's lock;
-* ``frames``: writing a polars frame (replace a partition, merge, replace the table);
+* ``frames``: writing a polars frame (replace a partition, merge, replace the table), one table or
+  several in one transaction (``replace_partitions``, ``merge_together``);
 * ``delimited``: loading a decompressed flat-file report with DuckDB's ``read_csv``;
 * ``transaction``: one write = one transaction (DDL, rows, ledger row, view) and its ``WriteResult``;
 * ``ddl``: creating tables, schema drift, comments;
@@ -45,7 +46,7 @@ from sp_assets.lib.warehouse.errors import (
 )
 from sp_assets.lib.warehouse.ledger import LOAD_SOURCES
 from sp_assets.lib.warehouse.sql import LEDGER_TABLE, META_SCHEMA, VIEW_SCHEMA, scalar, table_columns
-from sp_assets.lib.warehouse.transaction import WritePlan, WriteResult, run_write
+from sp_assets.lib.warehouse.transaction import WritePlan, WriteResult, run_write, run_writes
 
 __all__ = [
     "DUCKDB_PATH_ENV",
@@ -128,6 +129,10 @@ class Warehouse:
         with self._locked_connection() as (connection, waited):
             return run_write(connection, plan, path=self.path, waited=waited)
 
+    def _write_together(self, plans: list[WritePlan]) -> list[WriteResult]:
+        with self._locked_connection() as (connection, waited):
+            return run_writes(connection, plans, path=self.path, waited=waited)
+
     # --- frame writes (see ``frames``) -----------------------------------------------------------
 
     def replace_partition(
@@ -149,6 +154,28 @@ class Warehouse:
         return self._write(
             frames.plan_replace_partition(schema, spec, frame, start, end, note=note, source=self.source)
         )
+
+    def replace_partitions(
+        self, schema: str, writes: Sequence[frames.PartitionWrite], *, note: str = ""
+    ) -> list[WriteResult]:
+        """``replace_partition`` for several tables in ONE transaction: all are replaced, or none is.
+
+        ``writes`` holds ``(spec, frame, start, end)`` per table; every frame is checked before the
+        lock, so one bad frame writes nothing. Readers never see one table's new rows without the
+        others' (a day's orders without their items), even if the process dies between the tables.
+        """
+        return self._write_together([
+            frames.plan_replace_partition(schema, spec, frame, start, end, note=note, source=self.source)
+            for spec, frame, start, end in writes
+        ])
+
+    def merge_together(
+        self, schema: str, writes: Sequence[tuple[TableSpec, pl.DataFrame]], *, note: str = ""
+    ) -> list[WriteResult]:
+        """``merge`` for several tables in ONE transaction (an upsert window's orders and their items)."""
+        return self._write_together([
+            frames.plan_merge(schema, spec, frame, note=note, source=self.source) for spec, frame in writes
+        ])
 
     def merge(self, schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str = "") -> WriteResult:
         """Upsert by ``spec.primary_key``; never replace a stored row with an older ``version_column``.

@@ -47,6 +47,8 @@ _PARTITION_VALUE_TYPES: dict[str, tuple[type, ...]] = {
     VARCHAR: (str,),
 }
 PartitionValue = date | datetime | int | str
+# One table of ``Warehouse.replace_partitions``: (spec, frame, start, end).
+PartitionWrite = tuple[TableSpec, pl.DataFrame, PartitionValue, PartitionValue]
 
 
 def plan_replace_partition(

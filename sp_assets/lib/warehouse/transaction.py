@@ -134,6 +134,59 @@ def run_write(
     return _result(target, counts, plan.duplicates, created, added, waited, elapsed)
 
 
+def run_writes(
+    connection: duckdb.DuckDBPyConnection, plans: list[WritePlan], *, path: Path, waited: float
+) -> list[WriteResult]:
+    """Run several plans as ONE transaction: every table is written, or none is.
+
+    For tables a reader must see together (a day's orders and their items): a crash or an error
+    between two writes would otherwise leave the first committed without the second.
+    """
+    if not plans:
+        raise ValueError("run_writes needs at least one write plan")
+    names = ", ".join(f"{plan.target.schema}.{plan.target.table}" for plan in plans)
+    applied: list[tuple[WritePlan, Counts, bool, tuple[str, ...], float]] = []
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        for plan in plans:
+            started = time.perf_counter()
+            counts, created, added = _apply(connection, plan)
+            applied.append((plan, counts, created, added, time.perf_counter() - started))
+        connection.execute("COMMIT")
+    except duckdb.Error as exc:
+        rollback(connection)
+        raise WarehouseError(
+            f"writing {names} together in {path} failed and was rolled back (nothing written to any of them): {exc}"
+        ) from exc
+    except BaseException:
+        rollback(connection)
+        raise
+    return [_result(plan.target, counts, plan.duplicates, created, added, waited, elapsed)
+            for plan, counts, created, added, elapsed in applied]
+
+
+def _apply(connection: duckdb.DuckDBPyConnection, plan: WritePlan) -> tuple[Counts, bool, tuple[str, ...]]:
+    """One plan's DDL, rows, ledger row and view, inside the caller's transaction."""
+    counts = Counts()
+    if not plan.target.columns:
+        plan.body(connection, counts)
+        ledger.record_load(connection, plan.target, counts)
+        return counts, False, ()
+    staged = plan.staged is not None and plan.staged.width > 0
+    if staged:
+        connection.register(STAGED, plan.staged)
+    try:
+        created, added = ensure_table(connection, plan.target)
+        plan.body(connection, counts)
+        added += tuple(counts.added)
+        ledger.record_load(connection, plan.target, counts)
+        refresh_views(connection, plan.target.schema, plan.target.table, changed=bool(created or added))
+    finally:
+        if staged:
+            connection.unregister(STAGED)
+    return counts, created, added
+
+
 def _run_ledger_only(connection: duckdb.DuckDBPyConnection, plan: WritePlan, waited: float) -> WriteResult:
     """A file with no header and no constants: nothing to create, but the load is still recorded."""
     started = time.perf_counter()

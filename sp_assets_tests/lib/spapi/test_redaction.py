@@ -61,3 +61,62 @@ def test_no_secret_in_logs_output_reprs_or_errors(sandbox_factory, caplog: pytes
     # Not even the distinctive part of a token (e.g. a prefix-stripped copy).
     for token in access_tokens:
         assert token.split("|", 1)[1] not in everything
+
+
+# --- issue 18: echoed secrets --------------------------------------------------------------------
+
+
+def test_scrub_catches_url_encoded_masked_and_cut_echoes() -> None:
+    from urllib.parse import quote, quote_plus
+
+    from sp_assets.lib.spapi.errors import snippet
+    from sp_assets.lib.spapi.redaction import Secret, scrub
+
+    refresh = "Atzr|echo-test-refresh/token+value 42"
+    secret = "amzn1.oa2-cs.v1.echo-test-client-secret-77"
+    Secret(refresh), Secret(secret)
+    for form in (refresh, quote(refresh, safe=""), quote(refresh), quote_plus(refresh),
+                 quote_plus(refresh).replace("%7C", "%7c").replace("%2F", "%2f").replace("%2B", "%2b"), secret):
+        assert scrub(f"you sent refresh_token={form}&x=1") == "you sent refresh_token=***&x=1", form
+    assert scrub(f"client_secret={secret[:-4]}****") == "client_secret=*******"  # masked: all but 4 chars
+    assert scrub(f"cut here: {secret[:9]}") == "cut here: ***"  # any >= 8 leading characters
+    assert scrub(f"too short to tell: {secret[:7]}") == f"too short to tell: {secret[:7]}"
+    # Scrubbed before it is cut: the 12 characters left by a cut at 200 are not left behind.
+    body = "x" * 188 + " " + secret
+    assert secret[:8] not in snippet(body) and snippet(body).endswith("***")
+
+
+def test_an_access_token_with_a_newline_leaves_the_client_as_a_scrubbed_unchained_error(sandbox) -> None:
+    import time
+
+    from sp_assets.lib.spapi import ForeignError, Secret
+
+    client = client_for(sandbox)
+    token = "Atza|access-token-with-a-newline-0123456789\n"
+    provider = client.token_provider
+    with provider._lock:  # as if the token endpoint had answered it (auth.py now refuses such a token)
+        provider._token, provider._refresh_at = Secret(token), time.monotonic() + 3600
+    try:
+        with pytest.raises(ForeignError) as failed:
+            client.request("getOrder", "GET", "/orders/v0/orders/111-1111111-1111111")
+    finally:
+        provider.invalidate(Secret(token))
+    text = str(failed.value)
+    assert text.startswith("getOrder (GET /orders/v0/orders/111-1111111-1111111) failed: InvalidHeader: ")
+    assert "***" in text and token.strip() not in text and token.strip()[:8] not in text
+    assert failed.value.original_type == "InvalidHeader"
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__
+
+
+def test_a_token_answer_with_whitespace_in_the_access_token_is_refused_by_name(sandbox_factory) -> None:
+    from sp_assets.lib.spapi import AuthError
+    from sp_assets.lib.spapi.auth import AccessTokenProvider
+
+    class Stub(AccessTokenProvider):
+        def _exchange(self):
+            return {"access_token": "Atza|whitespace-token-0123456789\r\n", "expires_in": 3600}
+
+    provider = Stub(client_for(sandbox_factory()).credentials, "http://127.0.0.1:1/auth/o2/token")
+    with pytest.raises(AuthError, match="has an access_token with whitespace or control characters") as refused:
+        provider.get()
+    assert "whitespace-token" not in str(refused.value)

@@ -21,7 +21,15 @@ from sp_assets.lib.spapi.endpoints import (
 )
 from sp_assets.lib.spapi.errors import ConfigError, InvalidInputError, MissingCredentialsError
 from sp_assets.lib.spapi.http import SPAPIClient, encode_query, iso_z, path_segment
-from sp_assets.lib.spapi.quota import OPERATIONS, TokenBucket, parse_rate_header, quota_for
+from sp_assets.lib.spapi.quota import (
+    OPERATIONS,
+    PAGING,
+    PageLimit,
+    TokenBucket,
+    page_cap,
+    parse_rate_header,
+    quota_for,
+)
 from sp_assets.lib.spapi.redaction import Secret, get_logger, scrub
 from sp_assets.lib.spapi.retry import RetryPolicy
 from sp_assets.lib.spapi.stats import CallStats
@@ -316,6 +324,9 @@ class _RepeatingServer:
         self.queries.append(dict(params or {}))
         return {"payload": {"Orders": [{"n": len(self.queries)}], "NextToken": "same-token"}}
 
+    def page_limit(self, operation: str) -> PageLimit | None:
+        return PAGING.get(operation)
+
 
 def test_repeated_token_stops_pagination_with_an_error() -> None:
     from sp_assets.lib.spapi import PaginationError
@@ -328,6 +339,42 @@ def test_repeated_token_stops_pagination_with_an_error() -> None:
             seen.append(record["n"])
     assert seen == [1, 2]
     assert server.queries == [{"MarketplaceIds": ["X"]}, {"MarketplaceIds": ["X"], "NextToken": "same-token"}]
+
+
+class _EndlessServer(_RepeatingServer):
+    """A server handing out a new continuation token every page (issue 18: 475 pages until it expired)."""
+
+    def request(self, operation: str, method: str, path: str, params=None, json=None) -> dict:
+        self.queries.append(dict(params or {}))
+        if len(self.queries) > 5_000:
+            raise AssertionError("paged 5,000 times without stopping")
+        return {"payload": {"Orders": [], "NextToken": f"token-{len(self.queries)}"}}
+
+
+def test_a_new_token_every_page_stops_at_the_cap_of_the_window() -> None:
+    from sp_assets.lib.spapi import PaginationError
+
+    server = _EndlessServer()
+    after = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    params = {"MarketplaceIds": ["X"], "CreatedAfter": after, "CreatedBefore": after + timedelta(days=1),
+              "MaxResultsPerPage": 100}
+    with pytest.raises(PaginationError) as stopped:
+        list(pages.iter_records(server, "getOrders", "/orders/v0/orders",  # type: ignore[arg-type]
+                                params, pages.ORDERS_V0, pages.payload_list("Orders")))
+    cap = page_cap(PAGING["getOrders"], 1.0, 100)
+    assert cap == 200 and len(server.queries) == cap
+    message = str(stopped.value)
+    assert message.startswith("getOrders: still a continuation token after 200 pages")
+    assert "2026-03-01T08:00:00Z to 2026-03-02T08:00:00Z (1.00 days)" in message and "page_size=100" in message
+
+
+def test_the_page_cap_grows_with_the_window_and_the_smaller_page_size() -> None:
+    orders = PAGING["getOrders"]
+    assert page_cap(orders, 7.0) == 7 * page_cap(orders, 1.0) == 1400
+    assert page_cap(orders, 0.01) == page_cap(orders, 1.0)  # a short window still gets a day's worth
+    assert page_cap(orders, 1.0, page_size=50) == 400
+    assert page_cap(PAGING["searchCatalogItems"], None) == 100  # Amazon's 1,000 results, 20 a page, x2
+    assert page_cap(PageLimit(page_size=100, total=10), None) == 10  # never below MIN_PAGE_CAP
 
 
 def test_credential_id_has_no_secret() -> None:

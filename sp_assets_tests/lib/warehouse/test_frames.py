@@ -20,6 +20,7 @@ from sp_assets.lib.tablespec import (
 )
 from sp_assets.lib.warehouse import (
     Warehouse,
+    WarehouseError,
 )
 from sp_assets_tests.lib.warehouse.support import (
     DAY,
@@ -234,3 +235,58 @@ def test_timezone_aware_timestamps_round_trip(wh: Warehouse) -> None:
     assert stored.dtype == pl.Datetime("us", "UTC")
     assert stored.to_list() == [datetime.fromisoformat(value) for value in updates]
     assert wh.columns("us", "orders")["last_update_date"] == "TIMESTAMP WITH TIME ZONE"
+
+
+# --- several tables in one transaction (issue 18: a day's orders never without their items) --------
+
+ITEMS = TableSpec(
+    name="order_items",
+    columns=(Column("amazon_order_id", VARCHAR), Column("order_item_id", VARCHAR),
+             Column("partition_date", "DATE")),
+    primary_key=("amazon_order_id", "order_item_id"),
+    partition_column="partition_date",
+)
+
+
+def _items(order_ids: list[str]) -> pl.DataFrame:
+    return frame_from_records(ITEMS, [{"amazon_order_id": o, "order_item_id": "1", "partition_date": DAY}
+                                      for o in order_ids])
+
+
+def test_replace_partitions_writes_every_table_in_one_transaction(wh: Warehouse) -> None:
+    results = wh.replace_partitions("us", [(ORDERS, orders_frame([order("a"), order("b")]), DAY, NEXT_DAY),
+                                           (ITEMS, _items(["a", "b"]), DAY, NEXT_DAY)])
+    assert [(r.table, r.inserted, r.created_table) for r in results] == [("orders", 2, True), ("order_items", 2, True)]
+    assert wh.row_count("us", "orders") == 2 and wh.row_count("us", "order_items") == 2
+    assert sorted(wh.loads("us")["table_name"]) == ["order_items", "orders"]
+    assert wh.row_count("amazon", "order_items") == 2  # the union view of a table created in the batch
+
+
+def test_a_failure_while_writing_the_items_leaves_the_orders_as_they_were(wh: Warehouse, monkeypatch) -> None:
+    import duckdb
+
+    from sp_assets.lib.warehouse import frames
+
+    wh.replace_partitions("us", [(ORDERS, orders_frame([order("a")]), DAY, NEXT_DAY),
+                                 (ITEMS, _items(["a"]), DAY, NEXT_DAY)])
+    insert = frames._insert_staged
+
+    def fail_on_items(connection, target, columns):  # the process failing between the two tables
+        if target.table == "order_items":
+            raise duckdb.IOException("disk I/O error while inserting the items")
+        return insert(connection, target, columns)
+
+    monkeypatch.setattr(frames, "_insert_staged", fail_on_items)
+    with pytest.raises(WarehouseError, match=r"writing us\.orders, us\.order_items together .* rolled back "
+                                             r"\(nothing written to any of them\)"):
+        wh.replace_partitions("us", [(ORDERS, orders_frame([order("b"), order("c")]), DAY, NEXT_DAY),
+                                     (ITEMS, _items(["b", "c"]), DAY, NEXT_DAY)])
+    assert day_rows(wh, "us", DAY).get_column("amazon_order_id").to_list() == ["a"]
+    assert wh.row_count("us", "order_items") == 1 and wh.loads("us").height == 2
+
+
+def test_merge_together_upserts_both_tables(wh: Warehouse) -> None:
+    first, second = wh.merge_together("us", [(ORDERS, orders_frame([order("a")])), (ITEMS, _items(["a"]))])
+    assert (first.inserted, second.inserted) == (1, 1)
+    again = wh.merge_together("us", [(ORDERS, orders_frame([order("a")])), (ITEMS, _items(["a"]))])
+    assert [r.rows for r in again] == [0, 1]  # orders unchanged (same version); items have no version
