@@ -43,6 +43,12 @@ CATALOG_CATEGORY_SOURCES = ("2022-04-01", "v0")
 QUOTE_CHARS = {'"': '"', "double": '"', "none": "", "": ""}
 TIMEZONE_CHOICES = ("local", "UTC")
 SKU_MAX_LENGTH = 40  # Amazon's seller SKU limit
+# The oldest data the SP-API serves anywhere: JP, AU and SG orders from 2016 on (wire contract, Orders
+# "Data retention"); elsewhere orders older than 2 years are not returned. A fixed date, not "two years
+# ago", so that a configuration that loads today still loads next year.
+HISTORY_FLOOR = date(2016, 1, 1)
+# What a shell or .env would have expanded: marketplaces.yaml is read as written, never expanded.
+_UNEXPANDED_RE = re.compile(r"\$\{[^}]*\}?|\$[A-Z_][A-Z0-9_]*\b")
 _ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 _REPORT_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 _OPTION_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -214,6 +220,8 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
     entries = data.get("marketplaces")
     if not isinstance(entries, dict) or not entries:
         raise ConfigError("marketplaces: must be a non-empty mapping of marketplace code to options, e.g. {us: {}}")
+    _reject_unexpanded("defaults", defaults)
+    _reject_unexpanded("marketplaces", entries)
     today = today or date.today()
     # defaults.reports is the base every marketplace's reports: list adds to (the others are copied)
     default_reports = _reports("defaults.reports", defaults.get("reports", list(DEFAULT_REPORTS)))
@@ -250,6 +258,10 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
     start = _parse_date(f"{where}.start_date", options.get("start_date", "2026-01-01"))
     if start > today:
         raise ConfigError(f"{where}.start_date: {start} is in the future; it must be on or before {today}")
+    if start < HISTORY_FLOOR:
+        raise ConfigError(f"{where}.start_date: {start} is before Amazon's SP-API history; allowed: "
+                          f"{HISTORY_FLOOR} or later (the oldest orders any marketplace serves, JP, AU and SG "
+                          f"from 2016; elsewhere Amazon returns the last 2 years only)")
     tz_choice = str(options.get("timezone", "local"))
     if tz_choice not in TIMEZONE_CHOICES:
         raise ConfigError(f"{where}.timezone: {tz_choice!r} is not allowed; allowed: {', '.join(TIMEZONE_CHOICES)}")
@@ -309,6 +321,20 @@ def _check_region(where: str, value: Any, marketplace: Marketplace) -> None:
                           f"allowed: {marketplace.region} (or leave region out)")
 
 
+def _reject_unexpanded(where: str, value: Any) -> None:
+    """A string that looks like ``${VAR}`` or ``$VAR`` was meant for a shell that never ran: the file
+    is not expanded, so the literal text would be sent to Amazon (or used as a URL) as written."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_unexpanded(f"{where}.{key}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_unexpanded(f"{where}[{index}]", item)
+    elif isinstance(value, str) and (found := _UNEXPANDED_RE.search(value)):
+        raise ConfigError(f"{where}: {value!r} looks like an unexpanded environment variable ({found.group(0)}); "
+                          f"marketplaces.yaml is read as written, never expanded: allowed: the value itself")
+
+
 def _reject_unknown(where: str, mapping: dict, allowed: set[str]) -> None:
     unknown = sorted(set(map(str, mapping)) - allowed)
     if unknown:
@@ -331,8 +357,17 @@ def _parse_url(where: str, value: Any) -> str | None:
         return None
     text = str(value).strip()
     parsed = urlparse(text)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
         raise ConfigError(f"{where}: {text!r} is not a valid base URL; expected http(s)://host[:port][/path]")
+    try:
+        parsed.port  # noqa: B018 (urllib checks the port only when it is read)
+    except ValueError:
+        port = parsed.netloc.rpartition(":")[2]
+        raise ConfigError(f"{where}: {text!r} has an invalid port {port!r}; allowed: a number from 1 to 65535, "
+                          f"or no port (http(s)://host[:port][/path])") from None
+    if parsed.port == 0:
+        raise ConfigError(f"{where}: {text!r} has an invalid port '0'; allowed: a number from 1 to 65535, "
+                          f"or no port (http(s)://host[:port][/path])")
     return text.rstrip("/")
 
 

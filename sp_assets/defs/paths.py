@@ -21,3 +21,12 @@ def duckdb_path() -> Path:
 def report_ledger_path() -> Path:
     """The durable record of requested report ids, beside the database."""
     return Path(os.environ.get("SP_ASSETS_REPORT_LEDGER") or duckdb_path().with_suffix(".reports.sqlite"))
+
+
+def report_download_dir() -> Path:
+    """Where report documents are downloaded before they are loaded: ``SP_ASSETS_DATA_DIR/report_downloads``
+    when that variable is set (the folder a user gave the project's files, which may be the only one with
+    room: a report can be gigabytes), else ``report_downloads`` beside the report ledger (``data/``)."""
+    if os.environ.get("SP_ASSETS_DATA_DIR"):
+        return data_dir() / "report_downloads"
+    return report_ledger_path().parent / "report_downloads"

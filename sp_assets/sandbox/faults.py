@@ -10,6 +10,10 @@ A spec is a comma-separated list of ``name=value``:
 ``fatal``   ``first``: every report ends FATAL on its first request (a new request succeeds);
             a number: that fraction of reports ends FATAL
 ``slow``    ``fraction:seconds``: that fraction of API calls is delayed by that many (real) seconds
+``charset`` a charset name: every flat-file document is declared in it (``Content-Type``), its
+            bytes unchanged (``charset=Shift_JIS`` on a German document: the wrong declaration)
+``truncate`` a fraction: every report document download is cut to that share of its bytes, with a
+            matching ``Content-Length`` (a clean HTTP answer carrying a gzip stream that ends early)
 ========== ===================================================================================
 
 The draw is made from a generator seeded by the sandbox seed, so a single-threaded client sees the
@@ -19,10 +23,12 @@ same faults on every run.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from dataclasses import dataclass
 
-_KNOWN = ("5xx", "drop", "429", "expire", "fatal", "slow")
+_KNOWN = ("5xx", "drop", "429", "expire", "fatal", "slow", "charset", "truncate")
+_CHARSET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class FaultSpec:
     fatal_rate: float = 0.0
     slow: float = 0.0
     slow_seconds: float = 0.0
+    charset: str | None = None
+    truncate: float | None = None
 
     @classmethod
     def parse(cls, text: str | None) -> FaultSpec:
@@ -63,6 +71,12 @@ class FaultSpec:
                     values["slow_seconds"] = float(secs or "1")
                 except ValueError:
                     raise ValueError(f"faults: slow seconds must be a number, got {secs!r}") from None
+            elif name == "charset":
+                if not _CHARSET_RE.match(value):
+                    raise ValueError(f"faults: charset must be a charset name such as Shift_JIS, got {value!r}")
+                values["charset"] = value
+            elif name == "truncate":
+                values["truncate"] = _fraction(name, value)
             else:
                 key = {"5xx": "error_5xx", "drop": "drop", "429": "throttle", "expire": "expire"}[name]
                 values[key] = _fraction(name, value)
@@ -71,7 +85,7 @@ class FaultSpec:
     @property
     def any(self) -> bool:
         return any((self.error_5xx, self.drop, self.throttle, self.expire, self.fatal_first,
-                    self.fatal_rate, self.slow))
+                    self.fatal_rate, self.slow, self.charset, self.truncate is not None))
 
 
 def _fraction(name: str, value: str) -> float:
@@ -97,6 +111,12 @@ class FaultInjector:
             return False
         with self._lock:
             return self._rng.random() < fraction
+
+    def declared_content_type(self, content_type: str) -> str:
+        """The ``Content-Type`` a flat-file document is served with: its own, or the ``charset`` fault's."""
+        if self.spec.charset is None or not content_type.startswith("text/tab-separated-values"):
+            return content_type
+        return f"text/tab-separated-values; charset={self.spec.charset}"
 
     def choice(self, options: list):
         with self._lock:

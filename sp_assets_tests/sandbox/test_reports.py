@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -369,6 +370,28 @@ def test_japanese_document_is_shift_jis(sb: SandboxServer) -> None:
     titles = [r[0] for r in rows[1:]]
     assert titles == [p.title for p in sb.seller.products(JP)]
     assert any("ステンレス" in t for t in titles)
+
+
+def test_charset_and_truncate_faults_change_what_a_download_declares_and_holds(sandbox_factory) -> None:
+    """``charset=`` declares another charset over the same bytes; ``truncate=`` cuts the gzip stream short."""
+    answers = {}
+    for name, faults in (("clean", ""), ("wrong", "charset=Shift_JIS,truncate=0.5")):
+        caller = api(sandbox_factory(seed=5, faults=faults), "faults")
+        report = caller.wait(caller.create_id("GET_MERCHANT_LISTINGS_ALL_DATA"))
+        answers[name] = requests.get(caller.document(report["reportDocumentId"]).json()["url"], timeout=30)
+    clean, wrong = answers["clean"], answers["wrong"]
+    assert clean.status_code == wrong.status_code == 200
+    assert clean.headers["content-type"] == "text/tab-separated-values; charset=Cp1252"
+    assert wrong.headers["content-type"] == "text/tab-separated-values; charset=Shift_JIS"
+    assert len(clean.content) > 100 and len(wrong.content) == len(clean.content) // 2
+    with pytest.raises(EOFError):
+        gzip.decompress(wrong.content)
+    partial = zlib.decompressobj(wbits=31).decompress(wrong.content)  # what a reader gets before the cut
+    assert partial and gzip.decompress(clean.content).startswith(partial)
+    with pytest.raises(ValueError, match="charset must be a charset name"):
+        SandboxConfig(faults="charset=")
+    with pytest.raises(ValueError, match="truncate must be a fraction"):
+        SandboxConfig(faults="truncate=2")
 
 
 # ------------------------------------------------------------------------------------------ agreement

@@ -32,11 +32,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.defs.paths import report_ledger_path
+from sp_assets.defs.paths import report_download_dir, report_ledger_path
 from sp_assets.lib.reports.catalog import CALENDAR, MONTHLY, SNAPSHOT, ReportType
 from sp_assets.lib.reports.ledger import ReportLedger
 from sp_assets.lib.reports.lifecycle import (
     PollPolicy,
+    ReportDocumentError,
     ReportFatalError,
     ReportOutcome,
     ReportTimeoutError,
@@ -146,8 +147,9 @@ def ledger() -> ReportLedger:
 
 
 def download_dir() -> Path:
-    """Documents land beside the database, not in /tmp (often a RAM disk) : a report can be gigabytes."""
-    path = report_ledger_path().parent / "report_downloads"
+    """Documents land in the data folder, not in /tmp (often a RAM disk): a report can be gigabytes
+    (``paths.report_download_dir``: ``SP_ASSETS_DATA_DIR`` when set)."""
+    path = report_download_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -242,11 +244,23 @@ def fetch_or_stop(context: dg.AssetExecutionContext, client: SPAPIClient, days: 
         raise dg.Failure(description=f"{what}: Amazon refused the report request: {error}. Check the report's "
                                      f"type and options in marketplaces.<code>.reports, and the app's roles.",
                          allow_retries=False) from None
+    except ReportDocumentError as error:
+        raise document_failure(what, error) from None
     except ReportTimeoutError as error:
         attempt = context.retry_number + 1
         context.log.warning(f"{what}: {error} (attempt {attempt} of {MAX_WAIT_ATTEMPTS + 1}); the step gives its "
                             f"pool slot back and resumes the same report in {RETRY_PAUSE / client.speed:.0f}s")
         raise dg.RetryRequested(max_retries=MAX_WAIT_ATTEMPTS, seconds_to_wait=RETRY_PAUSE / client.speed) from error
+
+
+def document_failure(what: str, error: ReportDocumentError) -> dg.Failure:
+    """A document that cannot be loaded (truncated gzip, wrong charset, full disk): the step retry would
+    download the same bytes into the same folder, so the run fails at once, naming the asset and report."""
+    return dg.Failure(
+        description=(f"{what}: {error}. The report stays in the ledger: launching the partition again downloads "
+                     f"the same report without a new request."),
+        metadata={"report_id": error.report_id}, allow_retries=False,
+    )
 
 
 def fatal_failure(what: str, error: ReportFatalError) -> dg.Failure:

@@ -42,8 +42,13 @@ from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.api import get_reports
 from sp_assets.lib.reports.catalog import CREATED_COLUMN, PARTITION_COLUMN, REPORT_ID_COLUMN
-from sp_assets.lib.reports.decoding import transcode_to_utf8
-from sp_assets.lib.reports.lifecycle import ReportDownloadError, download_document
+from sp_assets.lib.reports.decoding import DocumentError, transcode_to_utf8
+from sp_assets.lib.reports.lifecycle import (
+    ReportDocumentError,
+    ReportDownloadError,
+    download_document,
+    unloadable_document_error,
+)
 from sp_assets.lib.reports.tables import add_row_numbers, first_value
 from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.warehouse import Warehouse, WarehouseBusyError, WarehouseError, WarehouseLockTimeout
@@ -96,6 +101,12 @@ def download_settlement(client: SPAPIClient, entry: MarketplaceConfig, report: d
             raise ReportDownloadError(f"settlement report {report_id}: the document has no settlement rows "
                                       f"({result.bytes} bytes, {result.content_type or 'no content-type'}); a "
                                       f"relaunch downloads it again")
+    except (DocumentError, OSError) as error:
+        numbered.unlink(missing_ok=True)
+        failure = unloadable_document_error(error, report_id, work_dir)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         raw.unlink(missing_ok=True)
         text.unlink(missing_ok=True)
@@ -123,7 +134,10 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
         for report in listed:
             if str(report["reportId"]) in skipped:
                 continue
-            path, info = download_settlement(client, entry, report, runner.download_dir())
+            try:
+                path, info = download_settlement(client, entry, report, runner.download_dir())
+            except ReportDocumentError as error:
+                raise runner.document_failure(f"{entry.code}/{config.table}", error) from None
             created = _created(report)
             text_format, column_formats = row.text_formats(entry.code)
             try:

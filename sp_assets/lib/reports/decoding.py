@@ -1,7 +1,9 @@
 """Report documents to UTF-8: gunzip when gzip, decode the declared (or the marketplace's) charset.
 
 Amazon writes flat files in the marketplace's charset (Cp1252, Shift_JIS, UTF-8) and sometimes
-declares it wrongly or not at all; ``transcode_to_utf8`` explains the rules. Plain Python.
+declares it wrongly or not at all; ``transcode_to_utf8`` explains the rules. A document whose text,
+read as declared, is garbage (a wrong charset, or bytes no charset reads) is refused with a
+``DocumentError`` rather than written: ``judge_charset`` says why. Plain Python.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +28,27 @@ _CHARSET_ALIASES = {
     "ms932": "cp932", "cp932": "cp932", "utf-8": "utf-8-sig", "utf8": "utf-8-sig",
 }
 _CHUNK = 1 << 20
+# How Amazon (and this project's README) names each codec in messages.
+_DISPLAY_NAMES = {"cp1252": "Cp1252 (windows-1252)", "cp932": "Shift_JIS", "utf-8-sig": "UTF-8", "utf-8": "UTF-8"}
+# The charsets Amazon writes flat files in: the candidates a wrongly declared document is compared with.
+AMAZON_CODECS = ("utf-8-sig", "cp1252", "cp932")
+
+
+class DocumentError(ValueError):
+    """A downloaded document that must not be loaded: garbled, wrongly declared, or truncated."""
+
+
+class TruncatedDocumentError(DocumentError):
+    """The gzip stream ends early or is corrupt: the download is incomplete."""
+
+
+class CharsetMismatchError(DocumentError):
+    """The text reads as garbage in the declared charset and cleanly in ``likely``."""
+
+    def __init__(self, message: str, declared: str, likely: str | None) -> None:
+        super().__init__(message)
+        self.declared = declared
+        self.likely = likely
 
 
 @dataclass(frozen=True)
@@ -54,6 +78,36 @@ def open_maybe_gzip(path: Path) -> BinaryIO:
 
 
 def transcode_to_utf8(source: Path, target: Path, *, declared: str | None, fallback: str | None) -> Transcoded:
+    """Transcode (see ``choose_and_transcode``), then refuse what must not be loaded.
+
+    Raises ``TruncatedDocumentError`` for a gzip stream that ends early, and ``CharsetMismatchError``
+    when the text is implausible in the charset used (``judge_charset``) or holds more U+FFFD than
+    ``replacement_limit`` allows. ``target`` never survives an error (a partial file is removed).
+    """
+    try:
+        result = choose_and_transcode(source, target, declared=declared, fallback=fallback)
+        judge_charset(source, result, declared=declared, fallback=fallback)
+        return result
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        target.unlink(missing_ok=True)
+        raise TruncatedDocumentError(f"the gzip document is truncated or corrupt ({error}); it was not loaded "
+                                     f"and its partial download was removed") from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def read_head(path: Path, size: int = 512) -> bytes:
+    """The first ``size`` bytes of the (gunzipped) document; a truncated gzip raises ``TruncatedDocumentError``."""
+    try:
+        with open_maybe_gzip(path) as stream:
+            return stream.read(size)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise TruncatedDocumentError(f"the gzip document is truncated or corrupt ({error}); it was not loaded "
+                                     f"and its partial download was removed") from None
+
+
+def choose_and_transcode(source: Path, target: Path, *, declared: str | None, fallback: str | None) -> Transcoded:
     """Gunzip (if gzip) and re-encode ``source`` as UTF-8 into ``target``, streaming.
 
     The declared charset (``Content-Type``) wins. A byte invalid in it spoils one value, not the
@@ -126,3 +180,140 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
     return Transcoded(codec, lines, replacements)
 
 
+
+
+# ------------------------------------------------------------------------------------------ plausibility
+# What a wrongly chosen charset produces and real text (in any of Amazon's charsets) hardly holds:
+# U+FFFD, control characters and private-use characters (cp932 maps Cp1252's ö, ü... there);
+_BAD = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+# UTF-8 read as Cp1252: a lead byte (Ã, Â, ã...) then a continuation byte (Ã¤ for ä, ã‚ for kana);
+_UTF8_AS_CP1252 = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+                             "\u02c6\u02dc\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022"
+                             "\u2026\u2030\u2039\u203a\u20ac\u2122]")
+# Cp1252 read as Shift_JIS: a kanji or kana inside a Latin word (f + 0xFC + r, "für", gives f?r);
+_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_IN_LATIN_WORD = re.compile(f"(?<=[A-Za-z])[{_CJK}](?=[A-Za-z])")
+# Shift_JIS read as Cp1252: its lead bytes 0x83 (katakana) and 0x88-0x9F (kanji) as rare Latin symbols.
+_SHIFT_JIS_AS_CP1252 = re.compile("[\u0192\u02c6\u2030\u0160\u2039\u0152\u017d\u02dc\u0161\u203a\u0153"
+                                  "\u017e\u0178\u2020\u2021]")
+_SUSPICIOUS = (_BAD, _UTF8_AS_CP1252, _CJK_IN_LATIN_WORD, _SHIFT_JIS_AS_CP1252)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+SAMPLE_BYTES = 1 << 20
+MIN_SUSPICIOUS = 3  # fewer odd characters than this is a stray byte, not a wrong charset
+MIN_SCORE = 0.02  # share of non-ASCII characters that are odd, in the charset used, to suspect it
+BETTER_BY = 10.0  # another charset must read the sample this many times more plausibly
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """How a text reads: odd characters (see ``_SUSPICIOUS``) per non-ASCII character, and which lines."""
+
+    non_ascii: int
+    suspicious: int
+    lines: int
+    odd_lines: int
+    example: str | None
+
+    @property
+    def score(self) -> float:
+        return self.suspicious / max(1, self.non_ascii)
+
+
+def plausibility(text: str) -> Plausibility:
+    """Score ``text``: 0 for text any of Amazon's charsets writes; near 1 for a wrong charset's mojibake."""
+    suspicious = odd_lines = 0
+    example = None
+    lines = text.splitlines()
+    for line in lines:
+        found = sum(len(pattern.findall(line)) for pattern in _SUSPICIOUS)
+        if found:
+            suspicious += found
+            odd_lines += 1
+            if example is None:
+                example = _odd_value(line)
+    return Plausibility(len(_NON_ASCII.findall(text)), suspicious, len(lines), odd_lines, example)
+
+
+def _odd_value(line: str) -> str:
+    """The first tab-separated value of ``line`` holding an odd character, cut to 40 characters."""
+    for value in line.split("\t"):
+        if any(pattern.search(value) for pattern in _SUSPICIOUS):
+            return value[:40]
+    return line[:40]
+
+
+def display_name(codec: str) -> str:
+    return _DISPLAY_NAMES.get(codec, codec)
+
+
+def replacement_limit(lines: int) -> int:
+    """U+FFFD a document may hold and still load: a few stray bytes spoil a few values (kept, counted in
+    ``decode_replacements``); more is a document no charset reads, which is refused."""
+    return max(10, lines // 100)
+
+
+def judge_charset(source: Path, result: Transcoded, *, declared: str | None, fallback: str | None) -> None:
+    """Raise ``CharsetMismatchError`` if ``source`` read as ``result.charset`` is garbage.
+
+    A sample (the first MiB from the first line holding a non-ASCII byte) is decoded in the charset used
+    and in each of Amazon's charsets (``AMAZON_CODECS``, the marketplace's ``fallback`` among them). The
+    charset used is refused when at least ``MIN_SUSPICIOUS`` characters and ``MIN_SCORE`` of the non-ASCII
+    ones are odd (``plausibility``) and another charset reads the sample ``BETTER_BY`` times better; the
+    message names both and quotes a value as read each way. Independently, more U+FFFD in the whole
+    document than ``replacement_limit`` is refused, naming the charset that reads the sample best, if any.
+    """
+    sample = _sample(source)
+    used = result.charset
+    said = declared or "no charset"
+    if sample:
+        mine = plausibility(sample.decode(used, "replace"))
+        others = {codec: plausibility(sample.decode(codec, "replace"))
+                  for codec in dict.fromkeys([python_codec(fallback), *AMAZON_CODECS]) if codec and codec != used}
+        best = min(others, key=lambda codec: others[codec].score) if others else None
+        if (best is not None and mine.suspicious >= MIN_SUSPICIOUS and mine.score >= MIN_SCORE
+                and others[best].score * BETTER_BY <= mine.score):
+            again = _same_line(sample, used, best, mine.example)
+            raise CharsetMismatchError(
+                f"the document declares {said} but its text reads as {display_name(best)}: read as "
+                f"{display_name(used)}, {mine.odd_lines} of {mine.lines} sampled lines hold garbled text (e.g. "
+                f"{mine.example!r}{f' instead of {again!r}' if again else ''}); nothing was written",
+                said, display_name(best))
+    else:
+        best = None
+    if result.replacements > replacement_limit(result.lines):
+        likely = f"; it reads best as {display_name(best)}" if best else ""
+        raise CharsetMismatchError(
+            f"the document declares {said}, and read as {display_name(used)} {result.replacements} characters of "
+            f"{result.lines} lines are invalid (U+FFFD; at most {replacement_limit(result.lines)} are accepted)"
+            f"{likely}; nothing was written", said, display_name(best) if best else None)
+
+
+def _same_line(sample: bytes, used: str, other: str, example: str | None) -> str | None:
+    """``example`` (a value read as ``used``) as ``other`` reads the same bytes."""
+    if example is None:
+        return None
+    for raw in sample.splitlines():
+        line = raw.decode(used, "replace")
+        if example in line:
+            values = line.split("\t")
+            index = next(i for i, v in enumerate(values) if v.startswith(example))
+            again = raw.decode(other, "replace").split("\t")
+            return again[index][:40] if index < len(again) else None
+    return None
+
+
+def _sample(source: Path) -> bytes:
+    """Up to ``SAMPLE_BYTES`` of whole lines from the first line holding a non-ASCII byte; b"" if none."""
+    tail = b""
+    with open_maybe_gzip(source) as stream:
+        while chunk := stream.read(_CHUNK):
+            data = tail + chunk
+            high = re.search(rb"[\x80-\xff]", data)
+            if high is None:
+                tail = data[data.rfind(b"\n") + 1:]
+                continue
+            start = data.rfind(b"\n", 0, high.start()) + 1
+            sample = data[start:] + stream.read(max(0, SAMPLE_BYTES - (len(data) - start)))
+            end = sample.rfind(b"\n")
+            return sample[:end + 1] if end > 0 else sample
+    return b""

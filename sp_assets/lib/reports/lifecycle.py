@@ -15,6 +15,7 @@ not an error; FATAL raises ``ReportFatalError`` carrying the error document's te
 
 from __future__ import annotations
 
+import errno
 import json
 import tempfile
 import time
@@ -25,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from sp_assets.lib.reports.api import TERMINAL_STATUSES, create_report, get_report, get_report_document
-from sp_assets.lib.reports.decoding import open_maybe_gzip, python_codec, transcode_to_utf8
+from sp_assets.lib.reports.decoding import (
+    DocumentError,
+    open_maybe_gzip,
+    python_codec,
+    read_head,
+    transcode_to_utf8,
+)
 from sp_assets.lib.reports.ledger import LedgerEntry, ReportLedger
 from sp_assets.lib.reports.request import ReportRequest
 from sp_assets.lib.spapi.errors import AccessDeniedError, InvalidInputError, NotFoundError, SPAPIError
@@ -66,6 +73,36 @@ class ReportTimeoutError(ReportError):
 
 class ReportDownloadError(ReportError):
     """The document could not be downloaded (the presigned URL kept expiring, or the body is unreadable)."""
+
+
+class ReportDocumentError(ReportDownloadError):
+    """The document arrived but cannot be loaded as it is, and downloading it again gives the same bytes
+    or the same full disk: a truncated gzip, a wrong charset, no space in the download folder. Nothing
+    was written and no partial file is left; the report stays in the ledger (a relaunch reuses it)."""
+
+    def __init__(self, message: str, report_id: str) -> None:
+        super().__init__(message)
+        self.report_id = report_id
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def unloadable_document_error(error: DocumentError | OSError, report_id: str,
+                              folder: Path) -> ReportDocumentError | None:
+    """The ``ReportDocumentError`` for a document that cannot be loaded, or None for other errors.
+
+    A full disk names the folder (the download folder is ``SP_ASSETS_DATA_DIR``'s ``report_downloads``).
+    """
+    if isinstance(error, DocumentError):
+        return ReportDocumentError(f"report {report_id}: {error}", report_id)
+    if error.errno in _DISK_FULL:
+        return ReportDocumentError(
+            f"report {report_id}: no space left in the download folder {folder} ({error.strerror}); the partial "
+            f"download was removed and nothing was written. Free space there, or point SP_ASSETS_DATA_DIR at a "
+            f"folder with room for the document (a report can be gigabytes), then launch the partition again",
+            report_id)
+    return None
 
 
 # ------------------------------------------------------------------------------------------ polling
@@ -329,8 +366,7 @@ class _ReportRun:
         """An empty body or an HTML page is a broken download, never a report: loading it would wipe the
         partition (Amazon says "no data" with CANCELLED, not with an empty DONE document) or store the
         page's lines as rows. The report stays in the ledger, so a relaunch downloads it again."""
-        with open_maybe_gzip(raw) as stream:
-            head = stream.read(512)
+        head = read_head(raw)
         if not head.strip():
             raise ReportDownloadError(f"report {self.report_id} is DONE but its document is empty; a relaunch "
                                       f"downloads it again (the report id stays in the ledger)")
@@ -345,6 +381,7 @@ class _ReportRun:
         work.mkdir(parents=True, exist_ok=True)
         stem = f"{self.request.report_type.lower()}-{self.report_id}"
         raw = work / f"{stem}.download"
+        target = raw
         try:
             _document, result, refreshes = self._download(document_id, raw)
             self._refuse_non_document(raw, result.content_type)
@@ -352,6 +389,12 @@ class _ReportRun:
             target = work / f"{stem}.{'json' if is_json else 'tsv'}"
             transcoded = transcode_to_utf8(raw, target, declared=result.charset,
                                            fallback=self.request.fallback_charset)
+        except (DocumentError, OSError) as error:
+            target.unlink(missing_ok=True)
+            failure = unloadable_document_error(error, self.report_id, work)
+            if failure is None:
+                raise
+            raise failure from None
         finally:
             raw.unlink(missing_ok=True)
         outcome = ReportOutcome(

@@ -246,7 +246,12 @@ def download_document(req: ApiRequest, state: SandboxState) -> Response:
     if req.get("ce") == "gzip":
         headers["Content-Encoding"] = "gzip"
     state.stats.add("downloadReportDocument.bytes", path.stat().st_size)
-    return FileResponse(path, media_type=document.content_type, headers=headers)
+    content_type = state.faults.declared_content_type(document.content_type)
+    keep = state.faults.spec.truncate
+    if keep is not None and document.compression:
+        body = path.read_bytes()
+        return Response(body[:int(len(body) * keep)], media_type=content_type, headers=headers)
+    return FileResponse(path, media_type=content_type, headers=headers)
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:
