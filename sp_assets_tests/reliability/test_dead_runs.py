@@ -161,7 +161,10 @@ def test_a_killed_run_frees_its_pool_slot_and_the_next_run_completes(rig) -> Non
                                     f"run 2 says: {(logs / 'run2.log').read_text()[-600:] if (logs / 'run2.log').exists() else ''})")
     took = time.monotonic() - killed_at
     assert second.returncode == 0, (logs / "run2.log").read_text()[-3000:]
-    assert "Step blocked by limit for pool" in (logs / "run2.log").read_text(), "run 2 was never blocked: no proof"
+    # Whether run 2 logged "Step blocked by limit for pool" depends on whether it asked for the slot before
+    # the sensor's next tick (a busy machine starts it slowly): not a fact to assert. What is: the dead run
+    # held the slot (above), holds none now, and without the sensor run 2 would wait past BOUND.
+    assert _slots_claimed(instance, dead.run_id) == 0, f"the dead run still holds the {POOL} slot"
 
     failed = instance.get_run_by_id(dead.run_id)
     assert failed is not None and failed.status == dg.DagsterRunStatus.FAILURE

@@ -108,7 +108,7 @@ def secret_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretRun]:
 def _run_command(proxy: TamperingProxy, root: Path, select: str) -> tuple[Path, Path, subprocess.CompletedProcess]:
     """``dagster asset materialize`` of ``select`` for DAY through ``proxy``, production code path."""
     home = root / "dagster_home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text(INSTANCE_YAML)
     config = root / "marketplaces.yaml"
     config.write_text(f"marketplaces:\n  us:\n    start_date: {(DAY - timedelta(days=5)).isoformat()}\n"
@@ -170,9 +170,15 @@ def echo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EchoRun]:
     proxy.rules.append(echo)
     with SandboxServer(SandboxConfig(seed=5, speed=1000.0, orders_per_day=30, public_base_url=proxy.url)) as sandbox:
         proxy.upstream = sandbox.base_url
-        home, db, done = _run_command(proxy, root, "us/orders")
-        output = done.stdout + done.stderr
-        assert done.returncode != 0, output[-4000:]
+        # A refused token request is not retried (a retry gets the same answer), so each run meets one
+        # or more cases: run again, on the same instance, until the endpoint has answered all three ways.
+        output = ""
+        for _ in range(3):
+            home, db, done = _run_command(proxy, root, "us/orders")
+            output += done.stdout + done.stderr
+            assert done.returncode != 0, output[-4000:]
+            if len(cases) >= 3:
+                break
         yield EchoRun(home, db, output, cases, access_tokens)
     proxy.stop()
 
@@ -192,7 +198,7 @@ def _event_log_text(home: Path) -> str:
 
 
 def test_an_echoing_token_endpoint_was_met_three_ways_and_each_failure_is_reported(echo_run: EchoRun) -> None:
-    assert echo_run.cases == ["json-echo", "text-echo-cut", "newline-token"] and echo_run.access_tokens
+    assert echo_run.cases[:3] == ["json-echo", "text-echo-cut", "newline-token"] and echo_run.access_tokens
     everything = _event_log_text(echo_run.home)
     assert "refused the refresh token: HTTP 400 invalid_request: Malformed request: grant_type=refresh_token" \
         "&refresh_token=***&client_id=" in everything
