@@ -189,7 +189,8 @@ class ReportType:
     ``column_types`` are the snake_case columns with a type other than text; ``text_format`` says how
     the file writes them, or ``localized`` that it follows the marketplace (``MARKETPLACE_FORMATS``),
     and ``column_formats`` overrides single columns (see ``text_formats``); ``name_types`` types
-    the file's other columns by their header names (``NAME_TYPES``; None leaves them text). ``options`` are documented option names and their allowed values;
+    the file's other columns by their header names (``NAME_TYPES``; None leaves them text; flat files
+    only: a JSON document's columns come from its schema). ``options`` are documented option names and their allowed values;
     ``options_complete`` says no other option name exists. ``columns`` are Amazon's header names as
     the file spells them (the sandbox writes exactly these). ``history_type`` names the report whose
     table carries the history of a snapshot type. ``by`` lists the tables a JSON document is split
@@ -433,6 +434,10 @@ _DESCRIBED: tuple[ReportType, ...] = (
                history_type=LEDGER_SUMMARY),
     ReportType(SETTLEMENT_V1, window=LISTED, key=_SETTLEMENT_KEY, required=_SETTLEMENT_KEY,
                column_types=_SETTLEMENT_V1_TYPES, localized=True, columns=_SETTLEMENT_V1_COLUMNS),
+    # Known only by name, their columns typed by NAME_TYPES, with what the name rule cannot know declared:
+    # the ledger's month-first Date, and the date range report written in the marketplace's conventions.
+    ReportType("GET_LEDGER_DETAIL_VIEW_DATA", column_types={"date": DATE}, column_formats=_LEDGER_DATE),
+    ReportType("GET_DATE_RANGE_FINANCIAL_TRANSACTION_DATA", localized=True),
     ReportType(STORAGE_FEES, window=MONTHLY,
                key=(PARTITION_COLUMN, "asin", "fnsku", "fulfillment_center", "month_of_charge"),
                required=(PARTITION_COLUMN, "fnsku", "month_of_charge"), columns=_STORAGE_FEE_COLUMNS,
@@ -442,7 +447,8 @@ _DESCRIBED: tuple[ReportType, ...] = (
 
 # ------------------------------------------------------------------------------------------ plain rows
 def _plain(names: Iterable[str], **facts: Any) -> tuple[ReportType, ...]:
-    """Rows of types the project accepts without a described shape (no key check, every column text)."""
+    """Rows of types the project accepts without a described shape: no key check; a flat file's columns
+    are typed by their header names (``NAME_TYPES``)."""
     return tuple(ReportType(name, **facts) for name in names)
 
 
@@ -486,12 +492,11 @@ _PLAIN: tuple[ReportType, ...] = (
         # returns, performance, finances
         "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE", "GET_FLAT_FILE_MFN_SKU_RETURN_ATTRIBUTES_REPORT",
         "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT", "GET_V2_SELLER_PERFORMANCE_REPORT",
-        "GET_DATE_RANGE_FINANCIAL_TRANSACTION_DATA",
         # FBA
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX", "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_SALES_DATA",
         "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_PROMOTION_DATA", "GET_FBA_FULFILLMENT_CUSTOMER_TAXES_DATA",
-        "GET_REMOTE_FULFILLMENT_ELIGIBILITY", "GET_LEDGER_DETAIL_VIEW_DATA",
+        "GET_REMOTE_FULFILLMENT_ELIGIBILITY",
         "GET_FBA_FULFILLMENT_INBOUND_NONCOMPLIANCE_DATA", "GET_STRANDED_INVENTORY_LOADER_DATA",
         "GET_PRODUCT_EXCHANGE_DATA", "GET_FBA_OVERAGE_FEE_CHARGES_DATA", "GET_FBA_REIMBURSEMENTS_DATA",
         "GET_FBA_FULFILLMENT_LONGTERM_STORAGE_FEE_CHARGES_DATA",
