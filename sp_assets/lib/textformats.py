@@ -21,9 +21,10 @@ This module imports nothing of the project but ``tablespec``'s type names, so th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-__all__ = ["ISO", "ISO_8601", "TextFormat", "failed_sql", "parse_sql", "raw_column"]
+__all__ = ["ISO", "ISO_8601", "NameTypes", "TextFormat", "failed_sql", "parse_sql", "raw_column"]
 
 # The timestamp "format" that means ISO 8601 with ``Z`` or a UTC offset (``2026-01-02T03:04:05+00:00``),
 # read with DuckDB's cast, which knows every variant of it.
@@ -70,6 +71,45 @@ class TextFormat:
 
 
 ISO = TextFormat()
+
+
+@dataclass(frozen=True)
+class NameTypes:
+    """An ordered table of ``(pattern, column type)`` that types a flat file's columns by their names.
+
+    A report Amazon documents only by name has no declared columns, yet its header says what each
+    column holds (``item-price``, ``quantity-shipped``, ``reporting-date``): the loader applies this
+    table to the snake_case header of each file, for the columns a catalog row does not declare. The
+    first pattern that matches the whole name wins; a name no pattern matches stays text. The table is
+    data (the report catalog holds it), so a new rule is a new row, not a new branch. A wrong guess
+    loses nothing: a value that does not parse keeps its text in ``<column>__raw`` and is counted.
+    """
+
+    rules: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        for pattern, sql_type in self.rules:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"column-name rule {pattern!r}: not a regular expression ({exc})") from None
+            try:
+                parse_sql(sql_type, "x", ISO)
+            except ValueError:
+                raise ValueError(f"column-name rule {pattern!r}: type {sql_type!r} has no text parser; allowed: "
+                                 f"DECIMAL(p,s), BIGINT, INTEGER, DOUBLE, DATE, TIMESTAMPTZ, BOOLEAN, VARCHAR"
+                                 ) from None
+
+    def type_of(self, column: str) -> str | None:
+        """The type of the first rule whose pattern matches all of ``column`` (snake_case), else None."""
+        for pattern, sql_type in self.rules:
+            if re.fullmatch(pattern, column):
+                return sql_type
+        return None
+
+    def types(self, columns: Iterable[str]) -> dict[str, str]:
+        """The typed columns among ``columns`` (the ones a rule gives a type other than text)."""
+        return {name: found for name in columns if (found := self.type_of(name)) not in (None, "VARCHAR")}
 
 
 def raw_column(column: str) -> str:

@@ -143,7 +143,7 @@ def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: Report
         return warehouse.load_delimited_file(
             entry.code, config.table, path, quote=config.quote_char or None,
             column_types={**row.column_types, REPORT_ID_COLUMN: "VARCHAR"},
-            text_format=text_format, column_formats=column_formats,
+            text_format=text_format, column_formats=column_formats, name_types=row.name_types,
             constants={PARTITION_COLUMN: day, REPORT_ID_COLUMN: report_id},
             replace_where={PARTITION_COLUMN: day}, partition_start=day, partition_end=runner.period_end(row, day),
             strict=True, note=f"{config.report_type} report {report_id or 'none'} ({result.status})",

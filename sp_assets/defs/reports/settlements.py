@@ -143,7 +143,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
             try:
                 write = warehouse.load_delimited_file(
                     entry.code, config.table, path, quote=config.quote_char or None, column_types=row.column_types,
-                    text_format=text_format, column_formats=column_formats,
+                    text_format=text_format, column_formats=column_formats, name_types=row.name_types,
                     constants={PARTITION_COLUMN: created.astimezone(ZoneInfo(entry.timezone)).date(),
                                REPORT_ID_COLUMN: info["report_id"], CREATED_COLUMN: created},
                     replace_where={REPORT_ID_COLUMN: info["report_id"]}, strict=True,

@@ -19,6 +19,28 @@ marketplace's row of ``MARKETPLACE_FORMATS`` (``1.234,56`` and ``02.01.2026`` in
 ``2026/01/02`` in Japan); ``column_formats`` overrides one column (the ledger's ``12/01/2026``). A
 value that does not parse is kept in ``<column>__raw`` and counted in the load's metadata.
 
+Every row types its file, declared columns or not: the columns a row does not declare are typed by
+their header name, by the row's ``name_types`` (``NAME_TYPES`` unless a row says otherwise), an
+ordered table of (pattern, type) applied to the snake_case header of each file at load time; the
+first pattern matching the whole name wins, a name no pattern matches stays text:
+
+- VARCHAR: flags (``is-business-order``, ``eligible-for-...``); ids, sku, asin, names, titles, codes,
+  types, statuses, reasons, descriptions, currency, ``*-number`` (so ``order-id``, a numeric-looking
+  ``sku``, ``asin1``, ``fee-type``, ``purchase-order-number`` stay text); units of measure
+  (``weight-units``); months (every report writes them differently: a row declares their format);
+- TIMESTAMPTZ: ``*-time``, ``*-datetime``, ``date/time``, and the "dates" Amazon writes as ISO
+  timestamps: purchase-, payments-, shipment-, reporting-, return-, request-, approval-,
+  last-updated-, estimated-arrival-, settlement-start/end-, deposit-, open-date;
+- DATE: ``date`` and any other ``*-date``;
+- DECIMAL(18,2), money: ending in price, amount, fee(s), charge(s), cost(s), total, tax(es), value,
+  discount(s) (also ``quantity-price-1``, ``*-fee-per-unit``, ``amount-total``);
+- DOUBLE: average, ratio, rate, percent(age) anywhere; ending in weight, volume, side, length,
+  width, height, girth;
+- BIGINT: quantity, qty, units, count, number-of, lower-bound anywhere.
+
+The values are parsed by the row's ``text_formats`` like declared ones, so a guess that is wrong for
+some file loses nothing: its values stay in ``<column>__raw`` and are counted.
+
 Windows (``ReportType.window``), i.e. what one partition asks Amazon for:
 
 ==============  ==========================================================================================
@@ -54,8 +76,8 @@ from types import MappingProxyType
 from typing import Any
 
 from sp_assets.lib.marketplaces import MARKETPLACES
-from sp_assets.lib.tablespec import DATE, DOUBLE, MONEY
-from sp_assets.lib.textformats import ISO_8601, TextFormat
+from sp_assets.lib.tablespec import DATE, DOUBLE, MONEY, VARCHAR
+from sp_assets.lib.textformats import ISO_8601, NameTypes, TextFormat
 
 # ------------------------------------------------------------------------------------------ vocabulary
 TSV, JSON, XML, CSV, PDF = "tsv", "json", "xml", "csv", "pdf"
@@ -103,6 +125,29 @@ if set(MARKETPLACE_FORMATS) != {m.code for m in MARKETPLACES}:
     raise ValueError(f"MARKETPLACE_FORMATS must name every marketplace once; missing "
                      f"{sorted({m.code for m in MARKETPLACES} - set(MARKETPLACE_FORMATS))}")
 
+# How a flat file's column that its row does not declare is typed, by its snake_case header name:
+# (pattern matching the whole name, type), first match wins, no match stays text. See the module
+# docstring for the rule in words; ``sp_assets_tests/lib/reports/test_catalog.py`` checks it against
+# every header the sandbox writes and Amazon's documented headers.
+_MONEY_WORDS = "price|prices|amount|fee|fees|charge|charges|cost|costs|total|tax|taxes|value|discount|discounts"
+_TEXT_WORDS = ("id|ids|sku|skus|asin\\d*|fnsku|msku|upc|ean|isbn|code|name|title|type|status|reason|description"
+               "|comments?|currency|designation|number|url|tier|unit_of_\\w+")
+_TIMESTAMP_DATES = ("purchase|payments?|shipment|reporting|estimated_arrival|return|request|approval|last_updated"
+                    "|settlement_start|settlement_end|deposit|open")
+NAME_TYPES = NameTypes((
+    (r"(is|has|was|eligible|qualifies|will|item_is)_.+", VARCHAR),
+    (rf"(.*_)?({_TEXT_WORDS})", VARCHAR),
+    (r"(.*_)?(measurement|weight|volume|dimensions?|size|length|ratio)_units", VARCHAR),
+    (r"(.*_)?month(_.*)?", VARCHAR),  # months are written differently by every report: declare their format
+    (r"(.*_)?(time|datetime|date_time|timestamp)", TIMESTAMP),
+    (rf"(.*_)?({_TIMESTAMP_DATES})_date", TIMESTAMP),
+    (r"(.*_)?date", DATE),
+    (rf"(.*_)?({_MONEY_WORDS})(_\d+|_per_unit|_total)?", MONEY),
+    (r"(.*_)?(average|avg|ratio|rate|percentage|percent|pct)(_.*)?", DOUBLE),
+    (r"(.*_)?(weight|volume|side|length|width|height|girth)", DOUBLE),
+    (r"(.*_)?(quantity|qty|units|count|number_of|lower_bound)(_.*)?", INT),
+))
+
 # Columns every loaded report row gets from us (never from the file).
 PARTITION_COLUMN = "partition_date"
 REPORT_ID_COLUMN = "report_id"
@@ -143,7 +188,9 @@ class ReportType:
     Amazon itself does not promise uniqueness (the order flat files), else ``error``.
     ``column_types`` are the snake_case columns with a type other than text; ``text_format`` says how
     the file writes them, or ``localized`` that it follows the marketplace (``MARKETPLACE_FORMATS``),
-    and ``column_formats`` overrides single columns (see ``text_formats``). ``options`` are documented option names and their allowed values;
+    and ``column_formats`` overrides single columns (see ``text_formats``); ``name_types`` types
+    the file's other columns by their header names (``NAME_TYPES``; None leaves them text; flat files
+    only: a JSON document's columns come from its schema). ``options`` are documented option names and their allowed values;
     ``options_complete`` says no other option name exists. ``columns`` are Amazon's header names as
     the file spells them (the sandbox writes exactly these). ``history_type`` names the report whose
     table carries the history of a snapshot type. ``by`` lists the tables a JSON document is split
@@ -162,6 +209,7 @@ class ReportType:
     text_format: TextFormat = FIXED
     localized: bool = False
     column_formats: Mapping[str, TextFormat] = field(default_factory=dict)
+    name_types: NameTypes | None = NAME_TYPES
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     options_complete: bool = False
     columns: tuple[str, ...] = ()
@@ -386,6 +434,10 @@ _DESCRIBED: tuple[ReportType, ...] = (
                history_type=LEDGER_SUMMARY),
     ReportType(SETTLEMENT_V1, window=LISTED, key=_SETTLEMENT_KEY, required=_SETTLEMENT_KEY,
                column_types=_SETTLEMENT_V1_TYPES, localized=True, columns=_SETTLEMENT_V1_COLUMNS),
+    # Known only by name, their columns typed by NAME_TYPES, with what the name rule cannot know declared:
+    # the ledger's month-first Date, and the date range report written in the marketplace's conventions.
+    ReportType("GET_LEDGER_DETAIL_VIEW_DATA", column_types={"date": DATE}, column_formats=_LEDGER_DATE),
+    ReportType("GET_DATE_RANGE_FINANCIAL_TRANSACTION_DATA", localized=True),
     ReportType(STORAGE_FEES, window=MONTHLY,
                key=(PARTITION_COLUMN, "asin", "fnsku", "fulfillment_center", "month_of_charge"),
                required=(PARTITION_COLUMN, "fnsku", "month_of_charge"), columns=_STORAGE_FEE_COLUMNS,
@@ -395,7 +447,8 @@ _DESCRIBED: tuple[ReportType, ...] = (
 
 # ------------------------------------------------------------------------------------------ plain rows
 def _plain(names: Iterable[str], **facts: Any) -> tuple[ReportType, ...]:
-    """Rows of types the project accepts without a described shape (no key check, every column text)."""
+    """Rows of types the project accepts without a described shape: no key check; a flat file's columns
+    are typed by their header names (``NAME_TYPES``)."""
     return tuple(ReportType(name, **facts) for name in names)
 
 
@@ -439,12 +492,11 @@ _PLAIN: tuple[ReportType, ...] = (
         # returns, performance, finances
         "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE", "GET_FLAT_FILE_MFN_SKU_RETURN_ATTRIBUTES_REPORT",
         "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT", "GET_V2_SELLER_PERFORMANCE_REPORT",
-        "GET_DATE_RANGE_FINANCIAL_TRANSACTION_DATA",
         # FBA
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX", "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_SALES_DATA",
         "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_PROMOTION_DATA", "GET_FBA_FULFILLMENT_CUSTOMER_TAXES_DATA",
-        "GET_REMOTE_FULFILLMENT_ELIGIBILITY", "GET_LEDGER_DETAIL_VIEW_DATA",
+        "GET_REMOTE_FULFILLMENT_ELIGIBILITY",
         "GET_FBA_FULFILLMENT_INBOUND_NONCOMPLIANCE_DATA", "GET_STRANDED_INVENTORY_LOADER_DATA",
         "GET_PRODUCT_EXCHANGE_DATA", "GET_FBA_OVERAGE_FEE_CHARGES_DATA", "GET_FBA_REIMBURSEMENTS_DATA",
         "GET_FBA_FULFILLMENT_LONGTERM_STORAGE_FEE_CHARGES_DATA",

@@ -33,7 +33,7 @@ import polars as pl
 
 from sp_assets.lib.naming import quote_identifier, safe_identifier
 from sp_assets.lib.tablespec import TableSpec
-from sp_assets.lib.textformats import TextFormat
+from sp_assets.lib.textformats import NameTypes, TextFormat
 from sp_assets.lib.warehouse import delimited, frames, ledger, lock
 from sp_assets.lib.warehouse.errors import (
     DUCKDB_PATH_ENV,
@@ -210,6 +210,7 @@ class Warehouse:
         column_types: Mapping[str, str] | None = None,
         text_format: TextFormat | None = None,
         column_formats: Mapping[str, TextFormat] | None = None,
+        name_types: NameTypes | None = None,
         constants: Mapping[str, Any] | None = None,
         replace_where: Mapping[str, Any] | None = None,
         partition_start: date | datetime | str | None = None,
@@ -222,7 +223,8 @@ class Warehouse:
         DuckDB's ``read_csv`` streams the file straight into the table: every file column is read as
         text (``column_types`` types chosen ones, parsed by ``text_format``, ISO by default, or by
         ``column_formats`` per column; a value that does not parse keeps its text in
-        ``<column>__raw`` and is counted in ``WriteResult.unparsed``), the header is normalized with
+        ``<column>__raw`` and is counted in ``WriteResult.unparsed``; ``name_types`` types the other
+        columns by their header names), the header is normalized with
         ``snake_case``, and ``quote=None`` means no quoting at all (Amazon's TSVs contain bare ``"``).
         A column new to the table is added; a table column absent from the file gets nulls.
         ``constants`` adds fixed columns (report_id, partition date). Before inserting, rows matching
@@ -238,6 +240,7 @@ class Warehouse:
             column_types=column_types,
             text_format=text_format,
             column_formats=column_formats,
+            name_types=name_types,
             constants=constants,
             replace_where=replace_where,
             partition_start=partition_start,

@@ -3,7 +3,8 @@
 A report document can be gigabytes: DuckDB streams it straight into the table, so it is never held
 in Python memory, and its memory is bounded while it loads (``load_memory_limit``). Every file
 column is read as text unless the caller types it, the header is normalized with ``snake_case``, and
-a file column new to the table is added (drift, see ``ddl``).
+a file column new to the table is added (drift, see ``ddl``). ``name_types`` types the columns the
+caller does not type by their header names (the report catalog's rule table).
 
 A typed column is parsed inside DuckDB by the file's ``TextFormat`` (``1.234,56``, ``02.01.2026``:
 ``textformats``). A value that does not parse is not nulled silently and does not fail the load: its
@@ -39,7 +40,7 @@ from sp_assets.lib.tablespec import (
     VARCHAR,
     normalize_sql_type,
 )
-from sp_assets.lib.textformats import ISO, TextFormat, failed_sql, parse_sql, raw_column
+from sp_assets.lib.textformats import ISO, NameTypes, TextFormat, failed_sql, parse_sql, raw_column
 from sp_assets.lib.warehouse.ddl import migrate_text_columns
 from sp_assets.lib.warehouse.errors import WarehouseError
 from sp_assets.lib.warehouse.sql import (
@@ -70,6 +71,7 @@ def plan_delimited_load(
     column_types: Mapping[str, str] | None,
     text_format: TextFormat | None = None,
     column_formats: Mapping[str, TextFormat] | None = None,
+    name_types: NameTypes | None = None,
     constants: Mapping[str, Any] | None,
     replace_where: Mapping[str, Any] | None,
     partition_start: date | datetime | str | None,
@@ -86,6 +88,7 @@ def plan_delimited_load(
     header = _read_header(file_path, quote)
     names = _file_column_names(header or [])
     types = {snake: normalize_sql_type(sql) for snake, sql in (column_types or {}).items()}
+    types = {**_types_by_name(names, types, name_types), **types}
     constant_columns = _constant_columns(constants or {}, types, names)
     file_columns = tuple((name, types.get(name, VARCHAR)) for name in names)
     parsers = _parsers(file_columns, text_format or ISO, column_formats or {})
@@ -152,6 +155,14 @@ def _parsers(
         if parsed is not None:
             parsers[name] = parsed
     return parsers
+
+
+def _types_by_name(names: Sequence[str], declared: Mapping[str, str], name_types: NameTypes | None) -> dict[str, str]:
+    """The types ``name_types`` gives the file's columns the caller did not type (a report known only by
+    name still gets its amounts, counts and dates typed from its header)."""
+    if name_types is None:
+        return {}
+    return {name: normalize_sql_type(sql) for name, sql in name_types.types(names).items() if name not in declared}
 
 
 def _count_unparsed(read_sql: str, parsers: Mapping[str, str], where: str, path: Path) -> dict[str, int]:

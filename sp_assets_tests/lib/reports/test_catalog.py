@@ -12,8 +12,10 @@ import sys
 
 import pytest
 
+from sp_assets.lib.naming import snake_case
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.request import ReportRequest
+from sp_assets.lib.textformats import NameTypes
 from sp_assets.sandbox import report_documents as docs
 
 
@@ -94,3 +96,70 @@ def test_the_catalog_and_the_sandbox_import_no_client_and_no_dagster() -> None:
             "print(','.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == ""
+
+
+# Headers Amazon documents (wire contract section 4, the orders report's optional columns, the FBA
+# shipments, reimbursements and removal reports) and what the name rule must make of them.
+_DOCUMENTED_HEADERS = {
+    catalog.VARCHAR: ("amazon-order-id", "merchant-order-id", "order-id", "sku", "seller-sku", "asin", "asin1", "fnsku",
+                      "MSKU", "product-name", "currency", "order-status", "fulfillment-channel", "ship-postal-code",
+                      "promotion-ids", "is-business-order", "purchase-order-number", "price-designation",
+                      "number-of-items-type", "Quantity Price Type", "shipment-fee-type", "amount-type",
+                      "amount-description", "settlement-id", "order-item-code", "license-plate-number",
+                      "fulfillment-center-id", "weight_units", "measurement_units",
+                      "storage_utilization_ratio_units", "qualifies_for_inventory_discount",
+                      "eligible_for_inventory_discount", "tracking-number", "buyer-phone-number", "month_of_charge",
+                      "tax-collection-model", "Warehouse-Condition-code", "other-fee-reason-description"),
+    catalog.MONEY: ("item-price", "item-tax", "shipping-price", "gift-wrap-tax", "item-promotion-discount",
+                    "your-price", "Business Price", "Quantity Price 1", "Progressive Price 3", "total-amount",
+                    "amount", "price-amount", "item-related-fee-amount", "zshop-shipping-fee",
+                    "estimated_monthly_storage_fee", "amount-per-unit", "amount-total", "removal-fee",
+                    "estimated-fee-total", "expected-fulfillment-fee-per-unit", "total"),
+    catalog.INT: ("quantity", "number-of-items", "quantity-purchased", "Quantity Available",
+                  "afn-fulfillable-quantity", "pending-quantity", "Quantity Lower Bound 2", "quantity-shipped",
+                  "quantity-reimbursed-cash", "requested-quantity", "units-shipped-t7", "qty-with-removals-in-progress"),
+    catalog.TIMESTAMP: ("purchase-date", "last-updated-date", "payments-date", "shipment-date", "reporting-date",
+                        "estimated-arrival-date", "return-date", "request-date", "approval-date", "open-date",
+                        "settlement-start-date", "deposit-date", "posted-date-time", "date/time"),
+    catalog.DATE: ("Date", "posted-date", "snapshot-date"),
+    catalog.DOUBLE: ("per-unit-volume", "refund-rate", "storage_utilization_ratio", "average_quantity_on_hand",
+                     "item-package-weight", "longest-side"),
+}
+
+
+@pytest.mark.parametrize("sql_type", sorted(_DOCUMENTED_HEADERS))
+def test_the_name_rule_types_documented_headers(sql_type: str) -> None:
+    wrong = {header: catalog.NAME_TYPES.type_of(snake_case(header)) or catalog.VARCHAR
+             for header in _DOCUMENTED_HEADERS[sql_type]}
+    assert {header: found for header, found in wrong.items() if found != sql_type} == {}
+
+
+def test_the_name_rule_never_contradicts_a_declared_column() -> None:
+    """Where a row declares a column's type, the name rule gives the same type or leaves it to the row;
+    the exceptions are columns whose type differs by report (the V1 settlement's posted-date is a
+    timestamp, V2's a date) or whose name misleads (a storage fee's base_rate is money, not a ratio)."""
+    allowed = {("GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE", "posted_date"),
+               (catalog.STORAGE_FEES, "base_rate"), (catalog.STORAGE_FEES, "utilization_surcharge_rate")}
+    contradictions = set()
+    for row in catalog.CATALOG.values():
+        for name in (snake_case(column) for column in row.columns):
+            declared, guessed = row.column_types.get(name), catalog.NAME_TYPES.type_of(name)
+            if declared and guessed not in (None, catalog.VARCHAR, declared):
+                contradictions.add((row.name, name))
+    assert contradictions == allowed
+
+
+def test_every_flat_file_row_has_a_typing_rule_and_json_keeps_its_schema() -> None:
+    for row in catalog.CATALOG.values():
+        if row.fmt == catalog.TSV:
+            assert row.name_types is catalog.NAME_TYPES, row.name
+    assert catalog.lookup(catalog.SALES_AND_TRAFFIC).column_types == {}  # its types come from the JSON schema
+
+
+@pytest.mark.parametrize(("rules", "message"), [
+    ((("(unclosed", catalog.MONEY),), "'(unclosed': not a regular expression"),
+    ((("amount", "MONEY"),), "type 'MONEY' has no text parser; allowed: DECIMAL(p,s), BIGINT"),
+])
+def test_a_bad_name_rule_is_refused_naming_it(rules: tuple[tuple[str, str], ...], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        NameTypes(rules)
