@@ -101,8 +101,9 @@ def iter_pages(
     limit = client.page_limit(operation)
     cap = page_cap(limit, _days(window), _page_size(original)) if limit is not None else None
     cap_source = f"sp_assets.lib.spapi.quota.PAGING: {limit}"
-    if client.max_pages_per_call is not None:  # the deployment's own cap replaces the table's
-        cap, cap_source = client.max_pages_per_call, f"max_pages_per_call: {client.max_pages_per_call}"
+    configured = getattr(client, "max_pages_per_call", None)  # a test double may be a bare object
+    if configured is not None:  # the deployment's own cap replaces the table's
+        cap, cap_source = configured, f"max_pages_per_call: {configured}"
     while True:
         body = client.request(operation, "GET", path, params=query)
         pages += 1
