@@ -13,6 +13,11 @@ def data_dir() -> Path:
     return Path(os.environ.get("SP_ASSETS_DATA_DIR") or PROJECT_ROOT / "data")
 
 
+def staging_dir() -> Path:
+    """Where a step keeps what it fetched until its write succeeds (``lib/staging.py``)."""
+    return data_dir() / "staging"
+
+
 def duckdb_path() -> Path:
     """``SP_ASSETS_DUCKDB`` or ``data/sp_assets.duckdb``."""
     return Path(os.environ.get("SP_ASSETS_DUCKDB") or data_dir() / "sp_assets.duckdb")

@@ -12,6 +12,12 @@ override every marketplace), and missing credentials fail the run before anythin
 written: a deployment that lost its environment must never fill its warehouse with synthetic data.
 Every write made in sandbox mode is marked ``source = 'sandbox'`` in the load ledger and in the
 materialization's metadata (``data_source``).
+
+Two bounds of every call are settings of the resource, or of the environment for every marketplace:
+``request_deadline_seconds`` / ``SP_ASSETS_REQUEST_DEADLINE_S`` (the overall deadline of one attempt
+of a request, default 120 s) and ``max_pages_per_call`` / ``SP_ASSETS_MAX_PAGES_PER_CALL`` (the pages
+one paged call may follow before it fails; default: derived per operation and window from Amazon's
+page size, ``quota.PAGING``).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from sp_assets.lib.spapi import credentials as credentials_module
 from sp_assets.lib.spapi.endpoints import Endpoint, resolve_endpoint
 from sp_assets.lib.spapi.errors import ConfigError as SPAPIConfigError
 from sp_assets.lib.spapi.errors import MissingCredentialsError
-from sp_assets.lib.spapi.http import SPAPIClient
+from sp_assets.lib.spapi.http import DEFAULT_REQUEST_DEADLINE_S, SPAPIClient
 from sp_assets.lib.warehouse import Warehouse, WarehousePathError
 
 SANDBOX_VAR = "SP_ASSETS_SANDBOX"
@@ -57,6 +63,40 @@ def sandbox_requested() -> bool:
     return SANDBOX_VALUES[raw]
 
 
+DEADLINE_VAR = "SP_ASSETS_REQUEST_DEADLINE_S"
+MAX_PAGES_VAR = "SP_ASSETS_MAX_PAGES_PER_CALL"
+
+
+def request_deadline_s(configured: float | None = None) -> float:
+    """The overall deadline of one request attempt: the resource's setting, else ``SP_ASSETS_REQUEST_DEADLINE_S``,
+    else 120 s. A value that is not a positive number is refused, naming where it came from."""
+    if configured is not None:
+        return _positive("request_deadline_seconds", configured, float)
+    raw = os.environ.get(DEADLINE_VAR, "").strip()
+    return DEFAULT_REQUEST_DEADLINE_S if not raw else _positive(DEADLINE_VAR, raw, float)
+
+
+def max_pages_per_call(configured: int | None = None) -> int | None:
+    """The page cap of every paged call: the resource's setting, else ``SP_ASSETS_MAX_PAGES_PER_CALL``,
+    else None (the cap derived per operation and window in ``quota.PAGING``)."""
+    if configured is not None:
+        return int(_positive("max_pages_per_call", configured, int))
+    raw = os.environ.get(MAX_PAGES_VAR, "").strip()
+    return None if not raw else int(_positive(MAX_PAGES_VAR, raw, int))
+
+
+def _positive(name: str, value: object, kind: type[int] | type[float]) -> float:
+    allowed = "a whole number of pages >= 1" if kind is int else "a number of seconds > 0"
+    try:
+        number = kind(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or not 0 < number < float("inf") or (
+            kind is int and isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{name}: {value!r} is not allowed; use {allowed}")
+    return number
+
+
 def data_source() -> str:
     """``sandbox`` or ``amazon``: where this process's runs fetch from, as the ledger and metadata record it."""
     return SANDBOX if sandbox_requested() else AMAZON
@@ -68,6 +108,8 @@ class SpApiResource(dg.ConfigurableResource):
     marketplace: str
     endpoint: str | None = None
     token_url: str | None = None
+    request_deadline_seconds: float | None = None
+    max_pages_per_call: int | None = None
 
     _client: SPAPIClient | None = PrivateAttr(default=None)
 
@@ -89,17 +131,19 @@ class SpApiResource(dg.ConfigurableResource):
 
     def _build_client(self) -> SPAPIClient:
         marketplace = by_code(self.marketplace)
+        bounds = {"request_deadline_s": request_deadline_s(self.request_deadline_seconds),
+                  "max_pages_per_call": max_pages_per_call(self.max_pages_per_call)}
         if sandbox_requested():
             from sp_assets.defs import embedded_sandbox
 
             base = embedded_sandbox.sandbox_base_url()
             return SPAPIClient(embedded_sandbox.sandbox_credentials(marketplace.region),
                                Endpoint(base, base + "/auth/o2/token"),
-                               speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace)
+                               speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace, **bounds)
         # Outside sandbox mode missing credentials are an error that names every variable tried.
         creds = credentials_module.from_env(marketplace)
         endpoint = resolve_endpoint(marketplace, endpoint=self.endpoint, token_url=self.token_url)
-        return SPAPIClient(creds, endpoint, marketplace=marketplace)
+        return SPAPIClient(creds, endpoint, marketplace=marketplace, **bounds)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:

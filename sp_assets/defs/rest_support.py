@@ -5,20 +5,27 @@
   report, read from DuckDB; **advanced**: the configured ``skus``) and ``on_invalid_sku``
   (**skip**: write the valid SKUs and flag the invalid ones with a WARN asset check; **warn**: fail
   the run listing them, writing nothing);
-* the single write at the end of a run and its metadata (``run_metadata`` + ``WriteResult``).
+* the single write at the end of a run and its metadata (``run_metadata`` + ``WriteResult``);
+* ``FetchStage``: what a step fetched, kept on disk until its write succeeds, so a step retry after a
+  failed write (the DuckDB file locked, ``WarehouseBusyError``/``WarehouseLockTimeout``) writes the
+  same data without asking Amazon again (``lib/staging.py``).
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from sp_assets.defs.common import asset_key, require_today, run_metadata, sql_table, warehouse_of
+from sp_assets.defs.common import RETRY, asset_key, require_today, run_metadata, sql_table, warehouse_of
 from sp_assets.defs.config import ConfigError, MarketplaceConfig
+from sp_assets.defs.paths import staging_dir
+from sp_assets.lib import staging
 from sp_assets.lib.reports.catalog import PARTITION_COLUMN
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
+from sp_assets.lib.warehouse.lock import busy_timeout_s
 
 REPLACE_PARTITION = "replace_partition"
 MERGE = "merge"
@@ -180,3 +187,75 @@ def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spe
                             table=f"{entry.code}.{spec.name}", write_mode=mode,
                             write=dg.MetadataValue.json(result.as_metadata()), **extra)
     return dg.MaterializeResult(metadata=metadata, check_results=list(check_results))
+
+
+# ------------------------------------------------------------------------------------------ stage
+def retry_backoff_s(policy: dg.RetryPolicy = RETRY) -> float:
+    """The longest the step retry policy waits in all between attempts: Dagster's delay of each retry
+    without jitter, plus one ``delay`` each (the most ``PLUS_MINUS`` jitter adds)."""
+    base = float(policy.delay or 0)
+    unjittered = dg.RetryPolicy(max_retries=policy.max_retries, delay=base, backoff=policy.backoff)
+    return sum(float(unjittered.calculate_delay(attempt)) + base for attempt in range(1, policy.max_retries + 1))
+
+
+def stage_max_age_s(context: dg.AssetExecutionContext) -> float:
+    """How old a stage may be and still be reused: every attempt's longest write wait (the sp_assets
+    lock, then DuckDB's busy timeout) plus the retry policy's backoff. Anything older belongs to a
+    run the policy has given up on, and the data may have moved since."""
+    resource = context.resources.warehouse
+    attempts = RETRY.max_retries + 1
+    per_write = float(resource.lock_timeout_seconds) + busy_timeout_s(resource.busy_timeout_seconds)
+    return attempts * per_write + retry_backoff_s(RETRY)
+
+
+def run_family(context: dg.AssetExecutionContext) -> str:
+    """The run id a step retry keeps (the same run) and a run retry or re-execution shares (its root)."""
+    return context.run.root_run_id or context.run_id
+
+
+def config_fingerprint(entry: MarketplaceConfig) -> str:
+    """A digest of the marketplace's whole configuration: a stage is never reused across configurations."""
+    return hashlib.sha256(repr(entry).encode("utf-8")).hexdigest()[:16]
+
+
+class FetchStage:
+    """What one step fetched, kept under ``staging_dir()`` from the fetch until its write succeeds.
+
+    Keyed by the run family, the marketplace's configuration, the asset keys fetched, the partition
+    keys and the fetch parameters given; ``fetched`` returns the frames of the last attempt of the
+    same key (if younger than ``stage_max_age_s``) or calls ``fetch`` and stages its frames before
+    anything is written; ``written`` deletes the stage.
+    """
+
+    def __init__(self, context: dg.AssetExecutionContext, entry: MarketplaceConfig, names: Sequence[str],
+                 **params: Any) -> None:
+        self.root = staging_dir()
+        self.max_age_s = stage_max_age_s(context)
+        self.key = {
+            "run_family": run_family(context),
+            "config": config_fingerprint(entry),
+            "assets": [asset_key(entry, name).to_user_string() for name in names],
+            "partitions": list(context.partition_keys) if context.has_partition_key_range else [],
+            "params": params,
+        }
+        self.reused: staging.Staged | None = None
+
+    def fetched(self, fetch: Callable[[], tuple[dict[str, pl.DataFrame], Mapping[str, Any]]]
+                ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+        """(frames by name, the API calls made now: none when the frames come from the stage)."""
+        staging.discard_stale(self.root, self.max_age_s)
+        self.reused = staging.load(self.root, self.key, self.max_age_s)
+        if self.reused is not None:
+            return self.reused.frames, {}
+        frames, api = fetch()
+        staging.save(self.root, self.key, frames, api)
+        return frames, dict(api)
+
+    def metadata(self) -> dict[str, Any]:
+        """``fetch_reused_from_stage`` and, when reused, the age of the fetch the frames came from."""
+        if self.reused is None:
+            return {"fetch_reused_from_stage": False}
+        return {"fetch_reused_from_stage": True, "fetch_stage_age_seconds": round(self.reused.age_s, 1)}
+
+    def written(self) -> None:
+        staging.discard(self.root, self.key)

@@ -132,3 +132,35 @@ def test_with_credentials_and_no_request_loads_are_marked_amazon(asset_env: Asse
     result = asset_env.materialize(build_sellers_assets(config.get("us")), config)
     ledger, metadata = _sources(asset_env, result, [["us", "marketplace_participations"]])
     assert ledger == {"amazon"} and metadata == {"amazon"}
+
+
+@pytest.mark.parametrize("variable, value, allowed", [
+    ("SP_ASSETS_REQUEST_DEADLINE_S", "soon", "a number of seconds > 0"),
+    ("SP_ASSETS_REQUEST_DEADLINE_S", "0", "a number of seconds > 0"),
+    ("SP_ASSETS_REQUEST_DEADLINE_S", "nan", "a number of seconds > 0"),
+    ("SP_ASSETS_MAX_PAGES_PER_CALL", "1.5", "a whole number of pages >= 1"),
+    ("SP_ASSETS_MAX_PAGES_PER_CALL", "0", "a whole number of pages >= 1"),
+])
+def test_a_bad_request_bound_in_the_environment_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch, variable: str,
+                                                                     value: str, allowed: str) -> None:
+    from sp_assets.defs.resources import SpApiResource
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(dg.Failure) as refused:
+        SpApiResource(marketplace="us").client()
+    assert f"marketplace us: {variable}: {value!r} is not allowed; use {allowed}" in refused.value.description
+
+
+def test_the_request_bounds_come_from_the_resource_else_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sp_assets.defs.resources import SpApiResource
+
+    monkeypatch.setenv("SP_ASSETS_REQUEST_DEADLINE_S", "7.5")
+    monkeypatch.setenv("SP_ASSETS_MAX_PAGES_PER_CALL", "12")
+    client = SpApiResource(marketplace="us").client()
+    assert (client.request_deadline_s, client.max_pages_per_call) == (7.5, 12)
+    client = SpApiResource(marketplace="us", request_deadline_seconds=3, max_pages_per_call=4).client()
+    assert (client.request_deadline_s, client.max_pages_per_call) == (3.0, 4)
+    monkeypatch.delenv("SP_ASSETS_REQUEST_DEADLINE_S")
+    monkeypatch.delenv("SP_ASSETS_MAX_PAGES_PER_CALL")
+    client = SpApiResource(marketplace="us").client()
+    assert (client.request_deadline_s, client.max_pages_per_call) == (120.0, None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +78,10 @@ class TamperingProxy:
     rules: list[Rule] = field(default_factory=list)
     gates: list[Gate] = field(default_factory=list)
     recorded: list[Recorded] = field(default_factory=list)
+    # Answers to matching requests (method, path with query) are sent one byte every ``trickle_interval``
+    # seconds, like a server that never trips a per-read socket timeout.
+    trickle: Callable[[str, str], bool] | None = None
+    trickle_interval: float = 0.5
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -149,6 +154,9 @@ class TamperingProxy:
                 handler.send_header(name, value)
             handler.send_header("content-length", str(len(answer.body)))
             handler.end_headers()
+            if self.trickle is not None and self.trickle(handler.command, handler.path):
+                self._send_slowly(handler, answer.body)
+                return
             half = len(answer.body) // 2 if gate is not None and gate.partial else len(answer.body)
             handler.wfile.write(answer.body[:half])
             handler.wfile.flush()
@@ -159,6 +167,13 @@ class TamperingProxy:
                 handler.wfile.write(answer.body[half:])
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client is gone (killed by the test while the answer was held)
+
+    def _send_slowly(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        """One byte per ``trickle_interval`` (the pace is the fault being simulated, not a synchronisation)."""
+        for index in range(len(body)):
+            handler.wfile.write(body[index:index + 1])
+            handler.wfile.flush()
+            time.sleep(self.trickle_interval)
 
     def _gate_for(self, method: str, full_path: str) -> Gate | None:
         with self._lock:

@@ -51,6 +51,7 @@ from sp_assets.defs.common import (
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
+from sp_assets.defs.rest_support import FetchStage
 from sp_assets.lib.orders import (
     ORDER_ITEMS,
     ORDER_ITEMS_UPSERT,
@@ -141,34 +142,49 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
         return orders, items
 
     def materialized(name: str, spec: TableSpec, frame: pl.DataFrame, result: WriteResult, start: datetime,
-                     end: datetime, api: dict) -> dg.MaterializeResult:
+                     end: datetime, api: dict, **extra: Any) -> dg.MaterializeResult:
         return dg.MaterializeResult(asset_key=asset_key(entry, name), metadata=run_metadata(
             rows=frame.height, start=start, end=end, api=api, frame=frame, orders_api=entry.orders_api,
-            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}"))
+            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}", **extra))
 
-    def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
-              start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
-        frame = frame_from_records(spec, rows)
+    def write_one(context: dg.AssetExecutionContext, spec: TableSpec, name: str, frame: pl.DataFrame,
+                  start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict,
+                  **extra: Any) -> dg.MaterializeResult:
         warehouse = warehouse_of(context)
         if replace is not None:
             result = warehouse.replace_partition(entry.code, spec, frame, replace[0], replace[1])
         else:
             result = warehouse.merge(entry.code, spec, frame)
-        return materialized(name, spec, frame, result, start, end, api)
+        return materialized(name, spec, frame, result, start, end, api, **extra)
+
+    def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
+              start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
+        return write_one(context, spec, name, frame_from_records(spec, rows), start, end, replace, api)
 
     def write_both(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
-                   rows: tuple[list[dict[str, Any]], list[dict[str, Any]]], start: datetime, end: datetime,
-                   replace: tuple[date, date] | None, api: dict) -> list[dg.MaterializeResult]:
+                   frames: tuple[pl.DataFrame, pl.DataFrame], start: datetime, end: datetime,
+                   replace: tuple[date, date] | None, api: dict, **extra: Any) -> list[dg.MaterializeResult]:
         """Orders and their items in ONE transaction: a reader never sees the orders without the items."""
-        frames = [frame_from_records(spec, table_rows) for spec, table_rows in zip(specs, rows, strict=True)]
         warehouse = warehouse_of(context)
         if replace is not None:
             results = warehouse.replace_partitions(
                 entry.code, [(spec, frame, replace[0], replace[1]) for spec, frame in zip(specs, frames, strict=True)])
         else:
             results = warehouse.merge_together(entry.code, list(zip(specs, frames, strict=True)))
-        return [materialized(name, spec, frame, result, start, end, table_api)
+        return [materialized(name, spec, frame, result, start, end, table_api, **extra)
                 for name, spec, frame, result, table_api in zip(names, specs, frames, results, (api, {}), strict=True)]
+
+    def fetch_frames(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
+                     start: datetime, end: datetime, by: str, column: str, lo: Any, hi: Any
+                     ) -> tuple[dict[str, pl.DataFrame], dict]:
+        """The selected tables' frames by name, and the API calls that fetched them."""
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        want_items = asset_key(entry, names[1]) in context.selected_asset_keys
+        orders, items = fetch(context, start, end, by, want_items, names[0], column, lo, hi)
+        frames = {name: frame_from_records(spec, rows)
+                  for name, spec, rows in zip(names, specs, (orders, items), strict=True) if rows is not None}
+        return frames, client.stats.since(before).as_dict()
 
     def run_pair(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
                  by: str, replace: bool):
@@ -176,23 +192,26 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
         first, last = local_dates(entry, start, end)
         # The items of an upsert window are the items of the orders updated in it.
         column, lo, hi = ("partition_date", first, last) if replace else ("last_update_date", start, end)
-        client = sp_client(context, entry)
-        before = client.stats.snapshot()
-        want_items = asset_key(entry, names[1]) in context.selected_asset_keys
-        orders, items = fetch(context, start, end, by, want_items, names[0], column, lo, hi)
-        api = client.stats.since(before).as_dict()
+        sp_client(context, entry)  # credentials are checked before anything, even when the stage is reused
+        selected = [name for name in names if asset_key(entry, name) in context.selected_asset_keys]
+        # A retry after a failed write (the DuckDB file locked) writes what the failed attempt fetched.
+        stage = FetchStage(context, entry, selected, by=by, window=[start, end])
+        frames, api = stage.fetched(lambda: fetch_frames(context, names, specs, start, end, by, column, lo, hi))
+        reuse = stage.metadata()
         window = (first, last) if replace else None
-        if orders is not None and items is not None:
-            yield from write_both(context, names, specs, (orders, items), start, end, window, api)
+        if len(frames) == 2:
+            both = write_both(context, names, specs, (frames[names[0]], frames[names[1]]), start, end, window, api,
+                              **reuse)
+            stage.written()
+            yield from both
             for name in names:  # both tables are written: their checks run after the one commit
                 yield from results_in_step(context, checks.get(name, ()))
             return
-        if orders is not None:
-            yield write(context, specs[0], names[0], orders, start, end, window, api)
-            yield from results_in_step(context, checks.get(names[0], ()))
-        if items is not None:
-            yield write(context, specs[1], names[1], items, start, end, window, api if orders is None else {})
-            yield from results_in_step(context, checks.get(names[1], ()))
+        ((name, frame),) = frames.items()  # one table selected
+        one = write_one(context, specs[names.index(name)], name, frame, start, end, window, api, **reuse)
+        stage.written()
+        yield one
+        yield from results_in_step(context, checks.get(name, ()))
 
     from_report = entry.order_items_source == "report"
     pair_specs = [_spec(entry, "orders")] if from_report else [_spec(entry, "orders"),

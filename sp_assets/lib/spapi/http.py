@@ -182,6 +182,7 @@ class SPAPIClient:
         marketplace: Marketplace | None = None,
         request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S,
         download_min_bytes_per_s: float = DEFAULT_DOWNLOAD_MIN_BYTES_PER_S,
+        max_pages_per_call: int | None = None,
     ) -> None:
         if not isinstance(credentials, LWACredentials):
             raise ConfigError(f"credentials must be LWACredentials, got {type(credentials).__name__}")
@@ -199,7 +200,12 @@ class SPAPIClient:
                             ("download_min_bytes_per_s", download_min_bytes_per_s)):
             if not (isinstance(value, int | float) and 0 < value < float("inf")):
                 raise ConfigError(f"{name} must be a positive number, got {value!r}")
+        if max_pages_per_call is not None and (isinstance(max_pages_per_call, bool)
+                                               or not isinstance(max_pages_per_call, int) or max_pages_per_call < 1):
+            raise ConfigError(f"max_pages_per_call must be a whole number of pages >= 1, got {max_pages_per_call!r}")
         self.request_deadline_s = float(request_deadline_s)
+        # Replaces quota.PAGING's cap for every paged call (None: the table's cap per operation and window).
+        self.max_pages_per_call = max_pages_per_call
         self.download_min_bytes_per_s = float(download_min_bytes_per_s)
         self.credentials = credentials
         self.speed = float(speed)

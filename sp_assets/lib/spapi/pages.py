@@ -100,6 +100,10 @@ def iter_pages(
     window = query_window(original)
     limit = client.page_limit(operation)
     cap = page_cap(limit, _days(window), _page_size(original)) if limit is not None else None
+    cap_source = f"sp_assets.lib.spapi.quota.PAGING: {limit}"
+    configured = getattr(client, "max_pages_per_call", None)  # a test double may be a bare object
+    if configured is not None:  # the deployment's own cap replaces the table's
+        cap, cap_source = configured, f"max_pages_per_call: {configured}"
     while True:
         body = client.request(operation, "GET", path, params=query)
         pages += 1
@@ -113,7 +117,7 @@ def iter_pages(
         if cap is not None and pages >= cap:
             raise PaginationError(
                 f"{operation}: still a continuation token after {pages} pages, the cap for {_describe(window)} "
-                f"(sp_assets.lib.spapi.quota.PAGING: {limit}); stopping instead of paging without end")
+                f"({cap_source}); stopping instead of paging without end")
         seen.add(token)
         query = style.next_params(original, token)
 
