@@ -85,10 +85,11 @@ def max_pages_per_call(configured: int | None = None) -> int | None:
     return None if not raw else int(_positive(MAX_PAGES_VAR, raw, int))
 
 
-def _positive(name: str, value: object, kind: type[int] | type[float]) -> float:
+def _positive(name: str, value: str | float, kind: type[int] | type[float]) -> float:
     allowed = "a whole number of pages >= 1" if kind is int else "a number of seconds > 0"
+    number: float | None
     try:
-        number = kind(value)  # type: ignore[arg-type]
+        number = kind(value)
     except (TypeError, ValueError):
         number = None
     if number is None or isinstance(value, bool) or not 0 < number < float("inf") or (
@@ -131,19 +132,21 @@ class SpApiResource(dg.ConfigurableResource):
 
     def _build_client(self) -> SPAPIClient:
         marketplace = by_code(self.marketplace)
-        bounds = {"request_deadline_s": request_deadline_s(self.request_deadline_seconds),
-                  "max_pages_per_call": max_pages_per_call(self.max_pages_per_call)}
+        deadline = request_deadline_s(self.request_deadline_seconds)
+        max_pages = max_pages_per_call(self.max_pages_per_call)
         if sandbox_requested():
             from sp_assets.defs import embedded_sandbox
 
             base = embedded_sandbox.sandbox_base_url()
             return SPAPIClient(embedded_sandbox.sandbox_credentials(marketplace.region),
                                Endpoint(base, base + "/auth/o2/token"),
-                               speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace, **bounds)
+                               speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace,
+                               request_deadline_s=deadline, max_pages_per_call=max_pages)
         # Outside sandbox mode missing credentials are an error that names every variable tried.
         creds = credentials_module.from_env(marketplace)
         endpoint = resolve_endpoint(marketplace, endpoint=self.endpoint, token_url=self.token_url)
-        return SPAPIClient(creds, endpoint, marketplace=marketplace, **bounds)
+        return SPAPIClient(creds, endpoint, marketplace=marketplace, request_deadline_s=deadline,
+                           max_pages_per_call=max_pages)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
