@@ -2,10 +2,10 @@
 
 Two layouts of the same assets:
 
-* **new** (shipped): the project's executor (``marketplace_factory.EXECUTOR``, in process) and the
-  order checks in their multi-asset's step;
+* **new** (shipped): the project's executor (``marketplace_factory.EXECUTOR``, in process) and every
+  asset's checks in its step;
 * **old** (before issue 17, kept here only): Dagster's default multiprocess executor (every step,
-  each check included, its own subprocess) and every order check its own step.
+  each check included, its own subprocess) and every check its own step (``checks_in_step=False``).
 
 A multiprocess run starts its steps in child processes that import this file again (``dg.reconstructable``),
 so the configuration comes from ``BENCH_CONFIG_JSON`` and the work each process does is appended, as
@@ -112,7 +112,6 @@ def _orders_definitions(old: bool) -> dg.Definitions:
 
 def _rolling_definitions(old: bool) -> dg.Definitions:
     from sp_assets.defs import marketplace_factory
-    from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
     from sp_assets.defs.resources import project_resources
     from sp_assets.defs.schedules import build_schedules
 
@@ -121,12 +120,10 @@ def _rolling_definitions(old: bool) -> dg.Definitions:
     if not old:
         return marketplace_factory.project_definitions(project)
     entry = project.get("us")
-    domains = [(build_orders_assets, build_orders_checks), *marketplace_factory.DOMAINS[1:]]
-    kwargs: dict[str, Any] = {"checks_in_step": False}
-    assets = [a for build, _ in domains for a in (build(entry, **kwargs) if build is build_orders_assets
-                                                  else build(entry))]
-    checks = [c for _, build in domains for c in (build(entry, **kwargs) if build is build_orders_checks
-                                                  else build(entry))]
+    # Every domain's builders take checks_in_step (the factory's type says only what it calls).
+    domains: list[tuple[Any, Any]] = list(marketplace_factory.DOMAINS)
+    assets = [a for build, _ in domains for a in build(entry, checks_in_step=False)]
+    checks = [c for _, build in domains for c in build(entry, checks_in_step=False)]
     jobs, schedules = build_schedules(entry)
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules,
                           resources=project_resources(project), executor=dg.multiprocess_executor)
