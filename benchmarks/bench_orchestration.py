@@ -212,6 +212,11 @@ def project_instance(home: Path, *, consolidated_event_log: bool) -> Any:
     return dg.DagsterInstance.from_config(str(home))
 
 
+def _min_median_max(values: list[float]) -> list[float]:
+    ordered = sorted(values)
+    return [round(ordered[0], 2), round(ordered[len(ordered) // 2], 2), round(ordered[-1], 2)]
+
+
 def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     """One run per day of ``job`` (``orders`` or ``rolling``) in ``layout`` (``new`` or ``old``), fresh
     sandbox, warehouse and instance; each run's wall time and work (see the module docstring)."""
@@ -261,7 +266,7 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
            **{k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in ("api_s", "frames_s", "duckdb_s")},
            "orchestration_share": ratio(wall - work, wall),
            "share_min_median_max": [round(shares[0], 3), round(shares[len(shares) // 2], 3), round(shares[-1], 3)],
-           "run_wall_s_min_median_max": [round(x, 2) for x in sorted(r["wall_s"] for r in runs)[::max(1, len(runs) // 2)]]}
+           "run_wall_s_min_median_max": _min_median_max([r["wall_s"] for r in runs])}
     log(f"{job} {layout}: {len(runs)} runs in {wall:.1f} s ({runs[0]['steps']} steps each), work {work:.1f} s, "
         f"orchestration {out['orchestration_share']:.1%}, {runs[0]['events']} events per run")
     return out
