@@ -23,16 +23,18 @@ total, and the wall time / token-bucket minimum. It also gives the share project
 rates (speed 1: the API time becomes the bucket minimum of the same calls), and times, in a fresh
 process, what each run process of a deployed instance pays first: importing the code location.
 
-Side by side, in the same run (``layouts``): the shipped layout (in-process executor, order checks in
-their multi-asset's step) against the layout before issue 17 (Dagster's default multiprocess
-executor, every check its own step; ``orchestration_layouts.py`` keeps it for this comparison), each
-launched as a run worker launches a run (``dg.execute_job`` of a reconstructable job on a persistent
-instance): per-partition runs of ``us_orders`` with its checks, and one-day runs of the whole
+Side by side, in the same run (``layouts``): the shipped layout (in-process executor, every asset's
+checks in its step, the consolidated event log of ``dagster.yaml``) against the layout before issue 17
+(Dagster's default multiprocess executor, every check its own step, Dagster's default storage;
+``orchestration_layouts.py`` keeps it for this comparison), each launched as a run worker launches a
+run (``dg.execute_job`` of a reconstructable job on an instance configured by the project's
+``dagster.yaml``): per-partition runs of ``us_orders`` with its checks, and one-day runs of the whole
 ``us_rolling_job`` (every rolling asset and check), alternating old and new. There the work of a run
 is the union of the wall-clock intervals its processes spent in SP-API calls and report polling,
 frame building and DuckDB (logged by every step process); orchestration = wall - work. Asset code
-outside those calls (parsing a report, building a request) counts as orchestration, so the share is
-an upper bound.
+outside those calls (run metadata, parsing a report, building a request) counts as orchestration, so
+the share is an upper bound; the run worker's own start (importing the code location) is not in the
+runs and is added per run in a second figure.
 
 Usage: .venv/bin/python benchmarks/bench_orchestration.py [--days 90] [--orders-per-day 300] [--quick]
 """
