@@ -184,12 +184,13 @@ def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportTyp
     return kwargs
 
 
-def build_report_asset(entry: MarketplaceConfig, config: ReportConfig, checks: ChecksByTable) -> dg.AssetsDefinition:
+def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
+                       checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
     """A flat-file report of one marketplace as a daily- (or monthly-) partitioned asset; its key check
-    (in ``checks``) runs in its step after the load."""
+    (in ``checks``, which ``build_report_assets`` passes; none without) runs in its step after the load."""
     row = catalog.lookup(config.report_type)
     what = f"{entry.code}/{config.table}"
-    table_checks = checks.get(config.table, [])
+    table_checks = (checks or {}).get(config.table, [])
 
     @dg.asset(check_specs=specs_of(table_checks), **_asset_kwargs(entry, config, row))
     @fail_fast(entry)
@@ -227,12 +228,14 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig, checks: C
 
 # ------------------------------------------------------------------------------------------ sales and traffic
 def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig,
-                                  checks: ChecksByTable) -> dg.AssetsDefinition:
+                                  checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
     """GET_SALES_AND_TRAFFIC_REPORT: one report per day, written to ``<table>_by_date`` / ``_by_asin``;
-    each table's key check (in ``checks``) runs in the step after both are written."""
+    each table's key check (in ``checks``, which ``build_report_assets`` passes; none without) runs in
+    the step after both are written."""
     row = catalog.lookup(config.report_type)
     sides = config.by or row.by
-    table_checks = [check for by in sides for check in checks.get(sales_and_traffic_table(config.table, by), [])]
+    table_checks = [check for by in sides
+                    for check in (checks or {}).get(sales_and_traffic_table(config.table, by), [])]
     base = asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
     specs = [
         dg.AssetSpec(

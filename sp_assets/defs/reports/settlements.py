@@ -106,10 +106,11 @@ def download_settlement(client: SPAPIClient, entry: MarketplaceConfig, report: d
 
 
 def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
-                            checks: ChecksByTable) -> dg.AssetsDefinition:
-    """The settlements asset; its key check (in ``checks``) runs in its step after the loads."""
+                            checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
+    """The settlements asset; its key check (in ``checks``, which ``build_report_assets`` passes; none
+    without) runs in its step after the loads."""
     row = catalog.lookup(config.report_type)
-    table_checks = checks.get(config.table, [])
+    table_checks = (checks or {}).get(config.table, [])
     description = (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: settlement "
                    "reports are listed with getReports (Amazon refuses to create them); the partition is the "
                    "local day the report was created. Write mode: **merge by report id**: a report already "
