@@ -2,10 +2,10 @@
 
 Two layouts of the same assets:
 
-* **new** (shipped): the project's executor (``marketplace_factory.EXECUTOR``, in process) and the
-  order checks in their multi-asset's step;
+* **new** (shipped): the project's executor (``marketplace_factory.EXECUTOR``, in process) and every
+  asset's checks in its step;
 * **old** (before issue 17, kept here only): Dagster's default multiprocess executor (every step,
-  each check included, its own subprocess) and every order check its own step.
+  each check included, its own subprocess) and every check its own step (``checks_in_step=False``).
 
 A multiprocess run starts its steps in child processes that import this file again (``dg.reconstructable``),
 so the configuration comes from ``BENCH_CONFIG_JSON`` and the work each process does is appended, as
@@ -28,8 +28,11 @@ import dagster as dg
 from sp_assets.defs.config import ProjectConfig, parse_config
 
 WORK_LOG, CONFIG_JSON = "BENCH_WORK_LOG", "BENCH_CONFIG_JSON"
-WAREHOUSE_METHODS = ("replace_partition", "merge", "replace_table", "append", "load_delimited_file", "query",
-                     "table_exists", "columns", "row_count", "loads")
+# Every public Warehouse method a step calls (a method missing here would count its DuckDB time as
+# orchestration: replace_partitions and merge_together were, until issue 17 round two).
+WAREHOUSE_METHODS = ("check_writable", "replace_partition", "replace_partitions", "merge", "merge_together",
+                     "replace_table", "append", "load_delimited_file", "query", "table_exists", "columns",
+                     "row_count", "loads")
 _instrumented = False
 
 
@@ -52,7 +55,9 @@ def instrument() -> None:
     if _instrumented or not os.environ.get(WORK_LOG):
         return
     _instrumented = True
+    from sp_assets.defs import rest_support
     from sp_assets.defs.orders import assets as orders_assets
+    from sp_assets.defs.reports import assets as report_assets
     from sp_assets.lib.reports import lifecycle
     from sp_assets.lib.spapi.http import SPAPIClient
     from sp_assets.lib.warehouse import Warehouse
@@ -62,7 +67,10 @@ def instrument() -> None:
     lifecycle._ReportRun._wait_for_terminal = _logged("api", lifecycle._ReportRun._wait_for_terminal)
     for name in WAREHOUSE_METHODS:
         setattr(Warehouse, name, _logged("duckdb", getattr(Warehouse, name)))
-    orders_assets.frame_from_records = _logged("frames", orders_assets.frame_from_records)
+    # Frame building of every domain: the REST tables, the orders, the sales-and-traffic JSON.
+    for module, name in ((orders_assets, "frame_from_records"), (rest_support, "frame_from_records"),
+                         (report_assets, "flatten_sales_and_traffic"), (report_assets, "records_frame")):
+        setattr(module, name, _logged("frames", getattr(module, name)))
 
 
 def read_work_log(path: str) -> dict[str, list[tuple[float, float]]]:
@@ -112,7 +120,6 @@ def _orders_definitions(old: bool) -> dg.Definitions:
 
 def _rolling_definitions(old: bool) -> dg.Definitions:
     from sp_assets.defs import marketplace_factory
-    from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
     from sp_assets.defs.resources import project_resources
     from sp_assets.defs.schedules import build_schedules
 
@@ -121,12 +128,10 @@ def _rolling_definitions(old: bool) -> dg.Definitions:
     if not old:
         return marketplace_factory.project_definitions(project)
     entry = project.get("us")
-    domains = [(build_orders_assets, build_orders_checks), *marketplace_factory.DOMAINS[1:]]
-    kwargs: dict[str, Any] = {"checks_in_step": False}
-    assets = [a for build, _ in domains for a in (build(entry, **kwargs) if build is build_orders_assets
-                                                  else build(entry))]
-    checks = [c for _, build in domains for c in (build(entry, **kwargs) if build is build_orders_checks
-                                                  else build(entry))]
+    # Every domain's builders take checks_in_step (the factory's type says only what it calls).
+    domains: list[tuple[Any, Any]] = list(marketplace_factory.DOMAINS)
+    assets = [a for build, _ in domains for a in build(entry, checks_in_step=False)]
+    checks = [c for _, build in domains for c in build(entry, checks_in_step=False)]
     jobs, schedules = build_schedules(entry)
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules,
                           resources=project_resources(project), executor=dg.multiprocess_executor)

@@ -2,11 +2,14 @@
 
 A check is declared once as a ``TableCheck`` (its spec and its query) so it can run two ways:
 
-* **in its asset's step** (``check_specs=`` on the asset, results from ``results_in_step``): no step,
-  no process and no event round trip of its own. Under Dagster's multiprocess executor every check
-  step was its own subprocess (~1 s of start-up each, minutes for a one-day rolling job); in process,
-  each still cost ~0.07 s of step events per run. The order assets run their checks this way.
-* **as its own step** (``check_step``): for checks of assets not yet converted.
+* **in its asset's step** (``check_specs=`` on the asset, results from ``results_in_step`` or
+  ``materialized_then_checked``): no step, no process and no event round trip of its own. Under
+  Dagster's multiprocess executor every check step was its own subprocess (~1 s of start-up each,
+  minutes for a one-day rolling job); in process, each still cost ~0.07 s of step events per run.
+  Every asset of the project runs its checks this way.
+* **as its own step** (``check_step``, ``separate_steps``): only the old layout that
+  ``benchmarks/orchestration_layouts.py`` keeps for comparison (``checks_in_step=False`` on the
+  domains' builders).
 
 Either way the UI lists the check under its asset, and a blocking check that fails stops what
 depends on the asset. Checks read DuckDB under the same file lock as writes, so they never meet a
@@ -73,15 +76,30 @@ def check_step(check: TableCheck) -> dg.AssetChecksDefinition:
     return run_check
 
 
-def primary_key_check(entry: MarketplaceConfig, spec: TableSpec, asset_name: str | None = None
-                      ) -> dg.AssetChecksDefinition:
-    """``<table>_primary_key`` as its own step."""
-    return check_step(primary_key(entry, spec, asset_name))
+ChecksByTable = dict[str, list[TableCheck]]
+
+
+def in_step(checks: ChecksByTable, checks_in_step: bool) -> ChecksByTable:
+    """The checks each asset runs in its own step: all of them, or none in the old layout."""
+    return checks if checks_in_step else {}
+
+
+def separate_steps(checks: ChecksByTable, checks_in_step: bool) -> list[dg.AssetChecksDefinition]:
+    """The checks that are steps of their own: none, or all of them in the old layout."""
+    return [] if checks_in_step else [check_step(check) for table in checks.values() for check in table]
 
 
 def specs_of(checks: Iterable[TableCheck]) -> list[dg.AssetCheckSpec]:
     """The ``check_specs=`` of an asset whose step runs these checks."""
     return [check.spec for check in checks]
+
+
+def materialized_then_checked(context: dg.AssetExecutionContext, materialized: dg.MaterializeResult,
+                              checks: Sequence[TableCheck]
+                              ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """A single asset's step output: its materialization (written already), then its checks' results."""
+    yield materialized
+    yield from results_in_step(context, checks)
 
 
 def results_in_step(context: dg.AssetExecutionContext, checks: Sequence[TableCheck]) -> Iterator[dg.AssetCheckResult]:

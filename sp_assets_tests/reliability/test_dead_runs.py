@@ -71,7 +71,7 @@ def _far_from_now_hour(timezone: str) -> int:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[dict]:
+def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(support.PROJECT / "dagster.yaml", home / "dagster.yaml")
@@ -102,6 +102,7 @@ def rig(tmp_path: Path) -> Iterator[dict]:
 
     # Create the instance's SQLite storage once, here, before any other process opens it: processes
     # creating it at the same moment race on its schema migrations.
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # dagster.yaml's event log storage lives there
     instance = dg.DagsterInstance.from_config(str(home))
     instance.get_runs(limit=1)
     try:

@@ -19,11 +19,19 @@ asset exists for every marketplace, and a marketplace without a query is a norma
 not an error. Both are point-in-time: only today's partition (history: ``merchant_listings``).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.checks import (
+    ChecksByTable,
+    in_step,
+    materialized_then_checked,
+    primary_key,
+    separate_steps,
+    specs_of,
+)
 from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
@@ -64,15 +72,19 @@ DESCRIPTIONS = {
 }
 
 
-def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    """``product_categories`` and ``catalog_matches`` of one marketplace."""
+def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
+    """``product_categories`` and ``catalog_matches`` of one marketplace, each running its checks in its
+    step (``checks_in_step=False``: without, for the old layout's separate check steps)."""
     history = history_asset(entry, HISTORY_ASSET)
+    checks = in_step(catalog_table_checks(entry), checks_in_step)
+    category_checks, match_checks = checks.get(PRODUCT_CATEGORIES.name, []), checks.get(CATALOG_MATCHES.name, [])
 
-    @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, PRODUCT_CATEGORIES.name)],
+    @dg.asset(deps=sku_asset_deps(entry),
+              check_specs=[invalid_skus_check_spec(entry, PRODUCT_CATEGORIES.name), *specs_of(category_checks)],
               **asset_kwargs(entry, PRODUCT_CATEGORIES.name, "catalog", SNAPSHOT,
                                    DESCRIPTIONS["product_categories"]))
     @fail_fast(entry)
-    def product_categories(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def product_categories(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history)
         start, end = utc_window(context)
         client = sp_client(context, entry)  # first: without credentials nothing is read or written
@@ -80,18 +92,19 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
         before = client.stats.snapshot()
         found = fetch_category_rows(client, entry.marketplace_id, skus, entry.catalog_categories_api, day, utc_now())
         enforce_invalid_sku_policy(entry, PRODUCT_CATEGORIES.name, found.invalid)
-        return write_rows(
+        yield from materialized_then_checked(context, write_rows(
             context, entry, PRODUCT_CATEGORIES, found.rows, mode=REPLACE_PARTITION, window=(start, end),
             api=api_since(client, before), days=local_dates(entry, start, end),
             check_results=[invalid_skus_check_result(entry, PRODUCT_CATEGORIES.name, len(skus), found.invalid)],
             catalog_categories_api=entry.catalog_categories_api,
             skus_without_categories=dg.MetadataValue.json(found.without_categories),
             **sku_metadata(entry, skus, found.invalid),
-        )
+        ), category_checks)
 
-    @dg.asset(**asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
+    @dg.asset(check_specs=specs_of(match_checks),
+              **asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
     @fail_fast(entry)
-    def catalog_matches(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def catalog_matches(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history)
         start, end = utc_window(context)
         client = sp_client(context, entry)
@@ -104,12 +117,19 @@ def build_catalog_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
             extra["skipped_reason"] = (f"marketplaces.{entry.code}.catalog_keywords is empty: no search was made "
                                        "(set a comma-delimited list of words, the seed's Query)")
             context.log.info(extra["skipped_reason"])
-        return write_rows(context, entry, CATALOG_MATCHES, rows, mode=REPLACE_PARTITION, window=(start, end),
-                          api=api_since(client, before), days=local_dates(entry, start, end), **extra)
+        yield from materialized_then_checked(context, write_rows(
+            context, entry, CATALOG_MATCHES, rows, mode=REPLACE_PARTITION, window=(start, end),
+            api=api_since(client, before), days=local_dates(entry, start, end), **extra), match_checks)
 
     return [product_categories, catalog_matches]
 
 
 # ------------------------------------------------------------------------------------------ checks
-def build_catalog_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
-    return [primary_key_check(entry, PRODUCT_CATEGORIES), primary_key_check(entry, CATALOG_MATCHES)]
+def catalog_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
+    """The checks of each catalog table, by table name (``product_categories_valid_skus`` is the asset's own)."""
+    return {spec.name: [primary_key(entry, spec)] for spec in (PRODUCT_CATEGORIES, CATALOG_MATCHES)}
+
+
+def build_catalog_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
+    """No check steps: they run in their assets' steps (all of them with ``checks_in_step=False``)."""
+    return separate_steps(catalog_table_checks(entry), checks_in_step)

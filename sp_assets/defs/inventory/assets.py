@@ -17,9 +17,19 @@ only today's partition (the marketplace's time zone) can be materialized; for hi
 ``ledger_summary`` report asset.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 
-from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.checks import (
+    ChecksByTable,
+    TableCheck,
+    in_step,
+    materialized_then_checked,
+    primary_key,
+    separate_steps,
+    specs_of,
+)
 from sp_assets.defs.common import (
     SNAPSHOT,
     api_since,
@@ -43,6 +53,7 @@ from sp_assets.defs.rest_support import (
     write_rows,
 )
 from sp_assets.lib.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT, fetch_inventory_supply_rows
+from sp_assets.lib.warehouse import Warehouse
 
 HISTORY_ASSET = "ledger_summary"
 
@@ -59,26 +70,31 @@ DESCRIPTIONS = {
 }
 
 
-def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    """``inventory_supply`` and ``inventory_supply_current`` of one marketplace."""
+def build_inventory_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
+    """``inventory_supply`` and ``inventory_supply_current`` of one marketplace, each running its checks in
+    its step (``checks_in_step=False``: without, for the old layout's separate check steps)."""
+    checks = in_step(inventory_table_checks(entry), checks_in_step)
+    supply_checks = checks.get(INVENTORY_SUPPLY.name, [])
+    current_checks = checks.get(INVENTORY_SUPPLY_CURRENT.name, [])
 
-    @dg.asset(**asset_kwargs(entry, "inventory_supply", "inventory", SNAPSHOT,
+    @dg.asset(check_specs=specs_of(supply_checks), **asset_kwargs(entry, "inventory_supply", "inventory", SNAPSHOT,
                                    DESCRIPTIONS["inventory_supply"]))
     @fail_fast(entry)
-    def inventory_supply(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def inventory_supply(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
         rows = fetch_inventory_supply_rows(client, entry.marketplace_id, start, day, utc_now())
-        return write_rows(context, entry, INVENTORY_SUPPLY, rows, mode=REPLACE_PARTITION, window=(start, end),
-                          api=api_since(client, before), days=local_dates(entry, start, end),
-                          changed_since_utc=start.isoformat())
+        yield from materialized_then_checked(context, write_rows(
+            context, entry, INVENTORY_SUPPLY, rows, mode=REPLACE_PARTITION, window=(start, end),
+            api=api_since(client, before), days=local_dates(entry, start, end),
+            changed_since_utc=start.isoformat()), supply_checks)
 
-    @dg.asset(deps=[inventory_supply], **asset_kwargs(entry, "inventory_supply_current", "inventory", SNAPSHOT,
+    @dg.asset(deps=[inventory_supply], check_specs=specs_of(current_checks), **asset_kwargs(entry, "inventory_supply_current", "inventory", SNAPSHOT,
                                                       DESCRIPTIONS["inventory_supply_current"], needs_api=False))
     @fail_fast(entry)
-    def inventory_supply_current(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def inventory_supply_current(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
         warehouse = warehouse_of(context)
@@ -90,22 +106,19 @@ def build_inventory_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
             f"select {', '.join(INVENTORY_SUPPLY_CURRENT.column_names)} from {sql_table(entry, INVENTORY_SUPPLY.name)} "
             f"where snapshot_date >= ? and snapshot_date < ? order by snapshot_date, seller_sku", [first, last],
         )
-        return write_frame(context, entry, INVENTORY_SUPPLY_CURRENT, frame, mode=MERGE, window=(start, end),
-                           api={}, source_table=f"{entry.code}.{INVENTORY_SUPPLY.name}")
+        yield from materialized_then_checked(context, write_frame(
+            context, entry, INVENTORY_SUPPLY_CURRENT, frame, mode=MERGE, window=(start, end), api={},
+            source_table=f"{entry.code}.{INVENTORY_SUPPLY.name}"), current_checks)
 
     return [inventory_supply, inventory_supply_current]
 
 
 # ------------------------------------------------------------------------------------------ checks
-def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinition:
+def current_not_older(entry: MarketplaceConfig) -> TableCheck:
     """No SKU of the current table is older than its newest snapshot row (the merge never regressed)."""
     current, snapshot = f"{entry.code}.{INVENTORY_SUPPLY_CURRENT.name}", f"{entry.code}.{INVENTORY_SUPPLY.name}"
 
-    @dg.asset_check(asset=asset_key(entry, INVENTORY_SUPPLY_CURRENT.name), name="inventory_supply_current_up_to_date",
-                    blocking=False, required_resource_keys={"warehouse"},
-                    description=f"every SKU of {current} is at least as new as its newest row in {snapshot}")
-    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = warehouse_of(context)
+    def evaluate(warehouse: Warehouse) -> dg.AssetCheckResult:
         if not (warehouse.table_exists(entry.code, INVENTORY_SUPPLY_CURRENT.name)
                 and warehouse.table_exists(entry.code, INVENTORY_SUPPLY.name)):
             return dg.AssetCheckResult(passed=True, metadata={"note": "tables not created yet"})
@@ -117,9 +130,19 @@ def current_not_older_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinitio
         ).item()
         return dg.AssetCheckResult(passed=behind == 0, metadata={"skus_behind_snapshot": int(behind)})
 
-    return check
+    return TableCheck(dg.AssetCheckSpec("inventory_supply_current_up_to_date",
+                                        asset=asset_key(entry, INVENTORY_SUPPLY_CURRENT.name), blocking=False,
+                                        description=f"every SKU of {current} is at least as new as its newest row "
+                                                    f"in {snapshot}"),
+                      evaluate)
 
 
-def build_inventory_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
-    return [primary_key_check(entry, INVENTORY_SUPPLY), primary_key_check(entry, INVENTORY_SUPPLY_CURRENT),
-            current_not_older_check(entry)]
+def inventory_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
+    """The checks of each inventory table, by table name."""
+    return {INVENTORY_SUPPLY.name: [primary_key(entry, INVENTORY_SUPPLY)],
+            INVENTORY_SUPPLY_CURRENT.name: [primary_key(entry, INVENTORY_SUPPLY_CURRENT), current_not_older(entry)]}
+
+
+def build_inventory_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
+    """No check steps: they run in their assets' steps (all of them with ``checks_in_step=False``)."""
+    return separate_steps(inventory_table_checks(entry), checks_in_step)

@@ -28,13 +28,23 @@ holds the orders pool. The columns that differ from the API path are listed in
 multi-asset (orders only), the upserts, and the items asset, in that order.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from sp_assets.defs.checks import TableCheck, check_step, primary_key, results_in_step, specs_of
+from sp_assets.defs.checks import (
+    ChecksByTable,
+    TableCheck,
+    in_step,
+    materialized_then_checked,
+    primary_key,
+    results_in_step,
+    separate_steps,
+    specs_of,
+)
 from sp_assets.defs.common import (
     ROLLING,
     asset_key,
@@ -116,7 +126,7 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
     of the old layout, kept for the orchestration benchmark's comparison).
     """
     op_kwargs = dict(can_subset=True, **multi_asset_kwargs(entry, "orders", ROLLING))
-    checks = orders_table_checks(entry) if checks_in_step else {}
+    checks = in_step(orders_table_checks(entry), checks_in_step)
 
     def check_specs(*tables: str) -> list[dg.AssetCheckSpec]:
         return specs_of(check for table in tables for check in checks.get(table, ()))
@@ -232,22 +242,24 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
                             "last_updated", False)
 
     if from_report:
-        return [orders_and_items, upserts, build_order_items_from_report(entry, write)]
+        return [orders_and_items, upserts, build_order_items_from_report(entry, write, checks.get("order_items", []))]
     return [orders_and_items, upserts]
 
 
-def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.AssetsDefinition:
-    """``order_items`` from the all-orders report of each partition day (``order_items_source: report``).
+def build_order_items_from_report(entry: MarketplaceConfig, write: Any, checks: list[TableCheck]
+                                  ) -> dg.AssetsDefinition:
+    """``order_items`` from the all-orders report of each partition day (``order_items_source: report``);
+    its ``checks`` run in its step after the write.
 
     The flat file is read literally (no quote character): Amazon does not quote, and a product name
     may start with a double quote.
     """
     all_orders = catalog.lookup(catalog.ALL_ORDERS_BY_ORDER_DATE)
 
-    @dg.asset(deps=[asset_key(entry, "orders")], **asset_kwargs(entry, "order_items", "reports", ROLLING,
+    @dg.asset(deps=[asset_key(entry, "orders")], check_specs=specs_of(checks), **asset_kwargs(entry, "order_items", "reports", ROLLING,
                                                                  DESCRIPTIONS["order_items_report"]))
     @fail_fast(entry)
-    def order_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def order_items(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
         client = sp_client(context, entry)
@@ -268,7 +280,7 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any) -> dg.As
         metadata = dict(materialized.metadata or {})
         metadata.update(runner.report_metadata(results, _rows_per_day(rows)))
         metadata["order_items_source"] = "report"
-        return dg.MaterializeResult(metadata=metadata)
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
 
     return order_items
 
@@ -302,7 +314,7 @@ def items_reference_orders(entry: MarketplaceConfig, items_table: str, orders_ta
                       evaluate)
 
 
-def orders_table_checks(entry: MarketplaceConfig) -> dict[str, list[TableCheck]]:
+def orders_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
     """The checks of each order table, by table name."""
     return {
         "orders": [primary_key(entry, ORDERS)],
@@ -314,11 +326,5 @@ def orders_table_checks(entry: MarketplaceConfig) -> dict[str, list[TableCheck]]
 
 
 def build_orders_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
-    """The order checks that run as steps of their own: those of ``order_items`` when it comes from
-    the all-orders report (a single asset), or all of them in the old layout (``checks_in_step=False``)."""
-    by_table = orders_table_checks(entry)
-    if checks_in_step:
-        tables = ["order_items"] if entry.order_items_source == "report" else []
-    else:
-        tables = list(by_table)
-    return [check_step(check) for table in tables for check in by_table[table]]
+    """No check steps: they run in their assets' steps (all of them with ``checks_in_step=False``)."""
+    return separate_steps(orders_table_checks(entry), checks_in_step)

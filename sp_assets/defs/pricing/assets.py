@@ -16,13 +16,20 @@ others; warn fails the run and writes nothing. Pricing is point-in-time: only to
 be materialized (history: the ``merchant_listings`` report asset).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.checks import (
+    ChecksByTable,
+    in_step,
+    materialized_then_checked,
+    primary_key,
+    separate_steps,
+    specs_of,
+)
 from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
@@ -68,15 +75,17 @@ DESCRIPTIONS = {
 RowBuilder = Callable[[PricedSkus, date, datetime], list[dict[str, Any]]]
 
 
-def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: PricingCall,
-                        to_rows: RowBuilder) -> dg.AssetsDefinition:
-    """One per-SKU pricing asset (the two differ only in the operation and the row mapping)."""
+def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: PricingCall, to_rows: RowBuilder,
+                        checks: ChecksByTable) -> dg.AssetsDefinition:
+    """One per-SKU pricing asset (the two differ only in the operation and the row mapping); its
+    ``checks`` run in its step after the write."""
     name = spec.name
+    table_checks = checks.get(name, [])
 
-    @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name)],
+    @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name), *specs_of(table_checks)],
               **asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name]))
     @fail_fast(entry)
-    def pricing_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def pricing_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
         start, end = utc_window(context)
         client = sp_client(context, entry)  # first: without credentials nothing is read or written
@@ -85,23 +94,32 @@ def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: Pricing
         snapshot_time = utc_now()
         priced = fetch_priced(client, entry.marketplace_id, skus, call)
         enforce_invalid_sku_policy(entry, name, priced.invalid)
-        return write_rows(
+        yield from materialized_then_checked(context, write_rows(
             context, entry, spec, to_rows(priced, day, snapshot_time), mode=REPLACE_PARTITION, window=(start, end),
             api=api_since(client, before), days=local_dates(entry, start, end),
             check_results=[invalid_skus_check_result(entry, name, len(skus), priced.invalid)],
             **sku_metadata(entry, skus, priced.invalid),
-        )
+        ), table_checks)
 
     return pricing_asset
 
 
-def build_pricing_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
+def build_pricing_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
+    """``my_prices`` and ``competitive_prices``, their checks in their steps (``checks_in_step=False``: without)."""
+    checks = in_step(pricing_table_checks(entry), checks_in_step)
     return [
-        build_pricing_asset(entry, MY_PRICES, pricing_api.get_pricing, my_price_rows),
-        build_pricing_asset(entry, COMPETITIVE_PRICES, pricing_api.get_competitive_pricing, competitive_price_rows),
+        build_pricing_asset(entry, MY_PRICES, pricing_api.get_pricing, my_price_rows, checks),
+        build_pricing_asset(entry, COMPETITIVE_PRICES, pricing_api.get_competitive_pricing, competitive_price_rows,
+                            checks),
     ]
 
 
 # ------------------------------------------------------------------------------------------ checks
-def build_pricing_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
-    return [primary_key_check(entry, MY_PRICES), primary_key_check(entry, COMPETITIVE_PRICES)]
+def pricing_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
+    """The checks of each pricing table, by table name (``<asset>_valid_skus`` is the asset's own result)."""
+    return {spec.name: [primary_key(entry, spec)] for spec in (MY_PRICES, COMPETITIVE_PRICES)}
+
+
+def build_pricing_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
+    """No check steps: they run in their assets' steps (all of them with ``checks_in_step=False``)."""
+    return separate_steps(pricing_table_checks(entry), checks_in_step)

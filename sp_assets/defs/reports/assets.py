@@ -37,12 +37,14 @@ error document's text. A large document streams to a file and DuckDB loads it fr
 ids, resumed or not, status timeline, API calls (``run_metadata``).
 """
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from sp_assets.defs.checks import ChecksByTable, in_step, materialized_then_checked, results_in_step, specs_of
 from sp_assets.defs.common import MONTHLY as MONTHLY_REFRESH
 from sp_assets.defs.common import (
     ROLLING,
@@ -59,6 +61,7 @@ from sp_assets.defs.common import (
 from sp_assets.defs.config import MarketplaceConfig, ReportConfig
 from sp_assets.defs.partitions import monthly_partitions, utc_window
 from sp_assets.defs.reports import runner
+from sp_assets.defs.reports.checks import report_table_checks
 from sp_assets.defs.reports.settlements import build_settlements_asset
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.catalog import (
@@ -181,14 +184,17 @@ def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportTyp
     return kwargs
 
 
-def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
-    """A flat-file report of one marketplace as a daily- (or monthly-) partitioned asset."""
+def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
+                       checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
+    """A flat-file report of one marketplace as a daily- (or monthly-) partitioned asset; its key check
+    (in ``checks``, which ``build_report_assets`` passes; none without) runs in its step after the load."""
     row = catalog.lookup(config.report_type)
     what = f"{entry.code}/{config.table}"
+    table_checks = (checks or {}).get(config.table, [])
 
-    @dg.asset(**_asset_kwargs(entry, config, row))
+    @dg.asset(check_specs=specs_of(table_checks), **_asset_kwargs(entry, config, row))
     @fail_fast(entry)
-    def report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def report_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         if row.is_snapshot:
             require_today(context, entry, history_asset=_history_asset(entry, config, row))
         now = _now()
@@ -208,23 +214,28 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.Ass
         finally:
             runner.cleanup(results)
         start, end = utc_window(context)
-        return dg.MaterializeResult(metadata=run_metadata(
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
             rows=sum(rows.values()), start=start, end=end, api=api_since(client, before),
             table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
             write=dg.MetadataValue.json(writes), added_columns=", ".join(
                 sorted({c for w in writes for c in w.get("added_columns", [])})) or "none",
             **runner.unparsed_metadata(w.get("unparsed", {}) for w in writes),
             **runner.report_metadata(results, rows),
-        ))
+        )), table_checks)
 
     return report_asset
 
 
 # ------------------------------------------------------------------------------------------ sales and traffic
-def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
-    """GET_SALES_AND_TRAFFIC_REPORT: one report per day, written to ``<table>_by_date`` / ``_by_asin``."""
+def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig,
+                                  checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
+    """GET_SALES_AND_TRAFFIC_REPORT: one report per day, written to ``<table>_by_date`` / ``_by_asin``;
+    each table's key check (in ``checks``, which ``build_report_assets`` passes; none without) runs in
+    the step after both are written."""
     row = catalog.lookup(config.report_type)
     sides = config.by or row.by
+    table_checks = [check for by in sides
+                    for check in (checks or {}).get(sales_and_traffic_table(config.table, by), [])]
     base = asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
     specs = [
         dg.AssetSpec(
@@ -238,7 +249,8 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
     ]
     what = f"{entry.code}/{config.table}"
 
-    @dg.multi_asset(name=f"{entry.code}__{config.table}", specs=specs, partitions_def=base["partitions_def"],
+    @dg.multi_asset(name=f"{entry.code}__{config.table}", specs=specs, check_specs=specs_of(table_checks),
+                    partitions_def=base["partitions_def"],
                     backfill_policy=base["backfill_policy"], pool=base["pool"], retry_policy=base["retry_policy"],
                     required_resource_keys=base["required_resource_keys"])
     @fail_fast(entry)
@@ -282,23 +294,26 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
                                       write=dg.MetadataValue.json(write.as_metadata()),
                                       **runner.report_metadata(results, rows)),
             )
+        yield from results_in_step(context, table_checks)
 
     return sales_and_traffic
 
 
-def build_report_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    """Every configured report of one marketplace."""
+def build_report_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
+    """Every configured report of one marketplace, each running its key check in its step
+    (``checks_in_step=False``: without, for the old layout's separate check steps)."""
+    checks = in_step(report_table_checks(entry), checks_in_step)
     assets = []
     for config in entry.reports:
         row = catalog.lookup(config.report_type)
         if row.name == SALES_AND_TRAFFIC:
-            assets.append(build_sales_and_traffic_asset(entry, config))
+            assets.append(build_sales_and_traffic_asset(entry, config, checks))
         elif row.window == LISTED:
-            assets.append(build_settlements_asset(entry, config))
+            assets.append(build_settlements_asset(entry, config, checks))
         elif not row.readable or row.fmt != catalog.TSV:
             raise ValueError(f"marketplaces.{entry.code}.reports: {config.report_type} documents are "
                              f"{row.fmt.upper()}; the loader reads flat files and {SALES_AND_TRAFFIC}")
         else:
-            assets.append(build_report_asset(entry, config))
+            assets.append(build_report_asset(entry, config, checks))
     return assets
 

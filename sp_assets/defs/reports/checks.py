@@ -5,33 +5,33 @@ these checks are the guard. The order flat files have no key Amazon promises (on
 the same SKU can appear twice in an order), so their check on ``(amazon_order_id, sku)`` warns
 rather than fails; the other keys fail with ERROR severity. Keys and severities are the catalog's
 (``lib/reports/catalog.py``); a type whose row declares no key gets no check.
+
+Each check runs in its report asset's step, after the load (``defs/checks.py``); this module stays
+apart from ``assets.py`` because ``settlements.py``, which ``assets.py`` imports, needs it too.
 """
 
 from collections.abc import Sequence
 
 import dagster as dg
 
-from sp_assets.defs.common import asset_key, warehouse_of
+from sp_assets.defs.checks import ChecksByTable, TableCheck, separate_steps
+from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.naming import qualified_name, quote_identifier
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.tables import SALES_AND_TRAFFIC_KEYS, sales_and_traffic_table
+from sp_assets.lib.warehouse import Warehouse
 
 
-def report_key_check(entry: MarketplaceConfig, table: str, key: Sequence[str], required: Sequence[str],
-                     severity: str = "error") -> dg.AssetChecksDefinition:
+def report_key(entry: MarketplaceConfig, table: str, key: Sequence[str], required: Sequence[str],
+               severity: str = "error") -> TableCheck:
     """``<table>_key``: no two rows share ``key`` (nulls compare equal) and ``required`` is never null."""
     qualified = qualified_name(entry.code, table)
     columns = ", ".join(quote_identifier(c, "column") for c in key)
     nulls = " or ".join(f"{quote_identifier(c, 'column')} is null" for c in required) or "false"
     level = dg.AssetCheckSeverity.WARN if severity == "warn" else dg.AssetCheckSeverity.ERROR
 
-    @dg.asset_check(asset=asset_key(entry, table), name=f"{table}_key", blocking=severity != "warn",
-                    required_resource_keys={"warehouse"},
-                    description=f"({', '.join(key)}) is unique in {qualified} and ({', '.join(required)}) is never "
-                                f"null ({level.value} when not).")
-    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = warehouse_of(context)
+    def evaluate(warehouse: Warehouse) -> dg.AssetCheckResult:
         if not warehouse.table_exists(entry.code, table):
             return dg.AssetCheckResult(passed=True, metadata={"rows": 0, "note": "table not created yet"})
         missing = [c for c in key if c not in warehouse.columns(entry.code, table)]
@@ -49,18 +49,28 @@ def report_key_check(entry: MarketplaceConfig, table: str, key: Sequence[str], r
             metadata={"rows": row["n_rows"], "duplicate_keys": row["duplicates"], "null_keys": row["null_keys"]},
         )
 
-    return check
+    return TableCheck(dg.AssetCheckSpec(f"{table}_key", asset=asset_key(entry, table), blocking=severity != "warn",
+                                        description=f"({', '.join(key)}) is unique in {qualified} and "
+                                                    f"({', '.join(required)}) is never null ({level.value} when "
+                                                    "not)."),
+                      evaluate)
 
 
-def build_report_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
-    checks = []
+def report_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
+    """The key check of each configured report table, by table name (none for a type without a key)."""
+    checks: ChecksByTable = {}
     for config in entry.reports:
         row = catalog.lookup(config.report_type)
         if row.name == catalog.SALES_AND_TRAFFIC:
             for by in config.by or row.by:
                 key, required = SALES_AND_TRAFFIC_KEYS[by]
-                checks.append(report_key_check(entry, sales_and_traffic_table(config.table, by), key, required))
-            continue
-        if row.key:
-            checks.append(report_key_check(entry, config.table, row.key, row.required, row.key_severity))
+                table = sales_and_traffic_table(config.table, by)
+                checks[table] = [report_key(entry, table, key, required)]
+        elif row.key:
+            checks[config.table] = [report_key(entry, config.table, row.key, row.required, row.key_severity)]
     return checks
+
+
+def build_report_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
+    """No check steps: they run in their report assets' steps (all of them with ``checks_in_step=False``)."""
+    return separate_steps(report_table_checks(entry), checks_in_step)

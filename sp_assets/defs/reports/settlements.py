@@ -19,6 +19,7 @@ Each row gets ``row_number`` (its line in the document, 1 = the summary row), so
 ``(settlement_id, row_number)`` identifies a row.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from sp_assets.defs.checks import ChecksByTable, materialized_then_checked, specs_of
 from sp_assets.defs.common import (
     ROLLING,
     api_since,
@@ -114,16 +116,20 @@ def download_settlement(client: SPAPIClient, entry: MarketplaceConfig, report: d
                       "charset": transcoded.charset, "bytes_downloaded": result.bytes, "url_refreshes": refreshes}
 
 
-def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> dg.AssetsDefinition:
+def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
+                            checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
+    """The settlements asset; its key check (in ``checks``, which ``build_report_assets`` passes; none
+    without) runs in its step after the loads."""
     row = catalog.lookup(config.report_type)
+    table_checks = (checks or {}).get(config.table, [])
     description = (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: settlement "
                    "reports are listed with getReports (Amazon refuses to create them); the partition is the "
                    "local day the report was created. Write mode: **merge by report id**: a report already "
                    "loaded is skipped, rows are never deleted.")
 
-    @dg.asset(**asset_kwargs(entry, config.table, "reports", ROLLING, description))
+    @dg.asset(check_specs=specs_of(table_checks), **asset_kwargs(entry, config.table, "reports", ROLLING, description))
     @fail_fast(entry)
-    def settlements(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def settlements(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
@@ -160,7 +166,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
             loaded.append({**info, "rows_written": write.rows, "added_columns": list(write.added_columns),
                            "unparsed": write.unparsed})
         rows = sum(item["rows_written"] for item in loaded)
-        return dg.MaterializeResult(metadata=run_metadata(
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
             rows=rows, start=start, end=end, api=api_since(client, before), table=f"{entry.code}.{config.table}",
             report_type=config.report_type, write_mode="merge by report id (loaded reports are skipped)",
             reports_listed=len(listed), reports_loaded=len(loaded), reports_skipped=len(skipped),
@@ -169,6 +175,6 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig) -> d
             reports=dg.MetadataValue.json(loaded), **runner.unparsed_metadata(item["unparsed"] for item in loaded),
             note=("no settlement report was created in this window" if not listed else
                   "every report of the window was already loaded" if not loaded else ""),
-        ))
+        )), table_checks)
 
     return settlements

@@ -12,9 +12,18 @@ the schedules, run by the daily schedule) selects. Amazon answers for every mark
 credential's region, so the table lists them all, not only the configured ones.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 
-from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.checks import (
+    ChecksByTable,
+    in_step,
+    materialized_then_checked,
+    primary_key,
+    separate_steps,
+    specs_of,
+)
 from sp_assets.defs.common import UNPARTITIONED, api_since, asset_kwargs, fail_fast, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.rest_support import REPLACE_TABLE, utc_now, write_rows
@@ -25,20 +34,32 @@ DESCRIPTION = ("Replaces the seed's **Marketplace Participations**: the marketpl
                "whole region of the credential). Not partitioned. Write mode: **table replace** on each run.")
 
 
-def build_sellers_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    @dg.asset(**asset_kwargs(entry, MARKETPLACE_PARTICIPATIONS.name, "sellers", UNPARTITIONED, DESCRIPTION))
+def build_sellers_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
+    """``marketplace_participations``, its check run in its step (``checks_in_step=False``: without)."""
+    checks = in_step(sellers_table_checks(entry), checks_in_step).get(MARKETPLACE_PARTICIPATIONS.name, [])
+
+    @dg.asset(check_specs=specs_of(checks),
+              **asset_kwargs(entry, MARKETPLACE_PARTICIPATIONS.name, "sellers", UNPARTITIONED, DESCRIPTION))
     @fail_fast(entry)
-    def marketplace_participations(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def marketplace_participations(context: dg.AssetExecutionContext
+                                   ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         client = sp_client(context, entry)
         before = client.stats.snapshot()
         fetched_at = utc_now()
         rows = fetch_participation_rows(client, fetched_at)
-        return write_rows(context, entry, MARKETPLACE_PARTICIPATIONS, rows, mode=REPLACE_TABLE,
-                          window=(fetched_at, fetched_at), api=api_since(client, before))
+        yield from materialized_then_checked(context, write_rows(
+            context, entry, MARKETPLACE_PARTICIPATIONS, rows, mode=REPLACE_TABLE, window=(fetched_at, fetched_at),
+            api=api_since(client, before)), checks)
 
     return [marketplace_participations]
 
 
 # ------------------------------------------------------------------------------------------ checks
-def build_sellers_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
-    return [primary_key_check(entry, MARKETPLACE_PARTICIPATIONS)]
+def sellers_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
+    """The checks of each sellers table, by table name."""
+    return {MARKETPLACE_PARTICIPATIONS.name: [primary_key(entry, MARKETPLACE_PARTICIPATIONS)]}
+
+
+def build_sellers_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
+    """No check steps: they run in their asset's step (all of them with ``checks_in_step=False``)."""
+    return separate_steps(sellers_table_checks(entry), checks_in_step)

@@ -21,9 +21,19 @@ per key. Amazon returns the current state of what changed in a window, so re-pul
 never brings back an older state.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 
-from sp_assets.defs.checks import primary_key_check
+from sp_assets.defs.checks import (
+    ChecksByTable,
+    TableCheck,
+    in_step,
+    materialized_then_checked,
+    primary_key,
+    separate_steps,
+    specs_of,
+)
 from sp_assets.defs.common import (
     ROLLING,
     api_since,
@@ -32,7 +42,6 @@ from sp_assets.defs.common import (
     fail_fast,
     sp_client,
     sql_table,
-    warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
@@ -46,6 +55,7 @@ from sp_assets.lib.shipments import (
     fetch_inbound_item_rows,
     fetch_inbound_shipment_rows,
 )
+from sp_assets.lib.warehouse import Warehouse
 
 DESCRIPTIONS = {
     "inbound_shipments": "Replaces the seed's **Fulfillment Inbound Shipment - List Inbound Shipments**: FBA inbound "
@@ -64,26 +74,30 @@ DESCRIPTIONS = {
 }
 
 
-def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition]:
-    """The inbound and outbound assets of one marketplace."""
+def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
+    """The inbound and outbound assets of one marketplace, each running its checks in its step
+    (``checks_in_step=False``: without, for the old layout's separate check steps)."""
+    checks = in_step(shipments_table_checks(entry), checks_in_step)
+    shipment_checks, item_checks, outbound_checks = (checks.get(spec.name, []) for spec in (
+        INBOUND_SHIPMENTS, INBOUND_SHIPMENT_ITEMS, FULFILLMENT_ORDERS))
 
-    @dg.asset(**asset_kwargs(entry, INBOUND_SHIPMENTS.name, "inbound", ROLLING,
+    @dg.asset(check_specs=specs_of(shipment_checks), **asset_kwargs(entry, INBOUND_SHIPMENTS.name, "inbound", ROLLING,
                                    DESCRIPTIONS["inbound_shipments"]))
     @fail_fast(entry)
-    def inbound_shipments(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def inbound_shipments(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
         rows = fetch_inbound_shipment_rows(client, entry.marketplace_id, start, end, entry.inbound_statuses,
                                            utc_now())
-        return write_rows(context, entry, INBOUND_SHIPMENTS, rows, mode=MERGE, window=(start, end),
-                          api=api_since(client, before),
-                          inbound_statuses=dg.MetadataValue.json(list(entry.inbound_statuses)))
+        yield from materialized_then_checked(context, write_rows(
+            context, entry, INBOUND_SHIPMENTS, rows, mode=MERGE, window=(start, end), api=api_since(client, before),
+            inbound_statuses=dg.MetadataValue.json(list(entry.inbound_statuses))), shipment_checks)
 
-    @dg.asset(**asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
+    @dg.asset(check_specs=specs_of(item_checks), **asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
                                    DESCRIPTIONS["inbound_shipment_items"]))
     @fail_fast(entry)
-    def inbound_shipment_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def inbound_shipment_items(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
@@ -96,34 +110,32 @@ def build_shipments_assets(entry: MarketplaceConfig) -> list[dg.AssetsDefinition
                             f"{error.args[0]!r} for this seller (HTTP 404); remove or correct it. Nothing was written.",
                 allow_retries=False,
             ) from None
-        return write_rows(context, entry, INBOUND_SHIPMENT_ITEMS, rows, mode=MERGE, window=(start, end),
-                          api=api_since(client, before),
-                          configured_shipment_ids=dg.MetadataValue.json(list(entry.inbound_shipment_ids)))
+        yield from materialized_then_checked(context, write_rows(
+            context, entry, INBOUND_SHIPMENT_ITEMS, rows, mode=MERGE, window=(start, end),
+            api=api_since(client, before),
+            configured_shipment_ids=dg.MetadataValue.json(list(entry.inbound_shipment_ids))), item_checks)
 
-    @dg.asset(**asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
+    @dg.asset(check_specs=specs_of(outbound_checks), **asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
                                    DESCRIPTIONS["fulfillment_orders"]))
     @fail_fast(entry)
-    def fulfillment_orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def fulfillment_orders(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
         before = client.stats.snapshot()
         rows = fetch_fulfillment_order_rows(client, entry.marketplace_id, start, utc_now(), entry.include_pii)
-        return write_rows(context, entry, FULFILLMENT_ORDERS, rows, mode=MERGE, window=(start, end),
-                          api=api_since(client, before), query_start_date_utc=start.isoformat())
+        yield from materialized_then_checked(context, write_rows(
+            context, entry, FULFILLMENT_ORDERS, rows, mode=MERGE, window=(start, end), api=api_since(client, before),
+            query_start_date_utc=start.isoformat()), outbound_checks)
 
     return [inbound_shipments, inbound_shipment_items, fulfillment_orders]
 
 
 # ------------------------------------------------------------------------------------------ checks
-def fulfillment_orders_marketplace_check(entry: MarketplaceConfig) -> dg.AssetChecksDefinition:
+def fulfillment_orders_marketplace(entry: MarketplaceConfig) -> TableCheck:
     """listAllFulfillmentOrders lists the whole region: no other marketplace's order may leak in."""
     table = f"{entry.code}.{FULFILLMENT_ORDERS.name}"
 
-    @dg.asset_check(asset=asset_key(entry, FULFILLMENT_ORDERS.name), name="fulfillment_orders_marketplace",
-                    blocking=True, required_resource_keys={"warehouse"},
-                    description=f"every row of {table} has marketplace_id {entry.marketplace_id}")
-    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = warehouse_of(context)
+    def evaluate(warehouse: Warehouse) -> dg.AssetCheckResult:
         if not warehouse.table_exists(entry.code, FULFILLMENT_ORDERS.name):
             return dg.AssetCheckResult(passed=True, metadata={"note": "table not created yet"})
         others = warehouse.query(
@@ -132,9 +144,19 @@ def fulfillment_orders_marketplace_check(entry: MarketplaceConfig) -> dg.AssetCh
         ).item()
         return dg.AssetCheckResult(passed=others == 0, metadata={"other_marketplace_rows": int(others)})
 
-    return check
+    return TableCheck(dg.AssetCheckSpec("fulfillment_orders_marketplace", asset=asset_key(entry, FULFILLMENT_ORDERS.name),
+                                        blocking=True,
+                                        description=f"every row of {table} has marketplace_id {entry.marketplace_id}"),
+                      evaluate)
 
 
-def build_shipments_checks(entry: MarketplaceConfig) -> list[dg.AssetChecksDefinition]:
-    return [primary_key_check(entry, INBOUND_SHIPMENTS), primary_key_check(entry, INBOUND_SHIPMENT_ITEMS),
-            primary_key_check(entry, FULFILLMENT_ORDERS), fulfillment_orders_marketplace_check(entry)]
+def shipments_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
+    """The checks of each shipments table, by table name."""
+    return {INBOUND_SHIPMENTS.name: [primary_key(entry, INBOUND_SHIPMENTS)],
+            INBOUND_SHIPMENT_ITEMS.name: [primary_key(entry, INBOUND_SHIPMENT_ITEMS)],
+            FULFILLMENT_ORDERS.name: [primary_key(entry, FULFILLMENT_ORDERS), fulfillment_orders_marketplace(entry)]}
+
+
+def build_shipments_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:
+    """No check steps: they run in their assets' steps (all of them with ``checks_in_step=False``)."""
+    return separate_steps(shipments_table_checks(entry), checks_in_step)
