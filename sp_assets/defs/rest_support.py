@@ -12,6 +12,7 @@
 """
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,7 +20,15 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from sp_assets.defs.common import RETRY, asset_key, require_today, run_metadata, sql_table, warehouse_of
+from sp_assets.defs.common import (
+    RETRY,
+    api_since,
+    asset_key,
+    require_today,
+    run_metadata,
+    sql_table,
+    warehouse_of,
+)
 from sp_assets.defs.config import ConfigError, MarketplaceConfig
 from sp_assets.defs.paths import staging_dir
 from sp_assets.lib import staging
@@ -259,3 +268,30 @@ class FetchStage:
 
     def written(self) -> None:
         staging.discard(self.root, self.key)
+
+
+# Frames a REST asset stages besides its table: what the fetch learned about the request itself (the
+# SKUs Amazon refused, the SKUs without a category), as one JSON value, so a retry judges them again.
+_SIDE = "_fetch_side"
+
+
+def fetch_staged(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spec: TableSpec, client: Any,
+                 fetch: Callable[[], tuple[Iterable[Mapping[str, Any]], Mapping[str, Any]]], **params: Any
+                 ) -> tuple[pl.DataFrame, dict[str, Any], dict[str, Any], FetchStage]:
+    """One REST table's fetch, staged until its write succeeds: (frame, side data, API calls, stage).
+
+    ``fetch`` returns the table's rows and a JSON-able mapping of side data. A step retry of the same
+    run (after a failed write) gets the staged frame and side data back and calls Amazon for nothing;
+    the caller writes the frame, then calls ``stage.written()``.
+    """
+    stage = FetchStage(context, entry, [spec.name], **params)
+
+    def from_amazon() -> tuple[dict[str, pl.DataFrame], Mapping[str, Any]]:
+        before = client.stats.snapshot()
+        rows, side = fetch()
+        frames = {spec.name: frame_from_records(spec, rows),
+                  _SIDE: pl.DataFrame({"json": [json.dumps(dict(side), default=str)]})}
+        return frames, api_since(client, before)
+
+    frames, api = stage.fetched(from_amazon)
+    return frames[spec.name], json.loads(frames[_SIDE]["json"][0]), api, stage

@@ -42,7 +42,9 @@ from .proxy import Answer, TamperingProxy
 DAY = (date.today() - timedelta(days=4)).isoformat()
 ORDERS = dg.AssetKey(["us", "orders"])
 ITEMS = dg.AssetKey(["us", "order_items"])
+FULFILLMENT_ORDERS = dg.AssetKey(["us", "fulfillment_orders"])
 SEARCH_ORDERS = "/orders/2026-01-01/orders"
+LIST_FULFILLMENT_ORDERS = "/fba/outbound/2020-07-01/fulfillmentOrders"
 BUSY_TIMEOUT_S = 2.0
 STEP_ATTEMPTS = 3  # RETRY = RetryPolicy(max_retries=2, ...) in defs/common.py
 STARTUP_MARGIN_S = 30.0  # loading the code location, the instance's storage, the token, under a loaded machine
@@ -120,23 +122,27 @@ def _wait_for(condition, timeout_s: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_a_retry_after_a_locked_write_does_not_fetch_again(rig) -> None:
+@pytest.mark.parametrize(("keys", "path"), [
+    ([ORDERS, ITEMS], SEARCH_ORDERS),  # the orders multi-asset (its own write path)
+    ([FULFILLMENT_ORDERS], LIST_FULFILLMENT_ORDERS),  # a REST asset through rest_support.fetch_staged
+], ids=["orders", "rest"])
+def test_a_retry_after_a_locked_write_does_not_fetch_again(rig, keys: list[dg.AssetKey], path: str) -> None:
     instance: dg.DagsterInstance = rig["instance"]
     proxy: TamperingProxy = rig["proxy"]
     # The truth: a clean run of the same frozen data into another file, on an ephemeral instance.
     with support.environment(SP_ASSETS_DUCKDB=str(rig["tmp"] / "truth.duckdb")):
         truth = support.code_location()
-        clean = dg.materialize([*truth.assets, *(truth.asset_checks or [])], selection=[ORDERS, ITEMS],
+        clean = dg.materialize([*truth.assets, *(truth.asset_checks or [])], selection=keys,
                                partition_key=DAY, resources=truth.resources, raise_on_error=False)
     assert clean.success
-    clean_calls = len(proxy.requests_to(SEARCH_ORDERS))
+    clean_calls = len(proxy.requests_to(path))
     assert clean_calls > 0
     del proxy.recorded[:]
 
     duckdb.connect(str(rig["db"])).close()  # the file exists, as in any deployment after its first run
     holder = _hold_duckdb_file(rig["db"])
     outcome: dict = {}
-    runner = threading.Thread(target=lambda: outcome.update(result=_materialize(instance, [ORDERS, ITEMS])))
+    runner = threading.Thread(target=lambda: outcome.update(result=_materialize(instance, keys)))
     runner.start()
     try:
         _wait_for(lambda: bool(instance.get_runs(limit=1)) and bool(_events(instance, dg.DagsterEventType.STEP_UP_FOR_RETRY)),
@@ -145,7 +151,7 @@ def test_a_retry_after_a_locked_write_does_not_fetch_again(rig) -> None:
         assert holder.stdin is not None
         holder.stdin.close()  # release the file: the retried attempt can write
         holder.wait(timeout=30)
-    calls_of_first_attempt = len(proxy.requests_to(SEARCH_ORDERS))
+    calls_of_first_attempt = len(proxy.requests_to(path))
     runner.join(timeout=STARTUP_MARGIN_S + retry_backoff_s() + 60)
     assert not runner.is_alive()
     result: dg.ExecuteInProcessResult = outcome["result"]
@@ -154,11 +160,10 @@ def test_a_retry_after_a_locked_write_does_not_fetch_again(rig) -> None:
     assert "WarehouseBusyError" in retried or "busy" in retried.lower(), retried
     assert result.success
     assert calls_of_first_attempt == clean_calls  # the first attempt fetched everything
-    assert len(proxy.requests_to(SEARCH_ORDERS)) == calls_of_first_attempt  # the retry fetched nothing
-    orders, items = _metadata(result, ORDERS), _metadata(result, ITEMS)
-    assert orders["api_calls"] == 0 and items["api_calls"] == 0
-    assert orders["fetch_reused_from_stage"] is True
-    assert support.assert_same_warehouse(rig["db"], rig["tmp"] / "truth.duckdb")["us.orders"] > 0
+    assert len(proxy.requests_to(path)) == calls_of_first_attempt  # the retry fetched nothing
+    assert all(_metadata(result, key)["api_calls"] == 0 for key in keys)
+    assert _metadata(result, keys[0])["fetch_reused_from_stage"] is True
+    assert support.assert_same_warehouse(rig["db"], rig["tmp"] / "truth.duckdb")[f"us.{keys[0].path[-1]}"] > 0
     staging_dir = rig["tmp"] / "data" / "staging"
     assert not staging_dir.exists() or not any(staging_dir.iterdir()), "the stage outlived the successful write"
 

@@ -32,12 +32,13 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, fail_fast, local_dates, sp_client
+from sp_assets.defs.common import SNAPSHOT, asset_kwargs, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     REPLACE_PARTITION,
     enforce_invalid_sku_policy,
+    fetch_staged,
     history_asset,
     invalid_skus_check_result,
     invalid_skus_check_spec,
@@ -46,7 +47,7 @@ from sp_assets.defs.rest_support import (
     sku_metadata,
     snapshot_day,
     utc_now,
-    write_rows,
+    write_frame,
 )
 from sp_assets.lib.catalog import (
     CATALOG_MATCHES,
@@ -89,17 +90,25 @@ def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
         start, end = utc_window(context)
         client = sp_client(context, entry)  # first: without credentials nothing is read or written
         skus = selected_skus(context, entry, day)
-        before = client.stats.snapshot()
-        found = fetch_category_rows(client, entry.marketplace_id, skus, entry.catalog_categories_api, day, utc_now())
-        enforce_invalid_sku_policy(entry, PRODUCT_CATEGORIES.name, found.invalid)
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, PRODUCT_CATEGORIES, found.rows, mode=REPLACE_PARTITION, window=(start, end),
-            api=api_since(client, before), days=local_dates(entry, start, end),
-            check_results=[invalid_skus_check_result(entry, PRODUCT_CATEGORIES.name, len(skus), found.invalid)],
+
+        def fetch() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            found = fetch_category_rows(client, entry.marketplace_id, skus, entry.catalog_categories_api, day,
+                                        utc_now())
+            return found.rows, {"invalid": found.invalid, "without_categories": found.without_categories}
+
+        frame, side, api, stage = fetch_staged(context, entry, PRODUCT_CATEGORIES, client, fetch, skus=skus,
+                                               api=entry.catalog_categories_api)
+        invalid: dict[str, str] = side["invalid"]
+        enforce_invalid_sku_policy(entry, PRODUCT_CATEGORIES.name, invalid)
+        result = write_frame(
+            context, entry, PRODUCT_CATEGORIES, frame, mode=REPLACE_PARTITION, window=(start, end),
+            api=api, days=local_dates(entry, start, end),
+            check_results=[invalid_skus_check_result(entry, PRODUCT_CATEGORIES.name, len(skus), invalid)],
             catalog_categories_api=entry.catalog_categories_api,
-            skus_without_categories=dg.MetadataValue.json(found.without_categories),
-            **sku_metadata(entry, skus, found.invalid),
-        ), category_checks)
+            skus_without_categories=dg.MetadataValue.json(side["without_categories"]),
+            **sku_metadata(entry, skus, invalid), **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, category_checks)
 
     @dg.asset(check_specs=specs_of(match_checks),
               **asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
@@ -108,18 +117,18 @@ def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
         day = snapshot_day(context, entry, history)
         start, end = utc_window(context)
         client = sp_client(context, entry)
-        before = client.stats.snapshot()
         extra: dict[str, Any] = {"keywords": ",".join(entry.catalog_keywords)}
-        if entry.catalog_keywords:
-            rows = fetch_catalog_match_rows(client, entry.marketplace_id, entry.catalog_keywords, day, utc_now())
-        else:
-            rows = []
+        if not entry.catalog_keywords:
             extra["skipped_reason"] = (f"marketplaces.{entry.code}.catalog_keywords is empty: no search was made "
                                        "(set a comma-delimited list of words, the seed's Query)")
             context.log.info(extra["skipped_reason"])
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, CATALOG_MATCHES, rows, mode=REPLACE_PARTITION, window=(start, end),
-            api=api_since(client, before), days=local_dates(entry, start, end), **extra), match_checks)
+        frame, _, api, stage = fetch_staged(context, entry, CATALOG_MATCHES, client, lambda: (
+            fetch_catalog_match_rows(client, entry.marketplace_id, entry.catalog_keywords, day, utc_now())
+            if entry.catalog_keywords else [], {}))
+        result = write_frame(context, entry, CATALOG_MATCHES, frame, mode=REPLACE_PARTITION, window=(start, end),
+                             api=api, days=local_dates(entry, start, end), **extra, **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, match_checks)
 
     return [product_categories, catalog_matches]
 

@@ -32,7 +32,6 @@ from sp_assets.defs.checks import (
 )
 from sp_assets.defs.common import (
     SNAPSHOT,
-    api_since,
     asset_key,
     asset_kwargs,
     fail_fast,
@@ -46,11 +45,11 @@ from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     MERGE,
     REPLACE_PARTITION,
+    fetch_staged,
     history_asset,
     snapshot_day,
     utc_now,
     write_frame,
-    write_rows,
 )
 from sp_assets.lib.inventory import INVENTORY_SUPPLY, INVENTORY_SUPPLY_CURRENT, fetch_inventory_supply_rows
 from sp_assets.lib.warehouse import Warehouse
@@ -84,12 +83,13 @@ def build_inventory_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
         start, end = utc_window(context)
         client = sp_client(context, entry)
-        before = client.stats.snapshot()
-        rows = fetch_inventory_supply_rows(client, entry.marketplace_id, start, day, utc_now())
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, INVENTORY_SUPPLY, rows, mode=REPLACE_PARTITION, window=(start, end),
-            api=api_since(client, before), days=local_dates(entry, start, end),
-            changed_since_utc=start.isoformat()), supply_checks)
+        frame, _, api, stage = fetch_staged(context, entry, INVENTORY_SUPPLY, client, lambda: (
+            fetch_inventory_supply_rows(client, entry.marketplace_id, start, day, utc_now()), {}))
+        result = write_frame(context, entry, INVENTORY_SUPPLY, frame, mode=REPLACE_PARTITION, window=(start, end),
+                             api=api, days=local_dates(entry, start, end), changed_since_utc=start.isoformat(),
+                             **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, supply_checks)
 
     @dg.asset(deps=[inventory_supply], check_specs=specs_of(current_checks), **asset_kwargs(entry, "inventory_supply_current", "inventory", SNAPSHOT,
                                                       DESCRIPTIONS["inventory_supply_current"], needs_api=False))

@@ -30,12 +30,13 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import SNAPSHOT, api_since, asset_kwargs, fail_fast, local_dates, sp_client
+from sp_assets.defs.common import SNAPSHOT, asset_kwargs, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     REPLACE_PARTITION,
     enforce_invalid_sku_policy,
+    fetch_staged,
     history_asset,
     invalid_skus_check_result,
     invalid_skus_check_spec,
@@ -44,7 +45,7 @@ from sp_assets.defs.rest_support import (
     sku_metadata,
     snapshot_day,
     utc_now,
-    write_rows,
+    write_frame,
 )
 from sp_assets.lib import pricing as pricing_api
 from sp_assets.lib.pricing import (
@@ -90,16 +91,22 @@ def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: Pricing
         start, end = utc_window(context)
         client = sp_client(context, entry)  # first: without credentials nothing is read or written
         skus = selected_skus(context, entry, day)
-        before = client.stats.snapshot()
         snapshot_time = utc_now()
-        priced = fetch_priced(client, entry.marketplace_id, skus, call)
-        enforce_invalid_sku_policy(entry, name, priced.invalid)
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, spec, to_rows(priced, day, snapshot_time), mode=REPLACE_PARTITION, window=(start, end),
-            api=api_since(client, before), days=local_dates(entry, start, end),
-            check_results=[invalid_skus_check_result(entry, name, len(skus), priced.invalid)],
-            **sku_metadata(entry, skus, priced.invalid),
-        ), table_checks)
+
+        def fetch() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            priced = fetch_priced(client, entry.marketplace_id, skus, call)
+            return to_rows(priced, day, snapshot_time), {"invalid": priced.invalid}
+
+        frame, side, api, stage = fetch_staged(context, entry, spec, client, fetch, skus=skus)
+        invalid: dict[str, str] = side["invalid"]
+        enforce_invalid_sku_policy(entry, name, invalid)
+        result = write_frame(
+            context, entry, spec, frame, mode=REPLACE_PARTITION, window=(start, end),
+            api=api, days=local_dates(entry, start, end),
+            check_results=[invalid_skus_check_result(entry, name, len(skus), invalid)],
+            **sku_metadata(entry, skus, invalid), **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, table_checks)
 
     return pricing_asset
 

@@ -24,9 +24,9 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import UNPARTITIONED, api_since, asset_kwargs, fail_fast, sp_client
+from sp_assets.defs.common import UNPARTITIONED, asset_kwargs, fail_fast, sp_client
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.defs.rest_support import REPLACE_TABLE, utc_now, write_rows
+from sp_assets.defs.rest_support import REPLACE_TABLE, fetch_staged, utc_now, write_frame
 from sp_assets.lib.sellers import MARKETPLACE_PARTICIPATIONS, fetch_participation_rows
 
 DESCRIPTION = ("Replaces the seed's **Marketplace Participations**: the marketplaces the seller's account can sell "
@@ -44,12 +44,13 @@ def build_sellers_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
     def marketplace_participations(context: dg.AssetExecutionContext
                                    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         client = sp_client(context, entry)
-        before = client.stats.snapshot()
         fetched_at = utc_now()
-        rows = fetch_participation_rows(client, fetched_at)
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, MARKETPLACE_PARTICIPATIONS, rows, mode=REPLACE_TABLE, window=(fetched_at, fetched_at),
-            api=api_since(client, before)), checks)
+        frame, _, api, stage = fetch_staged(context, entry, MARKETPLACE_PARTICIPATIONS, client, lambda: (
+            fetch_participation_rows(client, fetched_at), {}))
+        result = write_frame(context, entry, MARKETPLACE_PARTICIPATIONS, frame, mode=REPLACE_TABLE,
+                             window=(fetched_at, fetched_at), api=api, **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, checks)
 
     return [marketplace_participations]
 

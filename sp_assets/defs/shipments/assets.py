@@ -36,7 +36,6 @@ from sp_assets.defs.checks import (
 )
 from sp_assets.defs.common import (
     ROLLING,
-    api_since,
     asset_key,
     asset_kwargs,
     fail_fast,
@@ -45,7 +44,7 @@ from sp_assets.defs.common import (
 )
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
-from sp_assets.defs.rest_support import MERGE, utc_now, write_rows
+from sp_assets.defs.rest_support import MERGE, fetch_staged, utc_now, write_frame
 from sp_assets.lib.shipments import (
     FULFILLMENT_ORDERS,
     INBOUND_SHIPMENT_ITEMS,
@@ -87,12 +86,13 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
     def inbound_shipments(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
-        before = client.stats.snapshot()
-        rows = fetch_inbound_shipment_rows(client, entry.marketplace_id, start, end, entry.inbound_statuses,
-                                           utc_now())
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, INBOUND_SHIPMENTS, rows, mode=MERGE, window=(start, end), api=api_since(client, before),
-            inbound_statuses=dg.MetadataValue.json(list(entry.inbound_statuses))), shipment_checks)
+        frame, _, api, stage = fetch_staged(context, entry, INBOUND_SHIPMENTS, client, lambda: (
+            fetch_inbound_shipment_rows(client, entry.marketplace_id, start, end, entry.inbound_statuses, utc_now()),
+            {}))
+        result = write_frame(context, entry, INBOUND_SHIPMENTS, frame, mode=MERGE, window=(start, end), api=api,
+                             inbound_statuses=dg.MetadataValue.json(list(entry.inbound_statuses)), **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, shipment_checks)
 
     @dg.asset(check_specs=specs_of(item_checks), **asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
                                    DESCRIPTIONS["inbound_shipment_items"]))
@@ -100,20 +100,21 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
     def inbound_shipment_items(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
-        before = client.stats.snapshot()
         try:
-            rows = fetch_inbound_item_rows(client, entry.marketplace_id, start, end, entry.inbound_shipment_ids,
-                                           utc_now())
+            frame, _, api, stage = fetch_staged(context, entry, INBOUND_SHIPMENT_ITEMS, client, lambda: (
+                fetch_inbound_item_rows(client, entry.marketplace_id, start, end, entry.inbound_shipment_ids,
+                                        utc_now()), {}))
         except UnknownShipmentError as error:
             raise dg.Failure(
                 description=f"marketplaces.{entry.code}.inbound_shipment_ids: Amazon does not know shipment "
                             f"{error.args[0]!r} for this seller (HTTP 404); remove or correct it. Nothing was written.",
                 allow_retries=False,
             ) from None
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, INBOUND_SHIPMENT_ITEMS, rows, mode=MERGE, window=(start, end),
-            api=api_since(client, before),
-            configured_shipment_ids=dg.MetadataValue.json(list(entry.inbound_shipment_ids))), item_checks)
+        result = write_frame(context, entry, INBOUND_SHIPMENT_ITEMS, frame, mode=MERGE, window=(start, end), api=api,
+                             configured_shipment_ids=dg.MetadataValue.json(list(entry.inbound_shipment_ids)),
+                             **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, item_checks)
 
     @dg.asset(check_specs=specs_of(outbound_checks), **asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
                                    DESCRIPTIONS["fulfillment_orders"]))
@@ -121,11 +122,12 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
     def fulfillment_orders(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
         client = sp_client(context, entry)
-        before = client.stats.snapshot()
-        rows = fetch_fulfillment_order_rows(client, entry.marketplace_id, start, utc_now(), entry.include_pii)
-        yield from materialized_then_checked(context, write_rows(
-            context, entry, FULFILLMENT_ORDERS, rows, mode=MERGE, window=(start, end), api=api_since(client, before),
-            query_start_date_utc=start.isoformat()), outbound_checks)
+        frame, _, api, stage = fetch_staged(context, entry, FULFILLMENT_ORDERS, client, lambda: (
+            fetch_fulfillment_order_rows(client, entry.marketplace_id, start, utc_now(), entry.include_pii), {}))
+        result = write_frame(context, entry, FULFILLMENT_ORDERS, frame, mode=MERGE, window=(start, end), api=api,
+                             query_start_date_utc=start.isoformat(), **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, outbound_checks)
 
     return [inbound_shipments, inbound_shipment_items, fulfillment_orders]
 
