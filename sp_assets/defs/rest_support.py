@@ -167,15 +167,6 @@ def sku_metadata(entry: MarketplaceConfig, requested: Sequence[str], invalid: Ma
 
 
 # ------------------------------------------------------------------------------------------ write
-def write_rows(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spec: TableSpec,
-               rows: Iterable[Mapping[str, Any]], *, mode: str, window: tuple[datetime, datetime],
-               api: Mapping[str, Any], days: tuple[date, date] | None = None,
-               check_results: Sequence[dg.AssetCheckResult] = (), **extra: Any) -> dg.MaterializeResult:
-    """Rows -> one frame -> one warehouse write -> the run's metadata."""
-    return write_frame(context, entry, spec, frame_from_records(spec, rows), mode=mode, window=window, api=api,
-                       days=days, check_results=check_results, **extra)
-
-
 def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spec: TableSpec,
                 frame: pl.DataFrame, *, mode: str, window: tuple[datetime, datetime], api: Mapping[str, Any],
                 days: tuple[date, date] | None = None, check_results: Sequence[dg.AssetCheckResult] = (),
