@@ -133,6 +133,24 @@ def test_pages_are_evaluated_at_the_moment_of_the_first_page(sandbox_factory) ->
     assert [o["OrderStatus"] for o in fresh] == [o.status for o in at_later[:20]]
 
 
+def test_a_page_sequence_evaluates_its_query_once(sandbox_factory) -> None:
+    """Later pages cut the frozen result of page one (O(page)), instead of re-running the window search:
+    with a re-run per page the sandbox's CPU grew with the square of a day's orders."""
+    sb = sandbox_factory()
+    token = caller(sb)
+    end = datetime.now(UTC) - timedelta(hours=2)
+    query = {"MarketplaceIds": US, "CreatedAfter": (end - timedelta(hours=40)).isoformat(),
+             "CreatedBefore": end.isoformat(), "MaxResultsPerPage": 20}
+    before = sb.backend("orders").frozen.evaluations
+    orders, answers = fetch_all_orders(sb, token, **query)
+    assert len(answers) >= 4, "the window must span several pages for the test to mean anything"
+    assert sb.backend("orders").frozen.evaluations - before == 1
+    assert len({o["AmazonOrderId"] for o in orders}) == len(orders)
+    fresh = get(sb, "/orders/v0/orders", token, **query).json()["payload"]  # a new first page: a new moment
+    assert sb.backend("orders").frozen.evaluations - before == 2
+    assert [o["AmazonOrderId"] for o in fresh["Orders"]] == [o["AmazonOrderId"] for o in orders[:20]]
+
+
 def test_last_updated_query_sorts_by_last_update_date(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(3)
     end = start + timedelta(hours=12)

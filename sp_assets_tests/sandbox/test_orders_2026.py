@@ -98,14 +98,22 @@ def test_search_orders_pages_match_contract_and_serve_v0s_orders(sandbox: Sandbo
         assert ("PRIME" in order.get("programs", [])) == old["IsPrime"]
 
 
+def v0_order_items(sb: SandboxServer, token: SandboxCaller, order_id: str) -> list[dict]:
+    """Every v0 item of an order, paged (an order of more than 3 items has a second page here)."""
+    path = f"/orders/v0/orders/{order_id}/orderItems"
+    pages = [get(sb, path, token).json()["payload"]]
+    while "NextToken" in pages[-1]:
+        pages.append(get(sb, path, token, NextToken=pages[-1]["NextToken"]).json()["payload"])
+    return [item for page in pages for item in page["OrderItems"]]
+
+
 def test_items_are_inline_with_v0s_amounts_to_the_cent(sandbox: SandboxServer, na: SandboxCaller) -> None:
     start = day_start(9)
     orders, _ = search_all(sandbox, na, marketplaceIds=US, createdAfter=start.isoformat(),
                            createdBefore=(start + timedelta(hours=8)).isoformat(), includedData="PROCEEDS,FULFILLMENT")
     checked = 0
     for order in orders[:12]:
-        v0_items = get(sandbox, f"/orders/v0/orders/{order['orderId']}/orderItems", na).json()["payload"]
-        v0_by_id = {i["OrderItemId"]: i for i in v0_items["OrderItems"]}
+        v0_by_id = {i["OrderItemId"]: i for i in v0_order_items(sandbox, na, order["orderId"])}
         items_total = Decimal(0)
         for item in order["orderItems"]:
             old = v0_by_id[item["orderItemId"]]
