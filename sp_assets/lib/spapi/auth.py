@@ -16,10 +16,11 @@ from typing import Any
 import requests
 
 from .credentials import LWACredentials
-from .deadline import DeadlineAdapter, deadline
+from .deadline import deadline
 from .errors import AuthError, SPAPIError, foreign_error, snippet
 from .redaction import Secret, get_logger
 from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
+from .sessions import new_session
 
 log = get_logger(__name__)
 
@@ -64,9 +65,7 @@ class AccessTokenProvider:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._session = requests.Session()
-        self._session.mount("https://", DeadlineAdapter())
-        self._session.mount("http://", DeadlineAdapter())
+        self._session = new_session()
         self._token: Secret | None = None
         self._refresh_at = 0.0
         self._expires_at = 0.0

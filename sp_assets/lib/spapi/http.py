@@ -43,7 +43,7 @@ from sp_assets.lib.marketplaces import Marketplace
 
 from .auth import AccessTokenProvider, shared_provider
 from .credentials import LWACredentials
-from .deadline import DeadlineAdapter, DeadlineHit, deadline
+from .deadline import DeadlineHit, deadline
 from .endpoints import AMAZON_SANDBOX_HOSTS, DEFAULT_TOKEN_URL, Endpoint, validate_url
 from .errors import (
     APIError,
@@ -61,6 +61,7 @@ from .errors import (
 from .quota import PAGING, OperationQuota, PageLimit, TokenBucket, parse_rate_header, quota_for, shared_bucket
 from .redaction import Secret, get_logger
 from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
+from .sessions import new_session
 from .stats import CallStats
 
 log = get_logger(__name__)
@@ -267,9 +268,7 @@ class SPAPIClient:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.mount("https://", DeadlineAdapter(pool_maxsize=4))
-            session.mount("http://", DeadlineAdapter(pool_maxsize=4))
+            session = new_session(pool_maxsize=4)
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
