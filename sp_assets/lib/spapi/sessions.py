@@ -26,18 +26,17 @@ class SteadySession(requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+        self._environment: dict[tuple[str, str], Any] = {}
         self._environment_lock = threading.Lock()
         self.environment_reads = 0  # how often the environment was consulted (tests read it)
 
-    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> dict[str, Any]:
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         if not self.trust_env or url is None:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         parts = urlsplit(url if isinstance(url, str) else url.decode("ascii", "replace"))
         key = (parts.scheme, parts.netloc)
         with self._environment_lock:
-            settings = self._environment.get(key)
+            settings: Any = self._environment.get(key)
         if settings is None:
             settings = super().merge_environment_settings(url, {}, None, None, None)
             with self._environment_lock:
