@@ -141,16 +141,26 @@ class SpApiResource(dg.ConfigurableResource):
             return SPAPIClient(embedded_sandbox.sandbox_credentials(marketplace.region),
                                Endpoint(base, base + "/auth/o2/token"),
                                speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace,
-                               request_deadline_s=deadline, max_pages_per_call=max_pages)
+                               request_deadline_s=deadline, max_pages_per_call=max_pages,
+                               quota_store=quota_store_path())
         # Outside sandbox mode missing credentials are an error that names every variable tried.
         creds = credentials_module.from_env(marketplace)
         endpoint = resolve_endpoint(marketplace, endpoint=self.endpoint, token_url=self.token_url)
         return SPAPIClient(creds, endpoint, marketplace=marketplace, request_deadline_s=deadline,
-                           max_pages_per_call=max_pages)
+                           max_pages_per_call=max_pages, quota_store=quota_store_path())
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
             self._client.close()
+
+
+QUOTA_STORE_VAR = "SP_ASSETS_QUOTA_STORE"
+
+
+def quota_store_path() -> str | None:
+    """The SQLite file whose token buckets every run process shares (``SP_ASSETS_QUOTA_STORE``), or None
+    for buckets of the run's own process (README "Production": when to set it)."""
+    return os.environ.get(QUOTA_STORE_VAR, "").strip() or None
 
 
 class WarehouseResource(dg.ConfigurableResource):

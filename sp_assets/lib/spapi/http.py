@@ -59,6 +59,7 @@ from .errors import (
     snippet,
 )
 from .quota import PAGING, OperationQuota, PageLimit, TokenBucket, parse_rate_header, quota_for, shared_bucket
+from .quota_store import StoredTokenBucket
 from .redaction import Secret, get_logger
 from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
 from .sessions import new_session
@@ -184,6 +185,7 @@ class SPAPIClient:
         request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S,
         download_min_bytes_per_s: float = DEFAULT_DOWNLOAD_MIN_BYTES_PER_S,
         max_pages_per_call: int | None = None,
+        quota_store: Path | str | None = None,
     ) -> None:
         if not isinstance(credentials, LWACredentials):
             raise ConfigError(f"credentials must be LWACredentials, got {type(credentials).__name__}")
@@ -217,6 +219,8 @@ class SPAPIClient:
         self.marketplace = marketplace
         self.stats = CallStats()
         self._quotas = dict(quotas or {})
+        # A SQLite file shared by every process of the account (quota_store.py); None: this process only.
+        self.quota_store = quota_store
         self._paging = {**PAGING, **(paging or {})}
         self._tokens: AccessTokenProvider = shared_provider(
             credentials, self.endpoint.token_url, retry=self.retry, speed=self.speed
@@ -257,13 +261,14 @@ class SPAPIClient:
         """The paging bound of ``operation`` (``quota.PAGING``, or this client's ``paging=``), if any."""
         return self._paging.get(operation)
 
-    def bucket(self, operation: str) -> TokenBucket:
+    def bucket(self, operation: str) -> TokenBucket | StoredTokenBucket:
         """The shared token bucket this client uses for ``operation``."""
         quota = quota_for(operation, self._quotas)
         if self.endpoint.base_url in AMAZON_SANDBOX_HOSTS.values():
             # Amazon's static sandbox throttles every operation at 5/s, burst 15 (wire contract 1.1).
             quota = OperationQuota(quota.family, 5.0, 15)
-        return shared_bucket(self.endpoint.base_url, self.credentials.fingerprint, operation, quota, self.speed)
+        return shared_bucket(self.endpoint.base_url, self.credentials.fingerprint, operation, quota, self.speed,
+                             store=self.quota_store)
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -432,7 +437,7 @@ class _Call:
         self.attempts = 0
         self.token_refreshes = 0  # 401/403 that blamed the access token
 
-    def run(self, bucket: TokenBucket) -> Any:
+    def run(self, bucket: TokenBucket | StoredTokenBucket) -> Any:
         client = self.client
         while True:
             # Have the access token before taking a quota token: a cold LWA round trip between the
@@ -504,7 +509,7 @@ class _Call:
             raise self._error(response, ServerError)
         self._pause(self.failures)
 
-    def _on_throttled(self, response: requests.Response, bucket: TokenBucket) -> None:
+    def _on_throttled(self, response: requests.Response, bucket: TokenBucket | StoredTokenBucket) -> None:
         self.client.stats.record(self.family, throttled=1)
         self.throttles += 1
         bucket.drain()

@@ -15,6 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from .quota_store import StoredTokenBucket, quota_store
 
 
 @dataclass(frozen=True)
@@ -229,15 +232,19 @@ _registry: dict[BucketKey, TokenBucket] = {}
 _registry_lock = threading.Lock()
 
 
-def shared_bucket(base_url: str, fingerprint: str, operation: str, quota: OperationQuota, speed: float) -> TokenBucket:
+def shared_bucket(base_url: str, fingerprint: str, operation: str, quota: OperationQuota, speed: float,
+                  store: Path | str | None = None) -> TokenBucket | StoredTokenBucket:
     """The process-wide bucket for (endpoint, credential fingerprint, operation, speed).
 
     Marketplaces of one seller account share its quota, so clients built for ``de`` and ``fr`` with
     the same refresh token must see one bucket. The endpoint is part of the key because two servers
     (two sandboxes in one test session) are two quota domains; the speed is, because a bucket seeded
-    at another speed would throttle at the wrong rate.
+    at another speed would throttle at the wrong rate. With ``store`` (a SQLite file,
+    ``quota_store.py``) the bucket is shared with every other process using that file.
     """
     key = (base_url, fingerprint, operation, float(speed))
+    if store is not None:
+        return StoredTokenBucket(quota_store(store), "|".join(map(str, key)), quota.rate * speed, quota.burst)
     with _registry_lock:
         bucket = _registry.get(key)
         if bucket is None:

@@ -1,0 +1,161 @@
+"""Token buckets kept in a SQLite file, so every process of one seller account draws from one quota.
+
+The in-process buckets of ``quota.py`` are exact inside one process, but Dagster runs each run in its
+own process (and a busy deployment runs several at once, or a second instance on another machine): each
+process would start with a full bucket and, together, exceed Amazon's rate into 429s. With
+``SP_ASSETS_QUOTA_STORE`` (or ``SPAPIClient(quota_store=...)``) pointing at a file, the bucket state of
+each (endpoint, credential fingerprint, operation, speed) lives in one row there, and every reservation
+is one short ``BEGIN IMMEDIATE`` transaction: read the row, refill by the time passed, take a token
+(possibly going negative, which queues the caller exactly as ``TokenBucket.reserve`` does), write back.
+
+Time is the wall clock (``time.time``): the only clock processes on one machine share. Several machines
+need a store they all reach with one clock: put the file on storage they share only if its locking is
+reliable (not NFS); otherwise keep one account's runs on one machine (the pools ``sp_api__<account>__*``
+already serialize one account's steps per API family within an instance). Nothing secret is stored:
+the key holds the credential's fingerprint, never a token.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS buckets (
+    key TEXT PRIMARY KEY, tokens REAL NOT NULL, stamp REAL NOT NULL, rate REAL NOT NULL, burst INTEGER NOT NULL)"""
+# A new row starts this much refill time short of full. Amazon's bucket starts when our first call
+# arrives, ours when it is reserved: the first call's latency (a new connection, another process still
+# starting) is time our bucket counts and Amazon's does not, so without this slack a later call of a
+# tightly paced sequence can arrive a few milliseconds early and be throttled. Costs 0.25 s once.
+START_SLACK_S = 0.25
+# SQLite's own busy handler waits this long for another process's transaction (each is microseconds).
+BUSY_TIMEOUT_S = 60.0
+_T = TypeVar("_T")
+
+
+class QuotaStore:
+    """One SQLite file of bucket rows; safe to share between threads and processes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+        self._while_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+        self._while_locked(lambda: self._db.execute(_SCHEMA))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _while_locked(self, step: Callable[[], _T]) -> _T:
+        """``step``, retried while SQLite reports the file locked beyond its busy handler (switching to WAL
+        and creating the table take locks the busy handler does not always wait for), up to BUSY_TIMEOUT_S."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.005
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)  # a back-off on a lock held by another process, not synchronisation
+            pause = min(pause * 2, 0.2)
+
+    def update(self, key: str, rate: float, burst: int, now: float,
+               change: Callable[[float, float, int], tuple[float, float, float]]) -> float:
+        """Run ``change(tokens_refilled, rate, burst) -> (tokens, rate, result)`` on the row atomically.
+
+        A missing row starts full (like Amazon's bucket) but for ``START_SLACK_S``; the stored rate wins over ``rate`` once set, so
+        a rate learnt from ``x-amzn-RateLimit-Limit`` by one process is used by all.
+        """
+        def transaction() -> float:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT tokens, stamp, rate, burst FROM buckets WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    tokens = max(0.0, float(burst) - rate * START_SLACK_S)
+                    stamp, stored_rate, stored_burst = now, rate, burst
+                else:
+                    tokens, stamp, stored_rate, stored_burst = row
+                refilled = min(float(stored_burst), tokens + max(0.0, now - stamp) * stored_rate)
+                new_tokens, new_rate, result = change(refilled, stored_rate, stored_burst)
+                db.execute("INSERT INTO buckets (key, tokens, stamp, rate, burst) VALUES (?, ?, ?, ?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, stamp = excluded.stamp, "
+                           "rate = excluded.rate, burst = excluded.burst",
+                           (key, new_tokens, max(now, stamp), new_rate, stored_burst))
+                db.execute("COMMIT")
+                return result
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        with self._lock:
+            return self._while_locked(transaction)
+
+
+class StoredTokenBucket:
+    """``quota.TokenBucket``'s interface over a row of a :class:`QuotaStore`."""
+
+    def __init__(self, store: QuotaStore, key: str, rate: float, burst: int,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._store, self._key = store, key
+        self._rate, self._burst = float(rate), int(burst)
+        self._clock, self._sleep = clock, sleep
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def burst(self) -> int:
+        return self._burst
+
+    def _update(self, change: Callable[[float, float, int], tuple[float, float, float]]) -> float:
+        return self._store.update(self._key, self._rate, self._burst, self._clock(), change)
+
+    def available(self) -> float:
+        def look(tokens: float, rate: float, burst: int) -> tuple[float, float, float]:
+            self._rate = rate
+            return tokens, rate, tokens
+        return self._update(look)
+
+    def reserve(self) -> float:
+        """Take one token; the seconds until it is really there (0 when it is)."""
+        def take(tokens: float, rate: float, burst: int) -> tuple[float, float, float]:
+            self._rate = rate
+            left = tokens - 1.0
+            return left, rate, (0.0 if left >= 0 else -left / rate)
+        return self._update(take)
+
+    def acquire(self) -> float:
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def set_rate(self, rate: float) -> None:
+        self._rate = float(rate)
+        self._update(lambda tokens, _rate, burst: (tokens, float(rate), 0.0))
+
+    def drain(self) -> None:
+        self._update(lambda tokens, rate, burst: (min(tokens, 0.0), rate, 0.0))
+
+
+_stores: dict[Path, QuotaStore] = {}
+_stores_lock = threading.Lock()
+
+
+def quota_store(path: Path | str) -> QuotaStore:
+    """The process's one open store for ``path`` (opened on first use)."""
+    resolved = Path(path).resolve()
+    with _stores_lock:
+        store = _stores.get(resolved)
+        if store is None:
+            store = _stores[resolved] = QuotaStore(resolved)
+        return store
