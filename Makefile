@@ -11,6 +11,7 @@
 #   make lint       ruff check, then mypy (pyproject.toml) with no error in sp_assets; CI runs it after
 #                   `make test`
 #   make bench      the benchmarks, results in BENCHMARKS.md
+#   make postgres-server  Debian's PostgreSQL for the instance test (make test runs it; installs only if missing)
 #
 # The sandbox is used only when asked for: SP_ASSETS_SANDBOX=1, which demo, dev (without credentials)
 # and the tests (sp_assets_tests/conftest.py) set themselves. Without it and without credentials a run
@@ -24,7 +25,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-long test-busy dev bench lint install clean
+.PHONY: demo test test-long test-busy dev bench lint install clean postgres-server
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "sp_assets needs Python 3.11, 3.12 or 3.13 (python3.11 ... on PATH, or make PYTHON=/path/to/python)"; exit 1; }
@@ -40,7 +41,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m sp_assets.demo
 
-test: $(STAMP)
+test: $(STAMP) postgres-server
 	$(BIN)/python -m pytest -q
 
 test-long: $(STAMP)
@@ -59,6 +60,18 @@ test-busy: $(STAMP)
 	echo "4 CPU-bound processes compete (pids $$pids)"; started=$$(date +%s); \
 	$(MAKE) --no-print-directory test; status=$$?; \
 	echo "make test under CPU contention: exit $$status after $$(( $$(date +%s) - started )) s"; exit $$status
+
+# The PostgreSQL instance test (sp_assets_tests/e2e/test_postgres_instance.py) starts Debian's server
+# itself; this installs the package when it is missing and we may (root, apt-get). Otherwise the test
+# is skipped, saying why.
+postgres-server:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's postgresql for the PostgreSQL instance test"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null || \
+			echo "could not install postgresql: the PostgreSQL instance test will be skipped"; \
+		else echo "PostgreSQL's server is not installed: the PostgreSQL instance test will be skipped"; fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check sp_assets sp_assets_tests benchmarks

@@ -28,15 +28,33 @@ DEFAULT_DEMO_SPEED = "200"
 DEFAULT_DEMO_ORDERS = "100"
 
 
+INSTANCE_PROFILE_VAR = "SP_ASSETS_INSTANCE_PROFILE"
+
+
+def instance_profile() -> Path:
+    """The ``dagster.yaml`` to put in ``$DAGSTER_HOME``: the project's, or the file named by
+    ``SP_ASSETS_INSTANCE_PROFILE`` (relative to the project: ``dagster.postgres.yaml`` keeps runs, events
+    and schedules in PostgreSQL; README "Production")."""
+    value = os.environ.get(INSTANCE_PROFILE_VAR, "").strip()
+    if not value:
+        return PROJECT_ROOT / "dagster.yaml"
+    path = Path(value) if Path(value).is_absolute() else PROJECT_ROOT / value
+    if not path.is_file():
+        raise SystemExit(f"{INSTANCE_PROFILE_VAR}: {value!r} is not a file; allowed: a Dagster instance file "
+                         f"such as dagster.postgres.yaml (or unset for dagster.yaml). Nothing was started.")
+    return path
+
+
 def prepare_dagster_home(home: Path | None = None) -> Path:
-    """``$DAGSTER_HOME`` (default ``.dagster_home/`` in the project) with the project's dagster.yaml.
+    """``$DAGSTER_HOME`` (default ``.dagster_home/`` in the project) with the project's dagster.yaml (or
+    the ``SP_ASSETS_INSTANCE_PROFILE`` file).
 
     Dagster ignores a ``dagster.yaml`` outside ``$DAGSTER_HOME`` and, without ``$DAGSTER_HOME``, keeps
     runs in a temporary folder deleted on exit, so the demo's runs would never reach the UI.
     """
     path = Path(home or os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
     path.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", path / "dagster.yaml")
+    shutil.copyfile(instance_profile(), path / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(path)
     initialize_instance()
     return path
