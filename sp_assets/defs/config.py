@@ -502,8 +502,10 @@ def _report_type(where: str, value: Any) -> catalog.ReportType:
     if row.readable:
         return row
     if row.fmt != catalog.JSON:
+        xml_readable = ", ".join(sorted(r.name for r in catalog.CATALOG.values() if r.fmt == catalog.XML and r.readable))
         raise ConfigError(f"{where}: {report_type} documents are {row.fmt.upper()}, which the loader does not read; "
-                          f"allowed: report types with a tab-separated flat file or a JSON document")
+                          f"allowed: report types with a tab-separated flat file, a JSON document it splits, or "
+                          f"the XML types {xml_readable}")
     json_readable = ", ".join(r.name for r in catalog.CATALOG.values() if r.fmt == catalog.JSON and r.readable)
     raise ConfigError(f"{where}: {report_type} documents are JSON, and the only JSON report the loader reads is "
                       f"{json_readable}; allowed: report types with a tab-separated flat file, or {json_readable}")

@@ -310,9 +310,9 @@ def build_report_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             assets.append(build_sales_and_traffic_asset(entry, config, checks))
         elif row.window == LISTED:
             assets.append(build_settlements_asset(entry, config, checks))
-        elif not row.readable or row.fmt != catalog.TSV:
+        elif not row.readable or row.fmt not in (catalog.TSV, catalog.XML):
             raise ValueError(f"marketplaces.{entry.code}.reports: {config.report_type} documents are "
-                             f"{row.fmt.upper()}; the loader reads flat files and {SALES_AND_TRAFFIC}")
+                             f"{row.fmt.upper()}; the loader reads flat files, XML it flattens and {SALES_AND_TRAFFIC}")
         else:
             assets.append(build_report_asset(entry, config, checks))
     return assets

@@ -165,6 +165,8 @@ SETTLEMENT_V2 = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 SETTLEMENT_V1 = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE"
 LEDGER_SUMMARY = "GET_LEDGER_SUMMARY_VIEW_DATA"
 STORAGE_FEES = "GET_FBA_STORAGE_FEE_CHARGES_DATA"
+XML_BROWSE_TREE = "GET_XML_BROWSE_TREE_DATA"
+XML_ALL_ORDERS_BY_ORDER_DATE = "GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 
 # Option values Amazon documents for every type that takes the option (checked where a row does not
 # list the option itself).
@@ -261,8 +263,9 @@ class ReportType:
 
     @property
     def readable(self) -> bool:
-        """Whether the loader reads the document: a flat file, or a JSON document it knows how to split."""
-        return self.fmt == TSV or (self.fmt == JSON and bool(self.by))
+        """Whether the loader reads the document: a flat file, a JSON document it knows how to split, or an
+        XML document whose records it flattens into ``columns`` (``lib/reports/xml_documents.py``)."""
+        return self.fmt == TSV or (self.fmt == JSON and bool(self.by)) or (self.fmt == XML and bool(self.columns))
 
     def allowed_values(self, option: str) -> tuple[str, ...] | None:
         """The values ``option`` may take for this type, or None when Amazon does not document them."""
@@ -277,6 +280,16 @@ _ORDER_TYPES = {
     **{name: MONEY for name in ("item_price", "item_tax", "shipping_price", "shipping_tax", "gift_wrap_price",
                                 "gift_wrap_tax", "item_promotion_discount", "ship_promotion_discount")},
 }
+# XML documents are flattened into these columns (xml_documents.py writes them as a flat file's header).
+_XML_BROWSE_TREE_COLUMNS = (
+    "browse-node-id", "browse-node-name", "browse-node-store-context-name", "browse-path-by-id",
+    "browse-path-by-name", "has-children", "child-node-ids", "product-type-definitions", "refinements-count")
+_XML_ORDERS_COLUMNS = (
+    "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status", "sales-channel",
+    "fulfillment-channel", "ship-service-level", "ship-city", "ship-state", "ship-postal-code", "ship-country",
+    "is-business-order", "asin", "sku", "item-status", "product-name", "quantity", "currency", "item-price",
+    "item-tax", "shipping-price", "shipping-tax", "promotion-ids", "item-promotion-discount",
+    "ship-promotion-discount")
 _LEDGER_TYPES = {name: INT for name in (
     "starting_warehouse_balance", "in_transit_between_warehouses", "receipts", "customer_shipments",
     "customer_returns", "vendor_returns", "warehouse_transfer_in_out", "found", "lost", "damaged", "disposed",
@@ -442,6 +455,13 @@ _DESCRIBED: tuple[ReportType, ...] = (
                key=(PARTITION_COLUMN, "asin", "fnsku", "fulfillment_center", "month_of_charge"),
                required=(PARTITION_COLUMN, "fnsku", "month_of_charge"), columns=_STORAGE_FEE_COLUMNS,
                column_types=_STORAGE_FEE_TYPES, column_formats={"month_of_charge": FIXED.with_dates("%Y-%m")}),
+    # XML documents, streamed and flattened into a flat file (lib/reports/xml_documents.py), then loaded as one
+    ReportType(XML_BROWSE_TREE, fmt=XML, window=SNAPSHOT, charset=UTF8, key=("browse_node_id",),
+               required=("browse_node_id",), column_types={"has_children": "BOOLEAN", "refinements_count": INT},
+               options={"RootNodesOnly": ("true", "false")}, columns=_XML_BROWSE_TREE_COLUMNS),
+    ReportType(XML_ALL_ORDERS_BY_ORDER_DATE, fmt=XML, charset=UTF8, key=("amazon_order_id", "sku"),
+               required=("amazon_order_id",), key_severity="warn",
+               column_types={**_ORDER_TYPES, "is_business_order": "BOOLEAN"}, columns=_XML_ORDERS_COLUMNS),
 )
 
 
@@ -469,10 +489,9 @@ _PLAIN: tuple[ReportType, ...] = (
              "GET_VENDOR_NET_PURE_PRODUCT_MARGIN_REPORT", "GET_VENDOR_REAL_TIME_INVENTORY_REPORT",
              "GET_SELLER_COUPON_REPORT", "GET_PROMOTION_PERFORMANCE_REPORT"), fmt=JSON, charset=UTF8),
     # XML, CSV and PDF documents (refused at configuration load)
-    *_plain(("GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+    *_plain(("GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
              "GET_XML_RETURNS_DATA_BY_RETURN_DATE", "GET_XML_MFN_PRIME_RETURNS_REPORT",
-             "GET_XML_MFN_SKU_RETURN_ATTRIBUTES_REPORT", "GET_XML_VAT_INVOICE_DATA_REPORT",
-             "GET_XML_BROWSE_TREE_DATA"), fmt=XML),
+             "GET_XML_MFN_SKU_RETURN_ATTRIBUTES_REPORT", "GET_XML_VAT_INVOICE_DATA_REPORT"), fmt=XML),
     ReportType("GET_CSV_MFN_PRIME_RETURNS_REPORT", fmt=CSV),
     ReportType("GET_EASYSHIP_DOCUMENTS", fmt=PDF),
     # flat files whose window is the partition's day

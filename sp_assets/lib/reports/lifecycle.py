@@ -35,6 +35,7 @@ from sp_assets.lib.reports.decoding import (
 )
 from sp_assets.lib.reports.ledger import LedgerEntry, ReportLedger
 from sp_assets.lib.reports.request import ReportRequest
+from sp_assets.lib.reports.xml_documents import xml_to_flat_file
 from sp_assets.lib.spapi.errors import AccessDeniedError, InvalidInputError, NotFoundError, SPAPIError
 from sp_assets.lib.spapi.http import DownloadResult, SPAPIClient
 from sp_assets.lib.spapi.redaction import get_logger
@@ -386,9 +387,16 @@ class _ReportRun:
             _document, result, refreshes = self._download(document_id, raw)
             self._refuse_non_document(raw, result.content_type)
             is_json = self.request.is_json or "json" in (result.content_type or "").lower()
-            target = work / f"{stem}.{'json' if is_json else 'tsv'}"
+            is_xml = self.request.is_xml and not is_json
+            xml_rows = 0
+            target = work / f"{stem}.{'json' if is_json else 'xml' if is_xml else 'tsv'}"
             transcoded = transcode_to_utf8(raw, target, declared=result.charset,
                                            fallback=self.request.fallback_charset)
+            if is_xml:  # flattened on arrival: from here on it is a flat file like any other
+                flat = work / f"{stem}.tsv"
+                xml_rows = xml_to_flat_file(self.request.report_type, target, flat)
+                target.unlink(missing_ok=True)
+                target = flat
         except (DocumentError, OSError) as error:
             target.unlink(missing_ok=True)
             failure = unloadable_document_error(error, self.report_id, work)
@@ -412,7 +420,7 @@ class _ReportRun:
                 raise ReportDownloadError(f"report {self.report_id}: the document is not valid JSON ({error}); "
                                           f"it starts: {text[:200]!r}") from None
         else:
-            outcome.rows = max(0, transcoded.lines - 1)
+            outcome.rows = xml_rows if is_xml else max(0, transcoded.lines - 1)
         log.info("report %s %s: %s bytes downloaded, charset %s, %s", self.request.report_type, self.report_id,
                  result.bytes, transcoded.charset, "JSON" if is_json else f"{outcome.rows} rows")
         return outcome

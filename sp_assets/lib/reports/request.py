@@ -66,6 +66,11 @@ class ReportRequest:
         return row is not None and row.fmt == catalog.JSON
 
     @property
+    def is_xml(self) -> bool:
+        row = catalog.CATALOG.get(self.report_type)
+        return row is not None and row.fmt == catalog.XML
+
+    @property
     def fallback_charset(self) -> str | None:
         """The charset of a document that does not declare one: the catalog's rule for the type (UTF-8, or
         the first marketplace's flat-file charset, the rule for a type the catalog does not know)."""
