@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sp_assets.defs.paths import data_dir
 from sp_assets.lib.spapi.credentials import LWACredentials, Secret
 from sp_assets.lib.spapi.endpoints import validate_url
-from sp_assets.sandbox.config import SandboxConfig
-from sp_assets.sandbox.server import SandboxServer
+
+if TYPE_CHECKING:  # the sandbox is the optional `sandbox` extra: imported only when one is started
+    from sp_assets.sandbox.server import SandboxServer
 
 SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sp-assets-sandbox"
 SANDBOX_CLIENT_SECRET = "sp-assets-sandbox-secret"
@@ -48,6 +50,19 @@ def sandbox_credentials(region: str) -> LWACredentials:
     return LWACredentials(SANDBOX_CLIENT_ID, Secret(SANDBOX_CLIENT_SECRET), Secret(f"Atzr|sandbox-{region.lower()}-demo"))
 
 
+def _sandbox_classes() -> tuple[type, type]:
+    """The sandbox's classes; a clear error where the `sandbox` extra (starlette, uvicorn) is missing."""
+    try:
+        from sp_assets.sandbox.config import SandboxConfig
+        from sp_assets.sandbox.server import SandboxServer
+    except ModuleNotFoundError as error:
+        raise RuntimeError(
+            f"SP_ASSETS_SANDBOX=1 asks for the embedded SP-API sandbox, but {error.name!r} is not installed: the "
+            f"sandbox is the optional extra `pip install 'sp_assets[sandbox]'` (make demo, make dev and make test "
+            f"install it). Nothing was fetched or written.") from None
+    return SandboxConfig, SandboxServer
+
+
 def sandbox_base_url() -> str:
     """``SP_API_ENDPOINT`` when a shared sandbox runs; otherwise this process's embedded one."""
     shared = os.environ.get("SP_API_ENDPOINT", "").strip()
@@ -56,6 +71,7 @@ def sandbox_base_url() -> str:
     global _server
     with _lock:
         if _server is None:
+            SandboxConfig, SandboxServer = _sandbox_classes()
             state_dir = Path(os.environ.get("SP_SANDBOX_STATE_DIR") or data_dir() / "sandbox_state")
             orders = int(os.environ.get("SP_SANDBOX_ORDERS_PER_DAY") or DEFAULT_ORDERS_PER_DAY)
             _server = SandboxServer(SandboxConfig(seed=int(os.environ.get("SP_SANDBOX_SEED") or 7),
