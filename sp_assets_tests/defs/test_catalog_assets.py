@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from sp_assets.defs.catalog.assets import build_catalog_assets, build_catalog_checks
 from sp_assets.defs.config import ProjectConfig
-from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
+from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata
 from sp_assets_tests.defs.rest_helpers import (
     active_listings,
     check_evaluations,
@@ -123,7 +125,8 @@ def test_a_past_partition_is_refused_and_nothing_is_written(asset_env: AssetEnv)
     config = _config(asset_env, "2022-04-01", catalog_keywords="mug")
     entry = config.marketplaces[0]
     calls = asset_env.sandbox.stats.calls("searchCatalogItems")
-    result = asset_env.materialize(build_catalog_assets(entry), config, partition_key=past_day(1).isoformat(),
+    yesterday = today(entry) - timedelta(days=1)  # the marketplace's yesterday, whatever the UTC hour
+    result = asset_env.materialize(build_catalog_assets(entry), config, partition_key=yesterday.isoformat(),
                                    raise_on_error=False)
     assert not result.success
     text = failure_text(result)

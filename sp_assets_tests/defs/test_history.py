@@ -8,13 +8,14 @@ back from the instance: the runs' partition ranges, ordered by creation.
 from __future__ import annotations
 
 import warnings
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
 
 from sp_assets.defs.history import HISTORY_TAG, RANGE_END, RANGE_START, newest_missing_chunk, sensor_name
 from sp_assets.defs.marketplace_factory import marketplace_definitions
 from sp_assets_tests.defs.conftest import AssetEnv, make_config
+from sp_assets_tests.defs.rest_helpers import today as local_today
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
@@ -29,7 +30,8 @@ def test_the_newest_missing_days_come_first_and_a_chunk_never_spans_a_loaded_day
 
 
 def test_the_history_sensor_launches_the_runs_of_a_long_backfill_newest_first(asset_env: AssetEnv) -> None:
-    today = date.today()
+    # The marketplace's today: between 00:00 and 08:00 UTC the US day is still yesterday in UTC terms.
+    today = local_today(make_config({"us": {}}).get("us"))
     # No reports (they would need the report pool and their own waits); then "all SKUs" has no listing to
     # read, so the per-SKU assets take a configured list.
     config = make_config({"us": {"sku_selection": "advanced", "skus": ["SKU-1"]}},
