@@ -378,7 +378,8 @@ class _Datasets:
                           agg: _Economics) -> dict[str, Any]:
         net_sales = _money(agg.sales, currency) - _money(agg.refunded, currency)
         net_units = agg.units - agg.refunded_units
-        fees = []
+        fees: list[dict[str, Any]] = []
+        fee_total = Decimal(0)
         for name, identifier, total, quantity in (("Referral fees", "REFERRAL_FEE", agg.referral, agg.units),
                                                   ("FBA fulfillment fees", "FBA_FULFILLMENT_FEE", agg.fba,
                                                    agg.fba_units)):
@@ -389,10 +390,11 @@ class _Datasets:
                       "amountPerUnitDelta": None, "promotionAmount": _amount(Decimal(0), currency),
                       "quantity": float(quantity), "taxAmount": _amount(Decimal(0), currency),
                       "totalAmount": _amount(total, currency)}
-            fee = {"aggregatedDetail": detail, "components": None, "identifier": identifier,
+            fee: dict[str, Any] = {"aggregatedDetail": detail, "components": None, "identifier": identifier,
                    "startDate": first.isoformat(), "endDate": last.isoformat(), "properties": []}
-            fees.append({"feeTypeName": name, "charges": [fee], "charge": fee, "total": total})
-        proceeds = net_sales - sum((f["total"] for f in fees), Decimal(0))
+            fees.append({"feeTypeName": name, "charges": [fee], "charge": fee})
+            fee_total += total
+        proceeds = net_sales - fee_total
         return {
             "startDate": first.isoformat(), "endDate": last.isoformat(), "marketplaceId": marketplace_id,
             **agg.identity,
