@@ -15,7 +15,6 @@ import requests
 from sp_assets.lib import data_kiosk as dk
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.lib.reports.ledger import ReportLedger
-from sp_assets.lib.reports.lifecycle import PollPolicy
 from sp_assets.lib.tablespec import frame_from_records
 from sp_assets.sandbox.server import SandboxServer
 
@@ -143,7 +142,10 @@ def test_a_cancelled_query_raises_clearly_and_the_next_run_creates_a_new_one(san
 
 
 def test_a_relaunch_after_a_crash_resumes_the_same_query(sandbox_factory, ledger: ReportLedger) -> None:
-    sb = fast(sandbox_factory, datakiosk_queue_seconds=0.3)
+    """The sandbox's clock is held while the first run polls, so it surely sees the query queued."""
+    sb = fast(sandbox_factory, datakiosk_queue_seconds=600.0)
+    frozen = datetime.now(UTC)
+    sb.seller.clock = lambda: frozen
     request = dk.KioskRequest.build(dk.SALES_TRAFFIC_BY_ASIN, US, past(5))
 
     def crash(_seconds: float) -> None:
@@ -151,12 +153,14 @@ def test_a_relaunch_after_a_crash_resumes_the_same_query(sandbox_factory, ledger
 
     with client_for(sb) as client, pytest.raises(SimulatedCrash):
         dk.run_query(client, ledger, request, sleep=crash)
+    sb.seller.clock = lambda: frozen + timedelta(seconds=601)
     with client_for(sb) as client:  # a new process: new client, same ledger file
-        outcome = dk.run_query(client, ledger, request, poll=PollPolicy(initial_delay=0.5))
+        outcome = dk.run_query(client, ledger, request)
         assert outcome.resumed and created(sb) == 1, "no second createQuery for the same day"
         assert dk.rows(outcome, past(5)) and all(r["child_asin"] for r in dk.rows(outcome, past(5)))
         ledger.mark_consumed(client.credential_id, request.ledger_key, outcome.query_id)
-        fresh = dk.run_query(client, ledger, request, poll=PollPolicy(initial_delay=0.5))
+        later = frozen + timedelta(seconds=1300)  # the fresh query's queue time passes while the run waits
+        fresh = dk.run_query(client, ledger, request, sleep=lambda _s: setattr(sb.seller, "clock", lambda: later))
     assert not fresh.resumed and fresh.query_id != outcome.query_id and created(sb) == 2
 
 
