@@ -13,7 +13,8 @@ growing, the deadline in Amazon-time divided by the client's speed) -> getDocume
 file. The query id goes into the report ledger (``reports/ledger.py``) under a key of its own kind
 (``DATA_KIOSK_<DATASET>``, the marketplace, the day and a digest of the query text) before polling,
 so a relaunched run resumes the same query instead of creating a second one. DONE without
-``dataDocumentId`` is Amazon's "no data" (zero rows). FATAL raises ``DataKioskFatalError`` with the
+``dataDocumentId`` is Amazon's "no data" (zero rows). A result of several pages (``pagination.nextToken``)
+is followed: each next page is a query of its own, and the pages are joined into one file. FATAL raises ``DataKioskFatalError`` with the
 error document's text; CANCELLED raises ``DataKioskCancelledError``; neither is resumed later.
 """
 
@@ -306,9 +307,11 @@ def check_query(text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ API calls
-def create_query(client: SPAPIClient, query: str) -> str:
-    """createQuery; returns the ``queryId`` (Amazon answers 202)."""
-    answer = client.request("createQuery", "POST", QUERIES_PATH, json={"query": query})
+def create_query(client: SPAPIClient, query: str, pagination_token: str | None = None) -> str:
+    """createQuery; returns the ``queryId`` (Amazon answers 202). ``pagination_token`` asks for the next
+    page of an earlier query's results (its ``pagination.nextToken``, with the same query text)."""
+    body = {"query": query} if pagination_token is None else {"query": query, "paginationToken": pagination_token}
+    answer = client.request("createQuery", "POST", QUERIES_PATH, json=body)
     query_id = answer.get("queryId") if isinstance(answer, dict) else None
     if not query_id:
         raise DataKioskError(f"createQuery answered without a queryId: {str(answer)[:200]!r}")
@@ -466,24 +469,60 @@ class _QueryRun:
     def execute(self) -> KioskOutcome:
         self.query_id, self.resumed = self._create_or_resume()
         query = self._wait_for_terminal()
+        outcome = KioskOutcome(self.request, self.query_id, self.resumed, self.elapsed(), timeline=self.timeline)
+        pages: list[Path] = []
+        try:
+            page_id = self.query_id
+            while True:
+                self._refuse_unfinished(page_id, query)
+                document_id = query.get("dataDocumentId")
+                if document_id:
+                    outcome.document_id = outcome.document_id or str(document_id)
+                    path, size = self._download(str(document_id), f"page{len(pages) + 1}.jsonl")
+                    pages.append(path)
+                    outcome.bytes_downloaded += size
+                token = (query.get("pagination") or {}).get("nextToken")
+                if not token:
+                    break
+                # The next page is a query of its own (not in the ledger: a relaunch re-reads every page).
+                page_id = create_query(self.client, self.request.query, str(token))
+                log.info("data kiosk %s: query %s has another page; created query %s", self.request.describe(),
+                         self.query_id, page_id)
+                query = self._poll(page_id, ledgered=False)
+            outcome.path = self._joined(pages)
+        except BaseException:
+            for page in pages:
+                page.unlink(missing_ok=True)
+            raise
+        outcome.elapsed = self.elapsed()
+        return outcome
+
+    def _refuse_unfinished(self, query_id: str, query: dict[str, Any]) -> None:
         status = query["processingStatus"]
         what = self.request.describe()
         if status == "CANCELLED":
-            raise DataKioskCancelledError(self.query_id, what)
+            raise DataKioskCancelledError(query_id, what)
         if status == "FATAL":
             details = self._error_document(str(query["errorDocumentId"])) if query.get("errorDocumentId") else None
             self.ledger.update(self.credential, self.key, self.query_id, "FATAL", error=details)
-            raise DataKioskFatalError(self.query_id, what, details)
-        if (query.get("pagination") or {}).get("nextToken"):
-            raise DataKioskError(f"Data Kiosk query {self.query_id} for {what} has more than one page of results "
-                                 f"(pagination.nextToken); this client loads single-page queries only (one "
-                                 f"marketplace, one day); nothing was written")
-        outcome = KioskOutcome(self.request, self.query_id, self.resumed, self.elapsed(), timeline=self.timeline)
-        document_id = query.get("dataDocumentId")
-        if document_id:
-            outcome.document_id = str(document_id)
-            outcome.path, outcome.bytes_downloaded = self._download(str(document_id), "jsonl")
-        return outcome
+            raise DataKioskFatalError(query_id, what, details)
+
+    def _joined(self, pages: list[Path]) -> Path | None:
+        """One JSON-lines file of every page (a single page is kept as downloaded, gzip or not)."""
+        if len(pages) <= 1:
+            return pages[0] if pages else None
+        target = pages[0].with_name(f"{self.request.dataset.key}-{self.query_id}.jsonl")
+        with target.open("wb") as out:
+            for page in pages:
+                last = b"\n"
+                with open_maybe_gzip(page) as stream:
+                    while chunk := stream.read(1 << 16):
+                        out.write(chunk)
+                        last = chunk[-1:]
+                if last != b"\n":
+                    out.write(b"\n")  # a page without a final newline must not glue two objects together
+                page.unlink(missing_ok=True)
+        return target
 
     def _resumable(self, entry: LedgerEntry) -> bool:
         if entry.consumed_at is not None or entry.status in ("FATAL", "CANCELLED"):
@@ -506,31 +545,37 @@ class _QueryRun:
         return query_id
 
     def _wait_for_terminal(self) -> dict[str, Any]:
-        polls, status = 0, ""
-        deadline = self.started + self.poll.timeout / self.speed
+        """Poll the ledgered query; one Amazon no longer knows (retention) is created again, once."""
         while True:
             try:
-                query = get_query(self.client, self.query_id)
+                return self._poll(self.query_id, ledgered=True)
             except (NotFoundError, InvalidInputError):
                 if not self.resumed:
                     raise
-                stale = self.query_id  # Amazon no longer knows the resumed query (retention): ask again, once
+                stale = self.query_id
                 with self.ledger.lock(self.credential, self.key):
                     self.query_id, self.resumed = self._create(), False
                 log.warning("data kiosk %s: Amazon does not know query %s any more; now polling %s",
                             self.request.describe(), stale, self.query_id)
-                continue
+
+    def _poll(self, query_id: str, *, ledgered: bool) -> dict[str, Any]:
+        """getQuery until a terminal status or the deadline (``DataKioskTimeoutError``; the ledger keeps the id)."""
+        polls, status = 0, ""
+        deadline = self.started + self.poll.timeout / self.speed
+        while True:
+            query = get_query(self.client, query_id)
             seen = str(query.get("processingStatus", ""))
             if seen != status:
                 status = seen
-                self.ledger.update(self.credential, self.key, self.query_id, status,
-                                   str(query.get("dataDocumentId") or "") or None)
-                self.timeline.append({"status": status, "after_s": round(self.elapsed(), 3),
-                                      "query_id": self.query_id, "resumed": self.resumed})
+                if ledgered:
+                    self.ledger.update(self.credential, self.key, query_id, status,
+                                       str(query.get("dataDocumentId") or "") or None)
+                self.timeline.append({"status": status, "after_s": round(self.elapsed(), 3), "query_id": query_id,
+                                      "resumed": self.resumed})
             if status in TERMINAL_STATUSES:
                 return query
             if time.monotonic() >= deadline:
-                raise DataKioskTimeoutError(self.query_id, self.request.describe(), status, self.elapsed())
+                raise DataKioskTimeoutError(query_id, self.request.describe(), status, self.elapsed())
             self.sleep(min(self.poll.delay(polls, self.speed), max(0.0, deadline - time.monotonic())))
             polls += 1
 

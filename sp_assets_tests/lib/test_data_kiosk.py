@@ -176,3 +176,18 @@ def test_money_is_exact_in_yen_and_dollars() -> None:
     assert dk.ECONOMICS.derived({"fees": [{"charges": [{"aggregatedDetail": {"totalAmount": {"amount": 0.1}}},
                                                        {"aggregatedDetail": {"totalAmount": {"amount": 0.2}}}]}]}) \
         == {"total_fees": Decimal("0.3")}
+
+
+def test_every_page_of_a_paged_result_is_loaded(sandbox_factory, ledger: ReportLedger, tmp_path: Path) -> None:
+    paged = fast(sandbox_factory, datakiosk_page_rows=3, datakiosk_gzip_min_bytes=600)  # gzip and plain pages
+    whole = fast(sandbox_factory)
+    request = dk.KioskRequest.build(dk.ECONOMICS, US, past(6))
+    with client_for(paged) as client:
+        outcome = dk.run_query(client, ledger, request, work_dir=tmp_path / "paged")
+    with client_for(whole) as client:
+        expected = dk.run_query(client, ReportLedger(tmp_path / "other.sqlite"), request)
+    got, want = dk.rows(outcome, past(6)), dk.rows(expected, past(6))
+    assert len(want) > 6 and created(paged) == -(-len(want) // 3), "one createQuery per page"
+    strip = [{k: v for k, v in r.items() if k != "query_id"} for r in got]
+    assert strip == [{k: v for k, v in r.items() if k != "query_id"} for r in want]
+    assert [p.name for p in (tmp_path / "paged").iterdir()] == [outcome.path.name], "pages joined, parts removed"

@@ -250,3 +250,31 @@ def test_sales_and_traffic_by_date_agree_with_the_report_generator(sb) -> None:
     assert line["sales"]["unitsOrdered"] == entry["salesByDate"]["unitsOrdered"] > 0
     assert line["sales"]["orderedProductSales"] == entry["salesByDate"]["orderedProductSales"]
     assert line["traffic"]["sessions"] == entry["trafficByDate"]["sessions"]
+
+
+def test_results_page_through_pagination_tokens_as_of_the_first_page(sandbox_factory) -> None:
+    sb = sandbox_factory(speed=SPEED, orders_per_day=40, extra={
+        "datakiosk_queue_seconds": 0.0, "datakiosk_processing_seconds": 0.0, "datakiosk_page_rows": 4})
+    api = Api(sb, "pages")
+    query = economics_query(past(3))
+    whole = Api(sandbox_factory(speed=SPEED, orders_per_day=40, extra={
+        "datakiosk_queue_seconds": 0.0, "datakiosk_processing_seconds": 0.0}), "whole")
+    expected = whole.lines(whole.query(whole.create(query))["dataDocumentId"])
+    assert len(expected) > 8, "enough lines for three pages"
+    lines, pages = [], 0
+    done = api.query(api.create(query))
+    while True:
+        pages += 1
+        lines += api.lines(done["dataDocumentId"])
+        token = done.get("pagination", {}).get("nextToken")
+        if token is None:
+            break
+        answer = api.caller.post(f"{BASE}/queries", json={"query": query, "paginationToken": token})
+        assert answer.status_code == 202, answer.text
+        done = api.query(answer.json()["queryId"])
+    assert lines == expected and pages == -(-len(expected) // 4)
+    first = api.query(api.create(query))
+    other = api.caller.post(f"{BASE}/queries", json={"query": by_date_query(past(3)),
+                                                     "paginationToken": first["pagination"]["nextToken"]})
+    assert other.status_code == 400 and "another query" in other.json()["errors"][0]["details"]
+    validate_response(MODEL, "createQuery", 400, other.json(), strict=True)

@@ -10,7 +10,9 @@ same rows), then the answer is held back until its delay has passed.
 The query is real GraphQL, validated against Amazon's dataset schemas (the ``.graphql`` files in
 ``sp_assets/lib/data_kiosk_schemas``, read here as data) and executed with ``graphql-core``: the
 document holds exactly the selected fields, one JSON object per line (one per element of the
-dataset's list). A query that does not validate ends FATAL with an error document
+dataset's list), paged by ``datakiosk_page_rows`` lines when that extra is set (then a DONE query has
+``pagination.nextToken``, and createQuery with it and the same query text gives the next page). A
+query that does not validate ends FATAL with an error document
 ``{"errorMessage": ...}``, as Amazon's do; a query whose answer is empty ends DONE without a
 ``dataDocumentId`` (Amazon's "no data"). Documents of 1 KiB or more are stored gzip and served with
 ``Content-Encoding: gzip``; smaller ones plain (the extra ``datakiosk_gzip_min_bytes`` moves the line).
@@ -23,6 +25,8 @@ both sources agree. The by-ASIN shipped and refund figures, which that report do
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import hashlib
 import hmac
@@ -96,6 +100,7 @@ class QueryRecord:
     data_document: KioskDocument | None = None
     error_document: KioskDocument | None = None
     rows: int = 0
+    next_token: str | None = None  # the next page's paginationToken, when the answer has more pages
 
     def status(self, now: datetime) -> str:
         if self.cancelled_at is not None:
@@ -123,6 +128,8 @@ class QueryRecord:
             body["dataDocumentId"] = self.data_document.document_id
         if status == "FATAL" and self.error_document is not None:
             body["errorDocumentId"] = self.error_document.document_id
+        if status == "DONE" and self.next_token is not None:
+            body["pagination"] = {"nextToken": self.next_token}
         return body
 
 
@@ -152,21 +159,33 @@ class DataKioskBackend:
                 float(processing) if processing is not None else self.config.scaled(30 + (digest // 31) % 91))
 
     # ------------------------------------------------------------------ create
-    def create(self, seller: str, query: str) -> QueryRecord:
-        """Validate and run the query now; its status follows the clock from here."""
+    def create(self, seller: str, query: str, pagination_token: str | None = None) -> QueryRecord:
+        """Validate and run the query now; its status follows the clock from here.
+
+        With ``pagination_token`` (a previous page's ``pagination.nextToken`` for the same query text) the
+        query is answered as of the first page's moment, from the token's offset. A page holds at most
+        ``datakiosk_page_rows`` lines (the extra; unset: one page).
+        """
+        as_of, offset = self.now(), 0
+        if pagination_token is not None:
+            as_of, offset = self._read_token(pagination_token, query)
         query_id = str(int(time.time() * 1000) * 1000 + uuid.uuid4().int % 1000)
         queue, processing = self._delays(query_id)
         record = QueryRecord(query_id=query_id, seller=seller, query=query, created=self.now(),
                              queue_seconds=queue, processing_seconds=processing, outcome="DONE")
-        problem, lines = self._execute(query, record.created)
+        problem, lines = self._execute(query, as_of)
+        page_rows = int(self._extra.get("datakiosk_page_rows") or 0) or len(lines) or 1
+        page = lines[offset:offset + page_rows]
         if problem is not None:
             record.outcome = "FATAL"
             record.error_document = self._store(json.dumps({"errorMessage": problem}).encode(), compress=False)
-        elif lines:
-            body = ("\n".join(json.dumps(line, separators=(",", ":")) for line in lines) + "\n").encode()
+        elif page:
+            body = ("\n".join(json.dumps(line, separators=(",", ":")) for line in page) + "\n").encode()
             threshold = int(self._extra.get("datakiosk_gzip_min_bytes", 1024))
             record.data_document = self._store(body, compress=len(body) >= threshold)
-            record.rows = len(lines)
+            record.rows = len(page)
+            if offset + page_rows < len(lines):
+                record.next_token = self._token(as_of, offset + page_rows, query)
         with self._lock:
             self._queries[query_id] = record
             for document in (record.data_document, record.error_document):
@@ -174,6 +193,25 @@ class DataKioskBackend:
                     self._documents[document.document_id] = (record, document)
         self.stats.add(f"createQuery.{record.outcome}")
         return record
+
+    @staticmethod
+    def _token(as_of: datetime, offset: int, query: str) -> str:
+        digest = hashlib.sha256(compact(query).encode()).hexdigest()[:16]
+        return base64.b64encode(json.dumps({"asOf": as_of.isoformat(), "offset": offset, "query": digest}).encode()
+                                ).decode()
+
+    @staticmethod
+    def _read_token(token: str, query: str) -> tuple[datetime, int]:
+        """(the first page's moment, the offset) of a paginationToken; ValueError naming what is wrong."""
+        try:
+            data = json.loads(base64.b64decode(token.encode(), validate=True))
+            as_of, offset, digest = datetime.fromisoformat(data["asOf"]), int(data["offset"]), str(data["query"])
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise ValueError("paginationToken is not a pagination.nextToken this API gave; pass it unchanged") from None
+        if digest != hashlib.sha256(compact(query).encode()).hexdigest()[:16]:
+            raise ValueError("paginationToken belongs to another query: send it with the query text of the Query "
+                             "object it came from")
+        return as_of, offset
 
     def _store(self, body: bytes, compress: bool) -> KioskDocument:
         document_id = f"amzn1.tortuga.4.na.{uuid.uuid4()}.T{uuid.uuid4().hex[:12].upper()}"

@@ -3,7 +3,8 @@
 Validation follows Amazon's model (``dataKiosk_2023-11-15.json``): createQuery takes a JSON body
 ``{"query", "paginationToken"?}`` and answers 202 ``{"queryId"}``; a query longer than 8000 characters
 (whitespace collapsed) is refused with 400, while a query that does not validate against the dataset's
-schema is accepted and ends FATAL with an error document (``backends/data_kiosk.py``). getQueries pages
+schema is accepted and ends FATAL with an error document (``backends/data_kiosk.py``); a
+``paginationToken`` must come from a DONE query with the same query text (else 400). getQueries pages
 with ``paginationToken``; cancelQuery answers 204 for a query IN_QUEUE or IN_PROGRESS (and for one already
 CANCELLED), 400 for a finished one; getDocument answers ``{documentId, documentUrl}``, a URL that expires
 after 5 minutes (scaled by speed) and then answers 403 with an S3-style XML body.
@@ -69,9 +70,13 @@ def create_query(req: ApiRequest, state: SandboxState) -> ApiResult:
     if len(compact(query)) > MAX_QUERY_CHARS:
         raise invalid(f"query must be at most {MAX_QUERY_CHARS} characters after unnecessary whitespace is "
                       f"removed; got {len(compact(query))}")
-    if body.get("paginationToken") is not None:
-        raise invalid("paginationToken is not valid: this query's results have no further pages")
-    record = _backend(state).create(seller_key(req.credential), query)
+    token = body.get("paginationToken")
+    if token is not None and not isinstance(token, str):
+        raise invalid("paginationToken must be a string: pagination.nextToken of a Query object, unchanged")
+    try:
+        record = _backend(state).create(seller_key(req.credential), query, token)
+    except ValueError as error:
+        raise invalid(str(error)) from None
     return ApiResult({"queryId": record.query_id}, status=202)
 
 
