@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -234,6 +234,24 @@ def test_economics_agree_with_the_sellers_orders(sb) -> None:
     assert {sku: Decimal(repr(line["sales"]["orderedProductSales"]["amount"])) for sku, line in by_sku.items()} == sales
     assert all(line["netProceeds"]["total"]["amount"] < line["sales"]["orderedProductSales"]["amount"]
                for line in by_sku.values()), "fees come off the sales"
+
+
+def test_economics_fees_use_the_settlement_reports_rates(sb) -> None:
+    api = Api(sb, "fees")
+    selection = ("msku sales { orderedProductSales { amount } netProductSales { amount } } netProceeds { total "
+                 "{ amount } } fees { feeTypeName charges { identifier aggregatedDetail { totalAmount { amount } } } }")
+    lines = api.lines(api.query(api.create(economics_query(past(6), selection)))["dataDocumentId"])
+    cent = Decimal("0.01")
+    for line in lines:
+        charges = {c["identifier"]: Decimal(repr(c["aggregatedDetail"]["totalAmount"]["amount"]))
+                   for fee in line["fees"] for c in fee["charges"]}
+        sales = Decimal(repr(line["sales"]["orderedProductSales"]["amount"]))
+        if sales:  # the settlement report's Commission: 15 % of the item price
+            assert charges["REFERRAL_FEE"] == (sales * Decimal("0.15")).quantize(cent, rounding=ROUND_HALF_UP)
+        net = Decimal(repr(line["sales"]["netProductSales"]["amount"]))
+        assert Decimal(repr(line["netProceeds"]["total"]["amount"])) == net - sum(charges.values(), Decimal(0))
+    assert any("FBA_FULFILLMENT_FEE" in {c["identifier"] for f in line["fees"] for c in f["charges"]}
+               for line in lines), "FBA items pay the fulfillment fee"
 
 
 def test_sales_and_traffic_by_date_agree_with_the_report_generator(sb) -> None:
