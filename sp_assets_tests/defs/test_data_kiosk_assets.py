@@ -84,3 +84,16 @@ def test_the_configuration_lists_datasets_and_refuses_unknown_ones() -> None:
         make_config({"us": {"data_kiosk": ["sales"]}})
     with pytest.raises(ConfigError, match="twice"):
         make_config({"us": {"data_kiosk": ["economics", "economics"]}})
+
+
+def test_a_backfill_range_asks_one_query_per_day(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"data_kiosk": ["sales_traffic_by_date"]}}, reports=[])
+    entry = config.marketplaces[0]
+    first, last = past_day(16), past_day(14)
+    before = _created(asset_env)
+    result = asset_env.materialize(build_data_kiosk_assets(entry), config, first=first.isoformat(),
+                                   last=last.isoformat())
+    assert result.success and _created(asset_env) - before == 3
+    rows = asset_env.warehouse.query("select partition_date, start_date from us.kiosk_sales_traffic_by_date "
+                                     "order by 1").to_dicts()
+    assert [(r["partition_date"], r["start_date"]) for r in rows] == [(d, d) for d in (first, past_day(15), last)]
