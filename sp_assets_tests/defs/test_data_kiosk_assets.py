@@ -5,6 +5,7 @@ datasets with each other and with the seller's orders."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -14,7 +15,7 @@ from sp_assets.defs.config import ConfigError
 from sp_assets.defs.data_kiosk.assets import build_data_kiosk_assets, build_data_kiosk_checks
 from sp_assets.lib import data_kiosk as dk
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
-from sp_assets_tests.defs.rest_helpers import check_evaluations
+from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text
 
 
 def _created(env: AssetEnv) -> int:
@@ -97,3 +98,26 @@ def test_a_backfill_range_asks_one_query_per_day(asset_env: AssetEnv) -> None:
     rows = asset_env.warehouse.query("select partition_date, start_date from us.kiosk_sales_traffic_by_date "
                                      "order by 1").to_dicts()
     assert [(r["partition_date"], r["start_date"]) for r in rows] == [(d, d) for d in (first, past_day(15), last)]
+
+
+def test_a_fatal_query_fails_the_run_without_retry_and_a_relaunch_asks_anew(
+        sandbox_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox = sandbox_factory(faults="fatal=first")
+    for name, value in (("SP_API_ENDPOINT", sandbox.base_url), ("SP_SANDBOX_SPEED", str(sandbox.config.speed)),
+                        ("SP_ASSETS_DATA_DIR", str(tmp_path / "data")),
+                        ("SP_ASSETS_DUCKDB", str(tmp_path / "data" / "test.duckdb"))):
+        monkeypatch.setenv(name, value)
+    for name in ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    env = AssetEnv(sandbox=sandbox, db_path=tmp_path / "data" / "test.duckdb")
+    config = make_config({"us": {"data_kiosk": ["economics"]}}, reports=[])
+    assets = build_data_kiosk_assets(config.marketplaces[0])
+    day = past_day(12).isoformat()
+    failed = env.materialize(assets, config, partition_key=day, raise_on_error=False)
+    assert not failed.success and _created(env) == 1, "FATAL is not retried"
+    text = failure_text(failed)
+    assert "ended FATAL" in text and "fault injection" in text and "nothing was written" in text
+    assert not env.warehouse.table_exists("us", "kiosk_economics"), "nothing was written"
+    again = env.materialize(assets, config, partition_key=day)
+    assert again.success and _created(env) == 2
+    assert env.warehouse.row_count("us", "kiosk_economics") > 0

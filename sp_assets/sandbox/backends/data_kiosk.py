@@ -13,7 +13,7 @@ document holds exactly the selected fields, one JSON object per line (one per el
 dataset's list), paged by ``datakiosk_page_rows`` lines when that extra is set (then a DONE query has
 ``pagination.nextToken``, and createQuery with it and the same query text gives the next page). A
 query that does not validate ends FATAL with an error document
-``{"errorMessage": ...}``, as Amazon's do; a query whose answer is empty ends DONE without a
+``{"errorMessage": ...}``, as Amazon's do (so does fault injection ``fatal``, as for reports); a query whose answer is empty ends DONE without a
 ``dataDocumentId`` (Amazon's "no data"). Documents of 1 KiB or more are stored gzip and served with
 ``Content-Encoding: gzip``; smaller ones plain (the extra ``datakiosk_gzip_min_bytes`` moves the line).
 
@@ -140,6 +140,8 @@ class DataKioskBackend:
         self.config = state.config
         self.seller = state.seller
         self.stats = state.stats
+        self.faults = state.faults
+        self._seen: set[tuple[str, str]] = set()  # (seller, query text) already asked: fault fatal=first
         self._extra = dict(self.config.extra or {})
         self.root = Path(tempfile.mkdtemp(prefix="sp-sandbox-datakiosk-"))
         weakref.finalize(self, shutil.rmtree, str(self.root), True)
@@ -174,6 +176,7 @@ class DataKioskBackend:
         record = QueryRecord(query_id=query_id, seller=seller, query=query, created=self.now(),
                              queue_seconds=queue, processing_seconds=processing, outcome="DONE")
         problem, lines = self._execute(query, as_of)
+        problem = problem or self._injected_fatal(seller, query)
         page_rows = int(self._extra.get("datakiosk_page_rows") or 0) or len(lines) or 1
         page = lines[offset:offset + page_rows]
         if problem is not None:
@@ -193,6 +196,18 @@ class DataKioskBackend:
                     self._documents[document.document_id] = (record, document)
         self.stats.add(f"createQuery.{record.outcome}")
         return record
+
+    def _injected_fatal(self, seller: str, query: str) -> str | None:
+        """Fault injection as for reports: ``fatal=first`` fails each query text's first run, ``fatal=<rate>``
+        that share of queries (the error document says it was injected)."""
+        spec = self.faults.spec
+        with self._lock:
+            first = (seller, compact(query)) not in self._seen
+            self._seen.add((seller, compact(query)))
+        if (spec.fatal_first and first) or (spec.fatal_rate and self.faults.draw(spec.fatal_rate)):
+            reason = "first run of this query (fault injection fatal=first)" if spec.fatal_first else "fault injection"
+            return f"Query processing failed because of an internal error; submit the query again. [sandbox: {reason}]"
+        return None
 
     @staticmethod
     def _token(as_of: datetime, offset: int, query: str) -> str:
