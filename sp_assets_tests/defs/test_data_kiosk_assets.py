@@ -13,6 +13,8 @@ import requests
 
 from sp_assets.defs.config import ConfigError
 from sp_assets.defs.data_kiosk.assets import build_data_kiosk_assets, build_data_kiosk_checks
+from sp_assets.defs.reports import runner
+from sp_assets.defs.resources import sp_api_resource
 from sp_assets.lib import data_kiosk as dk
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
 from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text
@@ -121,3 +123,22 @@ def test_a_fatal_query_fails_the_run_without_retry_and_a_relaunch_asks_anew(
     again = env.materialize(assets, config, partition_key=day)
     assert again.success and _created(env) == 2
     assert env.warehouse.row_count("us", "kiosk_economics") > 0
+
+
+def test_a_relaunch_after_a_crash_resumes_the_query_the_crashed_run_created(asset_env: AssetEnv) -> None:
+    """What a run that died right after createQuery leaves: the query id in the ledger. The relaunch
+    polls that query (no second createQuery) and says it resumed."""
+    config = make_config({"us": {"data_kiosk": ["sales_traffic_by_date"]}}, reports=[])
+    entry = config.marketplaces[0]
+    day = past_day(17)
+    request = dk.KioskRequest.build(dk.SALES_TRAFFIC_BY_DATE, entry.marketplace_id, day)
+    client = sp_api_resource(entry).client()  # the same credentials the asset's resource uses
+    crashed_query = dk.create_query(client, request.query)
+    runner.ledger().record_requested(client.credential_id, request.ledger_key, crashed_query)
+    before = _created(asset_env)
+    result = asset_env.materialize(build_data_kiosk_assets(entry), config, partition_key=day.isoformat())
+    assert result.success and _created(asset_env) == before, "no second createQuery for the day"
+    metadata = materialization_metadata(result, ["us", "kiosk_sales_traffic_by_date"])[0]
+    assert metadata["query_ids"] == crashed_query and metadata["resumed"] is True
+    (row,) = asset_env.warehouse.query("select query_id from us.kiosk_sales_traffic_by_date").to_dicts()
+    assert row["query_id"] == crashed_query
