@@ -92,7 +92,8 @@ def set_report_pool_limits(instance, slots: int = REPORT_POOL_SLOTS) -> None:
     if not storage.supports_global_concurrency_limits:
         return
     for entry in load_config().marketplaces:
-        storage.set_concurrency_slots(pool_name(entry, "reports"), slots)
+        for family in ("reports", "datakiosk"):  # Data Kiosk queries wait for Amazon the same way
+            storage.set_concurrency_slots(pool_name(entry, family), slots)
 
 
 CREDENTIAL_PREFIXES = ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN")

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from sp_assets.lib.data_kiosk import DATASETS
 from sp_assets.lib.marketplaces import REGIONS, Marketplace, UnknownMarketplaceError, lookup, valid_codes
 from sp_assets.lib.reports import catalog
 
@@ -121,6 +122,8 @@ class MarketplaceConfig:
     order_items_source: str = "api"
     # the daily schedule (from schedule_hour, unless overridden or disabled) and any other configured
     schedules: tuple[ScheduleConfig, ...] = ()
+    # Data Kiosk datasets loaded (lib/data_kiosk.py DATASETS keys); every one unless the file says otherwise
+    data_kiosk: tuple[str, ...] = tuple(DATASETS)
 
     @property
     def region(self) -> str:
@@ -158,7 +161,7 @@ _MARKETPLACE_KEYS = {
     "account", "start_date", "timezone", "endpoint", "token_url", "orders_api", "order_statuses",
     "query_date_type", "include_pii", "days_back", "schedule_hour", "sku_selection", "skus", "on_invalid_sku",
     "catalog_keywords", "catalog_categories_api", "inbound_statuses", "inbound_shipment_ids", "reports",
-    "order_items_source", "region", "schedules",
+    "order_items_source", "region", "schedules", "data_kiosk",
 }
 
 
@@ -304,6 +307,7 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
         order_items_source=order_items_source,
         schedules=_schedules(f"{where}.schedules", options.get("schedules"),
                              _ScheduleDefaults(schedule_hour, days_back, timezone, marketplace.timezone)),
+        data_kiosk=_data_kiosk(f"{where}.data_kiosk", options.get("data_kiosk", list(DATASETS))),
     )
 
 
@@ -404,6 +408,17 @@ def _string_list(where: str, value: Any, max_items: int) -> tuple[str, ...]:
         raise ConfigError(f"{where}: contains an empty value")
     if len(items) > max_items:
         raise ConfigError(f"{where}: at most {max_items} values, got {len(items)}")
+    return items
+
+
+def _data_kiosk(where: str, value: Any) -> tuple[str, ...]:
+    """The Data Kiosk datasets to load, each once, in the given order (``[]`` loads none)."""
+    items = _string_list(where, value, max_items=len(DATASETS))
+    for index, name in enumerate(items):
+        if name not in DATASETS:
+            raise ConfigError(f"{where}[{index}]: {name!r} is not a Data Kiosk dataset; allowed: {', '.join(DATASETS)}")
+    if len(set(items)) != len(items):
+        raise ConfigError(f"{where}: lists a dataset twice; list each once")
     return items
 
 

@@ -7,8 +7,8 @@ A spec is a comma-separated list of ``name=value``:
 ``drop``    fraction of API calls whose connection is dropped before a complete answer
 ``429``     fraction of API calls answered 429 QuotaExceeded although the bucket had a token
 ``expire``  fraction of API calls whose access token is expired early (403, as Amazon answers)
-``fatal``   ``first``: every report ends FATAL on its first request (a new request succeeds);
-            a number: that fraction of reports ends FATAL
+``fatal``   ``first``: every report (and Data Kiosk query) ends FATAL on its first request (a new
+            request succeeds); a number: that fraction of reports (and queries) ends FATAL
 ``slow``    ``fraction:seconds``: that fraction of API calls is delayed by that many (real) seconds
 ``charset`` a charset name: every flat-file document is declared in it (``Content-Type``), its
             bytes unchanged (``charset=Shift_JIS`` on a German document: the wrong declaration)

@@ -65,6 +65,12 @@ OPERATIONS: dict[str, OperationQuota] = {
     "getReport": OperationQuota("reports", 2.0, 15),
     "cancelReport": OperationQuota("reports", 0.0222, 10),
     "getReportDocument": OperationQuota("reports", 0.0167, 15),
+    # Data Kiosk 2023-11-15 (dataKiosk_2023-11-15.json, each operation's usage plan)
+    "createQuery": OperationQuota("datakiosk", 0.0167, 15),
+    "getQueries": OperationQuota("datakiosk", 0.0222, 10),
+    "getQuery": OperationQuota("datakiosk", 2.0, 15),
+    "cancelQuery": OperationQuota("datakiosk", 0.0222, 10),
+    "getDocument": OperationQuota("datakiosk", 0.0167, 15),
     # Tokens 2021-03-01
     "createRestrictedDataToken": OperationQuota("tokens", 1.0, 10),
 }

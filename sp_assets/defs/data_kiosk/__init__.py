@@ -1,0 +1,1 @@
+"""Data Kiosk datasets as daily-partitioned assets."""
