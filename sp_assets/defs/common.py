@@ -216,9 +216,18 @@ def local_dates(entry: MarketplaceConfig, start: datetime, end: datetime) -> tup
     return start.astimezone(zone).date(), end.astimezone(zone).date()
 
 
-def now_utc() -> datetime:
-    """The one clock of "today" for point-in-time assets (tests move it together with the sandbox's)."""
+def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# What "now" is for point-in-time assets (their snapshot day, snapshot_time, a snapshot report's age):
+# one clock, so a test can move it together with the sandbox seller's (``monkeypatch.setattr``).
+clock: Callable[[], datetime] = system_clock
+
+
+def now_utc() -> datetime:
+    """Now (UTC) by ``clock``: the moment "today" and a snapshot's time are taken from."""
+    return clock()
 
 
 def today_local(entry: MarketplaceConfig) -> date:
