@@ -236,12 +236,13 @@ class FetchStage:
                  **params: Any) -> None:
         self.root = staging_dir()
         self.max_age_s = stage_max_age_s(context)
+        snapshot = pinned_snapshot_day(context)  # a point-in-time step: no partitions, its day instead
         self.key = {
             "run_family": run_family(context),
             "config": config_fingerprint(entry),
             "assets": [asset_key(entry, name).to_user_string() for name in names],
-            "partitions": list(context.partition_keys) if context.has_partition_key_range else [],
-            "snapshot_date": str(pinned_snapshot_day(context) or ""),
+            "partitions": list(context.partition_keys) if snapshot is None and context.has_partition_key_range else [],
+            "snapshot_date": "" if snapshot is None else snapshot.isoformat(),
             "params": params,
         }
         self.reused: staging.Staged | None = None
