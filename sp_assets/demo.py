@@ -7,7 +7,8 @@ every configured marketplace through Dagster, then
 prints rows and date range per table and revenue per marketplace per day from the union views.
 
 Per marketplace it runs the location's own jobs, the ones the daily schedule runs (history assets
-as one run over the 7-day range, point-in-time assets for today, unpartitioned assets), so the UI
+as one run over the 7-day range, point-in-time assets (unpartitioned: today's snapshot), unpartitioned
+assets), so the UI
 shows the same job names as scheduled runs. An asset none of them selects still runs, through
 Dagster's implicit asset job, so "every asset" holds whatever domain is added later.
 """
@@ -24,7 +25,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from sp_assets.defs.common import REFRESH_TAG, SNAPSHOT, group_name, today_local
+from sp_assets.defs.common import group_name, today_local
 from sp_assets.defs.config import MarketplaceConfig, load_config
 from sp_assets.defs.paths import duckdb_path
 from sp_assets.lib.naming import qualified_name
@@ -83,16 +84,11 @@ def range_tags(first: date, last: date) -> dict[str, str]:
 
 
 def classify(graph: dg.AssetGraph, keys: Iterable[dg.AssetKey]) -> dict[str, set[dg.AssetKey]]:
-    """``history`` (partitioned), ``today`` (point-in-time snapshots) and ``unpartitioned`` keys."""
-    kinds: dict[str, set[dg.AssetKey]] = {"history": set(), "today": set(), "unpartitioned": set()}
+    """``history`` (partitioned) and ``unpartitioned`` keys (point-in-time snapshots among them: a run of
+    them takes today's snapshot)."""
+    kinds: dict[str, set[dg.AssetKey]] = {"history": set(), "unpartitioned": set()}
     for key in keys:
-        node = graph.get(key)
-        if node.partitions_def is None:
-            kinds["unpartitioned"].add(key)
-        elif node.tags.get(REFRESH_TAG) == SNAPSHOT:
-            kinds["today"].add(key)
-        else:
-            kinds["history"].add(key)
+        kinds["unpartitioned" if graph.get(key).partitions_def is None else "history"].add(key)
     return kinds
 
 
@@ -103,7 +99,7 @@ def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterIns
     first = max(entry.start_date, today - timedelta(days=DEMO_DAYS - 1))
     print(f"{entry.code}: {first} .. {today} ({entry.timezone})", flush=True)
     tags_by_job = {f"{entry.code}_rolling_job": range_tags(first, today),
-                   f"{entry.code}_snapshot_job": range_tags(today, today),
+                   f"{entry.code}_snapshot_job": {},
                    f"{entry.code}_unpartitioned_job": {}}
     covered: set[dg.AssetKey] = set()
     for name, tags in tags_by_job.items():
@@ -115,7 +111,7 @@ def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterIns
             covered |= set(job.asset_layer.selected_asset_keys)
             execute(job, instance, name, tags, outcome)
     group = {key for key in graph.materializable_asset_keys if graph.get(key).group_name == group_name(entry)}
-    tags_by_kind = {"history": range_tags(first, today), "today": range_tags(today, today), "unpartitioned": {}}
+    tags_by_kind = {"history": range_tags(first, today), "unpartitioned": {}}
     for kind, keys in classify(graph, group - covered).items():
         if keys:
             implicit = definitions.resolve_implicit_job_def_def_for_assets(list(keys))

@@ -6,7 +6,14 @@
   side by side while parallel runs of one never fight over its quota), the refresh tag the
   schedule selects by, the retry policy: all from ``asset_kwargs`` (``@dg.asset``), or its two halves
   ``asset_spec_kwargs`` / ``multi_asset_kwargs`` for a multi-asset. The refresh kind decides the
-  partitioning: ``unpartitioned`` assets get no partitions and no backfill policy.
+  partitioning: ``rolling`` assets are daily-partitioned; ``unpartitioned`` and ``snapshot`` assets
+  get no partitions and no backfill policy.
+* **Point-in-time (``snapshot``):** Amazon's inventory, prices and catalog (and the snapshot report
+  types) have no history, so only today's state can be read. Such an asset is unpartitioned (a
+  daily partition of it could never be filled for a past day, and the UI would list every such day
+  as missing); its table keeps one snapshot per local day (``snapshot_date``, ``partition_date``
+  for reports), each run replacing today's rows. ``require_today`` gives the step its day (the
+  optional run config ``snapshot_date``, which must be today) and refuses any other.
 * **Reached at run time:** the marketplace's SP-API client (``sp_client``, through its resource,
   whose key only ``resources.resource_key`` spells) and the warehouse (``warehouse_of``).
 * **Reported:** ``run_metadata``, the metadata every materialization carries, ``source`` included.
@@ -20,7 +27,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -28,7 +35,7 @@ import dagster as dg
 import polars as pl
 
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.defs.partitions import daily_partitions
+from sp_assets.defs.partitions import daily_partitions, pin_snapshot_day, pinned_snapshot_day
 from sp_assets.defs.resources import SpApiResource, data_source, resource_key
 from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.spapi.errors import AccessDeniedError, AuthError, ConfigError, InvalidInputError
@@ -38,7 +45,8 @@ from sp_assets.lib.warehouse import Warehouse, WarehousePathError
 
 REFRESH_TAG = "sp_assets/refresh"
 ROLLING = "rolling"  # history that changes late: the schedule re-pulls the last N days
-SNAPSHOT = "snapshot"  # point-in-time data: only today's partition can be materialized
+SNAPSHOT = "snapshot"  # point-in-time data, unpartitioned: each run replaces today's snapshot, history kept
+SNAPSHOT_DATE = "snapshot_date"  # the run config field of a snapshot asset (and its metadata entry)
 UNPARTITIONED = "unpartitioned"  # current-state tables without partitions, replaced on each run
 MONTHLY = "monthly"  # monthly-partitioned reports: their own monthly schedule (not the daily jobs)
 # The step retry policy of every SP-API asset. It is for failures a later attempt can get past (HTTP
@@ -146,15 +154,19 @@ def multi_asset_kwargs(entry: MarketplaceConfig, family: str, refresh: str, *, n
     """How an asset *runs* (``@dg.multi_asset`` / ``@dg.asset`` keywords): partitions, backfill policy,
     pool, retries, resources.
 
-    Partitioned daily unless ``refresh`` is ``unpartitioned``; an asset that only reads DuckDB
-    (``needs_api=False``) does not require the marketplace's SP-API resource.
+    Partitioned daily when ``refresh`` is ``rolling`` (or ``monthly``, whose caller swaps in monthly
+    partitions); ``unpartitioned`` and ``snapshot`` assets have no partitions, and a snapshot asset
+    takes the optional run config ``snapshot_date`` (``require_today``). An asset that only reads
+    DuckDB (``needs_api=False``) does not require the marketplace's SP-API resource.
     """
     kwargs: dict[str, Any] = dict(
         pool=pool_name(entry, family),
         retry_policy=RETRY,
         required_resource_keys={resource_key(entry.code), "warehouse"} if needs_api else {"warehouse"},
     )
-    if refresh != UNPARTITIONED:
+    if refresh == SNAPSHOT:
+        kwargs["config_schema"] = snapshot_config_schema(entry)
+    elif refresh != UNPARTITIONED:
         kwargs["partitions_def"] = daily_partitions(entry)
         kwargs["backfill_policy"] = dg.BackfillPolicy.multi_run(max_partitions_per_run=max_partitions_per_run)
     return kwargs
@@ -204,24 +216,72 @@ def local_dates(entry: MarketplaceConfig, start: datetime, end: datetime) -> tup
     return start.astimezone(zone).date(), end.astimezone(zone).date()
 
 
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+# What "now" is for point-in-time assets (their snapshot day, snapshot_time, a snapshot report's age):
+# one clock, so a test can move it together with the sandbox seller's (``monkeypatch.setattr``).
+clock: Callable[[], datetime] = system_clock
+
+
+def now_utc() -> datetime:
+    """Now (UTC) by ``clock``: the moment "today" and a snapshot's time are taken from."""
+    return clock()
+
+
 def today_local(entry: MarketplaceConfig) -> date:
-    return datetime.now(ZoneInfo(entry.timezone)).date()
+    """Today in the marketplace's time zone: the only day a point-in-time asset can snapshot."""
+    return now_utc().astimezone(ZoneInfo(entry.timezone)).date()
 
 
-def require_today(context: dg.AssetExecutionContext, entry: MarketplaceConfig, history_asset: str) -> None:
-    """Point-in-time APIs have no history: refuse to write today's data under an older date."""
-    keys = context.partition_keys
-    today = today_local(entry).isoformat()
-    past = [k for k in keys if k != today]
-    if past:
+def snapshot_config_schema(entry: MarketplaceConfig) -> dict[str, dg.Field]:
+    """The run config of a snapshot asset: ``snapshot_date`` (optional, ``YYYY-MM-DD``; must be today)."""
+    return {SNAPSHOT_DATE: dg.Field(
+        str, is_required=False,
+        description=f"The local day ({entry.timezone}) to snapshot, YYYY-MM-DD. Amazon only serves the current "
+                    "state, so it must be today (the default); any other day is refused and nothing is written.")}
+
+
+def require_today(context: dg.AssetExecutionContext, entry: MarketplaceConfig, history_asset: str) -> date:
+    """The snapshot day of a point-in-time asset's step: today (local), or a clear refusal.
+
+    Point-in-time APIs have no history: a ``snapshot_date`` in the run config other than today is
+    refused (nothing is fetched or written) rather than writing today's data under another date.
+    The day is pinned to the step, so ``utc_window``, the staged fetch and the write's metadata all
+    use the same day even when the run crosses midnight.
+    """
+    pinned = pinned_snapshot_day(context)
+    if pinned is not None:
+        return pinned
+    today = today_local(entry)
+    config = context.op_execution_context.op_config
+    asked = config.get(SNAPSHOT_DATE) if isinstance(config, Mapping) else None
+    if asked is not None and asked != today.isoformat():
+        what = context.asset_key.to_user_string()
+        try:
+            date.fromisoformat(asked)
+        except ValueError:
+            raise dg.Failure(description=(
+                f"{what}: run config {SNAPSHOT_DATE} {asked!r} is not a date; allowed: today's date "
+                f"{today.isoformat()} ({entry.timezone}) as YYYY-MM-DD, or no {SNAPSHOT_DATE} at all. "
+                "Nothing was written."), allow_retries=False) from None
         raise dg.Failure(
             description=(
-                f"{context.asset_key.to_user_string()} reads a point-in-time API that has no history, so "
-                f"only today's partition ({today}, {entry.timezone}) can be materialized; refused "
-                f"{past[0]}{' and more' if len(past) > 1 else ''}. For history use {history_asset}."
+                f"{what} reads a point-in-time API that has no history, so only today's snapshot ({today.isoformat()}, "
+                f"{entry.timezone}) can be taken; refused {SNAPSHOT_DATE} {asked} from the run config, nothing was "
+                f"written. For history use {history_asset}."
             ),
             allow_retries=False,  # refusing is deterministic: the retry policy must not re-run it
         )
+    pin_snapshot_day(context, entry.timezone, today)
+    return today
+
+
+def snapshot_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
+    """``snapshot_date`` for the materialization of a step that took a snapshot (none otherwise)."""
+    day = pinned_snapshot_day(context)
+    return {} if day is None else {SNAPSHOT_DATE: day.isoformat()}
 
 
 def preview(frame: pl.DataFrame, rows: int = 5, columns: int = 8) -> dg.MetadataValue:

@@ -82,7 +82,7 @@ class ReportConfig:
 class ScheduleConfig:
     """One schedule of a marketplace (``<code>_<name>``): when it ticks and what each tick requests.
 
-    A tick requests the last ``days_back`` days of the selected history assets, today's partition of
+    A tick requests the last ``days_back`` days of the selected history assets, today's snapshot of
     the selected point-in-time assets and the selected unpartitioned assets; ``assets`` empty means
     every asset the daily schedule covers (all but the monthly reports).
     """

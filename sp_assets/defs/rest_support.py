@@ -1,6 +1,6 @@
 """What the REST-API assets (inventory, pricing, catalog, shipments, sellers) share.
 
-* the snapshot day of a point-in-time asset (today only, via ``require_today``);
+* the snapshot day of a point-in-time asset (an unpartitioned asset: today only, via ``require_today``);
 * the seed's SKU options: ``sku_selection`` (**all**: the active SKUs of today's merchant listings
   report, read from DuckDB; **advanced**: the configured ``skus``) and ``on_invalid_sku``
   (**skip**: write the valid SKUs and flag the invalid ones with a WARN asset check; **warn**: fail
@@ -14,7 +14,7 @@
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
@@ -24,12 +24,15 @@ from sp_assets.defs.common import (
     RETRY,
     api_since,
     asset_key,
+    now_utc,
     require_today,
     run_metadata,
+    snapshot_metadata,
     sql_table,
     warehouse_of,
 )
 from sp_assets.defs.config import ConfigError, MarketplaceConfig
+from sp_assets.defs.partitions import pinned_snapshot_day
 from sp_assets.defs.paths import staging_dir
 from sp_assets.lib import staging
 from sp_assets.lib.reports.catalog import PARTITION_COLUMN
@@ -44,14 +47,15 @@ REPLACE_TABLE = "replace_table"
 # ------------------------------------------------------------------------------------------ time
 def utc_now() -> datetime:
     """Whole seconds: the moment a fetch started, stored as ``snapshot_time`` / ``fetched_at``."""
-    return datetime.now(UTC).replace(microsecond=0)
+    return now_utc().replace(microsecond=0)
 
 
 def snapshot_day(context: dg.AssetExecutionContext, entry: MarketplaceConfig, history: str) -> date:
-    """Today's partition day, or a clear refusal naming ``history`` (the asset that has history):
-    nothing is fetched or written for any other day."""
-    require_today(context, entry, history_asset=history)
-    return date.fromisoformat(context.partition_keys[0])
+    """The day a point-in-time (``SNAPSHOT``, unpartitioned) asset snapshots: today, local; a run config
+    ``snapshot_date`` of any other day gets a clear refusal naming ``history`` (the asset that has
+    history), and nothing is fetched or written. Call it first: it pins the day that ``utc_window``,
+    the staged fetch and ``write_frame``'s ``snapshot_date`` metadata then use."""
+    return require_today(context, entry, history_asset=history)
 
 
 def history_asset(entry: MarketplaceConfig, name: str) -> str:
@@ -185,7 +189,8 @@ def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spe
         raise ValueError(f"unknown write mode {mode!r}; allowed: {REPLACE_PARTITION}, {MERGE}, {REPLACE_TABLE}")
     metadata = run_metadata(rows=frame.height, start=window[0], end=window[1], api=api, frame=frame,
                             table=f"{entry.code}.{spec.name}", write_mode=mode,
-                            write=dg.MetadataValue.json(result.as_metadata()), **extra)
+                            write=dg.MetadataValue.json(result.as_metadata()), **snapshot_metadata(context),
+                            **extra)
     return dg.MaterializeResult(metadata=metadata, check_results=list(check_results))
 
 
@@ -231,11 +236,13 @@ class FetchStage:
                  **params: Any) -> None:
         self.root = staging_dir()
         self.max_age_s = stage_max_age_s(context)
+        snapshot = pinned_snapshot_day(context)  # a point-in-time step: no partitions, its day instead
         self.key = {
             "run_family": run_family(context),
             "config": config_fingerprint(entry),
             "assets": [asset_key(entry, name).to_user_string() for name in names],
-            "partitions": list(context.partition_keys) if context.has_partition_key_range else [],
+            "partitions": list(context.partition_keys) if snapshot is None and context.has_partition_key_range else [],
+            "snapshot_date": "" if snapshot is None else snapshot.isoformat(),
             "params": params,
         }
         self.reused: staging.Staged | None = None

@@ -2,8 +2,8 @@
 
 By default one, ``<code>_daily``: at ``schedule_hour`` (the marketplace's local time) it
 re-materializes the last ``days_back`` days (default 3, today included) of every rolling asset, which
-catches late updates (an order shipped two days after purchase, a return), today's partition of every
-point-in-time asset, and the unpartitioned assets (``<code>_unpartitioned_job``: tables replaced on
+catches late updates (an order shipped two days after purchase, a return), every point-in-time asset
+(unpartitioned: a run takes today's snapshot, ``<code>_snapshot_job``), and the unpartitioned assets (``<code>_unpartitioned_job``: tables replaced on
 each run). The seed's "today-7" is ``days_back: 8``. ``schedules`` in ``marketplaces.yaml`` adds
 others (a cron expression in the marketplace's zone or UTC, optionally a subset of the assets, its
 own ``days_back``, a first day) or changes or disables the daily one; each requests the same three
@@ -47,7 +47,7 @@ def rolling_partition_keys(entry: MarketplaceConfig, moment: datetime, days_back
 
 JOB_DESCRIPTIONS = {
     ROLLING: "history assets, re-pulled for the last days_back days",
-    SNAPSHOT: "point-in-time assets, today's partition",
+    SNAPSHOT: "point-in-time assets (unpartitioned): today's snapshot, earlier days kept",
     UNPARTITIONED: "unpartitioned assets (tables replaced on each run)",
 }
 
@@ -75,7 +75,7 @@ def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinitio
 def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig,
                               refresh_of: Mapping[str, str] | None = None) -> dg.ScheduleDefinition:
     """``<code>_<name>``: at each tick of its cron (in its zone), the last ``days_back`` days of the selected
-    history assets, today's partition of the selected snapshots, the selected unpartitioned tables.
+    history assets, today's snapshot of the selected point-in-time assets, the selected unpartitioned tables.
 
     ``refresh_of`` (asset name to refresh kind) is needed when the schedule lists ``assets``: each is
     requested through the job of its kind, and a name that is not an asset of the marketplace is an error.
@@ -92,7 +92,8 @@ def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig
             yield dg.SkipReason(f"{schedule.name} starts on {schedule.starts_on} ({schedule.timezone})")
             return
         keys = rolling_partition_keys(entry, moment, schedule.days_back)
-        partition_of: dict[str, list[str | None]] = {ROLLING: [*keys], SNAPSHOT: [keys[-1]], UNPARTITIONED: [None]}
+        # Point-in-time assets are unpartitioned: their run (no partition) takes today's snapshot.
+        partition_of: dict[str, list[str | None]] = {ROLLING: [*keys], SNAPSHOT: [None], UNPARTITIONED: [None]}
         for refresh, partitions in partition_of.items():
             assets = None if selected is None else selected[refresh]
             if assets == []:

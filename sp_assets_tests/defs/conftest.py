@@ -64,12 +64,23 @@ class AssetEnv:
 
     def materialize(self, assets: Sequence[Any], config: ProjectConfig, *, partition_key: str | None = None,
                     first: str | None = None, last: str | None = None, raise_on_error: bool = True,
-                    selection: Any = None, instance: dg.DagsterInstance | None = None
-                    ) -> dg.ExecuteInProcessResult:
+                    selection: Any = None, instance: dg.DagsterInstance | None = None,
+                    run_config: dict[str, Any] | None = None) -> dg.ExecuteInProcessResult:
         tags = {RANGE_START: first, RANGE_END: last} if first else None
         return dg.materialize(list(assets), partition_key=partition_key, tags=tags, selection=selection,
                               resources=self.resources(config), raise_on_error=raise_on_error,
-                              instance=instance)
+                              instance=instance, run_config=run_config)
+
+
+def snapshot_date_config(assets: Sequence[Any], day: date | str) -> dict[str, Any]:
+    """The run config asking every point-in-time asset of ``assets`` for the snapshot of ``day``
+    (what a user types in the launchpad: ``ops: {us__inventory_supply: {config: {snapshot_date: ...}}}``)."""
+    from sp_assets.defs.common import REFRESH_TAG, SNAPSHOT, SNAPSHOT_DATE
+
+    ops = {asset.op.name: {"config": {SNAPSHOT_DATE: str(day)}} for asset in assets
+           if isinstance(asset, dg.AssetsDefinition) and asset.is_executable
+           and all(spec.tags.get(REFRESH_TAG) == SNAPSHOT for spec in asset.specs)}
+    return {"ops": ops}
 
 
 @pytest.fixture

@@ -8,7 +8,12 @@ import pytest
 
 from sp_assets.defs.catalog.assets import build_catalog_assets, build_catalog_checks
 from sp_assets.defs.config import ProjectConfig
-from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata
+from sp_assets_tests.defs.conftest import (
+    AssetEnv,
+    make_config,
+    materialization_metadata,
+    snapshot_date_config,
+)
 from sp_assets_tests.defs.rest_helpers import (
     active_listings,
     check_evaluations,
@@ -34,7 +39,7 @@ def test_product_categories_match_the_catalog_for_valid_skus(asset_env: AssetEnv
     config = _config(asset_env, api)
     entry = config.marketplaces[0]
     assets = build_catalog_assets(entry)[:1] + build_catalog_checks(entry)[:1]
-    result = asset_env.materialize(assets, config, partition_key=today(entry).isoformat())
+    result = asset_env.materialize(assets, config)
     valid = [sku for sku in entry.skus if sku not in INVALID]
     rows = {r["seller_sku"]: r for r in asset_env.warehouse.query("select * from us.product_categories").to_dicts()}
     assert sorted(rows) == sorted(valid)  # one leaf category per product in the sandbox
@@ -66,8 +71,7 @@ def test_product_categories_with_all_cover_every_active_listing(asset_env: Asset
     entry = config.get("us")
     (categories, _) = build_catalog_assets(entry)
     assert {k.to_user_string() for k in categories.asset_deps[categories.key]} == {"us/merchant_listings"}
-    result = asset_env.materialize([*report_asset(entry, "merchant_listings"), categories], config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize([*report_asset(entry, "merchant_listings"), categories], config)
     assert result.success
     written = asset_env.warehouse.query("select distinct seller_sku from us.product_categories order by 1")
     assert written.get_column("seller_sku").to_list() == active_listings(asset_env.sandbox.seller, entry)
@@ -76,7 +80,7 @@ def test_product_categories_with_all_cover_every_active_listing(asset_env: Asset
 def test_product_categories_with_warn_fail_and_write_nothing(asset_env: AssetEnv) -> None:
     config = _config(asset_env, "v0", policy="warn")
     entry = config.marketplaces[0]
-    result = asset_env.materialize(build_catalog_assets(entry)[:1], config, partition_key=today(entry).isoformat(),
+    result = asset_env.materialize(build_catalog_assets(entry)[:1], config,
                                    raise_on_error=False)
     assert not result.success
     text = failure_text(result)
@@ -87,8 +91,7 @@ def test_product_categories_with_warn_fail_and_write_nothing(asset_env: AssetEnv
 def test_catalog_matches_are_the_keyword_search_in_amazons_order(asset_env: AssetEnv) -> None:
     config = make_config({"us": {"catalog_keywords": "Brightline"}})  # every product: three pages of 20
     entry = config.marketplaces[0]
-    result = asset_env.materialize(build_catalog_assets(entry)[1:] + build_catalog_checks(entry)[1:], config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize(build_catalog_assets(entry)[1:] + build_catalog_checks(entry)[1:], config)
     rows = asset_env.warehouse.query("select * from us.catalog_matches order by search_position").to_dicts()
     catalog = asset_env.sandbox.backend("catalog")
     expected = catalog.search(entry.marketplace_id, ["Brightline"])
@@ -112,7 +115,7 @@ def test_catalog_matches_are_the_keyword_search_in_amazons_order(asset_env: Asse
 def test_catalog_matches_without_keywords_write_an_empty_day_and_say_why(asset_env: AssetEnv) -> None:
     config = make_config({"us": {}})
     entry = config.marketplaces[0]
-    result = asset_env.materialize(build_catalog_assets(entry)[1:], config, partition_key=today(entry).isoformat())
+    result = asset_env.materialize(build_catalog_assets(entry)[1:], config)
     metadata = materialization_metadata(result, ["us", "catalog_matches"])[0]
     assert "catalog_keywords is empty" in metadata["skipped_reason"]
     assert metadata["dagster/row_count"] == 0 and metadata["api_calls"] == 0
@@ -121,12 +124,13 @@ def test_catalog_matches_without_keywords_write_an_empty_day_and_say_why(asset_e
     assert [(ld["partition_start"], ld["rows"]) for ld in loads] == [(today(entry).isoformat(), 0)]
 
 
-def test_a_past_partition_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:
+def test_a_past_day_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:
     config = _config(asset_env, "2022-04-01", catalog_keywords="mug")
     entry = config.marketplaces[0]
     calls = asset_env.sandbox.stats.calls("searchCatalogItems")
+    assets = build_catalog_assets(entry)
     yesterday = today(entry) - timedelta(days=1)  # the marketplace's yesterday, whatever the UTC hour
-    result = asset_env.materialize(build_catalog_assets(entry), config, partition_key=yesterday.isoformat(),
+    result = asset_env.materialize(assets, config, run_config=snapshot_date_config(assets, yesterday),
                                    raise_on_error=False)
     assert not result.success
     text = failure_text(result)

@@ -6,7 +6,7 @@ India's code ``in`` is a reserved word: every query of a marketplace's tables na
 
 from __future__ import annotations
 
-from sp_assets.defs.common import sql_table, today_local
+from sp_assets.defs.common import sql_table
 from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
 from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
@@ -24,7 +24,7 @@ def test_a_marketplace_coded_like_a_sql_keyword_loads_and_checks(asset_env: Asse
     snapshot = [*build_inventory_assets(entry), *build_inventory_checks(entry),
                 *report_asset(entry, "merchant_listings"),  # sku_selection: all prices its active SKUs
                 *build_pricing_assets(entry), *build_pricing_checks(entry)]
-    today = asset_env.materialize(snapshot, config, partition_key=today_local(entry).isoformat())
+    today = asset_env.materialize(snapshot, config)
     orders = asset_env.materialize([*build_orders_assets(entry), *build_orders_checks(entry)], config,
                                    partition_key=past_day(12).isoformat())
     for result in (today, orders):

@@ -200,7 +200,7 @@ def assert_tick_covers_last_days(definitions: dg.Definitions, graph: dg.AssetGra
     today = moment.date()
     expected = [(today - timedelta(days=n)).isoformat() for n in range(entry.days_back - 1, -1, -1)]
     assert [r.partition_key for r in by_job[f"{entry.code}_rolling_job"]] == expected
-    assert [r.partition_key for r in by_job[f"{entry.code}_snapshot_job"]] == [today.isoformat()]
+    assert [r.partition_key for r in by_job[f"{entry.code}_snapshot_job"]] == [None]  # unpartitioned: today
     assert [r.partition_key for r in by_job[f"{entry.code}_unpartitioned_job"]] == [None]
     assert set(by_job) == {f"{entry.code}_{kind}_job" for kind in ("rolling", "snapshot", "unpartitioned")}
     assert len({r.run_key for r in requests}) == len(requests)  # a tick never asks twice for the same run

@@ -15,6 +15,7 @@ from sp_assets_tests.defs.conftest import (
     make_config,
     materialization_metadata,
     past_day,
+    snapshot_date_config,
 )
 from sp_assets_tests.defs.rest_helpers import check_evaluations, failure_text, latest_local_day, today
 
@@ -46,7 +47,7 @@ def inventory_today(asset_env: AssetEnv):
     config = make_config({code: {}})
     entry = config.marketplaces[0]
     assets = build_inventory_assets(entry) + build_inventory_checks(entry)
-    result = asset_env.materialize(assets, config, partition_key=today(entry).isoformat())
+    result = asset_env.materialize(assets, config)
     return asset_env, config, entry, assets, result
 
 
@@ -70,6 +71,7 @@ def test_snapshot_equals_the_sandbox_summaries_changed_since_the_day_began(inven
     assert metadata["api_calls"] >= 1 and "inventory" in metadata["api_by_family"]
     assert metadata["write"]["operation"] == "replace_partition"
     assert metadata["write"]["partition_start"] == today(entry).isoformat()
+    assert metadata["snapshot_date"] == today(entry).isoformat()
     checks = check_evaluations(result)
     assert checks[(f"{entry.code}/inventory_supply", "inventory_supply_primary_key")].passed
     assert checks[(f"{entry.code}/inventory_supply_current", "inventory_supply_current_primary_key")].passed
@@ -91,7 +93,7 @@ def test_current_table_holds_the_snapshot_and_never_regresses(inventory_today) -
         connection.execute(f"update {snapshot} set last_updated_time = last_updated_time - interval 1 day, "
                            "fulfillable_quantity = -1 where seller_sku = ?", [sku])
     current_only = build_inventory_assets(entry)[1]
-    result = env.materialize([current_only], config, partition_key=today(entry).isoformat())
+    result = env.materialize([current_only], config)
     write = materialization_metadata(result, [entry.code, "inventory_supply_current"])[0]["write"]
     assert write["stale"] == 1 and write["unchanged"] == len(snap) - 1 and write["rows"] == 0
     kept = env.warehouse.query(f"select fulfillable_quantity from {table} where seller_sku = ?", [sku]).item()
@@ -101,17 +103,18 @@ def test_current_table_holds_the_snapshot_and_never_regresses(inventory_today) -
 def test_rematerializing_today_replaces_the_snapshot(inventory_today) -> None:
     env, config, entry, assets, _ = inventory_today
     before = env.warehouse.row_count(entry.code, "inventory_supply")
-    result = env.materialize(assets, config, partition_key=today(entry).isoformat())
+    result = env.materialize(assets, config)
     write = materialization_metadata(result, [entry.code, "inventory_supply"])[0]["write"]
     assert write["deleted"] == before
     assert env.warehouse.row_count(entry.code, "inventory_supply") == write["inserted"] >= before
 
 
-def test_a_past_partition_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:
+def test_a_past_day_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:
     config = make_config({"us": {}})
     entry = config.marketplaces[0]
     calls = asset_env.sandbox.stats.calls("getInventorySummaries")
-    result = asset_env.materialize(build_inventory_assets(entry), config, partition_key=past_day(3).isoformat(),
+    assets = build_inventory_assets(entry)
+    result = asset_env.materialize(assets, config, run_config=snapshot_date_config(assets, past_day(3)),
                                    raise_on_error=False)
     assert not result.success
     text = failure_text(result)

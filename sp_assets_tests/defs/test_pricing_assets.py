@@ -10,7 +10,13 @@ from typing import Any
 from sp_assets.defs.common import sql_table
 from sp_assets.defs.config import ProjectConfig
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
-from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
+from sp_assets_tests.defs.conftest import (
+    AssetEnv,
+    make_config,
+    materialization_metadata,
+    past_day,
+    snapshot_date_config,
+)
 from sp_assets_tests.defs.rest_helpers import (
     active_listings,
     check_evaluations,
@@ -37,8 +43,7 @@ def _money(value: Any) -> Decimal:
 def test_advanced_skus_with_skip_write_the_valid_ones_and_warn_about_the_rest(asset_env: AssetEnv) -> None:
     config = _advanced(asset_env, "skip")
     entry = config.marketplaces[0]
-    result = asset_env.materialize(build_pricing_assets(entry) + build_pricing_checks(entry), config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize(build_pricing_assets(entry) + build_pricing_checks(entry), config)
     assert result.success
     seller, backend = asset_env.sandbox.seller, asset_env.sandbox.backend("pricing")
     catalog = asset_env.sandbox.backend("catalog")
@@ -86,7 +91,7 @@ def test_advanced_skus_with_skip_write_the_valid_ones_and_warn_about_the_rest(as
 def test_advanced_skus_with_warn_fail_listing_the_invalid_ones_and_write_nothing(asset_env: AssetEnv) -> None:
     config = _advanced(asset_env, "warn")
     entry = config.marketplaces[0]
-    result = asset_env.materialize(build_pricing_assets(entry), config, partition_key=today(entry).isoformat(),
+    result = asset_env.materialize(build_pricing_assets(entry), config,
                                    raise_on_error=False)
     assert not result.success
     text = failure_text(result)
@@ -100,8 +105,7 @@ def test_all_prices_every_active_sku_of_the_seller_fba_and_merchant_fulfilled(as
     config = make_config({"us": {"sku_selection": "all"}})
     entry = config.get("us")
     listings = report_asset(entry, "merchant_listings")
-    result = asset_env.materialize([*listings, *build_pricing_assets(entry)], config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize([*listings, *build_pricing_assets(entry)], config)
     assert result.success
     active = active_listings(asset_env.sandbox.seller, entry)
     channels = {p.fulfillment_channel for p in asset_env.sandbox.seller.products(entry.marketplace_id)
@@ -130,8 +134,7 @@ def test_all_follows_the_listings_report_to_its_configured_table(asset_env: Asse
     entry = config.get("us")
     (my_prices, _) = build_pricing_assets(entry)
     assert {k.to_user_string() for k in my_prices.asset_deps[my_prices.key]} == {"us/listings"}
-    result = asset_env.materialize([*report_asset(entry, "listings"), my_prices], config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize([*report_asset(entry, "listings"), my_prices], config)
     assert result.success
     written = asset_env.warehouse.query("select seller_sku from us.my_prices order by 1")
     assert written.get_column("seller_sku").to_list() == active_listings(asset_env.sandbox.seller, entry)
@@ -140,7 +143,7 @@ def test_all_follows_the_listings_report_to_its_configured_table(asset_env: Asse
 def test_all_without_todays_listings_report_fails_clearly(asset_env: AssetEnv) -> None:
     config = make_config({"us": {}})
     entry = config.marketplaces[0]
-    result = asset_env.materialize(build_pricing_assets(entry)[:1], config, partition_key=today(entry).isoformat(),
+    result = asset_env.materialize(build_pricing_assets(entry)[:1], config,
                                    raise_on_error=False)
     assert not result.success
     text = failure_text(result)
@@ -148,11 +151,12 @@ def test_all_without_todays_listings_report_fails_clearly(asset_env: AssetEnv) -
     assert not asset_env.warehouse.table_exists("us", "my_prices")
 
 
-def test_a_past_partition_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:
+def test_a_past_day_is_refused_and_nothing_is_written(asset_env: AssetEnv) -> None:
     config = _advanced(asset_env, "skip")
     entry = config.marketplaces[0]
     calls = asset_env.sandbox.stats.calls("getPricing") + asset_env.sandbox.stats.calls("getCompetitivePricing")
-    result = asset_env.materialize(build_pricing_assets(entry), config, partition_key=past_day(2).isoformat(),
+    assets = build_pricing_assets(entry)
+    result = asset_env.materialize(assets, config, run_config=snapshot_date_config(assets, past_day(2)),
                                    raise_on_error=False)
     assert not result.success
     text = failure_text(result)

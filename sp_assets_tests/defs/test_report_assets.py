@@ -28,7 +28,14 @@ from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
 
-from .conftest import AssetEnv, day_window, make_config, materialization_metadata, past_day
+from .conftest import (
+    AssetEnv,
+    day_window,
+    make_config,
+    materialization_metadata,
+    past_day,
+    snapshot_date_config,
+)
 from .rest_helpers import check_evaluations, failure_text
 
 ALL_ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
@@ -141,7 +148,6 @@ def test_snapshot_reports_load_today_and_refuse_past_days(asset_env: AssetEnv) -
     us = entry.marketplace_id
     snapshots = assets_named(entry, "merchant_listings", "fba_inventory")
     result = asset_env.materialize([*snapshots, *build_report_checks(entry)], config,
-                                   partition_key=today(entry).isoformat(),
                                    selection=dg.AssetSelection.assets(*snapshots))
     assert result.success
     products = asset_env.sandbox.seller.products(us)
@@ -156,9 +162,9 @@ def test_snapshot_reports_load_today_and_refuse_past_days(asset_env: AssetEnv) -
     assert evaluations[("us/merchant_listings", "merchant_listings_key")].passed
     assert materialization_metadata(result, ["us", "merchant_listings"])[0]["reports"][0]["data_start_time"] is None
 
-    refused = asset_env.materialize(snapshots[:1], config, partition_key=past_day(3).isoformat(),
+    refused = asset_env.materialize(snapshots[:1], config, run_config=snapshot_date_config(snapshots[:1], past_day(3)),
                                     raise_on_error=False)
-    assert not refused.success and "only today's partition" in failure_text(refused)
+    assert not refused.success and "only today's snapshot" in failure_text(refused)
 
 
 def _settlement_day(entry) -> tuple[date, int]:
@@ -270,8 +276,7 @@ def test_a_report_slower_than_one_attempt_is_resumed_by_the_retry(asset_env: Ass
 def test_a_shift_jis_document_arrives_intact(asset_env: AssetEnv) -> None:
     config = make_config({"jp": {}})
     entry = config.get("jp")
-    result = asset_env.materialize(assets_named(entry, "merchant_listings"), config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize(assets_named(entry, "merchant_listings"), config)
     titles = asset_env.warehouse.query("select item_name from jp.merchant_listings").to_series().to_list()
     assert sorted(titles) == sorted(p.title for p in asset_env.sandbox.seller.products(entry.marketplace_id))
     assert any("ステンレス" in t for t in titles)
@@ -484,8 +489,7 @@ def test_settlements_land_typed_in_the_marketplaces_conventions(asset_env: Asset
 def test_a_configured_open_listings_report_lands_typed(asset_env: AssetEnv) -> None:
     config = make_config({"de": {"reports": [{"type": "GET_FLAT_FILE_OPEN_LISTINGS_DATA", "table": "open_listings"}]}})
     entry = config.get("de")
-    result = asset_env.materialize(assets_named(entry, "open_listings"), config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize(assets_named(entry, "open_listings"), config)
     columns = asset_env.warehouse.columns("de", "open_listings")
     assert (columns["price"], columns["quantity"], columns["business_price"], columns["quantity_lower_bound_1"]) == (
         "DECIMAL(18,2)", "BIGINT", "DECIMAL(18,2)", "BIGINT")

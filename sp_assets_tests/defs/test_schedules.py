@@ -96,7 +96,7 @@ def test_a_schedule_mixing_refresh_kinds_requests_each_through_its_job() -> None
     requests = evaluate(definitions, morning, monday).run_requests or []
     assert [(r.job_name, r.partition_key, [k.path[-1] for k in r.asset_selection or []]) for r in requests] == [
         ("us_rolling_job", "2026-10-31", ["orders"]), ("us_rolling_job", "2026-11-01", ["orders"]),
-        ("us_rolling_job", "2026-11-02", ["orders"]), ("us_snapshot_job", "2026-11-02", ["inventory_supply"]),
+        ("us_rolling_job", "2026-11-02", ["orders"]), ("us_snapshot_job", None, ["inventory_supply"]),
         ("us_unpartitioned_job", None, ["marketplace_participations"])]
     # Monday to Friday only (the seed's "specific days"): no tick on the weekend of 2026-11-07.
     weekend = ticks(morning, datetime(2026, 11, 6, 16, tzinfo=UTC), datetime(2026, 11, 9, 0, tzinfo=UTC))

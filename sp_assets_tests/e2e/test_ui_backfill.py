@@ -71,6 +71,19 @@ query Assets($keys: [AssetKeyInput!], $partitions: [String!]) {
   }
 }"""
 
+# Point-in-time assets (issue 16): what the asset catalog reads to show "n materialized, m missing".
+SNAPSHOT_ASSETS = (["us", "inventory_supply"], ["us", "my_prices"], ["us", "merchant_listings"])
+SNAPSHOT_STATUS = """
+query Snapshots($keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) {
+    assetKey { path }
+    isPartitioned
+    partitionDefinition { description }
+    partitionKeys
+    partitionStats { numMaterialized numPartitions numFailed }
+  }
+}"""
+
 
 def past_days() -> list[date]:
     """Two days old enough that every order of them has its final status (orders stop changing
@@ -183,6 +196,13 @@ def test_a_backfill_launched_like_the_ui_lands_the_sandbox_orders_and_ctrl_c_sto
                 metadata = metadata_of(materialization)
                 assert metadata["dagster/row_count"] == expected_rows[node["assetKey"]["path"][-1]], metadata
                 assert {"api_calls", "window_start_utc", "preview"} <= set(metadata), metadata
+
+        # A point-in-time asset has no partitions, so the UI cannot list a day as missing.
+        snapshots = stack.graphql(SNAPSHOT_STATUS, {"keys": [{"path": p} for p in SNAPSHOT_ASSETS]})["assetNodes"]
+        assert sorted(node["assetKey"]["path"] for node in snapshots) == sorted(SNAPSHOT_ASSETS)
+        for node in snapshots:
+            assert not node["isPartitioned"] and node["partitionDefinition"] is None, node
+            assert node["partitionKeys"] == [] and node["partitionStats"] is None, node
 
         stack.interrupt()
         assert stack.wait_stopped(timeout=90) == 0, stack.log_tail()

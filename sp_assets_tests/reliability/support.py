@@ -105,7 +105,7 @@ def code_location() -> dg.Definitions:
 
 
 def is_snapshot(defs: dg.Definitions, key: dg.AssetKey) -> bool:
-    """Point-in-time assets (only today's partition) carry the refresh tag ``snapshot``."""
+    """Point-in-time assets (unpartitioned, a run takes today's snapshot) carry the refresh tag ``snapshot``."""
     from sp_assets.defs.common import REFRESH_TAG, SNAPSHOT
 
     node = defs.resolve_asset_graph().get(key)

@@ -5,7 +5,7 @@ Two sandboxes with the same seed and a seller clock frozen at the same moment (`
 serve identical data; one of them injects faults: 10% 500/503 answers, 5% dropped connections, 429
 storms, early access-token expiry, and FATAL for every report's first request. The project's real code
 location (``sp_assets.definitions``) materializes every asset of the marketplace: the daily assets
-for three days (one run over the range, as a backfill run does), the point-in-time ones for today,
+for three days (one run over the range, as a backfill run does), the point-in-time ones (today's snapshot),
 the unpartitioned one once. Reports end FATAL on the first try and fail their step (Dagster's retry
 policy does not retry FATAL, by design); the test then re-runs what did not materialize, which is what
 a backfill "re-execute from failure" does, until everything has. Every table of both DuckDB files
@@ -60,11 +60,12 @@ class Outcome:
 
 
 def _groups(defs: dg.Definitions, code: str) -> list[tuple[set[dg.AssetKey], dict]]:
-    """(assets, how to run them): daily ones over the range, point-in-time ones today, the rest once."""
+    """(assets, how to run them): daily ones over the range, point-in-time ones (unpartitioned: today's
+    snapshot) and the other unpartitioned ones once."""
     keys = {k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == code}
-    snapshot = {k for k in keys if support.partitioned(defs, k) and support.is_snapshot(defs, k)}
-    unpartitioned = {k for k in keys if not support.partitioned(defs, k)}
-    return [(keys - snapshot - unpartitioned, {}), (snapshot, {"today": True}), (unpartitioned, {"none": True})]
+    snapshot = {k for k in keys if support.is_snapshot(defs, k)}
+    unpartitioned = {k for k in keys if not support.partitioned(defs, k)} - snapshot
+    return [(keys - snapshot - unpartitioned, {}), (snapshot, {"none": True}), (unpartitioned, {"none": True})]
 
 
 def materialize_everything(root: Path, sandbox, config: Path, code: str, days: tuple[date, date], timezone: str,
@@ -84,9 +85,7 @@ def materialize_everything(root: Path, sandbox, config: Path, code: str, days: t
                 if not keys:
                     continue
                 kwargs: dict = {}
-                if how.get("today"):
-                    kwargs["partition_key"] = support.today(timezone).isoformat()
-                elif not how.get("none"):
+                if not how.get("none"):
                     kwargs["tags"] = {RANGE[0]: days[0].isoformat(), RANGE[1]: days[1].isoformat()}
                 result = dg.materialize(assets, selection=sorted(keys), resources=defs.resources,
                                         raise_on_error=False, **kwargs)

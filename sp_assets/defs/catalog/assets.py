@@ -3,12 +3,12 @@
 =======================  ==========================================  =====================================
 asset                    the seed's report                           write
 =======================  ==========================================  =====================================
-``product_categories``   Products - Product Categories for SKU       partition replace by ``snapshot_date``
-                         (Catalog 2022-04-01 classifications; v0     (today only)
+``product_categories``   Products - Product Categories for SKU       replace today's ``snapshot_date`` rows
+                         (Catalog 2022-04-01 classifications; v0     (earlier days kept)
                          listCatalogCategories with
                          ``catalog_categories_api: v0``)
-``catalog_matches``      Products - List Matching Products           partition replace by ``snapshot_date``
-                         (searchCatalogItems with the configured     (today only)
+``catalog_matches``      Products - List Matching Products           replace today's ``snapshot_date`` rows
+                         (searchCatalogItems with the configured     (earlier days kept)
                          ``catalog_keywords``, the seed's "Query")
 =======================  ==========================================  =====================================
 
@@ -16,7 +16,8 @@ asset                    the seed's report                           write
 With no ``catalog_keywords`` configured, ``catalog_matches`` makes no call and writes an empty day
 (so a search from earlier today does not linger), with ``skipped_reason`` in its metadata: the
 asset exists for every marketplace, and a marketplace without a query is a normal configuration,
-not an error. Both are point-in-time: only today's partition (history: ``merchant_listings``).
+not an error. Both are point-in-time, unpartitioned snapshots (``SNAPSHOT``): each run snapshots
+today, a past ``snapshot_date`` in the run config is refused (history: ``merchant_listings``).
 """
 
 from collections.abc import Iterator
@@ -64,12 +65,12 @@ DESCRIPTIONS = {
                           "getPricing) or, with `catalog_categories_api: v0`, listCatalogCategories. SKUs: "
                           "`sku_selection` all (the active SKUs of today's merchant_listings report) or advanced "
                           "(`skus`); invalid SKUs: `on_invalid_sku` skip (WARN check) or warn "
-                          "(run fails). Point-in-time: only today's partition (history: the merchant_listings "
+                          "(run fails). Point-in-time: each run snapshots today (history: the merchant_listings "
                           "report). Write mode: **partition replace** by snapshot_date.",
     "catalog_matches": "Replaces the seed's **Products - List Matching Products**: catalog items matching "
                        "`catalog_keywords` (the seed's comma-delimited Query; searchCatalogItems). Without keywords "
                        "no call is made and the day is written empty, with skipped_reason in the metadata. "
-                       "Point-in-time: only today's partition. Write mode: **partition replace** by snapshot_date.",
+                       "Point-in-time: each run snapshots today. Write mode: **partition replace** by snapshot_date.",
 }
 
 

@@ -3,17 +3,18 @@
 =============================  ==============================================  ================================
 asset                          the seed's report                               write
 =============================  ==============================================  ================================
-``inventory_supply``           Fulfillment Inventory - List Inventory Supply   partition replace by
-                               (getInventorySummaries, details=true, changed   ``snapshot_date``; today only
-                               since the partition's start)
+``inventory_supply``           Fulfillment Inventory - List Inventory Supply   replace today's
+                               (getInventorySummaries, details=true, changed   ``snapshot_date`` rows
+                               since the local day's start)                    (earlier days kept)
 ``inventory_supply_current``   (the same report, latest state per SKU)         merge by SKU, version
                                                                                ``last_updated_time``
 =============================  ==============================================  ================================
 
 Two assets rather than one multi-asset: the API is read once, by ``inventory_supply``; the current
 table is derived from that snapshot in DuckDB, so each table has its own materialization, checks and
-metadata, and re-deriving the current table never calls Amazon. The inventory API is point-in-time:
-only today's partition (the marketplace's time zone) can be materialized; for history use the
+metadata, and re-deriving the current table never calls Amazon. The inventory API is point-in-time,
+so both assets are unpartitioned snapshots (``SNAPSHOT``): each run reads today (the marketplace's
+time zone), a past ``snapshot_date`` in the run config is refused; for history use the
 ``ledger_summary`` report asset.
 """
 
@@ -59,11 +60,11 @@ HISTORY_ASSET = "ledger_summary"
 DESCRIPTIONS = {
     "inventory_supply": "Replaces the seed's **Fulfillment Inventory - List Inventory Supply**: FBA inventory "
                         "summaries (getInventorySummaries, details=true) that changed since the start of the "
-                        "partition's day. Point-in-time: only today's partition can be materialized (history: "
-                        "the ledger_summary report). Write mode: **partition replace** by snapshot_date (one row "
-                        "per SKU per snapshot day, kept as history; re-running today replaces today).",
+                        "local day. Point-in-time: each run snapshots today (history: the ledger_summary "
+                        "report). Write mode: **partition replace** by snapshot_date (one row per SKU per "
+                        "snapshot day, kept as history; re-running today replaces today).",
     "inventory_supply_current": "The latest FBA inventory summary of each SKU, derived from the "
-                                "`inventory_supply` snapshot of the partition (seed report: **Fulfillment "
+                                "`inventory_supply` snapshot of today (seed report: **Fulfillment "
                                 "Inventory - List Inventory Supply**). No API call. Write mode: **merge** by "
                                 "seller_sku, never regressing to an older lastUpdatedTime.",
 }
@@ -95,6 +96,7 @@ def build_inventory_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
                                                       DESCRIPTIONS["inventory_supply_current"], needs_api=False))
     @fail_fast(entry)
     def inventory_supply_current(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
         start, end = utc_window(context)
         first, last = local_dates(entry, start, end)
         warehouse = warehouse_of(context)

@@ -3,17 +3,18 @@
 =======================  ==========================================  =====================================
 asset                    the seed's report                           write
 =======================  ==========================================  =====================================
-``my_prices``            Products - My Price for SKU                 partition replace by ``snapshot_date``
-                         (getPricing, ItemType=Sku)                  (today only)
-``competitive_prices``   Products - Competitive Prices By SKU        partition replace by ``snapshot_date``
-                         (getCompetitivePricing, ItemType=Sku)       (today only)
+``my_prices``            Products - My Price for SKU                 replace today's ``snapshot_date`` rows
+                         (getPricing, ItemType=Sku)                  (earlier days kept)
+``competitive_prices``   Products - Competitive Prices By SKU        replace today's ``snapshot_date`` rows
+                         (getCompetitivePricing, ItemType=Sku)       (earlier days kept)
 =======================  ==========================================  =====================================
 
 SKUs come from ``sku_selection`` (all: the active SKUs, FBA and merchant-fulfilled, of today's
 ``merchant_listings`` report, on which these assets then depend; advanced: the configured ``skus``). Invalid SKUs follow ``on_invalid_sku``: skip writes
 the valid ones and the asset's ``<asset>_valid_skus`` check fails with WARN severity listing the
-others; warn fails the run and writes nothing. Pricing is point-in-time: only today's partition can
-be materialized (history: the ``merchant_listings`` report asset).
+others; warn fails the run and writes nothing. Pricing is point-in-time: the assets are unpartitioned
+snapshots (``SNAPSHOT``), each run snapshots today and a past ``snapshot_date`` in the run config is
+refused (history: the ``merchant_listings`` report asset).
 """
 
 from collections.abc import Callable, Iterator
@@ -63,7 +64,7 @@ HISTORY_ASSET = "merchant_listings"
 _SKU_NOTE = ("SKUs: `sku_selection` all (the active SKUs of today's merchant_listings report, FBA and "
              "merchant-fulfilled) or advanced (`skus`); invalid SKUs: "
              "`on_invalid_sku` skip (written without them, WARN check) or warn (run fails, nothing written). "
-             "Point-in-time: only today's partition (history: the merchant_listings report).")
+             "Point-in-time: each run snapshots today (history: the merchant_listings report).")
 
 DESCRIPTIONS = {
     "my_prices": "Replaces the seed's **Products - My Price for SKU**: the seller's own offer per SKU (getPricing, "

@@ -15,9 +15,9 @@ calendar (ledger,  the partition's date as a whole UTC day                    th
 sales and traffic)
 monthly (storage   monthly partitions; the calendar month as whole UTC days    per month: the same
 fees)
-snapshot           none; only today's partition (``require_today``), each     the same (a day's snapshot is
-(listings, FBA     day's snapshot kept                                        kept as its partition)
-inventory)
+snapshot           none; unpartitioned, each run takes today's snapshot       today's partition_date rows
+(listings, FBA     (``require_today``; a past day in the run config is        replaced, earlier days' kept
+inventory)         refused)
 listed             settlements: see ``settlements.py``                        each report loaded once, by id
 (settlements)
 =================  =========================================================  =================================
@@ -53,8 +53,10 @@ from sp_assets.defs.common import (
     asset_key,
     asset_kwargs,
     fail_fast,
+    now_utc,
     require_today,
     run_metadata,
+    snapshot_metadata,
     sp_client,
     warehouse_of,
 )
@@ -93,18 +95,20 @@ _WINDOW_TEXT = {
     "event": "the partition's local day (sent to Amazon in UTC)",
     "calendar": "the partition's calendar date",
     "monthly": "the partition's calendar month (monthly partitions)",
-    "snapshot": "no window: a point-in-time snapshot, only today's partition can be materialized",
+    "snapshot": "no window: a point-in-time snapshot of today (the asset is unpartitioned; partition_date is the "
+                "snapshot's local day, earlier days are kept)",
 }
 
 
 def _description(config: ReportConfig, row: ReportType) -> str:
     window = _WINDOW_TEXT[row.window]
     period = "month" if row.window == MONTHLY else "day"
+    per = "per run" if row.is_snapshot else f"per partition {period}"
     options = f" Options: `{config.options}`." if config.options else ""
     quote = "none (every byte literal)" if not config.quote_char else "double quote"
-    return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report per "
-            f"partition {period}, window: {window}.{options} CSV quote character: {quote}. Write mode: **partition "
-            f"replace** by partition_date; CANCELLED (no data) writes the {period} empty.")
+    return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report {per}, "
+            f"window: {window}.{options} CSV quote character: {quote}. Write mode: **partition replace** by "
+            f"partition_date; CANCELLED (no data) writes the {period} empty.")
 
 
 def _history_asset(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> str:
@@ -117,7 +121,7 @@ def _history_asset(entry: MarketplaceConfig, config: ReportConfig, row: ReportTy
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return now_utc()
 
 
 # ------------------------------------------------------------------------------------------ flat files
@@ -195,12 +199,13 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
     @dg.asset(check_specs=specs_of(table_checks), **_asset_kwargs(entry, config, row))
     @fail_fast(entry)
     def report_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        if row.is_snapshot:
-            require_today(context, entry, history_asset=_history_asset(entry, config, row))
+        # A snapshot type is unpartitioned: its one "partition" is today's snapshot (refused for any other day).
+        keys = ([require_today(context, entry, history_asset=_history_asset(entry, config, row)).isoformat()]
+                if row.is_snapshot else context.partition_keys)
         now = _now()
         client = sp_client(context, entry)
         before = client.stats.snapshot()
-        days = runner.day_requests(entry, row, config.options, context.partition_keys, now)
+        days = runner.day_requests(entry, row, config.options, keys, now)
         results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, row, now), what=what)
         warehouse = warehouse_of(context)
         writes: list[dict[str, Any]] = []
@@ -217,6 +222,7 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
         yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
             rows=sum(rows.values()), start=start, end=end, api=api_since(client, before),
             table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
+            **snapshot_metadata(context),
             write=dg.MetadataValue.json(writes), added_columns=", ".join(
                 sorted({c for w in writes for c in w.get("added_columns", [])})) or "none",
             **runner.unparsed_metadata(w.get("unparsed", {}) for w in writes),

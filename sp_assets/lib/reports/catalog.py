@@ -51,7 +51,8 @@ Windows (``ReportType.window``), i.e. what one partition asks Amazon for:
                 straddle two dates and give two partitions the same date's row.
 ``monthly``     rows are per calendar month (storage fees): monthly partitions, and the month as whole
                 UTC days (``2026-02-01T00:00:00Z`` .. ``2026-02-28T23:59:59Z``)
-``snapshot``    the current state (listings, FBA inventory): no window; only today's partition
+``snapshot``    the current state (listings, FBA inventory): no window; an unpartitioned asset whose
+                runs each load today's snapshot (``partition_date`` = the local day, earlier days kept)
 ``listed``      Amazon generates the report on its own schedule (settlements): listed with getReports,
                 never created
 ==============  ==========================================================================================
@@ -473,7 +474,7 @@ def _plain(names: Iterable[str], **facts: Any) -> tuple[ReportType, ...]:
 
 
 _PLAIN: tuple[ReportType, ...] = (
-    # current-state reports: no window, today's partition only
+    # current-state reports: no window, today's snapshot only
     *_plain(("GET_MERCHANT_LISTINGS_INACTIVE_DATA", "GET_MERCHANT_LISTINGS_DATA_BACK_COMPAT",
              "GET_MERCHANT_LISTINGS_DATA_LITE", "GET_MERCHANT_LISTINGS_DATA_LITER",
              "GET_MERCHANT_CANCELLED_LISTINGS_DATA", "GET_MERCHANTS_LISTINGS_FYP_REPORT",
