@@ -8,10 +8,8 @@ bounded Python heap (the record elements are cleared as they are read).
 from __future__ import annotations
 
 import tracemalloc
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -59,7 +57,7 @@ def test_xml_orders_land_typed_and_agree_with_the_flat_report(asset_env: AssetEn
 def test_the_browse_tree_lands_one_row_per_node(asset_env: AssetEnv) -> None:
     config = _config()
     entry = config.get("us")
-    result = asset_env.materialize(_assets(entry, "browse_tree"), config, partition_key=_local_today(entry))
+    result = asset_env.materialize(_assets(entry, "browse_tree"), config)  # a snapshot: unpartitioned, today
     assert result.success
     wh = asset_env.warehouse
     rows = wh.query("select browse_node_id, browse_node_name, has_children, child_node_ids, browse_path_by_id "
@@ -71,11 +69,6 @@ def test_the_browse_tree_lands_one_row_per_node(asset_env: AssetEnv) -> None:
     assert roots and {c for r in roots for c in r[3].split(",")} == categories
     assert all(leaf[4].split(",")[0] in {r[0] for r in roots} for leaf in leaves)
     assert wh.columns("us", "browse_tree")["has_children"] == "BOOLEAN"
-
-
-def _local_today(entry) -> str:
-    """A snapshot report materializes for the marketplace's local today only."""
-    return datetime.now(ZoneInfo(entry.timezone)).date().isoformat()
 
 
 def test_a_large_browse_tree_streams_with_a_bounded_heap(tmp_path: Path) -> None:
