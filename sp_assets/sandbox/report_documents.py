@@ -863,13 +863,9 @@ def _settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: da
             if item.shipping_price:
                 yield _Posting(amount_type="ItemPrice", amount_description="Shipping", amount=item.shipping_price,
                                quantity="", **base)
-            commission = _settle_money(-item.item_price * Decimal("0.15"), currency)
-            yield _Posting(amount_type="ItemFees", amount_description="Commission", amount=commission, quantity="",
-                           **base)
-            if plan.fulfillment_channel == "AFN":
-                fee = _settle_money(-item.unit_price * Decimal("0.12") * item.quantity, currency)
-                yield _Posting(amount_type="ItemFees", amount_description="FBAPerUnitFulfillmentFee", amount=fee,
-                               quantity="", **base)
+            for fee_type, fee in item_fees(item.item_price, item.unit_price, item.quantity, plan.fulfillment_channel,
+                                           currency):
+                yield _Posting(amount_type="ItemFees", amount_description=fee_type, amount=fee, quantity="", **base)
             if item.promotion_discount:
                 yield _Posting(amount_type="Promotion", amount_description="Principal",
                                amount=-item.promotion_discount, quantity="",
@@ -881,6 +877,22 @@ def _settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: da
                        amount=_settle_money(-unit * event.quantity, currency), fulfillment_id="AFN", posted=event.at,
                        order_item_code=event.item.order_item_id, sku=event.item.sku, quantity=str(event.quantity),
                        promotion_id="")
+
+
+# The seller's fee rule: a 15% referral fee (Commission) on the item price, and for FBA a fulfilment fee of
+# 12% of the unit price per unit. Product Fees' estimates (sandbox/backends/product_fees.py) use it too.
+COMMISSION_RATE = Decimal("0.15")
+FBA_FEE_RATE = Decimal("0.12")
+
+
+def item_fees(item_price: Decimal, unit_price: Decimal, quantity: int, fulfillment_channel: str,
+              currency: str) -> list[tuple[str, Decimal]]:
+    """The fees Amazon charges for one shipped order line, as settlement postings (negative amounts), by
+    settlement fee type: ``Commission`` always, ``FBAPerUnitFulfillmentFee`` when ``AFN``."""
+    fees = [("Commission", _settle_money(-item_price * COMMISSION_RATE, currency))]
+    if fulfillment_channel == "AFN":
+        fees.append(("FBAPerUnitFulfillmentFee", _settle_money(-unit_price * FBA_FEE_RATE * quantity, currency)))
+    return fees
 
 
 def _settle_money(value: Decimal, currency: str) -> Decimal:
