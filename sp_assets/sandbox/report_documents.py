@@ -36,6 +36,7 @@ from typing import Any, TextIO
 
 from sp_assets.lib.marketplaces import MARKETPLACES, Marketplace, by_id
 from sp_assets.lib.reports import catalog
+from sp_assets.sandbox import report_documents_json
 from sp_assets.sandbox.seller import LATEST_CHANGE, Order, OrderItem, OrderPlan, Product, SyntheticSeller
 
 # Report types named below (and by the routes, backends and tests). The catalog is their one definition.
@@ -1026,7 +1027,7 @@ FLAT_FILE_GENERATORS: dict[str, FlatFileGenerator] = {
     "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA": write_customer_returns,
     catalog.STORAGE_FEES: write_storage_fees,
 }
-JSON_GENERATORS: dict[str, JsonGenerator] = {SALES_AND_TRAFFIC: sales_and_traffic}
+JSON_GENERATORS: dict[str, JsonGenerator] = {SALES_AND_TRAFFIC: sales_and_traffic, **report_documents_json.GENERATORS}
 
 
 def served_types() -> list[str]:
@@ -1071,7 +1072,8 @@ def write_document(seller: SyntheticSeller, spec: DocumentSpec, path: Path) -> G
         if document is None:
             return GeneratedDocument(0, content_type(row, marketplace))
         write_gzip(path, _charset(row, marketplace), lambda out: out.write(json.dumps(document, separators=(",", ":"))))
-        return GeneratedDocument(max(1, len(document["salesAndTrafficByDate"])), content_type(row, marketplace))
+        rows_key = report_documents_json.ROWS_KEY.get(row.name, "salesAndTrafficByDate")
+        return GeneratedDocument(max(1, len(document[rows_key])), content_type(row, marketplace))
     generator = FLAT_FILE_GENERATORS.get(row.name)
     if generator is None:
         raise DocumentError(f"{spec.report_type} documents are not generated on request")

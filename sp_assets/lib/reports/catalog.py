@@ -442,6 +442,17 @@ _DESCRIBED: tuple[ReportType, ...] = (
                key=(PARTITION_COLUMN, "asin", "fnsku", "fulfillment_center", "month_of_charge"),
                required=(PARTITION_COLUMN, "fnsku", "month_of_charge"), columns=_STORAGE_FEE_COLUMNS,
                column_types=_STORAGE_FEE_TYPES, column_formats={"month_of_charge": FIXED.with_dates("%Y-%m")}),
+    # JSON reports of issue 14 (schemas: report-schemas/accountHealthReport-2020-11-18.json and
+    # sellingPartner{SearchTerms,MarketBasketAnalysis,RepeatPurchase}Report.json). Brand Analytics takes a
+    # reportPeriod; for WEEK, MONTH and QUARTER Amazon wants the period's first day to its last (Sunday to
+    # Saturday for WEEK), and Search Terms may not span two periods. Repeat Purchase has no DAY period.
+    ReportType("GET_V2_SELLER_PERFORMANCE_REPORT", fmt=JSON, window=SNAPSHOT, charset=UTF8, options_complete=True),
+    ReportType("GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
+               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True),
+    ReportType("GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
+               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True),
+    ReportType("GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT", fmt=JSON, window=MONTHLY, charset=UTF8,
+               options={"reportPeriod": ("WEEK", "MONTH", "QUARTER")}, options_complete=True),
 )
 
 
@@ -464,7 +475,7 @@ _PLAIN: tuple[ReportType, ...] = (
     # settlements Amazon generates and the loader cannot read
     ReportType("GET_V2_SETTLEMENT_REPORT_DATA_XML", fmt=XML, window=LISTED),
     # JSON documents (the loader reads only the sales and traffic one)
-    *_plain(("GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT", "GET_VENDOR_SALES_REPORT", "GET_VENDOR_TRAFFIC_REPORT",
+    *_plain(("GET_VENDOR_SALES_REPORT", "GET_VENDOR_TRAFFIC_REPORT",
              "GET_VENDOR_INVENTORY_REPORT", "GET_VENDOR_FORECASTING_REPORT",
              "GET_VENDOR_NET_PURE_PRODUCT_MARGIN_REPORT", "GET_VENDOR_REAL_TIME_INVENTORY_REPORT",
              "GET_SELLER_COUPON_REPORT", "GET_PROMOTION_PERFORMANCE_REPORT"), fmt=JSON, charset=UTF8),
@@ -478,7 +489,6 @@ _PLAIN: tuple[ReportType, ...] = (
     # flat files whose window is the partition's day
     *_plain((
         # analytics
-        "GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", "GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT",
         "GET_BRAND_ANALYTICS_SEARCH_CATALOG_PERFORMANCE_REPORT", "GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT",
         "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT", "GET_VENDOR_REAL_TIME_SALES_REPORT", "GET_COUPON_PERFORMANCE_REPORT",
         # listings
@@ -491,7 +501,7 @@ _PLAIN: tuple[ReportType, ...] = (
         "GET_PENDING_ORDERS_DATA", "GET_CONVERGED_FLAT_FILE_PENDING_ORDERS_DATA",
         # returns, performance, finances
         "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE", "GET_FLAT_FILE_MFN_SKU_RETURN_ATTRIBUTES_REPORT",
-        "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT", "GET_V2_SELLER_PERFORMANCE_REPORT",
+        "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT",
         # FBA
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX", "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_SALES_DATA",
