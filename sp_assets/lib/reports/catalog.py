@@ -195,7 +195,8 @@ class ReportType:
     the file spells them (the sandbox writes exactly these). ``history_type`` names the report whose
     table carries the history of a snapshot type. ``by`` lists the tables a JSON document is split
     into. ``default_table`` (with ``default_options``, ``default_quote_char``) makes the type one of
-    the project's default reports.
+    the project's default reports. ``json_rows`` names the array of a JSON document whose elements are
+    the rows of its one table (each flattened into snake_case columns).
     """
 
     name: str
@@ -218,6 +219,7 @@ class ReportType:
     default_table: str | None = None
     default_options: Mapping[str, str] = field(default_factory=dict)
     default_quote_char: str = "none"
+    json_rows: str | None = None
 
     def __post_init__(self) -> None:
         where = f"report type {self.name}"
@@ -262,7 +264,7 @@ class ReportType:
     @property
     def readable(self) -> bool:
         """Whether the loader reads the document: a flat file, or a JSON document it knows how to split."""
-        return self.fmt == TSV or (self.fmt == JSON and bool(self.by))
+        return self.fmt == TSV or (self.fmt == JSON and (bool(self.by) or self.json_rows is not None))
 
     def allowed_values(self, option: str) -> tuple[str, ...] | None:
         """The values ``option`` may take for this type, or None when Amazon does not document them."""
@@ -443,16 +445,37 @@ _DESCRIBED: tuple[ReportType, ...] = (
                required=(PARTITION_COLUMN, "fnsku", "month_of_charge"), columns=_STORAGE_FEE_COLUMNS,
                column_types=_STORAGE_FEE_TYPES, column_formats={"month_of_charge": FIXED.with_dates("%Y-%m")}),
     # JSON reports of issue 14 (schemas: report-schemas/accountHealthReport-2020-11-18.json and
-    # sellingPartner{SearchTerms,MarketBasketAnalysis,RepeatPurchase}Report.json). Brand Analytics takes a
-    # reportPeriod; for WEEK, MONTH and QUARTER Amazon wants the period's first day to its last (Sunday to
-    # Saturday for WEEK), and Search Terms may not span two periods. Repeat Purchase has no DAY period.
-    ReportType("GET_V2_SELLER_PERFORMANCE_REPORT", fmt=JSON, window=SNAPSHOT, charset=UTF8, options_complete=True),
+    # sellingPartner{SearchTerms,MarketBasketAnalysis,RepeatPurchase}Report.json), each loaded into one table
+    # from its ``json_rows`` array. Brand Analytics takes a reportPeriod; for WEEK, MONTH and QUARTER Amazon
+    # wants the period's first day to its last (Sunday to Saturday for WEEK), and Search Terms may not span
+    # two periods. A daily partition therefore asks for DAY, a monthly one for MONTH (Repeat Purchase has no DAY).
+    ReportType("GET_V2_SELLER_PERFORMANCE_REPORT", fmt=JSON, window=SNAPSHOT, charset=UTF8, options_complete=True,
+               json_rows="performanceMetrics", key=(PARTITION_COLUMN, "marketplace_id"),
+               required=(PARTITION_COLUMN, "marketplace_id"),
+               column_types={f"{name}_rate": DOUBLE for name in (
+                   "invoice_defect_rate", "late_shipment_rate", "on_time_delivery_rate", "unit_on_time_delivery_rate",
+                   "valid_tracking_rate", "pre_fulfillment_cancellation_rate", "order_defect_rate_mfn",
+                   "order_defect_rate_afn")}),
     ReportType("GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
-               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True),
+               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True,
+               json_rows="dataByDepartmentAndSearchTerm",
+               key=(PARTITION_COLUMN, "department_name", "search_term", "clicked_asin"),
+               required=(PARTITION_COLUMN, "search_term", "clicked_asin"),
+               column_types={"search_frequency_rank": INT, "click_share_rank": INT, "click_share": DOUBLE,
+                             "conversion_share": DOUBLE}),
     ReportType("GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
-               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True),
+               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True,
+               json_rows="dataByAsin", key=(PARTITION_COLUMN, "start_date", "asin", "purchased_with_asin"),
+               required=(PARTITION_COLUMN, "start_date", "asin", "purchased_with_asin"),
+               column_types={"start_date": DATE, "end_date": DATE, "purchased_with_rank": INT,
+                             "combination_pct": DOUBLE}),
     ReportType("GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT", fmt=JSON, window=MONTHLY, charset=UTF8,
-               options={"reportPeriod": ("WEEK", "MONTH", "QUARTER")}, options_complete=True),
+               options={"reportPeriod": ("WEEK", "MONTH", "QUARTER")}, options_complete=True,
+               json_rows="dataByAsin", key=(PARTITION_COLUMN, "start_date", "asin"),
+               required=(PARTITION_COLUMN, "start_date", "asin"),
+               column_types={"start_date": DATE, "end_date": DATE, "orders": INT, "unique_customers": INT,
+                             "repeat_customers_pct_total": DOUBLE, "repeat_purchase_revenue_amount": MONEY,
+                             "repeat_purchase_revenue_pct_total": DOUBLE}),
 )
 
 
