@@ -18,6 +18,7 @@ from sp_assets.sandbox.report_documents import DocumentSpec
 
 from .conftest import AssetEnv, make_config, materialization_metadata, past_day
 from .rest_helpers import check_evaluations, today
+from .test_definitions import description_problems
 
 REPORTS = [{"type": ba.SEARCH_TERMS, "table": "search_terms"}, {"type": ba.MARKET_BASKET, "table": "market_basket"},
            {"type": ba.REPEAT_PURCHASE, "table": "repeat_purchase"},
@@ -90,6 +91,8 @@ def test_seller_performance_is_todays_snapshot(asset_env: AssetEnv) -> None:
     config = make_config({"us": {"reports": REPORTS}})
     entry = config.get("us")
     (asset,) = _assets(entry, "seller_performance")
+    description = asset.specs_by_key[asset.key].description or ""
+    assert not description_problems(description, set()) and "each element of performanceMetrics" in description
     result = asset_env.materialize([asset], config, partition_key=today(entry).isoformat())
     assert result.success
     (row,) = asset_env.warehouse.query("select * from us.seller_performance").to_dicts()

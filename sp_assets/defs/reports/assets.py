@@ -108,8 +108,10 @@ def _description(config: ReportConfig, row: ReportType) -> str:
     period = "month" if row.window == MONTHLY else "day"
     options = f" Options: `{config.options}`." if config.options else ""
     quote = "none (every byte literal)" if not config.quote_char else "double quote"
+    reading = (f" CSV quote character: {quote}." if row.fmt == catalog.TSV
+               else f" JSON: each element of {row.json_rows} is a row, flattened." if row.json_rows else "")
     return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report per "
-            f"partition {period}, window: {window}.{options} CSV quote character: {quote}. Write mode: **partition "
+            f"partition {period}, window: {window}.{options}{reading} Write mode: **partition "
             f"replace** by partition_date; CANCELLED (no data) writes the {period} empty.")
 
 
