@@ -36,6 +36,7 @@ from typing import Any, TextIO
 
 from sp_assets.lib.marketplaces import MARKETPLACES, Marketplace, by_id
 from sp_assets.lib.reports import catalog
+from sp_assets.sandbox import report_documents_json
 from sp_assets.sandbox.seller import LATEST_CHANGE, Order, OrderItem, OrderPlan, Product, SyntheticSeller
 
 # Report types named below (and by the routes, backends and tests). The catalog is their one definition.
@@ -863,13 +864,9 @@ def _settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: da
             if item.shipping_price:
                 yield _Posting(amount_type="ItemPrice", amount_description="Shipping", amount=item.shipping_price,
                                quantity="", **base)
-            commission = _settle_money(-item.item_price * Decimal("0.15"), currency)
-            yield _Posting(amount_type="ItemFees", amount_description="Commission", amount=commission, quantity="",
-                           **base)
-            if plan.fulfillment_channel == "AFN":
-                fee = _settle_money(-item.unit_price * Decimal("0.12") * item.quantity, currency)
-                yield _Posting(amount_type="ItemFees", amount_description="FBAPerUnitFulfillmentFee", amount=fee,
-                               quantity="", **base)
+            for fee_type, fee in item_fees(item.item_price, item.unit_price, item.quantity, plan.fulfillment_channel,
+                                           currency):
+                yield _Posting(amount_type="ItemFees", amount_description=fee_type, amount=fee, quantity="", **base)
             if item.promotion_discount:
                 yield _Posting(amount_type="Promotion", amount_description="Principal",
                                amount=-item.promotion_discount, quantity="",
@@ -881,6 +878,22 @@ def _settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: da
                        amount=_settle_money(-unit * event.quantity, currency), fulfillment_id="AFN", posted=event.at,
                        order_item_code=event.item.order_item_id, sku=event.item.sku, quantity=str(event.quantity),
                        promotion_id="")
+
+
+# The seller's fee rule: a 15% referral fee (Commission) on the item price, and for FBA a fulfilment fee of
+# 12% of the unit price per unit. Product Fees' estimates (sandbox/backends/product_fees.py) use it too.
+COMMISSION_RATE = Decimal("0.15")
+FBA_FEE_RATE = Decimal("0.12")
+
+
+def item_fees(item_price: Decimal, unit_price: Decimal, quantity: int, fulfillment_channel: str,
+              currency: str) -> list[tuple[str, Decimal]]:
+    """The fees Amazon charges for one shipped order line, as settlement postings (negative amounts), by
+    settlement fee type: ``Commission`` always, ``FBAPerUnitFulfillmentFee`` when ``AFN``."""
+    fees = [("Commission", _settle_money(-item_price * COMMISSION_RATE, currency))]
+    if fulfillment_channel == "AFN":
+        fees.append(("FBAPerUnitFulfillmentFee", _settle_money(-unit_price * FBA_FEE_RATE * quantity, currency)))
+    return fees
 
 
 def _settle_money(value: Decimal, currency: str) -> Decimal:
@@ -1014,7 +1027,7 @@ FLAT_FILE_GENERATORS: dict[str, FlatFileGenerator] = {
     "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA": write_customer_returns,
     catalog.STORAGE_FEES: write_storage_fees,
 }
-JSON_GENERATORS: dict[str, JsonGenerator] = {SALES_AND_TRAFFIC: sales_and_traffic}
+JSON_GENERATORS: dict[str, JsonGenerator] = {SALES_AND_TRAFFIC: sales_and_traffic, **report_documents_json.GENERATORS}
 
 
 def xml_generators() -> dict[str, Callable[[SyntheticSeller, DocumentSpec, TextIO], int]]:
@@ -1068,7 +1081,8 @@ def write_document(seller: SyntheticSeller, spec: DocumentSpec, path: Path) -> G
         if document is None:
             return GeneratedDocument(0, content_type(row, marketplace))
         write_gzip(path, _charset(row, marketplace), lambda out: out.write(json.dumps(document, separators=(",", ":"))))
-        return GeneratedDocument(max(1, len(document["salesAndTrafficByDate"])), content_type(row, marketplace))
+        rows_key = report_documents_json.ROWS_KEY.get(row.name, "salesAndTrafficByDate")
+        return GeneratedDocument(max(1, len(document[rows_key])), content_type(row, marketplace))
     if row.fmt == catalog.XML:
         xml_generator = xml_generators().get(row.name)
         if xml_generator is None:

@@ -139,7 +139,7 @@ def test_every_asset_under_faults_ends_identical_to_the_fault_free_run(tmp_path:
     assert not first & {"orders", "inventory_supply", "fulfillment_orders", "inbound_shipments"}, first
     # The per-SKU assets read today's merchant_listings (sku_selection: all): they did not fail, they waited
     # for it, and were the only non-report assets left for the next round.
-    per_sku = {"my_prices", "competitive_prices", "product_categories"}
+    per_sku = {"my_prices", "competitive_prices", "fee_estimates", "product_categories"}
     assert not {f"us__{name}" for name in per_sku} & faulted.failed_steps[0], faulted.failed_steps[0]
     reports = {"all_orders_report", "merchant_listings", "fba_inventory", "ledger_summary", "customer_returns",
                "sales_and_traffic_by_date", "sales_and_traffic_by_asin", "settlements"}

@@ -75,6 +75,12 @@ from sp_assets.lib.reports.catalog import (
     SALES_AND_TRAFFIC,
     ReportType,
 )
+from sp_assets.lib.reports.json_reports import (
+    flatten_json_rows,
+    is_json_table,
+    json_report_spec,
+    partition_period,
+)
 from sp_assets.lib.reports.parsing import flatten_sales_and_traffic
 from sp_assets.lib.reports.tables import (
     records_frame,
@@ -106,8 +112,11 @@ def _description(config: ReportConfig, row: ReportType) -> str:
     per = "per run" if row.is_snapshot else f"per partition {period}"
     options = f" Options: `{config.options}`." if config.options else ""
     quote = "none (every byte literal)" if not config.quote_char else "double quote"
+    reading = (f" CSV quote character: {quote}." if row.fmt == catalog.TSV
+               else f" JSON: each element of {row.json_rows} is a row, flattened." if row.json_rows
+               else " XML: streamed, each record flattened into a row." if row.fmt == catalog.XML else "")
     return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report {per}, "
-            f"window: {window}.{options} CSV quote character: {quote}. Write mode: **partition replace** by "
+            f"window: {window}.{options}{reading} Write mode: **partition replace** by "
             f"partition_date; CANCELLED (no data) writes the {period} empty.")
 
 
@@ -305,6 +314,52 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
     return sales_and_traffic
 
 
+# ------------------------------------------------------------------------------------------ JSON, one table
+def build_json_report_asset(entry: MarketplaceConfig, config: ReportConfig,
+                            checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
+    """A JSON report loaded into one table (seller performance, Brand Analytics: ``json_reports``), one
+    report per partition, partitioned like a flat file of its window; its key check runs in its step."""
+    row = catalog.lookup(config.report_type)
+    options = partition_period(row, config.options, f"marketplaces.{entry.code}.reports[{config.table}]")
+    spec = json_report_spec(config.table, row)
+    what = f"{entry.code}/{config.table}"
+    table_checks = (checks or {}).get(config.table, [])
+
+    @dg.asset(check_specs=specs_of(table_checks), **_asset_kwargs(entry, config, row))
+    @fail_fast(entry)
+    def json_report_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        if row.is_snapshot:
+            require_today(context, entry, history_asset=_history_asset(entry, config, row))
+        now = _now()
+        client = sp_client(context, entry)
+        before = client.stats.snapshot()
+        days = runner.day_requests(entry, row, options, context.partition_keys, now)
+        results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, row, now), what=what)
+        try:
+            records: list[dict[str, Any]] = []
+            rows = {r.day.day: 0 for r in results}
+            for result in results:
+                if result.has_data and result.outcome is not None:
+                    part = flatten_json_rows(row, result.outcome.data)
+                    rows[result.day.day] = len(part)
+                    records.extend(with_constants(part, result.day.day, result.outcome.report_id))
+            frame = records_frame(spec, records)
+            first, last = results[0].day.day, runner.period_end(row, results[-1].day.day)
+            write = warehouse_of(context).replace_partition(entry.code, spec, frame, first, last,
+                                                            note=f"{config.report_type} ({len(results)} reports)")
+            runner.mark_consumed(client, results)
+        finally:
+            runner.cleanup(results)
+        start, end = utc_window(context)
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
+            rows=frame.height, start=start, end=end, api=api_since(client, before), frame=frame,
+            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
+            write=dg.MetadataValue.json(write.as_metadata()), **runner.report_metadata(results, rows),
+        )), table_checks)
+
+    return json_report_asset
+
+
 def build_report_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
     """Every configured report of one marketplace, each running its key check in its step
     (``checks_in_step=False``: without, for the old layout's separate check steps)."""
@@ -316,9 +371,12 @@ def build_report_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             assets.append(build_sales_and_traffic_asset(entry, config, checks))
         elif row.window == LISTED:
             assets.append(build_settlements_asset(entry, config, checks))
+        elif is_json_table(row):
+            assets.append(build_json_report_asset(entry, config, checks))
         elif not row.readable or row.fmt not in (catalog.TSV, catalog.XML):
             raise ValueError(f"marketplaces.{entry.code}.reports: {config.report_type} documents are "
-                             f"{row.fmt.upper()}; the loader reads flat files, XML it flattens and {SALES_AND_TRAFFIC}")
+                             f"{row.fmt.upper()}; the loader reads flat files, XML it flattens, and the JSON "
+                             "reports the catalog splits (sales and traffic) or reads from one array (json_rows)")
         else:
             assets.append(build_report_asset(entry, config, checks))
     return assets

@@ -198,7 +198,8 @@ class ReportType:
     the file spells them (the sandbox writes exactly these). ``history_type`` names the report whose
     table carries the history of a snapshot type. ``by`` lists the tables a JSON document is split
     into. ``default_table`` (with ``default_options``, ``default_quote_char``) makes the type one of
-    the project's default reports.
+    the project's default reports. ``json_rows`` names the array of a JSON document whose elements are
+    the rows of its one table (each flattened into snake_case columns).
     """
 
     name: str
@@ -221,6 +222,7 @@ class ReportType:
     default_table: str | None = None
     default_options: Mapping[str, str] = field(default_factory=dict)
     default_quote_char: str = "none"
+    json_rows: str | None = None
 
     def __post_init__(self) -> None:
         where = f"report type {self.name}"
@@ -264,9 +266,11 @@ class ReportType:
 
     @property
     def readable(self) -> bool:
-        """Whether the loader reads the document: a flat file, a JSON document it knows how to split, or an
-        XML document whose records it flattens into ``columns`` (``lib/reports/xml_documents.py``)."""
-        return self.fmt == TSV or (self.fmt == JSON and bool(self.by)) or (self.fmt == XML and bool(self.columns))
+        """Whether the loader reads the document: a flat file, a JSON document it knows how to split or whose
+        ``json_rows`` array it reads, or an XML document whose records it flattens into ``columns``
+        (``lib/reports/xml_documents.py``)."""
+        return (self.fmt == TSV or (self.fmt == JSON and (bool(self.by) or self.json_rows is not None))
+                or (self.fmt == XML and bool(self.columns)))
 
     def allowed_values(self, option: str) -> tuple[str, ...] | None:
         """The values ``option`` may take for this type, or None when Amazon does not document them."""
@@ -463,6 +467,38 @@ _DESCRIBED: tuple[ReportType, ...] = (
     ReportType(XML_ALL_ORDERS_BY_ORDER_DATE, fmt=XML, charset=UTF8, key=("amazon_order_id", "sku"),
                required=("amazon_order_id",), key_severity="warn",
                column_types={**_ORDER_TYPES, "is_business_order": "BOOLEAN"}, columns=_XML_ORDERS_COLUMNS),
+    # JSON reports of issue 14 (schemas: report-schemas/accountHealthReport-2020-11-18.json and
+    # sellingPartner{SearchTerms,MarketBasketAnalysis,RepeatPurchase}Report.json), each loaded into one table
+    # from its ``json_rows`` array. Brand Analytics takes a reportPeriod; for WEEK, MONTH and QUARTER Amazon
+    # wants the period's first day to its last (Sunday to Saturday for WEEK), and Search Terms may not span
+    # two periods. A daily partition therefore asks for DAY, a monthly one for MONTH (Repeat Purchase has no DAY).
+    ReportType("GET_V2_SELLER_PERFORMANCE_REPORT", fmt=JSON, window=SNAPSHOT, charset=UTF8, options_complete=True,
+               json_rows="performanceMetrics", key=(PARTITION_COLUMN, "marketplace_id"),
+               required=(PARTITION_COLUMN, "marketplace_id"),
+               column_types={f"{name}_rate": DOUBLE for name in (
+                   "invoice_defect_rate", "late_shipment_rate", "on_time_delivery_rate", "unit_on_time_delivery_rate",
+                   "valid_tracking_rate", "pre_fulfillment_cancellation_rate", "order_defect_rate_mfn",
+                   "order_defect_rate_afn")}),
+    ReportType("GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
+               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True,
+               json_rows="dataByDepartmentAndSearchTerm",
+               key=(PARTITION_COLUMN, "department_name", "search_term", "clicked_asin"),
+               required=(PARTITION_COLUMN, "search_term", "clicked_asin"),
+               column_types={"search_frequency_rank": INT, "click_share_rank": INT, "click_share": DOUBLE,
+                             "conversion_share": DOUBLE}),
+    ReportType("GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
+               options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True,
+               json_rows="dataByAsin", key=(PARTITION_COLUMN, "start_date", "asin", "purchased_with_asin"),
+               required=(PARTITION_COLUMN, "start_date", "asin", "purchased_with_asin"),
+               column_types={"start_date": DATE, "end_date": DATE, "purchased_with_rank": INT,
+                             "combination_pct": DOUBLE}),
+    ReportType("GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT", fmt=JSON, window=MONTHLY, charset=UTF8,
+               options={"reportPeriod": ("WEEK", "MONTH", "QUARTER")}, options_complete=True,
+               json_rows="dataByAsin", key=(PARTITION_COLUMN, "start_date", "asin"),
+               required=(PARTITION_COLUMN, "start_date", "asin"),
+               column_types={"start_date": DATE, "end_date": DATE, "orders": INT, "unique_customers": INT,
+                             "repeat_customers_pct_total": DOUBLE, "repeat_purchase_revenue_amount": MONEY,
+                             "repeat_purchase_revenue_pct_total": DOUBLE}),
 )
 
 
@@ -485,7 +521,7 @@ _PLAIN: tuple[ReportType, ...] = (
     # settlements Amazon generates and the loader cannot read
     ReportType("GET_V2_SETTLEMENT_REPORT_DATA_XML", fmt=XML, window=LISTED),
     # JSON documents (the loader reads only the sales and traffic one)
-    *_plain(("GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT", "GET_VENDOR_SALES_REPORT", "GET_VENDOR_TRAFFIC_REPORT",
+    *_plain(("GET_VENDOR_SALES_REPORT", "GET_VENDOR_TRAFFIC_REPORT",
              "GET_VENDOR_INVENTORY_REPORT", "GET_VENDOR_FORECASTING_REPORT",
              "GET_VENDOR_NET_PURE_PRODUCT_MARGIN_REPORT", "GET_VENDOR_REAL_TIME_INVENTORY_REPORT",
              "GET_SELLER_COUPON_REPORT", "GET_PROMOTION_PERFORMANCE_REPORT"), fmt=JSON, charset=UTF8),
@@ -498,7 +534,6 @@ _PLAIN: tuple[ReportType, ...] = (
     # flat files whose window is the partition's day
     *_plain((
         # analytics
-        "GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", "GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT",
         "GET_BRAND_ANALYTICS_SEARCH_CATALOG_PERFORMANCE_REPORT", "GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT",
         "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT", "GET_VENDOR_REAL_TIME_SALES_REPORT", "GET_COUPON_PERFORMANCE_REPORT",
         # listings
@@ -511,7 +546,7 @@ _PLAIN: tuple[ReportType, ...] = (
         "GET_PENDING_ORDERS_DATA", "GET_CONVERGED_FLAT_FILE_PENDING_ORDERS_DATA",
         # returns, performance, finances
         "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE", "GET_FLAT_FILE_MFN_SKU_RETURN_ATTRIBUTES_REPORT",
-        "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT", "GET_V2_SELLER_PERFORMANCE_REPORT",
+        "GET_SELLER_FEEDBACK_DATA", "GET_V1_SELLER_PERFORMANCE_REPORT",
         # FBA
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX", "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_SALES_DATA",

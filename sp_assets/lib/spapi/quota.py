@@ -46,6 +46,8 @@ OPERATIONS: dict[str, OperationQuota] = {
     # Product Pricing v0
     "getPricing": OperationQuota("pricing", 0.5, 1),
     "getCompetitivePricing": OperationQuota("pricing", 0.5, 1),
+    # Product Fees v0 (its own usage plan, metered apart from Product Pricing)
+    "getMyFeesEstimates": OperationQuota("fees", 0.5, 1),
     # Catalog Items
     "listCatalogCategories": OperationQuota("catalog", 1.0, 2),
     "searchCatalogItems": OperationQuota("catalog", 2.0, 2),

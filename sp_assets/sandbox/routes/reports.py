@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
+from sp_assets.sandbox import report_documents_json
 from sp_assets.sandbox.backends.reports import STATUSES, ReportsBackend, seller_key
 from sp_assets.sandbox.operations import (
     ApiError,
@@ -82,6 +83,9 @@ def create_report(req: ApiRequest, state: SandboxState) -> ApiResult:
         raise invalid(f"dataStartTime ({body.get('dataStartTime')}) must not be after dataEndTime "
                       f"({body.get('dataEndTime')})")
     options = _report_options(body.get("reportOptions"), row)
+    problem = report_documents_json.period_problem(row.name, options, start, end)
+    if problem:
+        raise invalid(problem, "Invalid input")
     if not row.sends_window and "dataStartTime" not in body:
         start = end = now
     record = _backend(state).create(seller_key(req.credential), req.region, row.name, marketplace_ids,

@@ -1,0 +1,1 @@
+"""Product fee estimates by SKU (Product Fees v0 getMyFeesEstimates) per marketplace."""
