@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from sp_assets.defs import common
 from sp_assets.defs.common import (
     RETRY,
     api_since,
@@ -195,9 +196,11 @@ def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spe
 
 
 # ------------------------------------------------------------------------------------------ stage
-def retry_backoff_s(policy: dg.RetryPolicy = RETRY) -> float:
+def retry_backoff_s(policy: dg.RetryPolicy | None = RETRY) -> float:
     """The longest the step retry policy waits in all between attempts: Dagster's delay of each retry
-    without jitter, plus one ``delay`` each (the most ``PLUS_MINUS`` jitter adds)."""
+    without jitter, plus one ``delay`` each (the most ``PLUS_MINUS`` jitter adds). No policy: none."""
+    if policy is None:
+        return 0.0
     base = float(policy.delay or 0)
     unjittered = dg.RetryPolicy(max_retries=policy.max_retries, delay=base, backoff=policy.backoff)
     return sum(float(unjittered.calculate_delay(attempt)) + base for attempt in range(1, policy.max_retries + 1))
@@ -208,9 +211,10 @@ def stage_max_age_s(context: dg.AssetExecutionContext) -> float:
     lock, then DuckDB's busy timeout) plus the retry policy's backoff. Anything older belongs to a
     run the policy has given up on, and the data may have moved since."""
     resource = context.resources.warehouse
-    attempts = RETRY.max_retries + 1
+    policy = common.RETRY  # read at run time: a test (or a deployment) may run without step retries
+    attempts = (policy.max_retries if policy is not None else 0) + 1
     per_write = float(resource.lock_timeout_seconds) + busy_timeout_s(resource.busy_timeout_seconds)
-    return attempts * per_write + retry_backoff_s(RETRY)
+    return attempts * per_write + retry_backoff_s(policy)
 
 
 def run_family(context: dg.AssetExecutionContext) -> str:

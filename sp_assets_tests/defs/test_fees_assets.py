@@ -13,7 +13,13 @@ from sp_assets.defs.fees.assets import build_fees_assets, build_fees_checks
 from sp_assets.defs.pricing.assets import build_pricing_assets
 from sp_assets.lib.product_fees import NO_FEE
 from sp_assets.sandbox.report_documents import item_fees
-from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata, past_day
+from sp_assets_tests.defs.conftest import (
+    AssetEnv,
+    make_config,
+    materialization_metadata,
+    past_day,
+    snapshot_date_config,
+)
 from sp_assets_tests.defs.rest_helpers import (
     active_listings,
     check_evaluations,
@@ -39,8 +45,7 @@ def test_estimates_at_my_own_price_are_what_the_settlement_charges(asset_env: As
     entry = config.get("us")
     with dg.instance_for_test() as instance:
         result = asset_env.materialize([*build_fees_assets(entry), *build_fees_checks(entry),
-                                        build_pricing_assets(entry)[0]], config,
-                                       partition_key=today(entry).isoformat(), instance=instance)
+                                        build_pricing_assets(entry)[0]], config, instance=instance)
         assert result.success
         recorded = instance.get_latest_materialization_event(dg.AssetKey(["us", "fee_estimates"]))
         assert recorded is not None and recorded.run_id == result.run_id
@@ -81,8 +86,7 @@ def test_estimates_at_my_own_price_are_what_the_settlement_charges(asset_env: As
 def test_warn_fails_listing_the_invalid_skus_and_writes_nothing(asset_env: AssetEnv) -> None:
     config = _advanced(asset_env, "warn")
     entry = config.get("us")
-    result = asset_env.materialize(build_fees_assets(entry), config, partition_key=today(entry).isoformat(),
-                                   raise_on_error=False)
+    result = asset_env.materialize(build_fees_assets(entry), config, raise_on_error=False)
     assert not result.success
     text = failure_text(result)
     assert all(repr(sku) in text for sku in INVALID) and "on_invalid_sku is 'warn'" in text
@@ -95,8 +99,7 @@ def test_all_estimates_every_active_sku_after_the_listings_report(asset_env: Ass
     entry = config.get("us")
     (asset,) = build_fees_assets(entry)
     assert {k.to_user_string() for k in asset.asset_deps[asset.key]} == {"us/merchant_listings"}
-    result = asset_env.materialize([*report_asset(entry, "merchant_listings"), asset], config,
-                                   partition_key=today(entry).isoformat())
+    result = asset_env.materialize([*report_asset(entry, "merchant_listings"), asset], config)
     assert result.success
     active = active_listings(asset_env.sandbox.seller, entry)
     written = asset_env.warehouse.query("select distinct sku, status from us.fee_estimates order by sku")
@@ -109,7 +112,8 @@ def test_a_past_partition_is_refused_and_nothing_is_asked(asset_env: AssetEnv) -
     config = _advanced(asset_env, "skip")
     entry = config.get("us")
     calls = asset_env.sandbox.stats.calls("getMyFeesEstimates") + asset_env.sandbox.stats.calls("getPricing")
-    result = asset_env.materialize(build_fees_assets(entry), config, partition_key=past_day(2).isoformat(),
+    assets = build_fees_assets(entry)
+    result = asset_env.materialize(assets, config, run_config=snapshot_date_config(assets, past_day(2)),
                                    raise_on_error=False)
     assert not result.success
     assert "us/merchant_listings" in failure_text(result)

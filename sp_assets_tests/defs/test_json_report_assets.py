@@ -16,7 +16,7 @@ from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.sandbox import report_documents_json as ba
 from sp_assets.sandbox.report_documents import DocumentSpec
 
-from .conftest import AssetEnv, make_config, materialization_metadata, past_day
+from .conftest import AssetEnv, make_config, materialization_metadata, past_day, snapshot_date_config
 from .rest_helpers import check_evaluations, today
 from .test_definitions import description_problems
 
@@ -93,13 +93,14 @@ def test_seller_performance_is_todays_snapshot(asset_env: AssetEnv) -> None:
     (asset,) = _assets(entry, "seller_performance")
     description = asset.specs_by_key[asset.key].description or ""
     assert not description_problems(description, set()) and "each element of performanceMetrics" in description
-    result = asset_env.materialize([asset], config, partition_key=today(entry).isoformat())
+    result = asset_env.materialize([asset], config)  # a snapshot: unpartitioned, today's
     assert result.success
     (row,) = asset_env.warehouse.query("select * from us.seller_performance").to_dicts()
     assert (row["marketplace_id"], row["account_status"], row["partition_date"]) == (
         entry.marketplace_id, "NORMAL", today(entry))
     assert isinstance(row["late_shipment_rate_rate"], float) and row["order_defect_rate_afn_fulfillment_type"] == "AFN"
-    past = asset_env.materialize([asset], config, partition_key=past_day(3).isoformat(), raise_on_error=False)
+    past = asset_env.materialize([asset], config, run_config=snapshot_date_config([asset], past_day(3)),
+                                 raise_on_error=False)
     assert not past.success
 
 

@@ -328,12 +328,13 @@ def build_json_report_asset(entry: MarketplaceConfig, config: ReportConfig,
     @dg.asset(check_specs=specs_of(table_checks), **_asset_kwargs(entry, config, row))
     @fail_fast(entry)
     def json_report_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        if row.is_snapshot:
-            require_today(context, entry, history_asset=_history_asset(entry, config, row))
+        # A snapshot type is unpartitioned: its one "partition" is today's snapshot (refused for any other day).
+        keys = ([require_today(context, entry, history_asset=_history_asset(entry, config, row)).isoformat()]
+                if row.is_snapshot else context.partition_keys)
         now = _now()
         client = sp_client(context, entry)
         before = client.stats.snapshot()
-        days = runner.day_requests(entry, row, options, context.partition_keys, now)
+        days = runner.day_requests(entry, row, options, keys, now)
         results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, row, now), what=what)
         try:
             records: list[dict[str, Any]] = []
@@ -354,6 +355,7 @@ def build_json_report_asset(entry: MarketplaceConfig, config: ReportConfig,
         yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
             rows=frame.height, start=start, end=end, api=api_since(client, before), frame=frame,
             table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
+            **snapshot_metadata(context),
             write=dg.MetadataValue.json(write.as_metadata()), **runner.report_metadata(results, rows),
         )), table_checks)
 
