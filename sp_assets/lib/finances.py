@@ -136,8 +136,8 @@ def _shipment_components(event: dict[str, Any]) -> Iterator[Component]:
         yield Component(f"DirectPaymentList[{k}]", CHARGE, d.get("DirectPaymentType"), d.get("DirectPaymentAmount"))
     for list_name in ("ShipmentItemList", "ShipmentItemAdjustmentList"):
         for i, item in enumerate(_list(event.get(list_name))):
-            where = {"order_item_id": item.get("OrderItemId"), "sku": item.get("SellerSKU"),
-                     "quantity": item.get("QuantityShipped")}
+            where: dict[str, Any] = {"order_item_id": item.get("OrderItemId"), "sku": item.get("SellerSKU"),
+                                     "quantity": item.get("QuantityShipped")}
             base = f"{list_name}[{i}]"
             yield from _charges(f"{base}.ItemChargeList", item.get("ItemChargeList"), **where)
             yield from _charges(f"{base}.ItemChargeAdjustmentList", item.get("ItemChargeAdjustmentList"), **where)
@@ -358,7 +358,8 @@ FINANCIAL_EVENTS = TableSpec(
         Column("seller_order_id", VARCHAR),
         Column("order_item_id", VARCHAR),
         Column("sku", VARCHAR),
-        Column("quantity", BIGINT),
+        Column("quantity", BIGINT, description="the item's quantity, on each of its components: count it once "
+                                               "(e.g. where component_type = 'Principal')"),
         Column("component_kind", VARCHAR, nullable=False,
                description="charge | fee | promotion | tax_withheld | adjustment | other (an unknown event)"),
         Column("component_type", VARCHAR, description="ChargeType, FeeType, PromotionType, AdjustmentType..."),
