@@ -3,6 +3,8 @@
 **Amazon calls.** Finances v0: ``listFinancialEvents`` (events posted in a window) and
 ``listFinancialEventGroups`` (the settlement periods, Open or Closed). Pages continue with
 ``payload.NextToken`` sent with the original filters, under the operation's token bucket (0.5/s, burst 30).
+Finances 2024-06-19: ``listTransactions`` (the same money as transactions with nested breakdowns, by
+``marketplaceId``; ``payload.nextToken``, 0.5/s, burst 10).
 Amazon refuses a window that ends less than two minutes before the request, so the end is clamped to
 ``now - REQUEST_LAG``; it answers for the whole account of the credential's region (no marketplace
 parameter).
@@ -38,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from sp_assets.lib.marketplaces import Marketplace
 from sp_assets.lib.spapi.http import SPAPIClient
-from sp_assets.lib.spapi.pages import FINANCES_V0, iter_pages, iter_records, payload_list
+from sp_assets.lib.spapi.pages import FINANCES_2024, FINANCES_V0, iter_pages, iter_records, payload_list
 from sp_assets.lib.tablespec import BIGINT, DATE, MONEY, TIMESTAMPTZ, VARCHAR, Column, TableSpec
 
 # ------------------------------------------------------------------------------------------------
@@ -79,6 +81,18 @@ def list_financial_event_groups(client: SPAPIClient, started_after: datetime,
                               "FinancialEventGroupStartedBefore": started_before, "MaxResultsPerPage": page_size}
     yield from iter_records(client, "listFinancialEventGroups", GROUPS_PATH, params, FINANCES_V0,
                             payload_list("FinancialEventGroupList"))
+
+
+TRANSACTIONS_PATH = "/finances/2024-06-19/transactions"
+
+
+def list_transactions(client: SPAPIClient, marketplace_id: str, posted_after: datetime,
+                      posted_before: datetime) -> Iterator[dict[str, Any]]:
+    """Yield the transactions of one marketplace posted in [after, before), all pages."""
+    params: dict[str, Any] = {"postedAfter": posted_after, "postedBefore": posted_before,
+                              "marketplaceId": marketplace_id}
+    yield from iter_records(client, "listTransactions", TRANSACTIONS_PATH, params, FINANCES_2024,
+                            payload_list("transactions"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -317,6 +331,45 @@ def flatten_events(pages: Iterator[dict[str, Any]] | list[dict[str, Any]], marke
     return out
 
 
+def _leaves(breakdowns: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, breakdown) of every breakdown without breakdowns under it: the money, counted once."""
+    for k, breakdown in enumerate(_list(breakdowns)):
+        here = f"{path}/{breakdown.get('breakdownType')}[{k}]"
+        if _list(breakdown.get("breakdowns")):
+            yield from _leaves(breakdown["breakdowns"], here)
+        else:
+            yield here, breakdown
+
+
+def _related(transaction: dict[str, Any], name: str) -> str | None:
+    return next((r.get("relatedIdentifierValue") for r in _list(transaction.get("relatedIdentifiers"))
+                 if r.get("relatedIdentifierName") == name), None)
+
+
+def transaction_rows(transaction: dict[str, Any], marketplace: Marketplace) -> list[dict[str, Any]]:
+    """One row per leaf breakdown of a ``Transaction`` (one row with its total when it has none)."""
+    zone = ZoneInfo(marketplace.timezone)
+    value = transaction.get("postedDate")
+    posted = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC) if isinstance(value, str) else None
+    details = transaction.get("marketplaceDetails") or {}
+    base = {
+        "posted_date": posted.astimezone(zone).date() if posted else None, "posted_at": posted,
+        "transaction_id": transaction.get("transactionId"), "transaction_type": transaction.get("transactionType"),
+        "transaction_status": transaction.get("transactionStatus"), "description": transaction.get("description"),
+        "amazon_order_id": _related(transaction, "ORDER_ID"),
+        "financial_event_group_id": _related(transaction, "FINANCIAL_EVENT_GROUP_ID"),
+        "marketplace_id": details.get("marketplaceId") or marketplace.marketplace_id,
+    }
+    leaves = list(_leaves(transaction.get("breakdowns"), "")) or [("totalAmount", {
+        "breakdownType": None, "breakdownAmount": transaction.get("totalAmount")})]
+    rows = []
+    for path, leaf in leaves:
+        money = leaf.get("breakdownAmount") or {}
+        rows.append({**base, "breakdown_path": path, "breakdown_type": leaf.get("breakdownType"),
+                     "amount": money.get("currencyAmount"), "currency": money.get("currencyCode")})
+    return rows
+
+
 _STATUS_RANK = {"Open": 0, "Closed": 1}
 
 
@@ -401,6 +454,31 @@ FINANCIAL_EVENT_GROUPS = TableSpec(
 )
 
 
+TRANSACTIONS = TableSpec(
+    name="transactions",
+    columns=(
+        Column("posted_date", DATE, nullable=False, description="the posted time's local day (the partition)"),
+        Column("posted_at", TIMESTAMPTZ),
+        Column("transaction_id", VARCHAR, nullable=False),
+        Column("transaction_type", VARCHAR, description="Shipment, Refund..."),
+        Column("transaction_status", VARCHAR, description="RELEASED, DEFERRED or DEFERRED_RELEASED"),
+        Column("description", VARCHAR),
+        Column("amazon_order_id", VARCHAR, description="the ORDER_ID related identifier"),
+        Column("financial_event_group_id", VARCHAR, description="the FINANCIAL_EVENT_GROUP_ID related identifier"),
+        Column("marketplace_id", VARCHAR),
+        Column("breakdown_path", VARCHAR, nullable=False,
+               description="where the leaf sits: /ProductCharges[0]/Principal[0] (totalAmount without breakdowns)"),
+        Column("breakdown_type", VARCHAR, description="the leaf's breakdownType: Principal, Tax, Commission..."),
+        Column("amount", MONEY, description="signed as Amazon sends it; the leaves add up to the transaction's total"),
+        Column("currency", VARCHAR),
+    ),
+    primary_key=("transaction_id", "breakdown_path"),
+    partition_column="posted_date",
+    description="Finances 2024-06-19 transactions (listTransactions) of the marketplace, one row per leaf "
+                "breakdown, by posted day.",
+)
+
+
 # ------------------------------------------------------------------------------------------------
 # Fetch: Amazon's pages to rows
 # ------------------------------------------------------------------------------------------------
@@ -433,3 +511,13 @@ def fetch_group_rows(client: SPAPIClient, marketplace: Marketplace, fetched_at: 
     groups = list_financial_event_groups(client, fetched_at - GROUPS_LOOKBACK, latest_end(fetched_at))
     rows = [group_row(g, fetched_at) for g in groups]
     return [r for r in rows if r["original_total_currency"] in (None, marketplace.currency)]
+
+
+def fetch_transaction_rows(client: SPAPIClient, marketplace: Marketplace, start: datetime, end: datetime,
+                           now: datetime | None = None) -> list[dict[str, Any]]:
+    """``transactions`` rows of the marketplace posted in [start, end), the end clamped to what Amazon allows."""
+    end = min(end, latest_end(now))
+    if start >= end:
+        return []
+    return [row for t in list_transactions(client, marketplace.marketplace_id, start, end)
+            for row in transaction_rows(t, marketplace)]

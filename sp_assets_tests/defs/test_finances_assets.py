@@ -100,3 +100,22 @@ def test_a_closed_group_never_becomes_open_again(asset_env: AssetEnv) -> None:
     again = dict(asset_env.warehouse.query(
         "select financial_event_group_id, processing_status from us.financial_event_groups").rows())
     assert again[open_id] == "Closed", "the sandbox's Open answer does not reopen it either"
+
+
+def test_transactions_hold_the_same_money_as_the_events_per_day(asset_env: AssetEnv) -> None:
+    first = (datetime.now(UTC) - timedelta(days=6)).date()
+    last = first + timedelta(days=1)
+    result = _run(asset_env, 2, first=first.isoformat(), last=last.isoformat())
+    assert check_evaluations(result)[("us/transactions", "transactions_primary_key")].passed
+    _run(asset_env, 0, first=first.isoformat(), last=last.isoformat())
+    per_day = asset_env.warehouse.query(
+        "select t.posted_date, t.amount, e.amount from (select posted_date, sum(amount) as amount from "
+        "us.transactions group by 1) t full join (select posted_date, sum(amount) as amount from "
+        "us.financial_events group by 1) e using (posted_date) order by 1").rows()
+    assert [d for d, _, _ in per_day] == [first, last]
+    assert all(t == e and t != 0 for _, t, e in per_day), per_day
+    orders = asset_env.warehouse.query(
+        "select count(distinct amazon_order_id) from us.transactions where amazon_order_id in "
+        "(select amazon_order_id from us.financial_events)").item()
+    assert orders > 50
+    assert materialization_metadata(result, ["us", "transactions"])[0]["write"]["operation"] == "replace_partition"

@@ -14,10 +14,13 @@ from sp_assets.lib.finances import (
     FINANCIAL_EVENT_GROUPS,
     FINANCIAL_EVENTS,
     REQUEST_LAG,
+    TRANSACTIONS,
     fetch_financial_event_rows,
     fetch_group_rows,
+    fetch_transaction_rows,
     flatten_events,
     list_financial_events,
+    transaction_rows,
 )
 from sp_assets.lib.marketplaces import by_id
 from sp_assets.lib.tablespec import frame_from_records
@@ -153,3 +156,20 @@ def test_every_known_list_flattens_and_an_unknown_one_is_kept() -> None:
     assert [r["event_key"] for r in again] == [r["event_key"] for r in rows], "stable keys"
     de = flatten_events([page], DE, date(2026, 3, 1))
     assert de.other_marketplaces == 3 and not {"Shipment", "Refund", "Retrocharge"} & {r["event_type"] for r in de.rows}
+
+
+def test_transactions_flatten_to_leaf_breakdowns(sandbox) -> None:
+    index = int((datetime.now(UTC) - docs.SETTLEMENT_ANCHOR) / docs.SETTLEMENT_PERIOD) - 2
+    start, _ = docs.settlement_period(index)
+    end = start + timedelta(hours=12)
+    with client_for(sandbox, "NA", refresh_token="Atzr|sandbox-na-lib-finances-transactions") as client:
+        rows = fetch_transaction_rows(client, US, start, end)
+    frame = frame_from_records(TRANSACTIONS, rows)
+    assert frame.height > 50 and frame.select(["transaction_id", "breakdown_path"]).is_unique().all()
+    assert set(frame["marketplace_id"].unique()) == {US.marketplace_id}
+    assert {"Principal", "Tax", "Commission"} <= set(frame["breakdown_type"].unique())
+    assert sum(frame["amount"].to_list()) == sandbox.backend("finances").total(US.marketplace_id, start, end)
+    bare = transaction_rows({"transactionId": "T1", "postedDate": "2026-03-01T07:30:00Z",
+                             "totalAmount": {"currencyCode": "USD", "currencyAmount": -39.99}}, US)
+    assert [(r["breakdown_path"], r["amount"], r["posted_date"]) for r in bare] == [
+        ("totalAmount", -39.99, date(2026, 2, 28))], "a transaction without breakdowns keeps its total"

@@ -158,3 +158,48 @@ def test_amazons_window_rules(sandbox: SandboxServer) -> None:
     bad_groups = na.get(GROUPS, params={"FinancialEventGroupStartedAfter": now.isoformat()})
     assert bad_groups.status_code == 400
     validate_response(MODEL, "listFinancialEventGroups", 400, bad_groups.json(), strict=True)
+
+
+# ------------------------------------------------------------------------------------------ 2024-06-19
+TRANSACTIONS_MODEL = "finances_2024-06-19.json"
+TRANSACTIONS = "/finances/2024-06-19/transactions"
+
+
+def leaves(breakdowns: list[dict]) -> Iterator[Decimal]:
+    for breakdown in breakdowns:
+        if breakdown.get("breakdowns"):
+            yield from leaves(breakdown["breakdowns"])
+        else:
+            yield Decimal(str(breakdown["breakdownAmount"]["currencyAmount"]))
+
+
+def test_transactions_are_the_events_of_one_marketplace(sandbox: SandboxServer) -> None:
+    na = caller(sandbox, "Atzr|sandbox-na-finances-transactions")
+    index, start, end = closed_period()
+    window = {"postedAfter": start.isoformat(), "postedBefore": (start + timedelta(days=2)).isoformat(),
+              "marketplaceId": US}
+    found: list[dict] = []
+    query = dict(window)
+    while True:
+        answer = na.get(TRANSACTIONS, params=query)
+        assert answer.status_code == 200, answer.text
+        validate_response(TRANSACTIONS_MODEL, "listTransactions", 200, answer.json(), strict=True)
+        found.extend(answer.json()["payload"]["transactions"])
+        if "nextToken" not in answer.json()["payload"]:
+            break
+        query = {**window, "nextToken": answer.json()["payload"]["nextToken"]}
+    assert len(found) > 100 and {t["marketplaceDetails"]["marketplaceId"] for t in found} == {US}
+    assert len({t["transactionId"] for t in found}) == len(found)
+    for t in found:
+        assert sum(leaves(t["breakdowns"]), Decimal(0)) == Decimal(str(t["totalAmount"]["currencyAmount"]))
+    events = sandbox.backend("finances").events(US, start, start + timedelta(days=2))
+    assert sum((Decimal(str(t["totalAmount"]["currencyAmount"])) for t in found), Decimal(0)) == sum(
+        (e.amount for e in events), Decimal(0)), "the same money as the v0 events"
+    groups = {r["relatedIdentifierValue"] for t in found for r in t["relatedIdentifiers"]
+              if r["relatedIdentifierName"] == "FINANCIAL_EVENT_GROUP_ID"}
+    assert groups == {docs.settlement_id(US, index)}
+    bad = na.get(TRANSACTIONS, params={**window, "transactionStatus": "LOST"})
+    assert bad.status_code == 400
+    validate_response(TRANSACTIONS_MODEL, "listTransactions", 400, bad.json(), strict=True)
+    late = na.get(TRANSACTIONS, params={"postedAfter": start.isoformat(), "postedBefore": datetime.now(UTC).isoformat()})
+    assert late.status_code == 400 and "two minutes" in late.json()["errors"][0]["details"]

@@ -7,9 +7,11 @@ asset                       the Amazon call                                     
                             (PostedAfter/PostedBefore, ends clamped to now-2m)  (``posted_date``)
 ``financial_event_groups``  listFinancialEventGroups, groups opened in the      merge by group id, never turning
                             last 179 days (not partitioned)                     a Closed group Open again
+``transactions``            listTransactions (Finances 2024-06-19) on the        partition replace by posted day
+                            partition window, this marketplace                   (``posted_date``)
 ==========================  ==================================================  ================================
 
-Events are ROLLING: Amazon says the last 48 hours may still be missing, so the daily schedule re-pulls
+Events and transactions are ROLLING: Amazon says the last 48 hours may still be missing, so the daily schedule re-pulls
 the last ``days_back`` days and each day's rows are replaced. The groups carry the refresh tag
 ``unpartitioned`` (run by the daily schedule's unpartitioned job); an Open group's total moves until
 the period closes, so each run merges the current state.
@@ -36,8 +38,10 @@ from sp_assets.lib.finances import (
     FINANCIAL_EVENT_GROUPS,
     FINANCIAL_EVENTS,
     GROUPS_LOOKBACK,
+    TRANSACTIONS,
     fetch_financial_event_rows,
     fetch_group_rows,
+    fetch_transaction_rows,
 )
 
 FAMILY = "finances"
@@ -51,13 +55,18 @@ DESCRIPTIONS = {
                               "last 179 days in the marketplace's currency, Open or Closed, with their totals and "
                               "fund transfers. Not partitioned. Write mode: **merge** by group id, never turning a "
                               "Closed group Open again.",
+    "transactions": "No seed equivalent: the same money as Finances 2024-06-19 transactions (listTransactions, "
+                    "by marketplaceId), one row per leaf breakdown (Principal, Tax, Commission...) of each "
+                    "transaction posted on the partition's local day. Write mode: **partition replace** by posted "
+                    "day.",
 }
 
 
 def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
-    """``financial_events`` and ``financial_event_groups``, their checks run in their steps."""
+    """``financial_events``, ``financial_event_groups`` and ``transactions``, their checks run in their steps."""
     checks = in_step(finances_table_checks(entry), checks_in_step)
     event_checks, group_checks = checks.get(FINANCIAL_EVENTS.name, []), checks.get(FINANCIAL_EVENT_GROUPS.name, [])
+    transaction_checks = checks.get(TRANSACTIONS.name, [])
 
     @dg.asset(check_specs=specs_of(event_checks), **asset_kwargs(entry, FINANCIAL_EVENTS.name, FAMILY, ROLLING,
                                                                   DESCRIPTIONS["financial_events"]))
@@ -97,14 +106,28 @@ def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tr
         stage.written()
         yield from materialized_then_checked(context, result, group_checks)
 
-    return [financial_events, financial_event_groups]
+    @dg.asset(check_specs=specs_of(transaction_checks), **asset_kwargs(entry, TRANSACTIONS.name, FAMILY, ROLLING,
+                                                                        DESCRIPTIONS["transactions"]))
+    @fail_fast(entry)
+    def transactions(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        start, end = utc_window(context)
+        client = sp_client(context, entry)
+        frame, _, api, stage = fetch_staged(context, entry, TRANSACTIONS, client, lambda: (
+            fetch_transaction_rows(client, entry.marketplace, start, end, utc_now()), {}))
+        result = write_frame(context, entry, TRANSACTIONS, frame, mode=REPLACE_PARTITION, window=(start, end),
+                             api=api, days=local_dates(entry, start, end), **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, transaction_checks)
+
+    return [financial_events, financial_event_groups, transactions]
 
 
 # ------------------------------------------------------------------------------------------ checks
 def finances_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
     """The checks of each finances table, by table name."""
     return {FINANCIAL_EVENTS.name: [primary_key(entry, FINANCIAL_EVENTS)],
-            FINANCIAL_EVENT_GROUPS.name: [primary_key(entry, FINANCIAL_EVENT_GROUPS)]}
+            FINANCIAL_EVENT_GROUPS.name: [primary_key(entry, FINANCIAL_EVENT_GROUPS)],
+            TRANSACTIONS.name: [primary_key(entry, TRANSACTIONS)]}
 
 
 def build_finances_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:

@@ -19,6 +19,7 @@ per window and kept (a page token re-reads the same list); a closed period's tot
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from typing import Any
 
 from sp_assets.lib.marketplaces import by_id, in_region
 from sp_assets.sandbox import report_documents as docs
+from sp_assets.sandbox.backends.sellers import seller_id
 from sp_assets.sandbox.operations import iso
 from sp_assets.sandbox.seller import SyntheticSeller
 
@@ -121,9 +123,48 @@ def render_events(events: Iterable[FinancialEvent]) -> dict[str, list[dict[str, 
     return lists
 
 
+# Finances 2024-06-19 transactions: a financial event as one transaction, its components as breakdowns.
+TRANSACTION_STATUSES = ("DEFERRED", "RELEASED", "DEFERRED_RELEASED")
+_TRANSACTION_TEXT = {"ShipmentEventList": ("Shipment", "Order Payment"), "RefundEventList": ("Refund", "Refund Order")}
+_BREAKDOWN_GROUPS = (("ProductCharges", ("ItemChargeList", "ItemChargeAdjustmentList"), "ChargeType", "ChargeAmount"),
+                     ("Promotions", ("PromotionList",), "PromotionType", "PromotionAmount"),
+                     ("AmazonFees", ("ItemFeeList",), "FeeType", "FeeAmount"))
+
+
+def _amount(value: dict[str, Any]) -> Decimal:
+    return Decimal(str(value["CurrencyAmount"]))
+
+
+def _money_2024(amount: Decimal, code: str) -> dict[str, Any]:
+    """The 2024-06-19 ``Currency``: lower-case names, a number amount."""
+    rendered = currency(amount, code)
+    return {"currencyCode": rendered["CurrencyCode"], "currencyAmount": rendered["CurrencyAmount"]}
+
+
+def _breakdowns(items: list[dict[str, Any]], code: str) -> tuple[list[dict[str, Any]], Decimal]:
+    """Two levels: a group (ProductCharges, Promotions, AmazonFees), then one leaf per component type;
+    and the total of the leaves."""
+    out, total = [], Decimal(0)
+    for group, lists, type_key, amount_key in _BREAKDOWN_GROUPS:
+        leaves: dict[str, Decimal] = {}
+        for item in items:
+            for name in lists:
+                for component in item.get(name, []):
+                    leaves[component[type_key]] = leaves.get(component[type_key], Decimal(0)) + _amount(
+                        component[amount_key])
+        if leaves:
+            subtotal = sum(leaves.values(), Decimal(0))
+            total += subtotal
+            out.append({"breakdownType": group, "breakdownAmount": _money_2024(subtotal, code),
+                        "breakdowns": [{"breakdownType": t, "breakdownAmount": _money_2024(a, code)}
+                                       for t, a in leaves.items()]})
+    return out, total
+
+
 class FinancesBackend:
     def __init__(self, seller: SyntheticSeller) -> None:
         self.seller = seller
+        self.seller_id = seller_id(seller.seed)
         self._windows: OrderedDict[tuple[str, str, str], list[FinancialEvent]] = OrderedDict()
         self._closed_totals: dict[tuple[str, int], Decimal] = {}
         self._lock = threading.Lock()
@@ -202,3 +243,48 @@ class FinancesBackend:
                     out.append(group)
             index += 1
         return out
+
+    # ------------------------------------------------------------------------------ transactions (2024-06-19)
+    def transaction(self, event: FinancialEvent) -> dict[str, Any]:
+        """One financial event as a ``Transaction``: the same total, its components as breakdowns."""
+        marketplace = by_id(event.marketplace_id)
+        code = marketplace.currency
+        transaction_type, description = _TRANSACTION_TEXT[event.list_name]
+        items = event.body.get("ShipmentItemList") or event.body.get("ShipmentItemAdjustmentList") or []
+        index = int((event.posted - docs.SETTLEMENT_ANCHOR) / docs.SETTLEMENT_PERIOD)
+        digest = hashlib.blake2b(f"{event.list_name}:{event.order_id}:{iso(event.posted)}".encode(),
+                                 digest_size=12).hexdigest().upper()
+        rendered_items = []
+        for item in items:
+            product = self.seller.product(event.marketplace_id, item["SellerSKU"])
+            context: dict[str, Any] = {"contextType": "ProductContext", "sku": item["SellerSKU"],
+                                       "quantityShipped": item["QuantityShipped"]}
+            if product is not None:
+                context.update({"asin": product.asin, "fulfillmentNetwork": product.fulfillment_channel})
+            breakdowns, item_total = _breakdowns([item], code)
+            rendered_item: dict[str, Any] = {
+                "description": product.title if product is not None else item["SellerSKU"],
+                "totalAmount": _money_2024(item_total, code), "breakdowns": breakdowns, "contexts": [context]}
+            if item.get("OrderAdjustmentItemId"):
+                rendered_item["relatedIdentifiers"] = [{"itemRelatedIdentifierName": "ORDER_ADJUSTMENT_ITEM_ID",
+                                                        "itemRelatedIdentifierValue": item["OrderAdjustmentItemId"]}]
+            rendered_items.append(rendered_item)
+        return {
+            "sellingPartnerMetadata": {"sellingPartnerId": self.seller_id, "accountType": "Standard Orders",
+                                       "marketplaceId": event.marketplace_id},
+            "relatedIdentifiers": [
+                {"relatedIdentifierName": "ORDER_ID", "relatedIdentifierValue": event.order_id},
+                {"relatedIdentifierName": "FINANCIAL_EVENT_GROUP_ID",
+                 "relatedIdentifierValue": docs.settlement_id(event.marketplace_id, index)}],
+            "transactionType": transaction_type, "transactionId": f"T{digest}", "transactionStatus": "RELEASED",
+            "description": description, "postedDate": iso(event.posted),
+            "totalAmount": _money_2024(event.amount, code),
+            "marketplaceDetails": {"marketplaceId": event.marketplace_id, "marketplaceName": marketplace.sales_channel},
+            "items": rendered_items, "breakdowns": _breakdowns(items, code)[0],
+        }
+
+    def transactions(self, region: str, start: datetime, end: datetime,
+                     marketplace_id: str | None = None) -> list[dict[str, Any]]:
+        """Transactions posted in [start, end) in ``region`` (one marketplace when given), oldest first."""
+        return [self.transaction(e) for e in self.region_events(region, start, end)
+                if marketplace_id is None or e.marketplace_id == marketplace_id]

@@ -1,5 +1,6 @@
 """Finances v0: listFinancialEvents ``GET /finances/v0/financialEvents`` and listFinancialEventGroups
-``GET /finances/v0/financialEventGroups`` (0.5/s, burst 30 each).
+``GET /finances/v0/financialEventGroups`` (0.5/s, burst 30 each); Finances 2024-06-19: listTransactions
+``GET /finances/2024-06-19/transactions`` (0.5/s, burst 10; the same events, ``marketplaceId`` optional).
 
 Amazon's window rules: the window's end (``PostedBefore`` / ``FinancialEventGroupStartedBefore``,
 default two minutes before now) must come after its start and more than two minutes before the
@@ -21,6 +22,7 @@ from sp_assets.sandbox.backends.finances import (
     MAX_PAGE_SIZE,
     MAX_WINDOW,
     REQUEST_LAG,
+    TRANSACTION_STATUSES,
     FinancesBackend,
     render_events,
 )
@@ -30,6 +32,8 @@ from sp_assets.sandbox.state import SandboxState
 
 LIST_FINANCIAL_EVENTS = Operation("listFinancialEvents", 0.5, 30)
 LIST_FINANCIAL_EVENT_GROUPS = Operation("listFinancialEventGroups", 0.5, 30)
+LIST_TRANSACTIONS = Operation("listTransactions", 0.5, 10)
+TRANSACTIONS_PAGE_SIZE = 100
 TOKEN_MAX_AGE = 3600.0
 
 
@@ -40,21 +44,22 @@ def build(state: SandboxState) -> list[Route]:
         api_route("GET", "/finances/v0/financialEvents", LIST_FINANCIAL_EVENTS, list_financial_events, state),
         api_route("GET", "/finances/v0/financialEventGroups", LIST_FINANCIAL_EVENT_GROUPS,
                   list_financial_event_groups, state),
+        api_route("GET", "/finances/2024-06-19/transactions", LIST_TRANSACTIONS, list_transactions, state),
     ]
 
 
-def _window(req: ApiRequest, state: SandboxState, after_name: str, before_name: str
-            ) -> tuple[datetime, datetime, int]:
-    """(start, end, offset) from the NextToken, or from the query checked against Amazon's rules."""
+def _window(req: ApiRequest, state: SandboxState, after_name: str, before_name: str,
+            token_name: str = "NextToken") -> tuple[datetime, datetime, int]:
+    """(start, end, offset) from the page token, or from the query checked against Amazon's rules."""
     tokens: PageTokens = state.backends["finances.tokens"]
-    token = req.get("NextToken")
+    token = req.get(token_name)
     if token is not None:
         try:
-            data = tokens.decode(token, "NextToken", TOKEN_MAX_AGE)
+            data = tokens.decode(token, token_name, TOKEN_MAX_AGE)
         except InvalidPageToken as error:
             raise invalid(str(error)) from None
         if data.get("op") != after_name:
-            raise invalid(f"NextToken was issued by another operation, not the one that takes {after_name}")
+            raise invalid(f"{token_name} was issued by another operation, not the one that takes {after_name}")
         return to_moment(data["a"]), to_moment(data["b"]), int(data["o"])
     now = state.seller.now()
     latest = now - REQUEST_LAG
@@ -98,4 +103,28 @@ def list_financial_event_groups(req: ApiRequest, state: SandboxState) -> ApiResu
     payload: dict = {"FinancialEventGroupList": page.items}
     if page.next_token:
         payload["NextToken"] = page.next_token
+    return ApiResult({"payload": payload})
+
+
+def list_transactions(req: ApiRequest, state: SandboxState) -> ApiResult:
+    """Finances 2024-06-19: the same events as transactions, optionally of one marketplace."""
+    if req.has("relatedIdentifierName") or req.has("relatedIdentifierValue"):
+        raise invalid("relatedIdentifierName/relatedIdentifierValue are not served by this sandbox; "
+                      "ask by postedAfter/postedBefore")
+    marketplace_id = req.get("marketplaceId")
+    if marketplace_id is not None:
+        req.check_marketplace(marketplace_id)
+    status = req.get("transactionStatus")
+    if status is not None and status not in TRANSACTION_STATUSES:
+        raise invalid(f"transactionStatus must be one of {', '.join(TRANSACTION_STATUSES)}, got {status!r}")
+    start, end, offset = _window(req, state, "postedAfter", "postedBefore", "nextToken")
+    backend: FinancesBackend = state.backends["finances"]
+    empty = end - start > MAX_WINDOW or end < state.seller.now() - HISTORY
+    found = [] if empty else backend.transactions(req.region, start, end, marketplace_id)
+    found = [t for t in found if status is None or t["transactionStatus"] == status]
+    page = cut_page(found, offset, TRANSACTIONS_PAGE_SIZE, state.backends["finances.tokens"],
+                    {"op": "postedAfter", "a": from_moment(start), "b": from_moment(end)})
+    payload: dict = {"transactions": page.items}
+    if page.next_token:
+        payload["nextToken"] = page.next_token
     return ApiResult({"payload": payload})
