@@ -203,3 +203,18 @@ def test_transactions_are_the_events_of_one_marketplace(sandbox: SandboxServer) 
     validate_response(TRANSACTIONS_MODEL, "listTransactions", 400, bad.json(), strict=True)
     late = na.get(TRANSACTIONS, params={"postedAfter": start.isoformat(), "postedBefore": datetime.now(UTC).isoformat()})
     assert late.status_code == 400 and "two minutes" in late.json()["errors"][0]["details"]
+
+
+def test_burst_30_at_half_a_call_a_second(sandbox_factory) -> None:
+    """Amazon's plan for listFinancialEvents: 0.5/s, burst 30 (the answer's rate header says 0.5)."""
+    sb = sandbox_factory(speed=1.0)
+    na = caller(sb, "Atzr|sandbox-na-finances-burst")
+    _, start, _ = closed_period()
+    params = {"PostedAfter": start.isoformat(), "PostedBefore": (start + timedelta(minutes=1)).isoformat()}
+    answers = [na.get(EVENTS, params=params) for _ in range(30)]
+    assert [a.status_code for a in answers] == [200] * 30, "a full bucket serves the burst"
+    assert {a.headers["x-amzn-RateLimit-Limit"] for a in answers} == {"0.5"}
+    statuses = [na.get(EVENTS, params=params).status_code for _ in range(200)]
+    assert 429 in statuses, "then the bucket refills at 0.5 a second, far slower than these calls"
+    groups = na.get(GROUPS, params={"FinancialEventGroupStartedAfter": start.isoformat()})
+    assert groups.status_code == 200, "each operation has its own bucket"
