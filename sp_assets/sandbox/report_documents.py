@@ -845,45 +845,67 @@ class Posting:
 
 def settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: datetime,
                         end: datetime) -> Iterator[Posting]:
-    """Money movements posted in [start, end): shipped items (price, tax, fees, promotions) and refunds.
+    """Money movements posted in [start, end): shipped items (price, tax, fees, promotions), then refunds.
 
     The settlement report of a period and the Finances API's events (``backends/finances.py``) are both
     cut from these postings, so a settlement's total is the sum of its period's financial events."""
     currency = by_id(marketplace_id).currency
     for plan in plans_purchased(seller, marketplace_id, start - _SHIP_HORIZON, end):
         shipped = shipped_at(plan)
-        if shipped is None or not start <= shipped < end:
-            continue
-        shipment = f"D{seller.rng('shipment', plan.amazon_order_id).randrange(10**8, 10**9)}"
-        for item in plan.items:
-            base: dict[str, Any] = dict(transaction_type="Order", order_id=plan.amazon_order_id, shipment_id=shipment,
-                        fulfillment_id=plan.fulfillment_channel, posted=shipped, order_item_code=item.order_item_id,
-                        sku=item.sku, promotion_id="")
-            yield Posting(amount_type="ItemPrice", amount_description="Principal", amount=item.item_price,
-                           quantity=str(item.quantity), **base)
-            yield Posting(amount_type="ItemPrice", amount_description="Tax", amount=item.item_tax, quantity="",
-                           **base)
-            if item.shipping_price:
-                yield Posting(amount_type="ItemPrice", amount_description="Shipping", amount=item.shipping_price,
-                               quantity="", **base)
-            commission = _settle_money(-item.item_price * Decimal("0.15"), currency)
-            yield Posting(amount_type="ItemFees", amount_description="Commission", amount=commission, quantity="",
-                           **base)
-            if plan.fulfillment_channel == "AFN":
-                fee = _settle_money(-item.unit_price * Decimal("0.12") * item.quantity, currency)
-                yield Posting(amount_type="ItemFees", amount_description="FBAPerUnitFulfillmentFee", amount=fee,
-                               quantity="", **base)
-            if item.promotion_discount:
-                yield Posting(amount_type="Promotion", amount_description="Principal",
-                               amount=-item.promotion_discount, quantity="",
-                               **{**base, "promotion_id": item.promotion_id or ""})
+        if shipped is not None and start <= shipped < end:
+            yield from shipment_postings(seller, plan, shipped, currency)
     for event in returns_between(seller, marketplace_id, start, end, end):
-        unit = event.item.item_price / event.item.quantity
-        yield Posting(transaction_type="Refund", order_id=event.plan.amazon_order_id, shipment_id="",
-                       amount_type="ItemPrice", amount_description="Principal",
-                       amount=_settle_money(-unit * event.quantity, currency), fulfillment_id="AFN", posted=event.at,
-                       order_item_code=event.item.order_item_id, sku=event.item.sku, quantity=str(event.quantity),
-                       promotion_id="")
+        yield refund_posting(event, currency)
+
+
+def postings_by_order(seller: SyntheticSeller, marketplace_id: str, start: datetime,
+                      end: datetime) -> Iterator[Posting]:
+    """The same postings as :func:`settlement_postings`, in one pass over the orders (each order's shipment,
+    then its refunds): half the order generation for long windows, in another order."""
+    currency = by_id(marketplace_id).currency
+    for plan in plans_purchased(seller, marketplace_id, start - _RETURN_HORIZON, end):
+        shipped = shipped_at(plan)
+        if shipped is not None and start <= shipped < end:
+            yield from shipment_postings(seller, plan, shipped, currency)
+        for event in plan_returns(seller, plan):
+            if start <= event.at < end:
+                yield refund_posting(event, currency)
+
+
+def shipment_postings(seller: SyntheticSeller, plan: OrderPlan, shipped: datetime, currency: str) -> Iterator[Posting]:
+    """A shipped order's postings: each item's price, tax, shipping, Amazon's fees and its promotion."""
+    shipment = f"D{seller.rng('shipment', plan.amazon_order_id).randrange(10**8, 10**9)}"
+    for item in plan.items:
+        base: dict[str, Any] = dict(transaction_type="Order", order_id=plan.amazon_order_id, shipment_id=shipment,
+                                    fulfillment_id=plan.fulfillment_channel, posted=shipped,
+                                    order_item_code=item.order_item_id, sku=item.sku, promotion_id="")
+        yield Posting(amount_type="ItemPrice", amount_description="Principal", amount=item.item_price,
+                      quantity=str(item.quantity), **base)
+        yield Posting(amount_type="ItemPrice", amount_description="Tax", amount=item.item_tax, quantity="", **base)
+        if item.shipping_price:
+            yield Posting(amount_type="ItemPrice", amount_description="Shipping", amount=item.shipping_price,
+                          quantity="", **base)
+        commission = _settle_money(-item.item_price * Decimal("0.15"), currency)
+        yield Posting(amount_type="ItemFees", amount_description="Commission", amount=commission, quantity="",
+                      **base)
+        if plan.fulfillment_channel == "AFN":
+            fee = _settle_money(-item.unit_price * Decimal("0.12") * item.quantity, currency)
+            yield Posting(amount_type="ItemFees", amount_description="FBAPerUnitFulfillmentFee", amount=fee,
+                          quantity="", **base)
+        if item.promotion_discount:
+            yield Posting(amount_type="Promotion", amount_description="Principal",
+                          amount=-item.promotion_discount, quantity="",
+                          **{**base, "promotion_id": item.promotion_id or ""})
+
+
+def refund_posting(event: ReturnEvent, currency: str) -> Posting:
+    """A customer return's refund: the returned units' share of the item price, negative."""
+    unit = event.item.item_price / event.item.quantity
+    return Posting(transaction_type="Refund", order_id=event.plan.amazon_order_id, shipment_id="",
+                   amount_type="ItemPrice", amount_description="Principal",
+                   amount=_settle_money(-unit * event.quantity, currency), fulfillment_id="AFN", posted=event.at,
+                   order_item_code=event.item.order_item_id, sku=event.item.sku, quantity=str(event.quantity),
+                   promotion_id="")
 
 
 def _settle_money(value: Decimal, currency: str) -> Decimal:

@@ -218,3 +218,13 @@ def test_burst_30_at_half_a_call_a_second(sandbox_factory) -> None:
     assert 429 in statuses, "then the bucket refills at 0.5 a second, far slower than these calls"
     groups = na.get(GROUPS, params={"FinancialEventGroupStartedAfter": start.isoformat()})
     assert groups.status_code == 200, "each operation has its own bucket"
+
+
+def test_the_one_pass_postings_are_the_settlements_postings(sandbox: SandboxServer) -> None:
+    """The backend reads postings order by order; the settlement report period by period: the same set."""
+    _, start, _ = closed_period()
+    window = (start - timedelta(days=1), start + timedelta(days=2))
+    by_order = list(docs.postings_by_order(sandbox.seller, US, *window))
+    settlement = list(docs.settlement_postings(sandbox.seller, US, *window))
+    assert sorted(by_order, key=repr) == sorted(settlement, key=repr)
+    assert {p.transaction_type for p in by_order} == {"Order", "Refund"}

@@ -1,7 +1,8 @@
 """Finances v0 (listFinancialEvents, listFinancialEventGroups): what the seller kept, cut from the settlements.
 
 Every event is built from the postings the settlement report is written from
-(``report_documents.settlement_postings``), so by construction:
+(``report_documents.settlement_postings``; read here order by order with ``postings_by_order``, the same
+set), so by construction:
 
 * a shipment event's ``Principal`` charges are its order items' ``ItemPrice`` as getOrderItems serves them
   (tax, shipping, the promotion discount, Amazon's commission and FBA fee beside them);
@@ -174,7 +175,7 @@ class FinancesBackend:
         """The events of one marketplace posted in [start, end)."""
         if end <= start:
             return []
-        return events_from_postings(docs.settlement_postings(self.seller, marketplace_id, start, end), marketplace_id)
+        return events_from_postings(docs.postings_by_order(self.seller, marketplace_id, start, end), marketplace_id)
 
     def region_events(self, region: str, start: datetime, end: datetime) -> list[FinancialEvent]:
         """The events of every marketplace of ``region`` posted in [start, end), oldest first (kept per window)."""
@@ -194,17 +195,32 @@ class FinancesBackend:
 
     def total(self, marketplace_id: str, start: datetime, end: datetime) -> Decimal:
         """The sum of a marketplace's postings in [start, end): a settlement period's total when it is one."""
-        return sum((p.amount for p in docs.settlement_postings(self.seller, marketplace_id, start, end)), Decimal(0))
+        return sum((p.amount for p in docs.postings_by_order(self.seller, marketplace_id, start, end)), Decimal(0))
 
     def closed_total(self, marketplace_id: str, index: int) -> Decimal:
         key = (marketplace_id, index)
         with self._lock:
             found = self._closed_totals.get(key)
         if found is None:
-            found = self.total(marketplace_id, *docs.settlement_period(index))
+            self._compute_closed_totals(marketplace_id, [index])
             with self._lock:
-                self._closed_totals[key] = found
+                found = self._closed_totals[key]
         return found
+
+    def _compute_closed_totals(self, marketplace_id: str, indexes: list[int]) -> None:
+        """The totals of several closed periods in one pass over their postings (kept: they never change)."""
+        with self._lock:
+            missing = sorted(i for i in indexes if (marketplace_id, i) not in self._closed_totals)
+        if not missing:
+            return
+        totals = dict.fromkeys(missing, Decimal(0))
+        start, end = docs.settlement_period(missing[0])[0], docs.settlement_period(missing[-1])[1]
+        for posting in docs.postings_by_order(self.seller, marketplace_id, start, end):
+            index = int((posting.posted - docs.SETTLEMENT_ANCHOR) / docs.SETTLEMENT_PERIOD)
+            if index in totals:
+                totals[index] += posting.amount
+        with self._lock:
+            self._closed_totals.update({(marketplace_id, i): total for i, total in totals.items()})
 
     # ------------------------------------------------------------------------------ event groups
     def group(self, marketplace_id: str, index: int, now: datetime) -> dict[str, Any] | None:
@@ -234,14 +250,18 @@ class FinancesBackend:
                now: datetime) -> list[dict[str, Any]]:
         """Groups of every marketplace of ``region`` opened in [started_after, started_before), oldest first."""
         first = max(0, -(-(started_after - docs.SETTLEMENT_ANCHOR) // docs.SETTLEMENT_PERIOD))
-        out = []
-        index = first
-        while docs.settlement_period(index)[0] < started_before:
+        out: list[dict[str, Any]] = []
+        last = first
+        while docs.settlement_period(last)[0] < started_before:
+            last += 1
+        closed = [i for i in range(first, last) if docs.settlement_period(i)[1] <= now]
+        for marketplace in in_region(region):
+            self._compute_closed_totals(marketplace.marketplace_id, closed)
+        for index in range(first, last):
             for marketplace in in_region(region):
                 group = self.group(marketplace.marketplace_id, index, now)
                 if group is not None:
                     out.append(group)
-            index += 1
         return out
 
     # ------------------------------------------------------------------------------ transactions (2024-06-19)
