@@ -9,8 +9,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sp_assets.defs.finances.assets import build_finances_assets, build_finances_checks
-from sp_assets.lib.finances import FINANCIAL_EVENT_GROUPS, group_row
+from sp_assets.defs.finances.assets import (
+    build_finances_assets,
+    build_finances_checks,
+    financial_events_currency,
+)
+from sp_assets.lib.finances import FINANCIAL_EVENT_GROUPS, FINANCIAL_EVENTS, group_row
 from sp_assets.lib.tablespec import frame_from_records
 from sp_assets.sandbox import report_documents as docs
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata
@@ -38,7 +42,9 @@ def test_a_closed_groups_events_add_up_to_its_total_and_its_settlement(asset_env
     zone = ZoneInfo("America/Los_Angeles")
     first, last = start.astimezone(zone).date(), (end - timedelta(microseconds=1)).astimezone(zone).date()
     result = _run(asset_env, 0, first=first.isoformat(), last=last.isoformat())
-    assert check_evaluations(result)[("us/financial_events", "financial_events_primary_key")].passed
+    evaluations = check_evaluations(result)
+    assert evaluations[("us/financial_events", "financial_events_primary_key")].passed
+    assert evaluations[("us/financial_events", "financial_events_currency")].passed
     _run(asset_env, 1)
     group_id = docs.settlement_id(US, index)
     status, original, currency = asset_env.warehouse.query(
@@ -119,3 +125,18 @@ def test_transactions_hold_the_same_money_as_the_events_per_day(asset_env: Asset
         "(select amazon_order_id from us.financial_events)").item()
     assert orders > 50
     assert materialization_metadata(result, ["us", "transactions"])[0]["write"]["operation"] == "replace_partition"
+
+
+def test_the_currency_check_warns_of_another_marketplaces_money(asset_env: AssetEnv) -> None:
+    entry = make_config({"us": {}}).marketplaces[0]
+    day = (datetime.now(UTC) - timedelta(days=30)).date()
+    row = {"posted_date": day, "event_type": "Shipment", "component_kind": "charge", "component_type": "Principal",
+           "amount": "9.99", "event_key": "k1"}
+    check = financial_events_currency(entry)
+    asset_env.warehouse.replace_partition("us", FINANCIAL_EVENTS, frame_from_records(
+        FINANCIAL_EVENTS, [{**row, "currency": "USD"}]), day, day + timedelta(days=1))
+    assert check.evaluate(asset_env.warehouse).passed
+    asset_env.warehouse.replace_partition("us", FINANCIAL_EVENTS, frame_from_records(
+        FINANCIAL_EVENTS, [{**row, "currency": "EUR"}]), day, day + timedelta(days=1))
+    failed = check.evaluate(asset_env.warehouse)
+    assert not failed.passed and failed.severity.value == "WARN" and failed.metadata["other_currency_rows"].value == 1

@@ -24,13 +24,23 @@ import dagster as dg
 
 from sp_assets.defs.checks import (
     ChecksByTable,
+    TableCheck,
     in_step,
     materialized_then_checked,
     primary_key,
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import ROLLING, UNPARTITIONED, asset_kwargs, fail_fast, local_dates, sp_client
+from sp_assets.defs.common import (
+    ROLLING,
+    UNPARTITIONED,
+    asset_key,
+    asset_kwargs,
+    fail_fast,
+    local_dates,
+    sp_client,
+    sql_table,
+)
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import MERGE, REPLACE_PARTITION, fetch_staged, utc_now, write_frame
@@ -43,6 +53,7 @@ from sp_assets.lib.finances import (
     fetch_group_rows,
     fetch_transaction_rows,
 )
+from sp_assets.lib.warehouse import Warehouse
 
 FAMILY = "finances"
 DESCRIPTIONS = {
@@ -123,9 +134,29 @@ def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tr
 
 
 # ------------------------------------------------------------------------------------------ checks
+def financial_events_currency(entry: MarketplaceConfig) -> TableCheck:
+    """Amazon answers for the whole region: an amount in another currency than the marketplace's means an
+    event of another marketplace got in (a warning: it does not block what reads the table)."""
+    currency = entry.marketplace.currency
+
+    def evaluate(warehouse: Warehouse) -> dg.AssetCheckResult:
+        if not warehouse.table_exists(entry.code, FINANCIAL_EVENTS.name):
+            return dg.AssetCheckResult(passed=True, metadata={"note": "table not created yet"})
+        others = warehouse.query(
+            f"select count(*) from {sql_table(entry, FINANCIAL_EVENTS.name)} "
+            f"where amount is not null and currency is distinct from ?", [currency]).item()
+        return dg.AssetCheckResult(passed=others == 0, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"other_currency_rows": int(others), "currency": currency})
+
+    return TableCheck(dg.AssetCheckSpec("financial_events_currency", asset=asset_key(entry, FINANCIAL_EVENTS.name),
+                                        description=f"every amount of {entry.code}.{FINANCIAL_EVENTS.name} is in "
+                                                    f"{currency}"),
+                      evaluate)
+
+
 def finances_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
     """The checks of each finances table, by table name."""
-    return {FINANCIAL_EVENTS.name: [primary_key(entry, FINANCIAL_EVENTS)],
+    return {FINANCIAL_EVENTS.name: [primary_key(entry, FINANCIAL_EVENTS), financial_events_currency(entry)],
             FINANCIAL_EVENT_GROUPS.name: [primary_key(entry, FINANCIAL_EVENT_GROUPS)],
             TRANSACTIONS.name: [primary_key(entry, TRANSACTIONS)]}
 
