@@ -14,11 +14,12 @@ from sp_assets.defs.finances.assets import (
     build_finances_checks,
     financial_events_currency,
 )
+from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.lib.finances import FINANCIAL_EVENT_GROUPS, FINANCIAL_EVENTS, group_row
 from sp_assets.lib.tablespec import frame_from_records
 from sp_assets.sandbox import report_documents as docs
 from sp_assets_tests.defs.conftest import AssetEnv, make_config, materialization_metadata
-from sp_assets_tests.defs.rest_helpers import check_evaluations
+from sp_assets_tests.defs.rest_helpers import check_evaluations, report_asset
 
 US = "ATVPDKIKX0DER"
 
@@ -140,3 +141,23 @@ def test_the_currency_check_warns_of_another_marketplaces_money(asset_env: Asset
         FINANCIAL_EVENTS, [{**row, "currency": "EUR"}]), day, day + timedelta(days=1))
     failed = check.evaluate(asset_env.warehouse)
     assert not failed.passed and failed.severity.value == "WARN" and failed.metadata["other_currency_rows"].value == 1
+
+
+def test_closed_groups_join_the_settlements_report_by_id_to_the_cent(asset_env: AssetEnv) -> None:
+    """What a mart does: financial_event_groups joined to the settlements asset on the settlement id."""
+    config = make_config({"us": {}})
+    entry = config.marketplaces[0]
+    now = datetime.now(UTC)
+    index = int((now - docs.SETTLEMENT_DELAY - docs.SETTLEMENT_ANCHOR) / docs.SETTLEMENT_PERIOD) - 1
+    created = docs.settlement_period(index)[1] + docs.SETTLEMENT_DELAY
+    settlements = report_asset(entry, "settlements")
+    asset_env.materialize([*settlements, *build_report_checks(entry)], config,
+                          partition_key=created.astimezone(ZoneInfo(entry.timezone)).date().isoformat(),
+                          selection=[a.key for a in settlements])
+    _run(asset_env, 1)
+    joined = asset_env.warehouse.query(
+        "select g.financial_event_group_id, g.processing_status, g.original_total_amount, s.total_amount "
+        "from us.financial_event_groups g join us.settlements s "
+        "on cast(s.settlement_id as varchar) = g.financial_event_group_id and s.row_number = 1").rows()
+    assert [(group_id, status) for group_id, status, _, _ in joined] == [(docs.settlement_id(US, index), "Closed")]
+    assert all(original == total for _, _, original, total in joined)
