@@ -21,6 +21,7 @@ from sp_assets.defs.catalog.assets import build_catalog_assets, build_catalog_ch
 from sp_assets.defs.config import ConfigError, MarketplaceConfig, ProjectConfig, load_config
 from sp_assets.defs.data_kiosk.assets import build_data_kiosk_assets, build_data_kiosk_checks
 from sp_assets.defs.fees.assets import build_fees_assets, build_fees_checks
+from sp_assets.defs.finances.assets import build_finances_assets, build_finances_checks
 from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
 from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
@@ -44,6 +45,7 @@ DOMAINS: tuple[tuple[AssetsBuilder, ChecksBuilder], ...] = (
     (build_catalog_assets, build_catalog_checks),
     (build_shipments_assets, build_shipments_checks),
     (build_sellers_assets, build_sellers_checks),
+    (build_finances_assets, build_finances_checks),
     (build_report_assets, build_report_checks),
     (build_data_kiosk_assets, build_data_kiosk_checks),
 )

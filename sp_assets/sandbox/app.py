@@ -20,7 +20,7 @@ from sp_assets.sandbox.state import SandboxState
 # One module per API under sandbox/routes; a module that does not exist yet is skipped.
 ROUTE_MODULES = (
     "orders", "orders_2026", "inventory", "pricing", "catalog", "inbound", "outbound", "sellers", "reports",
-    "data_kiosk", "product_fees",
+    "data_kiosk", "product_fees", "finances",
 )
 
 

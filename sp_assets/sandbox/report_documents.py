@@ -829,7 +829,7 @@ def settlement_id(marketplace_id: str, index: int) -> str:
 
 
 @dataclass(frozen=True)
-class _Posting:
+class Posting:
     transaction_type: str
     order_id: str
     shipment_id: str
@@ -844,40 +844,65 @@ class _Posting:
     promotion_id: str
 
 
-def _settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: datetime,
-                         end: datetime) -> Iterator[_Posting]:
-    """Money movements of a period: shipped items (price, tax, fees, promotions) and refunds."""
+def settlement_postings(seller: SyntheticSeller, marketplace_id: str, start: datetime,
+                        end: datetime) -> Iterator[Posting]:
+    """Money movements posted in [start, end): shipped items (price, tax, fees, promotions), then refunds.
+
+    The settlement report of a period and the Finances API's events (``backends/finances.py``) are both
+    cut from these postings, so a settlement's total is the sum of its period's financial events."""
     currency = by_id(marketplace_id).currency
     for plan in plans_purchased(seller, marketplace_id, start - _SHIP_HORIZON, end):
         shipped = shipped_at(plan)
-        if shipped is None or not start <= shipped < end:
-            continue
-        shipment = f"D{seller.rng('shipment', plan.amazon_order_id).randrange(10**8, 10**9)}"
-        for item in plan.items:
-            base: dict[str, Any] = dict(transaction_type="Order", order_id=plan.amazon_order_id, shipment_id=shipment,
-                        fulfillment_id=plan.fulfillment_channel, posted=shipped, order_item_code=item.order_item_id,
-                        sku=item.sku, promotion_id="")
-            yield _Posting(amount_type="ItemPrice", amount_description="Principal", amount=item.item_price,
-                           quantity=str(item.quantity), **base)
-            yield _Posting(amount_type="ItemPrice", amount_description="Tax", amount=item.item_tax, quantity="",
-                           **base)
-            if item.shipping_price:
-                yield _Posting(amount_type="ItemPrice", amount_description="Shipping", amount=item.shipping_price,
-                               quantity="", **base)
-            for fee_type, fee in item_fees(item.item_price, item.unit_price, item.quantity, plan.fulfillment_channel,
-                                           currency):
-                yield _Posting(amount_type="ItemFees", amount_description=fee_type, amount=fee, quantity="", **base)
-            if item.promotion_discount:
-                yield _Posting(amount_type="Promotion", amount_description="Principal",
-                               amount=-item.promotion_discount, quantity="",
-                               **{**base, "promotion_id": item.promotion_id or ""})
+        if shipped is not None and start <= shipped < end:
+            yield from shipment_postings(seller, plan, shipped, currency)
     for event in returns_between(seller, marketplace_id, start, end, end):
-        unit = event.item.item_price / event.item.quantity
-        yield _Posting(transaction_type="Refund", order_id=event.plan.amazon_order_id, shipment_id="",
-                       amount_type="ItemPrice", amount_description="Principal",
-                       amount=_settle_money(-unit * event.quantity, currency), fulfillment_id="AFN", posted=event.at,
-                       order_item_code=event.item.order_item_id, sku=event.item.sku, quantity=str(event.quantity),
-                       promotion_id="")
+        yield refund_posting(event, currency)
+
+
+def postings_by_order(seller: SyntheticSeller, marketplace_id: str, start: datetime,
+                      end: datetime) -> Iterator[Posting]:
+    """The same postings as :func:`settlement_postings`, in one pass over the orders (each order's shipment,
+    then its refunds): half the order generation for long windows, in another order."""
+    currency = by_id(marketplace_id).currency
+    for plan in plans_purchased(seller, marketplace_id, start - _RETURN_HORIZON, end):
+        shipped = shipped_at(plan)
+        if shipped is not None and start <= shipped < end:
+            yield from shipment_postings(seller, plan, shipped, currency)
+        for event in plan_returns(seller, plan):
+            if start <= event.at < end:
+                yield refund_posting(event, currency)
+
+
+def shipment_postings(seller: SyntheticSeller, plan: OrderPlan, shipped: datetime, currency: str) -> Iterator[Posting]:
+    """A shipped order's postings: each item's price, tax, shipping, Amazon's fees and its promotion."""
+    shipment = f"D{seller.rng('shipment', plan.amazon_order_id).randrange(10**8, 10**9)}"
+    for item in plan.items:
+        base: dict[str, Any] = dict(transaction_type="Order", order_id=plan.amazon_order_id, shipment_id=shipment,
+                                    fulfillment_id=plan.fulfillment_channel, posted=shipped,
+                                    order_item_code=item.order_item_id, sku=item.sku, promotion_id="")
+        yield Posting(amount_type="ItemPrice", amount_description="Principal", amount=item.item_price,
+                      quantity=str(item.quantity), **base)
+        yield Posting(amount_type="ItemPrice", amount_description="Tax", amount=item.item_tax, quantity="", **base)
+        if item.shipping_price:
+            yield Posting(amount_type="ItemPrice", amount_description="Shipping", amount=item.shipping_price,
+                          quantity="", **base)
+        for fee_type, fee in item_fees(item.item_price, item.unit_price, item.quantity, plan.fulfillment_channel,
+                                       currency):
+            yield Posting(amount_type="ItemFees", amount_description=fee_type, amount=fee, quantity="", **base)
+        if item.promotion_discount:
+            yield Posting(amount_type="Promotion", amount_description="Principal",
+                          amount=-item.promotion_discount, quantity="",
+                          **{**base, "promotion_id": item.promotion_id or ""})
+
+
+def refund_posting(event: ReturnEvent, currency: str) -> Posting:
+    """A customer return's refund: the returned units' share of the item price, negative."""
+    unit = event.item.item_price / event.item.quantity
+    return Posting(transaction_type="Refund", order_id=event.plan.amazon_order_id, shipment_id="",
+                   amount_type="ItemPrice", amount_description="Principal",
+                   amount=_settle_money(-unit * event.quantity, currency), fulfillment_id="AFN", posted=event.at,
+                   order_item_code=event.item.order_item_id, sku=event.item.sku, quantity=str(event.quantity),
+                   promotion_id="")
 
 
 # The seller's fee rule: a 15% referral fee (Commission) on the item price, and for FBA a fulfilment fee of
@@ -908,7 +933,7 @@ def write_settlement(seller: SyntheticSeller, marketplace_id: str, index: int, o
     ``1,234.56`` in the US."""
     marketplace = by_id(marketplace_id)
     start, end = settlement_period(index)
-    total = sum((p.amount for p in _settlement_postings(seller, marketplace_id, start, end)), Decimal(0))
+    total = sum((p.amount for p in settlement_postings(seller, marketplace_id, start, end)), Decimal(0))
     sid = settlement_id(marketplace_id, index)
     cur = marketplace.currency
 
@@ -921,7 +946,7 @@ def write_settlement(seller: SyntheticSeller, marketplace_id: str, index: int, o
     sink = TsvSink(out, header(SETTLEMENT_V2 if v2 else SETTLEMENT_V1))
     sink.mapping({"settlement-id": sid, "settlement-start-date": fmt(start), "settlement-end-date": fmt(end),
                   "deposit-date": fmt(end + timedelta(days=1)), "total-amount": amount(total), "currency": cur})
-    for p in _settlement_postings(seller, marketplace_id, start, end):
+    for p in settlement_postings(seller, marketplace_id, start, end):
         row = {"settlement-id": sid, "transaction-type": p.transaction_type, "order-id": p.order_id,
                "shipment-id": p.shipment_id, "marketplace-name": marketplace.sales_channel,
                "fulfillment-id": p.fulfillment_id, "order-item-code": p.order_item_code, "sku": p.sku,

@@ -5,8 +5,10 @@ Amazon spells the continuation token differently in almost every API (wire contr
 ============================  ===============================  ==================================
 family                        token in the answer              sent back as
 ============================  ===============================  ==================================
-Orders v0, Inbound v0         ``payload.NextToken``            ``NextToken`` + the original filters
-Outbound 2020-07-01           ``payload.nextToken``            ``nextToken`` + the original filters
+Orders v0, Inbound v0,        ``payload.NextToken``            ``NextToken`` + the original filters
+Finances v0
+Outbound 2020-07-01,          ``payload.nextToken``            ``nextToken`` + the original filters
+Finances 2024-06-19
 FBA Inventory v1              ``pagination.nextToken`` (top)   ``nextToken`` + the original filters
                                                                (``startDateTime`` must come again)
 Catalog Items 2022-04-01      ``pagination.nextToken``         ``pageToken`` + the original filters
@@ -79,6 +81,8 @@ OUTBOUND_2020 = TokenStyle("outbound 2020-07-01", lambda b: _get(b, "payload", "
 FBA_INVENTORY = TokenStyle("fba inventory", lambda b: _get(b, "pagination", "nextToken"), _resend("nextToken"))
 CATALOG_2022 = TokenStyle("catalog 2022-04-01", lambda b: _get(b, "pagination", "nextToken"), _resend("pageToken"))
 REPORTS = TokenStyle("reports", lambda b: _get(b, "nextToken"), _alone("nextToken"))
+FINANCES_V0 = TokenStyle("finances v0", lambda b: _get(b, "payload", "NextToken"), _resend("NextToken"))
+FINANCES_2024 = TokenStyle("finances 2024-06-19", lambda b: _get(b, "payload", "nextToken"), _resend("nextToken"))
 ORDERS_2026 = TokenStyle("orders 2026-01-01", lambda b: _get(b, "pagination", "nextToken"),
                          _resend("paginationToken"))
 

@@ -73,6 +73,11 @@ OPERATIONS: dict[str, OperationQuota] = {
     "getQuery": OperationQuota("datakiosk", 2.0, 15),
     "cancelQuery": OperationQuota("datakiosk", 0.0222, 10),
     "getDocument": OperationQuota("datakiosk", 0.0167, 15),
+    # Finances v0
+    "listFinancialEvents": OperationQuota("finances", 0.5, 30),
+    "listFinancialEventGroups": OperationQuota("finances", 0.5, 30),
+    # Finances 2024-06-19
+    "listTransactions": OperationQuota("finances", 0.5, 10),
     # Tokens 2021-03-01
     "createRestrictedDataToken": OperationQuota("tokens", 1.0, 10),
 }
@@ -113,6 +118,10 @@ PAGING: dict[str, PageLimit] = {
     "getShipments": PageLimit(page_size=50, per_day=5_000),
     "getShipmentItems": PageLimit(page_size=50, per_day=50_000),
     "listAllFulfillmentOrders": PageLimit(page_size=50, per_day=10_000),
+    # Finances v0: a busy seller posts a few events per order and day; 100 events or groups a page.
+    "listFinancialEvents": PageLimit(page_size=100, per_day=30_000),
+    "listFinancialEventGroups": PageLimit(page_size=100, per_day=100),
+    "listTransactions": PageLimit(page_size=100, per_day=10_000),
     # Reports are kept 90 days; a seller creates far fewer than this per day.
     "getReports": PageLimit(page_size=100, per_day=1_000),
 }

@@ -1,0 +1,1 @@
+"""Finances per marketplace: financial events (one row per money component) and financial event groups."""
