@@ -131,6 +131,7 @@ def _fx_check(spec: TableSpec) -> TableCheck:
                           "materialize marts/fx_rates, then these mart partitions again")
 
 
+FX_CHECKS = [_key_check(FX_RATES)]
 CHECKS: dict[str, list[TableCheck]] = {
     "sku_daily_profit": [_key_check(MODELS["sku_daily_profit"].spec),
                          _not_negative(MODELS["sku_daily_profit"].spec, ["units"]),
@@ -205,6 +206,16 @@ def _deps(model: Model, wiring: _Wiring) -> list[dg.AssetDep]:
     return deps
 
 
+def _description(model: Model, wiring: _Wiring) -> str:
+    """Grain and sources (the spec's), what it replaces (nothing: the seed has no modelled layer), its write."""
+    wired = [source.table for name in model.inputs for source in wiring.sources.get(name, ())]
+    first = (wired or list(model.marts) or list(model.inputs))[0]
+    mode = ("partition replace (the partition's days, in one transaction)" if model.day_column
+            else "table replace (every row, in one transaction)")
+    return (f"{model.spec.description} New, no seed equivalent: derived from `{first}` and the other inputs in its "
+            f"lineage, by the SQL in sp_assets/lib/marts/models/{model.name}.sql. Write mode: **{mode}**.")
+
+
 def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
     checks = CHECKS[model.name]
     daily = model.day_column is not None
@@ -214,7 +225,7 @@ def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
         key=mart_key(model.name),
         group_name=GROUP,
         kinds={"duckdb", "sql"},
-        description=f"{model.spec.description} SQL: sp_assets/lib/marts/models/{model.name}.sql.",
+        description=_description(model, wiring),
         deps=_deps(model, wiring),
         partitions_def=wiring.partitions if daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
@@ -253,20 +264,22 @@ def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
 def _fx_asset(config: ProjectConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=mart_key(FX_RATES.name), group_name=GROUP, kinds={"duckdb", "csv"},
-        description=f"{FX_RATES.description} From the configured fx_rates CSV "
-                    f"({config.fx_rates or 'none configured: no rates'}), replaced whole on each run; "
-                    f"reporting currency {config.reporting_currency}.",
+        description=f"{FX_RATES.description} New, no seed equivalent: loaded from the user's fx_rates CSV "
+                    f"({config.fx_rates or 'none configured: no rates'}), reporting currency "
+                    f"{config.reporting_currency}. Write mode: **table replace**.",
+        check_specs=specs_of(FX_CHECKS),
         automation_condition=dg.AutomationCondition.on_missing(),
         metadata={"dagster/column_schema": column_schema(FX_RATES), "dagster/table_name": f"{MARTS_SCHEMA}.fx_rates"},
         required_resource_keys={"warehouse"},
     )
-    def fx_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def fx_rates(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         try:
             rows = load_fx_rates(warehouse_of(context), config.fx_rates)
         except MartError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "file": str(config.fx_rates or ""),
-                                              "reporting_currency": config.reporting_currency})
+        materialized = dg.MaterializeResult(metadata={"dagster/row_count": rows, "file": str(config.fx_rates or ""),
+                                                      "reporting_currency": config.reporting_currency})
+        yield from materialized_then_checked(context, materialized, FX_CHECKS)
 
     return fx_rates
 
