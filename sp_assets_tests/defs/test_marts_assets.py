@@ -148,3 +148,30 @@ def test_reporting_currency_and_fx_rates_are_validated(data: dict, message: str)
 def test_the_reporting_currency_defaults_to_the_first_marketplaces() -> None:
     config = parse_config({"marketplaces": {"de": {}, "us": {}}})
     assert (config.reporting_currency, config.fx_rates) == ("EUR", None)
+
+
+def test_raw_days_materialized_request_exactly_those_mart_days(tmp_path: Path) -> None:
+    """The automation condition: a backfill of raw days (any age, not only the latest) asks for the same
+    mart days once, and for nothing after they are handled."""
+    config = _config(tmp_path)
+    defs = dg.Definitions.merge(dg.Definitions(assets=_raw_specs(config)), build_marts(config, _raw_specs(config)),
+                                dg.Definitions(resources={"warehouse": WarehouseResource(path="unused.duckdb")}))
+    marts = [mart_key(name) for name in ("fx_rates", "sku_daily_profit", "marketplace_daily", "inventory_cover",
+                                         "returns", "settlement_reconciliation")]
+
+    def requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[str | None]]:
+        return {k.to_user_string(): set(result.get_requested_partitions(k)) for k in marts
+                if result.get_num_requested(k)}
+
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert requested(first) == {"marts/fx_rates": {None}}  # loaded when missing; the others wait for data
+        for day in ("2026-10-05", "2026-10-06", "2026-10-07"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(["us", "financial_events"], partition=day))
+        second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+        days = {"2026-10-05", "2026-10-06", "2026-10-07"}
+        # the roll-up in the same tick (so the same run, after its input); fx_rates: still missing here
+        assert requested(second) == {"marts/sku_daily_profit": days, "marts/marketplace_daily": days,
+                                     "marts/settlement_reconciliation": {None}, "marts/fx_rates": {None}}
+        third = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=second.cursor)
+        assert "marts/sku_daily_profit" not in requested(third)

@@ -268,7 +268,9 @@ def _fx_asset(config: ProjectConfig) -> dg.AssetsDefinition:
                     f"({config.fx_rates or 'none configured: no rates'}), reporting currency "
                     f"{config.reporting_currency}. Write mode: **table replace**.",
         check_specs=specs_of(FX_CHECKS),
-        automation_condition=dg.AutomationCondition.on_missing(),
+        # loaded while missing (a new warehouse), not again after a failed load (fix the CSV, then materialize)
+        automation_condition=(dg.AutomationCondition.missing() & ~dg.AutomationCondition.in_progress()
+                              & ~dg.AutomationCondition.execution_failed()).with_label("missing"),
         metadata={"dagster/column_schema": column_schema(FX_RATES), "dagster/table_name": f"{MARTS_SCHEMA}.fx_rates"},
         required_resource_keys={"warehouse"},
     )
@@ -277,8 +279,9 @@ def _fx_asset(config: ProjectConfig) -> dg.AssetsDefinition:
             rows = load_fx_rates(warehouse_of(context), config.fx_rates)
         except MartError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
-        materialized = dg.MaterializeResult(metadata={"dagster/row_count": rows, "file": str(config.fx_rates or ""),
-                                                      "reporting_currency": config.reporting_currency})
+        metadata: dict[str, Any] = {"dagster/row_count": rows, "file": str(config.fx_rates or ""),
+                                    "reporting_currency": config.reporting_currency}
+        materialized: dg.MaterializeResult = dg.MaterializeResult(metadata=metadata)
         yield from materialized_then_checked(context, materialized, FX_CHECKS)
 
     return fx_rates
