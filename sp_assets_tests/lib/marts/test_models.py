@@ -154,3 +154,17 @@ def test_a_bad_fx_file_is_refused_naming_the_line(tmp_path: Path, text: str, mes
 def test_a_daily_model_needs_a_window(warehouse: Warehouse) -> None:
     with pytest.raises(MartError, match="needs a \\[start, end\\) window"):
         build(warehouse, "sku_daily_profit", sources(), reporting_currency="USD")
+
+
+def test_the_readme_questions_run_on_the_marts(warehouse: Warehouse) -> None:
+    """The five example questions of README "Querying DuckDB" are valid SQL over the marts' columns."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Querying DuckDB"):]
+    block = section[section.index("```sql") + len("```sql"):section.index("```", section.index("```sql") + 6)]
+    statements = [s.strip() for s in block.split(";") if s.strip().replace("\n", "").strip()]
+    for name, model in MODELS.items():
+        build(warehouse, name, sources(), reporting_currency="USD",
+              **({"start": OCT[0], "end": OCT[1]} if model.day_column else {}))
+    assert len(statements) == 6
+    for statement in statements:
+        warehouse.query(statement)  # raises on an unknown column or table
