@@ -29,11 +29,11 @@ from pathlib import Path
 
 import duckdb
 
-from sp_assets.lib.marts.specs import FX_RATES, INPUTS, MARTS_SCHEMA, MODELS, Model
+from sp_assets.lib.marts.specs import FX_RATES, INPUTS, MODELS, Model
 from sp_assets.lib.naming import quote_identifier
 from sp_assets.lib.tablespec import TableSpec
 from sp_assets.lib.warehouse import Warehouse
-from sp_assets.lib.warehouse.sql import literal, qualified, scalar, table_columns
+from sp_assets.lib.warehouse.sql import MARTS_SCHEMA, literal, qualified, scalar, table_columns
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 FX_CSV_COLUMNS = ("date", "currency", "rate")
@@ -190,11 +190,16 @@ def _stand_in(connection: duckdb.DuckDBPyConnection, name: str, sources: Sequenc
 
 
 def _ensure_table(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-    """``marts.<table>`` as its spec says, with its comments; an existing table is left as it is."""
+    """``marts.<table>`` as its spec says, with its comments; a column the spec gained since is added."""
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(MARTS_SCHEMA, 'schema')}")
-    if table_columns(connection, MARTS_SCHEMA, spec.name):
-        return
     target = qualified(MARTS_SCHEMA, spec.name)
+    existing = table_columns(connection, MARTS_SCHEMA, spec.name)
+    if existing:
+        for column in spec.columns:
+            if column.name not in existing:
+                connection.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(column.name, 'column')} "
+                                   f"{column.type}")
+        return
     columns = ", ".join(f"{quote_identifier(c.name, 'column')} {c.type}" for c in spec.columns)
     connection.execute(f"CREATE TABLE {target} ({columns})")
     connection.execute(f"COMMENT ON TABLE {target} IS {literal(spec.description)}")

@@ -24,8 +24,8 @@ from sp_assets.lib.tablespec import (
     TableSpec,
 )
 
-MARTS_SCHEMA = "marts"
 MODELS_DIR = Path(__file__).parent / "models"
+# The schema is MARTS_SCHEMA (lib/warehouse/sql.py), reserved there so no union view ever reads it.
 NO_SKU = "(no sku)"  # the SKU of money that belongs to no SKU (service fees, subscription, storage charged)
 
 

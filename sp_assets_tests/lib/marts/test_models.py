@@ -168,3 +168,13 @@ def test_the_readme_questions_run_on_the_marts(warehouse: Warehouse) -> None:
     assert len(statements) == 6
     for statement in statements:
         warehouse.query(statement)  # raises on an unknown column or table
+
+
+def test_a_column_the_spec_gained_is_added_to_an_existing_mart(warehouse: Warehouse) -> None:
+    with warehouse.connect() as db:
+        db.execute("create schema if not exists marts; create table marts.returns (marketplace varchar, month date, "
+                   "sku varchar, units_sold bigint)")
+    result = build(warehouse, "returns", sources(), reporting_currency="USD")
+    assert result.rows == 2
+    assert list(warehouse.columns("marts", "returns"))[-3:] == ["units_returned", "return_rate",
+                                                                "top_return_reasons"]
