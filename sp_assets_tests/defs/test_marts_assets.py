@@ -8,6 +8,7 @@ will once the finances domain is merged.
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -71,6 +72,9 @@ def test_the_marts_wire_to_the_raw_assets_that_exist(tmp_path: Path) -> None:
     assert not any(k.path[-1].startswith("financial_") for k in without.get(mart_key("sku_daily_profit")).parent_keys)
     profit = graph.get(mart_key("sku_daily_profit"))
     assert profit.partitions_def is not None and profit.partitions_def.get_first_partition_key() == "2026-09-01"
+    # Japan's local today is UTC tomorrow for nine hours a day: that mart day exists
+    utc_tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert profit.partitions_def.get_last_partition_key() == utc_tomorrow
     assert graph.get(mart_key("returns")).partitions_def is None
     schema = profit.metadata["dagster/column_schema"]
     assert [c.name for c in schema.columns][:4] == ["marketplace", "day", "sku", "currency"]

@@ -8,8 +8,8 @@ are defined, so the lineage and the SQL pick them up as soon as that domain is m
 fee report only where a marketplace configures it.
 
 **Partitions.** ``sku_daily_profit``, ``marketplace_daily`` and ``inventory_cover`` have a day grain:
-they are partitioned by day (UTC calendar keys from the earliest ``start_date``; the key is the same
-date string as the marketplaces' local-day partitions, mapped one to one), so rebuilding a day is a
+they are partitioned by day (calendar keys from the earliest ``start_date`` to UTC tomorrow; the key is
+the same date string as the marketplaces' local-day partitions, mapped one to one), so rebuilding a day is a
 partition run, and a backfill of raw days rebuilds those days. ``returns`` (monthly grain, months
 span partitions) and ``settlement_reconciliation`` (settlement periods) are rebuilt whole.
 
@@ -65,11 +65,15 @@ def mart_key(name: str) -> dg.AssetKey:
 
 @cache
 def _daily(start: str) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=start, timezone="UTC", end_offset=1)
+    return dg.DailyPartitionsDefinition(start_date=start, timezone="UTC", end_offset=2)
 
 
 def mart_partitions(config: ProjectConfig) -> dg.DailyPartitionsDefinition:
-    """One day a key, from the earliest marketplace's start; the keys are the raw partitions' keys."""
+    """One day a key, from the earliest marketplace's start; the keys are the raw partitions' keys.
+
+    Keys run to UTC tomorrow (``end_offset=2``): a marketplace east of UTC (Japan, +9) is already on
+    tomorrow's local day for part of the UTC day, and its today partition must have a mart day to map to.
+    """
     return _daily(min(entry.start_date for entry in config.marketplaces).isoformat())
 
 
