@@ -3,8 +3,9 @@
 It asks for the SP-API sandbox (``SP_ASSETS_SANDBOX=1``, whatever credentials are set: the demo's
 data is always synthetic, marked ``sandbox`` in the load ledger), starts it, uses the project's
 Dagster home (so the runs show in the UI later), materializes the last 7 days of every asset of
-every configured marketplace through Dagster, then
-prints rows and date range per table and revenue per marketplace per day from the union views.
+every configured marketplace through Dagster, then the marts over the same days, then prints rows
+and date range per table, revenue per marketplace per day from the union views, and net proceeds per
+marketplace per day in the reporting currency from ``marts.marketplace_daily``.
 
 Per marketplace it runs the location's own jobs, the ones the daily schedule runs (history assets
 as one run over the 7-day range, point-in-time assets (unpartitioned: today's snapshot), unpartitioned
@@ -26,7 +27,8 @@ from datetime import date, timedelta
 import dagster as dg
 
 from sp_assets.defs.common import group_name, today_local
-from sp_assets.defs.config import MarketplaceConfig, load_config
+from sp_assets.defs.config import MarketplaceConfig, ProjectConfig, load_config
+from sp_assets.defs.marts.assets import GROUP as MARTS_GROUP
 from sp_assets.defs.paths import duckdb_path
 from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.warehouse import Warehouse
@@ -121,6 +123,28 @@ def materialize_marketplace(definitions: dg.Definitions, instance: dg.DagsterIns
             execute(implicit, instance, label, tags_by_kind[kind], outcome, keys)
 
 
+def materialize_marts(definitions: dg.Definitions, instance: dg.DagsterInstance, config: ProjectConfig,
+                      outcome: Outcome) -> None:
+    """The marts over the demo's days (the UTC keys spanning every marketplace's local range), after the
+    raw assets: the whole-table ones (and the rates) in one run, the daily ones in one range run."""
+    graph = definitions.resolve_asset_graph()
+    marts = {key for key in graph.materializable_asset_keys if graph.get(key).group_name == MARTS_GROUP}
+    if not marts:
+        return
+    last = max(today_local(entry) for entry in config.marketplaces)
+    first = max(min(entry.start_date for entry in config.marketplaces),
+                min(today_local(entry) for entry in config.marketplaces) - timedelta(days=DEMO_DAYS - 1))
+    print(f"marts: {first} .. {last}", flush=True)
+    kinds = classify(graph, marts)
+    for label, keys, tags in (("marts tables", kinds["unpartitioned"], {}),
+                              ("marts daily", kinds["history"] | kinds["today"], range_tags(first, last))):
+        if keys:
+            job = definitions.resolve_implicit_job_def_def_for_assets(list(keys))
+            if job is None:
+                raise RuntimeError(f"no job can materialize the marts {sorted(keys)}")
+            execute(job, instance, label, tags, outcome, keys)
+
+
 def data_range(warehouse: Warehouse, schema: str, table: str, columns: list[str],
                candidates: tuple[str, ...] = DATE_COLUMNS) -> tuple[str, str, str] | None:
     """(first, last, column) of the table's own date column, if it has one."""
@@ -187,10 +211,27 @@ def print_revenue(warehouse: Warehouse) -> None:
         print(f"{marketplace:<12} {day!s:<11} {priced:>7} {pending:>8} {amount:>14,.2f}  {currency or ''}")
 
 
+def print_net_proceeds(warehouse: Warehouse) -> None:
+    """Net proceeds (what Amazon pays out) per marketplace per day, in both currencies, from the marts."""
+    if not warehouse.table_exists("marts", "marketplace_daily"):
+        print("\nNo marts.marketplace_daily: the marts were not built.")
+        return
+    rows = warehouse.query("select marketplace, day, units, net_proceeds, currency, net_proceeds_rc, "
+                           "reporting_currency from marts.marketplace_daily order by marketplace, day").rows()
+    print("\nNet proceeds per marketplace per day (marts.marketplace_daily: every financial event posted that "
+          "day; empty until the finances assets load events):\n")
+    print(f"{'marketplace':<12} {'day':<11} {'units':>6} {'net proceeds':>14} {'cur':<4} {'reporting':>14}")
+    for marketplace, day, units, net, currency, net_rc, reporting in rows:
+        converted = "no rate" if net_rc is None else f"{net_rc:,.2f}"
+        print(f"{marketplace:<12} {day!s:<11} {units:>6} {net:>14,.2f} {currency or '':<4} {converted:>14} "
+              f"{reporting}")
+
+
 def print_summary(instance: dg.DagsterInstance, graph: dg.AssetGraph) -> list[tuple[str, int]]:
     warehouse = Warehouse(str(duckdb_path()))
     counts = print_tables(warehouse, instance, graph)
     print_revenue(warehouse)
+    print_net_proceeds(warehouse)
     return counts
 
 
@@ -204,9 +245,11 @@ def main() -> int:
         from sp_assets.definitions import defs
 
         definitions = defs()
+        config = load_config()
         with dg.DagsterInstance.get() as instance:
-            for entry in load_config().marketplaces:
+            for entry in config.marketplaces:
                 materialize_marketplace(definitions, instance, entry, outcome)
+            materialize_marts(definitions, instance, config, outcome)
             counts = print_summary(instance, definitions.resolve_asset_graph())
     finally:
         if sandbox is not None:

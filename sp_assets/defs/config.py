@@ -138,6 +138,10 @@ class MarketplaceConfig:
 class ProjectConfig:
     marketplaces: tuple[MarketplaceConfig, ...]
     source: str
+    # the marts' one currency (top-level ``reporting_currency``; default: the first marketplace's)
+    reporting_currency: str = "USD"
+    # top-level ``fx_rates``: the CSV (date,currency,rate) loaded into marts.fx_rates; None: no rates
+    fx_rates: Path | None = None
 
     def get(self, code: str) -> MarketplaceConfig:
         for entry in self.marketplaces:
@@ -213,9 +217,9 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
     """Validate a configuration mapping; every error names its field."""
     if not isinstance(data, dict):
         raise ConfigError("configuration: the top level must be a mapping with 'marketplaces' (and 'defaults')")
-    unknown = set(data) - {"defaults", "marketplaces"}
+    unknown = set(data) - set(_TOP_KEYS)
     if unknown:
-        raise ConfigError(f"configuration: unknown key(s) {sorted(unknown)}; allowed: defaults, marketplaces")
+        raise ConfigError(f"configuration: unknown key(s) {sorted(unknown)}; allowed: {', '.join(_TOP_KEYS)}")
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ConfigError("defaults: must be a mapping")
@@ -238,7 +242,41 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
                               f"{seen_ids[entry.marketplace_id]}; allowed: each marketplace once (by code or id)")
         seen_ids[entry.marketplace_id] = str(raw_code)
         parsed.append(entry)
-    return ProjectConfig(marketplaces=tuple(parsed), source=source)
+    _reject_unexpanded("reporting_currency", data.get("reporting_currency"))
+    _reject_unexpanded("fx_rates", data.get("fx_rates"))
+    return ProjectConfig(marketplaces=tuple(parsed), source=source,
+                         reporting_currency=_currency("reporting_currency",
+                                                      data.get("reporting_currency", parsed[0].marketplace.currency)),
+                         fx_rates=_fx_rates_path("fx_rates", data.get("fx_rates"), source))
+
+
+_TOP_KEYS = ("defaults", "marketplaces", "reporting_currency", "fx_rates")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+def _currency(where: str, value: Any) -> str:
+    """An ISO 4217 code: three capital letters."""
+    if not isinstance(value, str) or not _CURRENCY_RE.match(value):
+        raise ConfigError(f"{where}: {value!r} is not a currency; allowed: an ISO 4217 code in capitals, e.g. USD, "
+                          f"EUR, JPY")
+    return value
+
+
+def _fx_rates_path(where: str, value: Any, source: str) -> Path | None:
+    """The rates CSV, relative to the configuration file's folder; it must exist when named."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {value!r} is not a path; allowed: a CSV file (header date,currency,rate), "
+                          f"relative to the configuration file, e.g. fx_rates.csv")
+    path = Path(value)
+    if not path.is_absolute():
+        base = Path(source).parent if source != "<dict>" else Path.cwd()
+        path = base / path
+    if not path.is_file():
+        raise ConfigError(f"{where}: no file at {path}; allowed: a CSV file (header date,currency,rate), relative "
+                          f"to the configuration file")
+    return path
 
 
 def _parse_marketplace(raw_code: str, options: Any, today: date,

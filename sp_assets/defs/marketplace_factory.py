@@ -23,6 +23,7 @@ from sp_assets.defs.data_kiosk.assets import build_data_kiosk_assets, build_data
 from sp_assets.defs.fees.assets import build_fees_assets, build_fees_checks
 from sp_assets.defs.finances.assets import build_finances_assets, build_finances_checks
 from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
+from sp_assets.defs.marts.assets import build_marts
 from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
 from sp_assets.defs.reports.assets import build_report_assets
@@ -69,9 +70,12 @@ EXECUTOR = dg.in_process_executor
 
 
 def project_definitions(config: ProjectConfig) -> dg.Definitions:
-    """The whole code location for one configuration: every marketplace, the resources, the executor,
-    and the sensor that fails dead runs and frees their pool slots (``run_health``)."""
-    return dg.Definitions.merge(*(marketplace_definitions(entry) for entry in config.marketplaces),
+    """The whole code location for one configuration: every marketplace, the marts built across them
+    (``defs/marts``: one set per project, downstream of the raw assets that exist), the resources, the
+    executor, and the sensor that fails dead runs and frees their pool slots (``run_health``)."""
+    per_marketplace = [marketplace_definitions(entry) for entry in config.marketplaces]
+    raw_assets = [a for d in per_marketplace for a in (d.assets or []) if isinstance(a, dg.AssetsDefinition)]
+    return dg.Definitions.merge(*per_marketplace, build_marts(config, raw_assets),
                                 dg.Definitions(resources=project_resources(config), executor=EXECUTOR,
                                                sensors=[build_dead_runs_sensor()]))
 

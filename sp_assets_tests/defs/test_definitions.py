@@ -71,7 +71,8 @@ def test_every_configured_marketplace_has_the_same_assets(project: ProjectConfig
     assert {"orders", "order_items", "orders_upsert", "order_items_upsert", "inventory_supply", "my_prices",
             "catalog_matches", "inbound_shipments", "fulfillment_orders", "marketplace_participations"} <= first
     assert all(found == first for found in names.values()), names
-    assert {key.path[0] for key in graph.materializable_asset_keys} == set(codes(project))
+    # plus the marts, built once across every marketplace (sp_assets/defs/marts)
+    assert {key.path[0] for key in graph.materializable_asset_keys} == set(codes(project)) | {"marts"}
 
 
 # ------------------------------------------------------------------------------------ descriptions
@@ -81,6 +82,7 @@ def test_every_configured_marketplace_has_the_same_assets(project: ProjectConfig
 NO_SEED_RE = re.compile(r"\bno seed (?:report|equivalent)\b", re.IGNORECASE)
 REPORT_TYPE_RE = re.compile(r"\bGET_[A-Z0-9_]+\b")  # Amazon's report type names
 DERIVED_RE = re.compile(r"\bderived from (?:the )?`(?P<asset>[a-z0-9_]+)`")
+USER_FILE_RE = re.compile(r"\bthe user's [a-z_]+ (?:CSV|file)\b")  # data that comes from no API (marts/fx_rates)
 
 
 def description_problems(description: str, siblings: set[str]) -> list[str]:
@@ -99,7 +101,8 @@ def description_problems(description: str, siblings: set[str]) -> list[str]:
     operations = [op for op in OPERATIONS if re.search(rf"\b{op}\b", description)]
     if derived is not None and derived["asset"] not in siblings:
         problems.append(f"is derived from `{derived['asset']}`, which is not an asset of its marketplace")
-    elif derived is None and not operations and not REPORT_TYPE_RE.search(description):
+    elif derived is None and not operations and not REPORT_TYPE_RE.search(description) \
+            and not USER_FILE_RE.search(description):
         problems.append("names no SP-API operation, report type (GET_...) or asset it is derived from "
                         "(derived from `<asset>`)")
     mode = WRITE_MODE_RE.search(description)
@@ -112,7 +115,8 @@ def test_every_asset_says_what_it_replaces_where_its_data_comes_from_and_how_it_
         graph: dg.AssetGraph) -> None:
     problems = []
     for key in sorted(graph.materializable_asset_keys):
-        siblings = {k.path[-1] for k in graph.materializable_asset_keys if k.path[0] == key.path[0]}
+        # a mart reads every marketplace's tables; any other asset derives from its marketplace's
+        siblings = {k.path[-1] for k in graph.materializable_asset_keys if key.path[0] in ("marts", k.path[0])}
         for problem in description_problems(graph.get(key).description or "", siblings):
             problems.append(f"{key.to_user_string()}: {problem}")
     assert not problems, "\n".join(problems)
@@ -160,10 +164,10 @@ def test_one_group_per_marketplace_and_every_asset_has_the_duckdb_kind(project: 
                                                                        graph: dg.AssetGraph) -> None:
     for key in graph.materializable_asset_keys:
         node = graph.get(key)
-        assert node.group_name == f"amazon_{key.path[0]}", key
         assert "duckdb" in node.kinds, key
+        assert node.group_name == ("marts" if key.path[0] == "marts" else f"amazon_{key.path[0]}"), key
     assert {graph.get(k).group_name for k in graph.materializable_asset_keys} == {
-        f"amazon_{code}" for code in codes(project)}
+        f"amazon_{code}" for code in codes(project)} | {"marts"}
 
 
 def test_every_asset_has_a_check_and_every_partitioned_asset_a_backfill_policy(graph: dg.AssetGraph) -> None:
@@ -238,5 +242,5 @@ def test_a_seed_style_today_minus_7_schedule_in_utc(tmp_path: Path, monkeypatch:
     entry = load_config().get("uk")
     assert entry.timezone == "UTC" and entry.days_back == 8
     graph = definitions.resolve_asset_graph()
-    assert {key.path[0] for key in graph.materializable_asset_keys} == {"uk"}
+    assert {key.path[0] for key in graph.materializable_asset_keys} == {"uk", "marts"}
     assert_tick_covers_last_days(definitions, graph, entry)

@@ -18,8 +18,10 @@ from sp_assets.lib.naming import quote_identifier, safe_identifier
 
 VIEW_SCHEMA = "amazon"
 META_SCHEMA = "_sp_assets"
+MARTS_SCHEMA = "marts"  # the analyst's layer (lib/marts), built by SQL, never a marketplace's copy of a table
 LEDGER_TABLE = "loads"
-RESERVED_SCHEMAS = frozenset({VIEW_SCHEMA, META_SCHEMA, "main", "information_schema", "pg_catalog", "temp"})
+RESERVED_SCHEMAS = frozenset({VIEW_SCHEMA, META_SCHEMA, MARTS_SCHEMA, "main", "information_schema", "pg_catalog",
+                              "temp"})
 
 # Names the warehouse gives its own temporary objects; a frame column may not start with ``_sp_``.
 STAGED = "_sp_staged"

@@ -1,0 +1,303 @@
+"""The marts as Dagster assets: ``["marts", <table>]`` in group ``marts``, downstream of the raw assets they read.
+
+The marts span marketplaces, so they are built once per project (not per marketplace, unlike every
+other domain): ``build_marts`` is called by ``marketplace_factory.project_definitions`` with the
+assets of every marketplace, and a mart depends on exactly the raw assets that exist. The finances
+assets (``[<code>, "financial_events"]``, ``[<code>, "financial_event_groups"]``) are read when they
+are defined, so the lineage and the SQL pick them up as soon as that domain is merged; the storage
+fee report only where a marketplace configures it.
+
+**Partitions.** ``sku_daily_profit``, ``marketplace_daily`` and ``inventory_cover`` have a day grain:
+they are partitioned by day (calendar keys from the earliest ``start_date`` to UTC tomorrow; the key is
+the same date string as the marketplaces' local-day partitions, mapped one to one), so rebuilding a day is a
+partition run, and a backfill of raw days rebuilds those days. ``returns`` (monthly grain, months
+span partitions) and ``settlement_reconciliation`` (settlement periods) are rebuilt whole.
+
+**Refresh: an automation condition, not the schedules.** Each marketplace's schedule runs its own
+job at its own local hour, and a job cannot hold assets of two partitions definitions, so the marts
+cannot join those jobs. Instead every mart rebuilds the partitions whose upstream partitions were
+materialized since it was last handled (raw schedule, backfill, or a manual run), once no upstream
+is in progress; the sensor ``marts_automation`` (running by default) evaluates it. ``fx_rates`` is
+loaded when missing; after editing the CSV, materialize ``marts/fx_rates`` (then the marts whose
+rates were missing).
+
+Checks run in the asset's step, after the build: keys unique and not null, no negative units, a
+rate for every day (``fx_rate``), roll-up equal to its SKU rows, settlement difference zero.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+import dagster as dg
+
+from sp_assets.defs.checks import TableCheck, materialized_then_checked, specs_of
+from sp_assets.defs.common import RETRY, preview, warehouse_of
+from sp_assets.defs.config import ProjectConfig
+from sp_assets.defs.resources import data_source
+from sp_assets.lib.marts import FX_RATES, MARTS_SCHEMA, MODELS, MartError, Model, Source, build, load_fx_rates
+from sp_assets.lib.reports import catalog
+from sp_assets.lib.tablespec import TableSpec
+from sp_assets.lib.warehouse import Warehouse
+
+GROUP = "marts"
+AUTOMATION_SENSOR = "marts_automation"
+# Which raw table each input is: a fixed asset name, or the table a marketplace configures for a report type.
+INPUT_TABLES: dict[str, str] = {
+    "financial_events": "financial_events",
+    "financial_event_groups": "financial_event_groups",
+    "order_items": "order_items",
+}
+INPUT_REPORTS: dict[str, str] = {
+    "fba_inventory": "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA",
+    "customer_returns": "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+    "settlements": catalog.SETTLEMENT_V2,
+    "storage_fees": catalog.STORAGE_FEES,
+    "ledger_summary": catalog.LEDGER_SUMMARY,
+}
+
+
+def mart_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([MARTS_SCHEMA, name])
+
+
+@cache
+def _daily(start: str) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=start, timezone="UTC", end_offset=2)
+
+
+def mart_partitions(config: ProjectConfig) -> dg.DailyPartitionsDefinition:
+    """One day a key, from the earliest marketplace's start; the keys are the raw partitions' keys.
+
+    Keys run to UTC tomorrow (``end_offset=2``): a marketplace east of UTC (Japan, +9) is already on
+    tomorrow's local day for part of the UTC day, and its today partition must have a mart day to map to.
+    """
+    return _daily(min(entry.start_date for entry in config.marketplaces).isoformat())
+
+
+def input_sources(config: ProjectConfig, existing: set[dg.AssetKey]) -> dict[str, list[Source]]:
+    """Per input, the marketplaces' tables whose asset is defined (so: loaded by this code location)."""
+    found: dict[str, list[Source]] = {}
+    for entry in config.marketplaces:
+        report_tables = {report.report_type: report.table for report in entry.reports}
+        for name in (*INPUT_TABLES, *INPUT_REPORTS):
+            table = INPUT_TABLES.get(name) or report_tables.get(INPUT_REPORTS[name])
+            if table is not None and dg.AssetKey([entry.code, table]) in existing:
+                found.setdefault(name, []).append(Source(entry.code, table))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _check(model: str, name: str, description: str, sql: str, *, blocking: bool = True,
+           explain: str = "") -> TableCheck:
+    """A check that passes when ``sql`` (``select count(*) as bad, ... as sample``) finds no bad row."""
+
+    def evaluate(warehouse: Warehouse) -> dg.AssetCheckResult:
+        row = warehouse.query(sql).row(0, named=True)
+        bad = int(row["bad"] or 0)
+        metadata: dict[str, Any] = {"failing_rows": bad}
+        if bad:
+            metadata["sample"] = str(row.get("sample") or "")
+            if explain:
+                metadata["what_to_do"] = explain
+        return dg.AssetCheckResult(passed=bad == 0, metadata=metadata)
+
+    return TableCheck(dg.AssetCheckSpec(f"{model}_{name}", asset=mart_key(model), blocking=blocking,
+                                        description=description), evaluate)
+
+
+def _key_check(spec: TableSpec) -> TableCheck:
+    key = ", ".join(spec.primary_key)
+    nulls = " or ".join(f"{column} is null" for column in spec.primary_key)
+    return _check(spec.name, "key", f"({key}) is unique and never null in marts.{spec.name}.",
+                  f"select (count(*) - count(distinct ({key}))) + count(*) filter (where {nulls}) as bad, "
+                  f"null as sample from marts.{spec.name}")
+
+
+def _not_negative(spec: TableSpec, columns: Sequence[str]) -> TableCheck:
+    negative = " or ".join(f"{column} < 0" for column in columns)
+    key = " || ' ' || ".join(f"coalesce({c}::varchar, '')" for c in spec.primary_key)
+    return _check(spec.name, "no_negative_units", f"{', '.join(columns)} never negative in marts.{spec.name}.",
+                  f"select count(*) filter (where {negative}) as bad, "
+                  f"string_agg({key}, '; ') filter (where {negative}) as sample from marts.{spec.name}")
+
+
+def _fx_check(spec: TableSpec) -> TableCheck:
+    return _check(spec.name, "fx_rate",
+                  "Every row has a rate to the reporting currency (a day before a currency's first rate in "
+                  "marts.fx_rates fails, naming the currency and days; never a silent null or a rate of 1).",
+                  f"select count(*) filter (where fx_rate is null) as bad, "
+                  f"string_agg(distinct currency || ' ' || day::varchar, ', ' order by currency || ' ' || day::varchar)"
+                  f" filter (where fx_rate is null) as sample from marts.{spec.name}",
+                  explain="add a rate on or before these days to the fx_rates CSV (date,currency,rate), "
+                          "materialize marts/fx_rates, then these mart partitions again")
+
+
+FX_CHECKS = [_key_check(FX_RATES)]
+CHECKS: dict[str, list[TableCheck]] = {
+    "sku_daily_profit": [_key_check(MODELS["sku_daily_profit"].spec),
+                         _not_negative(MODELS["sku_daily_profit"].spec, ["units"]),
+                         _fx_check(MODELS["sku_daily_profit"].spec)],
+    "marketplace_daily": [
+        _key_check(MODELS["marketplace_daily"].spec), _not_negative(MODELS["marketplace_daily"].spec, ["units"]),
+        _fx_check(MODELS["marketplace_daily"].spec),
+        _check("marketplace_daily", "matches_sku_rows",
+               "net_proceeds and net_proceeds_rc of each marketplace and day equal the sum of its "
+               "marts.sku_daily_profit rows.",
+               "select count(*) as bad, string_agg(marketplace || ' ' || day::varchar, ', ') as sample from "
+               "(select marketplace, day, net_proceeds, net_proceeds_rc from marts.marketplace_daily) m "
+               "full join (select marketplace, day, sum(net_proceeds) as s, sum(net_proceeds_rc) as s_rc "
+               "from marts.sku_daily_profit group by all) s using (marketplace, day) "
+               "where m.net_proceeds is distinct from s.s or m.net_proceeds_rc is distinct from s.s_rc")],
+    "inventory_cover": [_key_check(MODELS["inventory_cover"].spec),
+                        _not_negative(MODELS["inventory_cover"].spec, ["available", "inbound", "reserved"])],
+    "returns": [_key_check(MODELS["returns"].spec),
+                _not_negative(MODELS["returns"].spec, ["units_sold", "units_returned"])],
+    "settlement_reconciliation": [
+        _key_check(MODELS["settlement_reconciliation"].spec),
+        _check("settlement_reconciliation", "difference_zero",
+               "Every closed settlement whose report is loaded: the report's total equals the sum of its "
+               "financial events to the cent.",
+               "select count(*) filter (where difference <> 0) as bad, string_agg(marketplace || ' ' || "
+               "settlement_id || ': ' || difference::varchar, ', ') filter (where difference <> 0) as sample "
+               "from marts.settlement_reconciliation where processing_status = 'Closed'")],
+}
+
+
+# ---------------------------------------------------------------------------------------------- assets
+def column_schema(spec: TableSpec) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description,
+                                                  constraints=dg.TableColumnConstraints(nullable=c.nullable))
+                                   for c in spec.columns])
+
+
+def _automation(ignored: Sequence[dg.AssetKey]) -> dg.AutomationCondition:
+    """Rebuild the partitions whose upstream was materialized since last handled, once none is running.
+
+    Unlike ``eager()`` it is not limited to the latest day, so a backfill of old raw days rebuilds them.
+    """
+    updated = dg.AutomationCondition.any_deps_updated()
+    if ignored:
+        updated = updated.ignore(dg.AssetSelection.assets(*ignored))
+    return (updated.since_last_handled() & ~dg.AutomationCondition.any_deps_in_progress()
+            & ~dg.AutomationCondition.in_progress()).with_label("upstream updated")
+
+
+@dataclass(frozen=True)
+class _Wiring:
+    config: ProjectConfig
+    sources: dict[str, list[Source]]
+    partitions: dg.DailyPartitionsDefinition
+    partitions_of: Mapping[dg.AssetKey, dg.PartitionsDefinition | None]
+
+
+def _deps(model: Model, wiring: _Wiring) -> list[dg.AssetDep]:
+    deps = []
+    for name in model.inputs:
+        for source in wiring.sources.get(name, ()):
+            key = dg.AssetKey([source.marketplace, source.table])
+            upstream = wiring.partitions_of.get(key)
+            mapping: dg.PartitionMapping | None = None
+            if model.day_column is not None and isinstance(upstream, dg.DailyPartitionsDefinition):
+                mapping = dg.IdentityPartitionMapping()  # same date keys, the marketplace's local day
+            elif model.day_column is not None and upstream is not None:
+                mapping = dg.AllPartitionMapping()  # monthly storage fees: spread over every day
+            deps.append(dg.AssetDep(key, partition_mapping=mapping))
+    for name in model.marts:
+        deps.append(dg.AssetDep(mart_key(name)))
+    return deps
+
+
+def _description(model: Model, wiring: _Wiring) -> str:
+    """Grain and sources (the spec's), what it replaces (nothing: the seed has no modelled layer), its write."""
+    wired = [source.table for name in model.inputs for source in wiring.sources.get(name, ())]
+    first = (wired or list(model.marts) or list(model.inputs))[0]
+    mode = ("partition replace (the partition's days, in one transaction)" if model.day_column
+            else "table replace (every row, in one transaction)")
+    return (f"{model.spec.description} New, no seed equivalent: derived from `{first}` and the other inputs in its "
+            f"lineage, by the SQL in sp_assets/lib/marts/models/{model.name}.sql. Write mode: **{mode}**.")
+
+
+def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
+    checks = CHECKS[model.name]
+    daily = model.day_column is not None
+    config = wiring.config
+
+    @dg.asset(
+        key=mart_key(model.name),
+        group_name=GROUP,
+        kinds={"duckdb", "sql"},
+        description=_description(model, wiring),
+        deps=_deps(model, wiring),
+        partitions_def=wiring.partitions if daily else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
+        check_specs=specs_of(checks),
+        automation_condition=_automation([mart_key(FX_RATES.name)] if FX_RATES.name in model.marts else []),
+        metadata={"dagster/column_schema": column_schema(model.spec),
+                  "dagster/table_name": f"{MARTS_SCHEMA}.{model.name}", "grain": ", ".join(model.spec.primary_key)},
+        retry_policy=RETRY,
+        required_resource_keys={"warehouse"},
+    )
+    def mart(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        start: date | None = None
+        end: date | None = None
+        if daily:
+            window = context.partition_time_window
+            start, end = window.start.date(), window.end.date()
+        warehouse = warehouse_of(context)
+        try:
+            result = build(warehouse, model, wiring.sources, reporting_currency=config.reporting_currency,
+                           start=start, end=end)
+        except MartError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+        where = "" if start is None else f" where {model.day_column} >= '{start}' and {model.day_column} < '{end}'"
+        sample = warehouse.query(f"select * from {MARTS_SCHEMA}.{model.name}{where} limit 5")
+        metadata: dict[str, Any] = {
+            "dagster/row_count": result.rows, "rows_replaced": result.deleted,
+            "inputs": dg.MetadataValue.json(result.sources), "reporting_currency": config.reporting_currency,
+            "source": data_source(), "preview": preview(sample),
+            **({"days": f"[{start}, {end})"} if start else {}),
+        }
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
+
+    return mart
+
+
+def _fx_asset(config: ProjectConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=mart_key(FX_RATES.name), group_name=GROUP, kinds={"duckdb", "csv"},
+        description=f"{FX_RATES.description} New, no seed equivalent: loaded from the user's fx_rates CSV "
+                    f"({config.fx_rates or 'none configured: no rates'}), reporting currency "
+                    f"{config.reporting_currency}. Write mode: **table replace**.",
+        check_specs=specs_of(FX_CHECKS),
+        # loaded while missing (a new warehouse), not again after a failed load (fix the CSV, then materialize)
+        automation_condition=(dg.AutomationCondition.missing() & ~dg.AutomationCondition.in_progress()
+                              & ~dg.AutomationCondition.execution_failed()).with_label("missing"),
+        metadata={"dagster/column_schema": column_schema(FX_RATES), "dagster/table_name": f"{MARTS_SCHEMA}.fx_rates"},
+        required_resource_keys={"warehouse"},
+    )
+    def fx_rates(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        try:
+            rows = load_fx_rates(warehouse_of(context), config.fx_rates)
+        except MartError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+        metadata: dict[str, Any] = {"dagster/row_count": rows, "file": str(config.fx_rates or ""),
+                                    "reporting_currency": config.reporting_currency}
+        materialized: dg.MaterializeResult = dg.MaterializeResult(metadata=metadata)
+        yield from materialized_then_checked(context, materialized, FX_CHECKS)
+
+    return fx_rates
+
+
+def build_marts(config: ProjectConfig, raw_assets: Sequence[dg.AssetsDefinition]) -> dg.Definitions:
+    """The marts of every configured marketplace, their checks and their automation sensor."""
+    partitions_of: dict[dg.AssetKey, dg.PartitionsDefinition | None] = {
+        key: asset.partitions_def for asset in raw_assets for key in asset.keys}
+    wiring = _Wiring(config, input_sources(config, set(partitions_of)), mart_partitions(config), partitions_of)
+    assets = [_fx_asset(config), *(_mart_asset(model, wiring) for model in MODELS.values())]
+    sensor = dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR, target=dg.AssetSelection.groups(GROUP), default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Rebuilds the marts' partitions after their raw partitions are materialized.")
+    return dg.Definitions(assets=assets, sensors=[sensor])
