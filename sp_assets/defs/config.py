@@ -528,7 +528,7 @@ def _check_report_options(where: str, row: catalog.ReportType, options: dict[str
 def _report(here: str, item: dict) -> ReportConfig:
     """One ``reports:`` entry (already known to be a mapping that is not ``enabled: false``)."""
     row = _report_type(f"{here}.type", item.get("type", ""))
-    table = str(item.get("table") or row.name.lower().removeprefix("get_"))
+    table = str(item.get("table") or row.table_name)
     if not _TABLE_RE.match(table):
         raise ConfigError(f"{here}.table: {table!r} must be a lower-case identifier")
     options = item.get("options") or {}
