@@ -150,6 +150,10 @@ NAME_TYPES = NameTypes((
     (r"(.*_)?(quantity|qty|units|count|number_of|lower_bound)(_.*)?", INT),
 ))
 
+# How often Amazon generates an FBA report at most ("Fulfillment by Amazon (FBA) Reports", SP-API docs):
+# a request inside the period ends FATAL (amzn/selling-partner-api-models#4032).
+NEAR_REAL_TIME, DAILY = 30, 240
+
 # Columns every loaded report row gets from us (never from the file).
 PARTITION_COLUMN = "partition_date"
 REPORT_ID_COLUMN = "report_id"
@@ -199,7 +203,10 @@ class ReportType:
     into. ``default_table`` (with ``default_options``, ``default_quote_char``) makes the type one of
     the project's default reports; ``table`` is the table a user's entry writes when it names none (a
     short name, so ``GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA`` lands in ``removal_shipments``;
-    without it, the type's name in lower case without ``get_``).
+    without it, the type's name in lower case without ``get_``). ``request_interval_minutes``: Amazon
+    generates the type at most once per that many minutes per seller and marketplaces (its FBA reports:
+    30 near real-time, 240 daily) and ends a request inside that period FATAL, so the client waits the
+    period out before requesting again.
     """
 
     name: str
@@ -223,6 +230,7 @@ class ReportType:
     default_options: Mapping[str, str] = field(default_factory=dict)
     default_quote_char: str = "none"
     table: str | None = None
+    request_interval_minutes: int = 0
 
     def __post_init__(self) -> None:
         where = f"report type {self.name}"
@@ -236,6 +244,8 @@ class ReportType:
         for option, value in self.default_options.items():
             if option in self.options and value not in self.options[option]:
                 raise ValueError(f"{where}: default option {option}={value!r}; allowed: {self.options[option]}")
+        if self.request_interval_minutes < 0:
+            raise ValueError(f"{where}: request_interval_minutes {self.request_interval_minutes}; allowed: 0 or more")
         untyped = sorted(set(self.column_formats) - set(self.column_types))
         if untyped:
             raise ValueError(f"{where}: column_formats name {untyped}, which column_types does not type")
@@ -628,7 +638,8 @@ _DESCRIBED: tuple[ReportType, ...] = (
                required=("date_and_time", "fnsku", "event_type"), column_types=_LEDGER_DETAIL_TYPES,
                column_formats=_LEDGER_DATE, columns=_LEDGER_DETAIL_COLUMNS, table="ledger_detail"),
     ReportType("GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", window=SNAPSHOT, key=_SKU_KEY, required=_SKU_KEY,
-               column_types=_FEE_PREVIEW_TYPES, columns=_FEE_PREVIEW_COLUMNS, table="fba_fee_preview"),
+               column_types=_FEE_PREVIEW_TYPES, columns=_FEE_PREVIEW_COLUMNS,
+               table="fba_fee_preview", request_interval_minutes=DAILY),
     # -- FBA shipments, removals, promotions, replacements (event windows: shipment or request date)
     ReportType("GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", key=("amazon_order_id", "shipment_item_id"),
                required=("amazon_order_id", "shipment_item_id"), column_types=_FBA_SHIPMENTS_TYPES,
@@ -648,15 +659,19 @@ _DESCRIBED: tuple[ReportType, ...] = (
                column_types=_REPLACEMENT_TYPES, columns=_REPLACEMENT_COLUMNS, table="fba_replacements"),
     # -- FBA inventory snapshots
     ReportType("GET_FBA_INVENTORY_PLANNING_DATA", window=SNAPSHOT, key=_SKU_KEY, required=_SKU_KEY,
-               column_types=_PLANNING_TYPES, columns=_PLANNING_COLUMNS, table="fba_inventory_planning"),
+               column_types=_PLANNING_TYPES, columns=_PLANNING_COLUMNS,
+               table="fba_inventory_planning", request_interval_minutes=DAILY),
     ReportType("GET_RESTOCK_INVENTORY_RECOMMENDATIONS_REPORT", window=SNAPSHOT,
                key=(PARTITION_COLUMN, "merchant_sku"), required=(PARTITION_COLUMN, "merchant_sku"),
-               column_types=_RESTOCK_TYPES, columns=_RESTOCK_COLUMNS, table="restock_recommendations"),
+               column_types=_RESTOCK_TYPES, columns=_RESTOCK_COLUMNS,
+               table="restock_recommendations", request_interval_minutes=DAILY),
     ReportType("GET_STRANDED_INVENTORY_UI_DATA", window=SNAPSHOT, key=_SKU_KEY, required=_SKU_KEY,
-               column_types=_STRANDED_TYPES, columns=_STRANDED_COLUMNS, table="stranded_inventory"),
+               column_types=_STRANDED_TYPES, columns=_STRANDED_COLUMNS,
+               table="stranded_inventory", request_interval_minutes=NEAR_REAL_TIME),
     ReportType("GET_AFN_INVENTORY_DATA_BY_COUNTRY", window=SNAPSHOT, key=(PARTITION_COLUMN, "seller_sku", "country"),
                required=_LISTING_KEY, column_types={"quantity_for_local_fulfillment": INT},
-               columns=_AFN_BY_COUNTRY_COLUMNS, history_type=LEDGER_SUMMARY, table="afn_inventory_by_country"),
+               columns=_AFN_BY_COUNTRY_COLUMNS, history_type=LEDGER_SUMMARY,
+               table="afn_inventory_by_country", request_interval_minutes=NEAR_REAL_TIME),
     # -- orders: the seller's unshipped items now; archived orders by order date like the all-orders file
     ReportType("GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING", window=SNAPSHOT,
                key=(PARTITION_COLUMN, "order_id", "order_item_id"), required=(PARTITION_COLUMN, "order_id"),
