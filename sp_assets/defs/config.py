@@ -494,6 +494,9 @@ def _report_type(where: str, value: Any) -> catalog.ReportType:
         raise ConfigError(f"{where}: {report_type!r} is not a report type; allowed: one of Amazon's report types in "
                           f"upper case, e.g. GET_MERCHANT_LISTINGS_ALL_DATA")
     row = catalog.CATALOG.get(report_type)
+    if row is None and report_type in catalog.REMOVED:
+        raise ConfigError(f"{where}: {report_type} is no longer offered: {catalog.REMOVED[report_type]}; remove the "
+                          f"entry (nothing was written)")
     if row is None:
         close = catalog.closest(report_type)
         hint = f"did you mean {close}? " if close else ""

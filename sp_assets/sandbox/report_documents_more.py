@@ -98,8 +98,10 @@ def _write(report_type: str, out: TextIO, rows: Iterator[dict[str, str]]) -> int
 
 
 def _event_rows(spec: DocumentSpec, rows: Iterator[dict[str, str]]) -> Iterator[dict[str, str]]:
-    """Event reports have no rows for windows outside the history Amazon keeps."""
-    if window_has_history(spec):
+    """Event reports have no rows for windows outside the history Amazon keeps (the type's
+    ``history_days`` when its catalog row has one, else the two years of every order report)."""
+    days = catalog.lookup(spec.report_type).history_days
+    if window_has_history(spec) and (days is None or spec.data_end >= spec.as_of - timedelta(days=days)):
         yield from rows
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+import requests
 
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.reports.assets import build_report_assets
@@ -27,7 +28,7 @@ from sp_assets.sandbox.report_documents_more import MORE_FLAT_FILE_GENERATORS
 from sp_assets.sandbox.server import SandboxServer
 
 from .conftest import AssetEnv, day_window, make_config, materialization_metadata
-from .rest_helpers import check_evaluations
+from .rest_helpers import check_evaluations, failure_text
 
 TYPES = sorted(MORE_FLAT_FILE_GENERATORS)
 SQL_TYPES = {catalog.VARCHAR: "VARCHAR", catalog.MONEY: "DECIMAL(18,2)", catalog.INT: "BIGINT", catalog.DATE: "DATE", catalog.DOUBLE: "DOUBLE",
@@ -123,3 +124,22 @@ def test_the_report_loads_typed_rows_with_a_unique_key(loaded: Loaded, report_ty
             start.isoformat(), (end - timedelta(seconds=1)).isoformat()), f"{row.window} window"
     evaluation = check_evaluations(loaded.results[report_type])[(f"us/{table}", f"{table}_key")]
     assert evaluation.passed
+
+
+@pytest.mark.parametrize("report_type", ["GET_LEDGER_DETAIL_VIEW_DATA", "GET_FBA_REIMBURSEMENTS_DATA"])
+def test_a_partition_older_than_amazons_history_is_refused_before_any_request(
+        asset_env: AssetEnv, report_type: str) -> None:
+    row = catalog.lookup(report_type)
+    assert row.history_days == catalog.EIGHTEEN_MONTHS
+    config = make_config({"us": {"reports": [{"type": report_type}]}},
+                         start_date=(date.today() - timedelta(days=700)).isoformat())
+    entry = config.get("us")
+    (asset,) = [a for a in build_report_assets(entry) if row.table_name in {k.path[-1] for k in a.keys}]
+    before = requests.get(asset_env.sandbox.base_url + "/_sandbox/stats", timeout=10).json()
+    old_day = date.today() - timedelta(days=row.history_days + 30)
+    refused = asset_env.materialize([asset], config, partition_key=old_day.isoformat(), raise_on_error=False)
+    assert not refused.success
+    assert f"Amazon keeps {row.history_days} days of {report_type}" in failure_text(refused)
+    assert "Nothing was requested or written" in failure_text(refused)
+    after = requests.get(asset_env.sandbox.base_url + "/_sandbox/stats", timeout=10).json()
+    assert after.get(f"createReport.{report_type}") == before.get(f"createReport.{report_type}")

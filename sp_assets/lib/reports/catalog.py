@@ -63,8 +63,11 @@ Add one ``ReportType`` row to ``_DESCRIBED`` (or its name to one of the plain gr
 project needs is that the name is valid): format, window, key columns, typed columns, documented
 options, and ``columns`` (Amazon's header names) if the sandbox should serve it. A user then lists it
 under ``reports:`` in marketplaces.yaml. For the sandbox, add one generator function to
-``sp_assets/sandbox/report_documents.py`` and register it in ``FLAT_FILE_GENERATORS``; its header comes
-from ``columns`` here. Nothing else changes: config, assets, checks and the sandbox's createReport
+``sp_assets/sandbox/report_documents.py`` and register it in ``FLAT_FILE_GENERATORS`` (the seller reports
+of issue 14 live in ``report_documents_more.py``, merged into it); its header comes from ``columns`` here.
+Where Amazon limits the type, say so in the row: ``request_interval_minutes`` (generated at most once per
+period: the sandbox ends a request inside it FATAL and the client waits it out) and ``history_days``
+(older partitions are refused before anything is requested). Nothing else changes: config, assets, checks and the sandbox's createReport
 validation all read this row.
 """
 
@@ -153,6 +156,8 @@ NAME_TYPES = NameTypes((
 # How often Amazon generates an FBA report at most ("Fulfillment by Amazon (FBA) Reports", SP-API docs):
 # a request inside the period ends FATAL (amzn/selling-partner-api-models#4032).
 NEAR_REAL_TIME, DAILY = 30, 240
+# "18 months of history" (the inventory ledger's Detailed View; the reimbursements report).
+EIGHTEEN_MONTHS = 548
 
 # Columns every loaded report row gets from us (never from the file).
 PARTITION_COLUMN = "partition_date"
@@ -206,7 +211,8 @@ class ReportType:
     without it, the type's name in lower case without ``get_``). ``request_interval_minutes``: Amazon
     generates the type at most once per that many minutes per seller and marketplaces (its FBA reports:
     30 near real-time, 240 daily) and ends a request inside that period FATAL, so the client waits the
-    period out before requesting again.
+    period out before requesting again. ``history_days``: how far back Amazon keeps the type's data
+    (the ledger's and reimbursements' 18 months); an older partition is refused, not requested.
     """
 
     name: str
@@ -231,6 +237,7 @@ class ReportType:
     default_quote_char: str = "none"
     table: str | None = None
     request_interval_minutes: int = 0
+    history_days: int | None = None
 
     def __post_init__(self) -> None:
         where = f"report type {self.name}"
@@ -244,6 +251,8 @@ class ReportType:
         for option, value in self.default_options.items():
             if option in self.options and value not in self.options[option]:
                 raise ValueError(f"{where}: default option {option}={value!r}; allowed: {self.options[option]}")
+        if self.history_days is not None and self.history_days <= 0:
+            raise ValueError(f"{where}: history_days {self.history_days}; allowed: a positive number of days or None")
         if self.request_interval_minutes < 0:
             raise ValueError(f"{where}: request_interval_minutes {self.request_interval_minutes}; allowed: 0 or more")
         untyped = sorted(set(self.column_formats) - set(self.column_types))
@@ -628,7 +637,8 @@ _DESCRIBED: tuple[ReportType, ...] = (
     # snapshot reports for the state at the request (today's partition only).
     # -- money and returns
     ReportType("GET_FBA_REIMBURSEMENTS_DATA", key=("reimbursement_id", "sku"), required=("reimbursement_id",),
-               column_types=_REIMBURSEMENT_TYPES, columns=_REIMBURSEMENTS_COLUMNS, table="fba_reimbursements"),
+               column_types=_REIMBURSEMENT_TYPES, columns=_REIMBURSEMENTS_COLUMNS, table="fba_reimbursements",
+               history_days=EIGHTEEN_MONTHS),
     ReportType("GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE", key=("order_id", "amazon_rma_id", "merchant_sku"),
                required=("order_id", "merchant_sku"), column_types=_MFN_RETURNS_TYPES, columns=_MFN_RETURNS_COLUMNS,
                table="mfn_returns"),
@@ -636,7 +646,8 @@ _DESCRIBED: tuple[ReportType, ...] = (
     ReportType("GET_LEDGER_DETAIL_VIEW_DATA", window=CALENDAR,
                key=("date_and_time", "fnsku", "event_type", "reference_id", "fulfillment_center", "disposition"),
                required=("date_and_time", "fnsku", "event_type"), column_types=_LEDGER_DETAIL_TYPES,
-               column_formats=_LEDGER_DATE, columns=_LEDGER_DETAIL_COLUMNS, table="ledger_detail"),
+               column_formats=_LEDGER_DATE, columns=_LEDGER_DETAIL_COLUMNS, table="ledger_detail",
+               history_days=EIGHTEEN_MONTHS),
     ReportType("GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA", window=SNAPSHOT, key=_SKU_KEY, required=_SKU_KEY,
                column_types=_FEE_PREVIEW_TYPES, columns=_FEE_PREVIEW_COLUMNS,
                table="fba_fee_preview", request_interval_minutes=DAILY),
@@ -773,6 +784,15 @@ def _index(rows: Iterable[ReportType]) -> Mapping[str, ReportType]:
 
 CATALOG: Mapping[str, ReportType] = _index((*_DESCRIBED, *_PLAIN))
 
+# Types Amazon no longer serves, and since when (wire contract section 3): named so that a configuration
+# listing one is told why, not that the name is unknown.
+REMOVED: Mapping[str, str] = MappingProxyType({
+    "GET_FBA_SNS_FORECAST_DATA": "Amazon removed it on 2025-12-11",
+    "GET_FBA_SNS_PERFORMANCE_DATA": "Amazon removed it on 2025-12-11",
+})
+if set(REMOVED) & set(CATALOG):
+    raise ValueError(f"report types both removed and in the catalog: {sorted(set(REMOVED) & set(CATALOG))}")
+
 
 def closest(name: str) -> str | None:
     """The catalog's type nearest to a misspelt ``name`` (for "did you mean ...?"), or None."""
@@ -783,6 +803,8 @@ def closest(name: str) -> str | None:
 def lookup(name: str) -> ReportType:
     """The row of ``name``; an unknown name raises ``UnknownReportTypeError`` naming the closest type."""
     row = CATALOG.get(name)
+    if row is None and name in REMOVED:
+        raise UnknownReportTypeError(f"{name!r} is no longer a report type: {REMOVED[name]}")
     if row is None:
         near = closest(name)
         hint = f"; did you mean {near}?" if near else ""

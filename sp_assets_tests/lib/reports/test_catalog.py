@@ -71,6 +71,12 @@ def test_an_unknown_name_names_the_closest_type() -> None:
         catalog.lookup("GET_LEDGER_SUMARY_VIEW_DATA")
 
 
+def test_a_removed_type_is_refused_saying_so() -> None:
+    for name in ("GET_FBA_SNS_FORECAST_DATA", "GET_FBA_SNS_PERFORMANCE_DATA"):
+        with pytest.raises(catalog.UnknownReportTypeError, match="no longer a report type: Amazon removed it on"):
+            catalog.lookup(name)
+
+
 def test_a_row_with_contradicting_facts_is_refused() -> None:
     with pytest.raises(ValueError, match="window 'weekly'; allowed: event, calendar, monthly"):
         catalog.ReportType("GET_X", window="weekly")
