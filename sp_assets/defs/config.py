@@ -547,6 +547,9 @@ def _report_type(where: str, value: Any) -> catalog.ReportType:
         raise ConfigError(f"{where}: {report_type!r} is not a report type; allowed: one of Amazon's report types in "
                           f"upper case, e.g. GET_MERCHANT_LISTINGS_ALL_DATA")
     row = catalog.CATALOG.get(report_type)
+    if row is None and report_type in catalog.REMOVED:
+        raise ConfigError(f"{where}: {report_type} is no longer offered: {catalog.REMOVED[report_type]}; remove the "
+                          f"entry (nothing was written)")
     if row is None:
         close = catalog.closest(report_type)
         hint = f"did you mean {close}? " if close else ""
@@ -583,7 +586,7 @@ def _check_report_options(where: str, row: catalog.ReportType, options: dict[str
 def _report(here: str, item: dict) -> ReportConfig:
     """One ``reports:`` entry (already known to be a mapping that is not ``enabled: false``)."""
     row = _report_type(f"{here}.type", item.get("type", ""))
-    table = str(item.get("table") or row.name.lower().removeprefix("get_"))
+    table = str(item.get("table") or row.table_name)
     if not _TABLE_RE.match(table):
         raise ConfigError(f"{here}.table: {table!r} must be a lower-case identifier")
     options = item.get("options") or {}

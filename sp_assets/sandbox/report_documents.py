@@ -357,15 +357,28 @@ def _mfn_quantity(seller: SyntheticSeller, marketplace_id: str, sku: str, day: d
     return seller.rng("mfn-quantity", marketplace_id, sku, day.toordinal()).randint(0, 250)
 
 
+def listing_inactive(seller: SyntheticSeller, marketplace_id: str, sku: str) -> bool:
+    """About 5% of listings are Inactive (the listings reports and the stranded FBA inventory agree)."""
+    return seller.rng("listing-status", marketplace_id, sku).random() < 0.05
+
+
 def write_merchant_listings(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
     sink = TsvSink(out, header("GET_MERCHANT_LISTINGS_ALL_DATA"))
+    for values in merchant_listing_rows(seller, spec):
+        sink.mapping(values)
+    sink.flush()
+    return sink.rows
+
+
+def merchant_listing_rows(seller: SyntheticSeller, spec: DocumentSpec) -> Iterator[dict[str, str]]:
+    """Every listing of the request's marketplaces at the request moment, as all-listings rows."""
     day = spec.as_of.date()
     for marketplace in spec.marketplaces:
         for product in seller.products(marketplace.marketplace_id):
             mp = marketplace.marketplace_id
             afn = product.fulfillment_channel == "AFN"
-            inactive = seller.rng("listing-status", mp, product.sku).random() < 0.05
-            sink.mapping({
+            inactive = listing_inactive(seller, mp, product.sku)
+            yield {
                 "item-name": product.title,
                 "item-description": "",
                 "listing-id": _listing_id(seller, mp, product.sku),
@@ -382,9 +395,7 @@ def write_merchant_listings(seller: SyntheticSeller, spec: DocumentSpec, out: Te
                 "fulfillment-channel": _region_channel(marketplace) if afn else "DEFAULT",
                 "merchant-shipping-group": "Migrated Template",
                 "status": "Inactive" if inactive else "Active",
-            })
-    sink.flush()
-    return sink.rows
+            }
 
 
 def write_open_listings(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
@@ -1060,6 +1071,10 @@ def xml_generators() -> dict[str, Callable[[SyntheticSeller, DocumentSpec, TextI
     from sp_assets.sandbox.report_documents_xml import XML_GENERATORS
 
     return XML_GENERATORS
+# The seller reports other connectors offer (issue 14): their module reuses the helpers above.
+from sp_assets.sandbox.report_documents_more import MORE_FLAT_FILE_GENERATORS  # noqa: E402
+
+FLAT_FILE_GENERATORS.update(MORE_FLAT_FILE_GENERATORS)
 
 
 def served_types() -> list[str]:

@@ -80,6 +80,9 @@ def test_defaults_reports_replace_the_catalogs_and_an_empty_list_means_none() ->
     ({}, {"reports": [{"type": catalog.LEDGER_SUMMARY, "options": {"aggregateByLocation": "STATE"}}]},
      r"defaults\.reports\[0\]\.options\.aggregateByLocation: 'STATE' is not allowed .* allowed: COUNTRY, FC"),
     ({"reports": {"type": catalog.STORAGE_FEES}}, {}, r"marketplaces\.us\.reports: must be a list"),
+    ({"reports": [{"type": "GET_FBA_SNS_PERFORMANCE_DATA"}]}, {},
+     r"marketplaces\.us\.reports\[0\]\.type: GET_FBA_SNS_PERFORMANCE_DATA is no longer offered: Amazon removed it "
+     r"on 2025-12-11; remove the entry"),
 ])
 def test_report_list_errors_name_the_field_and_what_is_allowed(us: dict, defaults: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

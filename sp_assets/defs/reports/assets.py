@@ -58,6 +58,7 @@ from sp_assets.defs.common import (
     run_metadata,
     snapshot_metadata,
     sp_client,
+    today_local,
     warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig, ReportConfig
@@ -197,6 +198,21 @@ def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportTyp
     return kwargs
 
 
+def _require_history(context: dg.AssetExecutionContext, entry: MarketplaceConfig, row: catalog.ReportType) -> None:
+    """A type Amazon keeps for ``history_days`` only: an older partition is refused before anything is asked."""
+    if row.history_days is None:
+        return
+    oldest = today_local(entry) - timedelta(days=row.history_days)
+    older = [k for k in context.partition_keys if date.fromisoformat(k) < oldest]
+    if older:
+        raise dg.Failure(
+            description=(f"{context.asset_key.to_user_string()}: Amazon keeps {row.history_days} days of {row.name}, "
+                         f"so partitions before {oldest.isoformat()} cannot be requested; refused {older[0]}"
+                         f"{' and more' if len(older) > 1 else ''}. Nothing was requested or written."),
+            allow_retries=False,
+        )
+
+
 def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
                        checks: ChecksByTable | None = None) -> dg.AssetsDefinition:
     """A flat-file report of one marketplace as a daily- (or monthly-) partitioned asset; its key check
@@ -211,6 +227,7 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
         # A snapshot type is unpartitioned: its one "partition" is today's snapshot (refused for any other day).
         keys = ([require_today(context, entry, history_asset=_history_asset(entry, config, row)).isoformat()]
                 if row.is_snapshot else context.partition_keys)
+        _require_history(context, entry, row)
         now = _now()
         client = sp_client(context, entry)
         before = client.stats.snapshot()

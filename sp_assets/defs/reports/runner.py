@@ -40,6 +40,7 @@ from sp_assets.lib.reports.lifecycle import (
     ReportDocumentError,
     ReportFatalError,
     ReportOutcome,
+    ReportPacedError,
     ReportTimeoutError,
     StatusEvent,
     run_report,
@@ -248,8 +249,9 @@ def fetch_or_stop(context: dg.AssetExecutionContext, client: SPAPIClient, days: 
         raise document_failure(what, error) from None
     except ReportTimeoutError as error:
         attempt = context.retry_number + 1
+        then = "requests it" if isinstance(error, ReportPacedError) else "resumes the same report"
         context.log.warning(f"{what}: {error} (attempt {attempt} of {MAX_WAIT_ATTEMPTS + 1}); the step gives its "
-                            f"pool slot back and resumes the same report in {RETRY_PAUSE / client.speed:.0f}s")
+                            f"pool slot back and {then} in {RETRY_PAUSE / client.speed:.0f}s")
         raise dg.RetryRequested(max_retries=MAX_WAIT_ATTEMPTS, seconds_to_wait=RETRY_PAUSE / client.speed) from error
 
 

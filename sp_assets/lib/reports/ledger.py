@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -144,6 +144,15 @@ class ReportLedger:
             else:
                 conn.execute("UPDATE reports SET consumed_at = ? WHERE key = ? AND report_id = ?",
                              (_now_text(), key, report_id))
+
+    def last_requested(self, credential: str, report_type: str, marketplace_ids: Sequence[str]) -> datetime | None:
+        """When a report of this type for these marketplaces (any window) was last requested and did not
+        end FATAL: what Amazon's once-per-period FBA reports count from."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT MAX(requested_at) FROM reports WHERE credential = ? AND report_type = ? "
+                               "AND marketplace_ids = ? AND status != 'FATAL'",
+                               (credential, report_type, ",".join(marketplace_ids))).fetchone()
+        return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
 
     def attempts(self, credential: str, request: ReportRequest) -> list[tuple[str, str]]:
         """(report id, last status) of every report requested for the key, oldest first."""

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.api import TERMINAL_STATUSES, create_report, get_report, get_report_document
 from sp_assets.lib.reports.decoding import (
     DocumentError,
@@ -70,6 +71,21 @@ class ReportTimeoutError(ReportError):
         self.status = status
         super().__init__(f"report {request.report_type} {report_id} for {request.describe()} is still {status} "
                          f"after {waited:.0f}s; a later run resumes polling it (the id is in the ledger)")
+
+
+class ReportPacedError(ReportTimeoutError):
+    """Amazon generates this type at most once per period (catalog ``request_interval_minutes``) and the
+    last request is too recent for this run to wait for: nothing was requested; a later run (the
+    step's retry) requests it once the period has passed."""
+
+    def __init__(self, request: ReportRequest, minutes: int, last: datetime, wait: float) -> None:
+        self.request = request
+        self.report_id = ""
+        self.status = "NOT_REQUESTED"
+        ReportError.__init__(self, (
+            f"report {request.report_type} for {request.describe()}: Amazon generates it at most once every "
+            f"{minutes} minutes and it was last requested at {last.isoformat()}; nothing was requested and nothing "
+            f"was written, it can be requested in {wait:.0f}s"))
 
 
 class ReportDownloadError(ReportError):
@@ -274,13 +290,42 @@ class _ReportRun:
         return self._fetch_document(report, str(document_id))
 
     def _request_or_resume(self) -> tuple[str, bool]:
-        with self.ledger.lock(self.credential, self.request):
-            entry = self.ledger.entry(self.credential, self.request)
-            if entry is not None and self._resumable(entry):
-                log.info("report %s for %s: resuming %s (last seen %s, requested %s)", self.request.report_type,
-                         self.request.describe(), entry.report_id, entry.status, entry.requested_at.isoformat())
-                return entry.report_id, True
-            return self._create(), False
+        for paced in (False, True):
+            with self.ledger.lock(self.credential, self.request):
+                entry = self.ledger.entry(self.credential, self.request)
+                if entry is not None and self._resumable(entry):
+                    log.info("report %s for %s: resuming %s (last seen %s, requested %s)", self.request.report_type,
+                             self.request.describe(), entry.report_id, entry.status,
+                             entry.requested_at.isoformat())
+                    return entry.report_id, True
+                if paced or self._wait_before_request() is None:
+                    return self._create(), False
+            self._pace()  # outside the lock: another run of this key may request meanwhile (then resume it)
+        raise AssertionError("unreachable")
+
+    def _wait_before_request(self) -> tuple[int, datetime, float] | None:
+        """(minutes, last request, real seconds left) while a once-per-period type may not be requested yet."""
+        minutes = catalog.lookup(self.request.report_type).request_interval_minutes
+        if not minutes:
+            return None
+        last = self.ledger.last_requested(self.credential, self.request.report_type, self.request.marketplace_ids)
+        if last is None:
+            return None
+        wait = minutes * 60 / self.speed - (datetime.now(UTC) - last).total_seconds()
+        return (minutes, last, wait) if wait > 0 else None
+
+    def _pace(self) -> None:
+        """Wait until Amazon generates the type again, or raise ``ReportPacedError`` when that is later
+        than this run's polling deadline (requesting now would end FATAL and restart nothing)."""
+        pending = self._wait_before_request()
+        if pending is None:
+            return
+        minutes, last, wait = pending
+        if self.elapsed() + wait > self.poll.timeout / self.speed:
+            raise ReportPacedError(self.request, minutes, last, wait)
+        log.info("report %s for %s: Amazon generates it at most once every %s minutes; waiting %.1fs before "
+                 "requesting it", self.request.report_type, self.request.describe(), minutes, wait)
+        self.sleep(wait)
 
     def _resumable(self, entry: LedgerEntry) -> bool:
         if entry.consumed_at is not None or entry.status == "FATAL":

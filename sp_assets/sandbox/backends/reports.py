@@ -219,10 +219,13 @@ class ReportsBackend:
             window = self._window_key(record)
             first_in_window = window not in self._windows_seen
             self._windows_seen.add(window)
+            too_soon = self._too_soon(record)
             self._reports[report_id] = record
             spec = self.faults.spec
             fatal = (spec.fatal_first and first_in_window) or (spec.fatal_rate and self.faults.draw(spec.fatal_rate))
-            if fatal:
+            if too_soon is not None:
+                self._finish_fatal(record, too_soon)
+            elif fatal:
                 reason = ("first request for this window (fault injection fatal=first)" if spec.fatal_first
                           else "fault injection fatal rate")
                 self._finish_fatal(record, f"Report processing failed because of an internal error; submit a new "
@@ -233,6 +236,24 @@ class ReportsBackend:
         if record.outcome is None:
             self._start_generation(record)
         return record
+
+    def _too_soon(self, record: ReportRecord) -> str | None:
+        """Why Amazon refuses to generate this report now, or None: an FBA type it generates at most once
+        per ``request_interval_minutes`` (catalog) per seller and marketplaces was generated within that
+        period (scaled by ``speed``). Amazon ends such a request FATAL."""
+        minutes = catalog.lookup(record.report_type).request_interval_minutes
+        if not minutes:
+            return None
+        since = record.created - timedelta(seconds=self.config.scaled(minutes * 60))
+        previous = [r.created for r in self._reports.values()
+                    if r.seller == record.seller and r.report_type == record.report_type
+                    and r.marketplace_ids == record.marketplace_ids and r.outcome != "FATAL"
+                    and r.cancelled_at is None and since < r.created <= record.created]
+        if not previous:
+            return None
+        return (f"Report {record.report_type} is generated at most once every {minutes} minutes for a seller and "
+                f"marketplace; the previous one was requested at {_ts(max(previous))}. Request it again after that "
+                f"period (getReports lists the report already generated).")
 
     @staticmethod
     def _window_key(record: ReportRecord) -> tuple:

@@ -97,6 +97,8 @@ def _report_type(value: Any) -> catalog.ReportType:
     if not isinstance(value, str) or not value:
         raise invalid("reportType is required and must be a string")
     row = catalog.CATALOG.get(value)
+    if value in catalog.REMOVED:
+        raise invalid(f"Report type {value} is no longer supported: {catalog.REMOVED[value]}", "Invalid input")
     if row is not None and not row.creatable:
         raise invalid(f"Report type {value} cannot be requested: Amazon generates settlement reports once per "
                       "settlement period; find them with getReports", "Invalid input")

@@ -71,6 +71,12 @@ def test_an_unknown_name_names_the_closest_type() -> None:
         catalog.lookup("GET_LEDGER_SUMARY_VIEW_DATA")
 
 
+def test_a_removed_type_is_refused_saying_so() -> None:
+    for name in ("GET_FBA_SNS_FORECAST_DATA", "GET_FBA_SNS_PERFORMANCE_DATA"):
+        with pytest.raises(catalog.UnknownReportTypeError, match="no longer a report type: Amazon removed it on"):
+            catalog.lookup(name)
+
+
 def test_a_row_with_contradicting_facts_is_refused() -> None:
     with pytest.raises(ValueError, match="window 'weekly'; allowed: event, calendar, monthly"):
         catalog.ReportType("GET_X", window="weekly")
@@ -117,10 +123,11 @@ _DOCUMENTED_HEADERS = {
                     "estimated-fee-total", "expected-fulfillment-fee-per-unit", "total"),
     catalog.INT: ("quantity", "number-of-items", "quantity-purchased", "Quantity Available",
                   "afn-fulfillable-quantity", "pending-quantity", "Quantity Lower Bound 2", "quantity-shipped",
-                  "quantity-reimbursed-cash", "requested-quantity", "units-shipped-t7", "qty-with-removals-in-progress"),
+                  "quantity-reimbursed-cash", "requested-quantity", "units-shipped-t7", "qty-with-removals-in-progress",
+                  "quantity-reimbursed-total"),
     catalog.TIMESTAMP: ("purchase-date", "last-updated-date", "payments-date", "shipment-date", "reporting-date",
                         "estimated-arrival-date", "return-date", "request-date", "approval-date", "open-date",
-                        "settlement-start-date", "deposit-date", "posted-date-time", "date/time"),
+                        "settlement-start-date", "deposit-date", "posted-date-time", "date/time", "promise-date"),
     catalog.DATE: ("Date", "posted-date", "snapshot-date"),
     catalog.DOUBLE: ("per-unit-volume", "refund-rate", "storage_utilization_ratio", "average_quantity_on_hand",
                      "item-package-weight", "longest-side"),
@@ -137,9 +144,11 @@ def test_the_name_rule_types_documented_headers(sql_type: str) -> None:
 def test_the_name_rule_never_contradicts_a_declared_column() -> None:
     """Where a row declares a column's type, the name rule gives the same type or leaves it to the row;
     the exceptions are columns whose type differs by report (the V1 settlement's posted-date is a
-    timestamp, V2's a date) or whose name misleads (a storage fee's base_rate is money, not a ratio)."""
+    timestamp, V2's a date) or whose name misleads (a storage fee's base_rate is money, not a ratio; a
+    promotion's rule value is the rule's name)."""
     allowed = {("GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE", "posted_date"),
-               (catalog.STORAGE_FEES, "base_rate"), (catalog.STORAGE_FEES, "utilization_surcharge_rate")}
+               (catalog.STORAGE_FEES, "base_rate"), (catalog.STORAGE_FEES, "utilization_surcharge_rate"),
+               ("GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_PROMOTION_DATA", "promotion_rule_value")}
     contradictions = set()
     for row in catalog.CATALOG.values():
         for name in (snake_case(column) for column in row.columns):
