@@ -90,7 +90,8 @@ def loaded(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> 
         results: dict[str, dg.ExecuteInProcessResult] = {}
         for snapshot, partition in ((True, today), (False, day)):
             group = [assets[row.name] for row in rows if row.is_snapshot == snapshot]
-            result = env.materialize(group, config, partition_key=partition.isoformat())
+            # snapshot types are unpartitioned: they take today's snapshot
+            result = env.materialize(group, config, partition_key=None if snapshot else partition.isoformat())
             assert result.success
             results.update({row.name: result for row in rows if row.is_snapshot == snapshot})
         yield Loaded(env, entry, day, results)
