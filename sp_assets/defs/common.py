@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -46,6 +47,11 @@ MONTHLY = "monthly"  # monthly-partitioned reports: their own monthly schedule (
 # asset body is wrapped in ``fail_fast`` so that errors no retry can fix fail the step at once.
 RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 FAIL_FAST_MARKER = "_sp_assets_fail_fast"
+# The write modes as the README's table names them: the ``write_mode`` every materialization reports.
+PARTITION_REPLACE = "partition replace"
+MERGE_BY_KEY = "merge"
+TABLE_REPLACE = "table replace"
+APPEND_BY_REPORT_ID = "append by report id"
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 
@@ -224,15 +230,25 @@ def require_today(context: dg.AssetExecutionContext, entry: MarketplaceConfig, h
         )
 
 
+def _cell(value: Any) -> str | int | float | bool | None:
+    """A preview cell as Dagster's table records take it: exact numbers and dates as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
 def preview(frame: pl.DataFrame, rows: int = 5, columns: int = 8) -> dg.MetadataValue:
-    """A small markdown preview of what was written (never buyer details: PII columns are null by default)."""
-    if frame.height == 0:
-        return dg.MetadataValue.md("_no rows_")
+    """The first rows of what was written as a table (``MetadataValue.table`` with its schema), so the
+    UI shows columns, not Markdown. Never buyer details: PII columns are null by default."""
     head = frame.select(frame.columns[:columns]).head(rows)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    for row in head.iter_rows():
-        lines.append("| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |")
-    return dg.MetadataValue.md("\n".join(lines))
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in head.schema.items()])
+    records = [dg.TableRecord({name: _cell(value) for name, value in row.items()}) for row in head.iter_rows(named=True)]
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def timestamp(value: datetime) -> dg.MetadataValue:
+    """A point in time as Dagster's timestamp type: the UI shows it in the viewer's zone."""
+    return dg.MetadataValue.timestamp(value)
 
 
 def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str, Any],
@@ -249,8 +265,8 @@ def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str,
         totals["quota_wait_seconds"] += float(family.get("quota_wait_seconds", 0.0))
     metadata: dict[str, Any] = {
         "dagster/row_count": rows,
-        "window_start_utc": start.isoformat(),
-        "window_end_utc": end.isoformat(),
+        "window_start_utc": timestamp(start),
+        "window_end_utc": timestamp(end),
         "api_calls": totals["calls"],
         "api_retries": totals["retries"],
         "api_429s": totals["throttled_429"],
@@ -262,3 +278,91 @@ def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str,
         metadata["preview"] = preview(frame)
     metadata.update(extra)
     return metadata
+
+
+# ----------------------------------------------------------------------------------- per partition
+def run_partition_keys(context: dg.AssetExecutionContext) -> list[str]:
+    """The partition keys of the run (one, a backfill chunk, or none for an unpartitioned asset)."""
+    if context.assets_def.partitions_def is None:
+        return []
+    return list(context.partition_keys)
+
+
+def rows_by_partition(frame: pl.DataFrame, column: str | None) -> dict[date, int] | None:
+    """How many of ``frame``'s rows each partition day holds (what DuckDB holds for it after a partition
+    replace); None when the frame has no partition column (a merge by key is not a per-day write)."""
+    if column is None or column not in frame.columns:
+        return None
+    if frame.height == 0:
+        return {}
+    return {day: int(count) for day, count in frame.group_by(column).len().iter_rows()}
+
+
+def _day_of(key: str) -> date:
+    return date.fromisoformat(key[:10])
+
+
+def per_partition(context: dg.AssetExecutionContext, key: dg.AssetKey, metadata: Mapping[str, Any], *,
+                  rows: Mapping[date, int] | None, frame: pl.DataFrame | None = None,
+                  partition_column: str | None = None,
+                  writes: Mapping[date, Mapping[str, Any]] | None = None,
+                  extra: Mapping[date, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Give every partition of a multi-partition run its own row count, window, preview and write
+    counts, and return the run-level metadata to put on the ``MaterializeResult``.
+
+    Dagster records one materialization per partition of a ranged run (a backfill chunk), each with
+    the output's metadata; ``context.add_asset_metadata(..., partition_key=k)`` overrides keys for
+    partition ``k`` alone. ``rows`` holds the rows each day holds after the write (the frame grouped
+    by its partition column, or the per-day load counts of a report); ``writes`` the per-day write
+    counts where the write is per day (reports), else they are derived from ``rows``; ``extra`` more
+    keys per day (a report's id and status). The run's
+    totals go to the run's log, and each partition names the run's range (``run_partitions``) so the
+    run-wide API figures read as what they are. A write that is not per day (a merge by key over a
+    multi-day window) has no per-partition row count: the run's total is kept as ``run_rows`` and no
+    partition claims it. A one-partition run is returned unchanged.
+    """
+    keys = run_partition_keys(context)
+    if len(keys) < 2:
+        return dict(metadata)
+    partitions_def = context.assets_def.partitions_def
+    assert partitions_def is not None
+    total = metadata.get("dagster/row_count")
+    span = f"{keys[0]}...{keys[-1]} ({len(keys)} partitions)"
+    run_level = {**metadata, "run_partitions": span}
+    run_write = metadata.get("write")
+    base_write = dict(run_write.value) if isinstance(run_write, dg.JsonMetadataValue) and isinstance(
+        run_write.value, dict) else None
+    if rows is None:
+        run_level.pop("dagster/row_count", None)
+        run_level.pop("preview", None)
+        run_level["run_rows"] = total
+    per_day: list[str] = []
+    for partition_key in keys:
+        window = partitions_def.time_window_for_partition_key(partition_key)
+        scoped: dict[str, Any] = {"window_start_utc": timestamp(window.start.astimezone(ZoneInfo("UTC"))),
+                                  "window_end_utc": timestamp(window.end.astimezone(ZoneInfo("UTC")))}
+        if rows is not None:
+            day = _day_of(partition_key)
+            count = int(rows.get(day, 0))
+            per_day.append(f"{partition_key} {count}")
+            scoped["dagster/row_count"] = count
+            if frame is not None and partition_column is not None and partition_column in frame.columns:
+                scoped["preview"] = preview(frame.filter(pl.col(partition_column) == day))
+            if writes is not None and day in writes:
+                scoped["write"] = dg.MetadataValue.json(dict(writes[day]))
+            elif base_write is not None:
+                scoped["write"] = dg.MetadataValue.json(day_write(base_write, count, window.start, window.end))
+            scoped.update((extra or {}).get(day, {}))
+        context.add_asset_metadata(scoped, asset_key=key, partition_key=partition_key)
+    what = ", ".join(per_day) if rows is not None else "not per day (a merge by key)"
+    summary = f"; the run's write: {json.dumps(base_write, default=str)}" if base_write is not None else ""
+    context.log.info(f"{key.to_user_string()}: the run wrote {total} rows for {span}; per partition: {what}{summary}")
+    return run_level
+
+
+def day_write(run_write: Mapping[str, Any], rows: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """One day's share of a partition replace over several days: the rows it now holds, all inserted.
+    The run's deletions and timings are the transaction's, not a day's, so they stay in the run's log."""
+    keep = ("table", "operation", "created_table", "added_columns")
+    return {**{k: run_write[k] for k in keep if k in run_write}, "rows": rows, "inserted": rows,
+            "partition_start": start.date().isoformat(), "partition_end": end.date().isoformat()}

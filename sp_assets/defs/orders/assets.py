@@ -46,6 +46,8 @@ from sp_assets.defs.checks import (
     specs_of,
 )
 from sp_assets.defs.common import (
+    MERGE_BY_KEY,
+    PARTITION_REPLACE,
     ROLLING,
     asset_key,
     asset_kwargs,
@@ -53,6 +55,8 @@ from sp_assets.defs.common import (
     fail_fast,
     local_dates,
     multi_asset_kwargs,
+    per_partition,
+    rows_by_partition,
     run_metadata,
     sp_client,
     sql_table,
@@ -151,11 +155,18 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             items = fetch_item_rows(client, source)
         return orders, items
 
-    def materialized(name: str, spec: TableSpec, frame: pl.DataFrame, result: WriteResult, start: datetime,
-                     end: datetime, api: dict, **extra: Any) -> dg.MaterializeResult:
-        return dg.MaterializeResult(asset_key=asset_key(entry, name), metadata=run_metadata(
+    def materialized(context: dg.AssetExecutionContext, name: str, spec: TableSpec, frame: pl.DataFrame,
+                     result: WriteResult, start: datetime, end: datetime, api: dict, **extra: Any
+                     ) -> dg.MaterializeResult:
+        key = asset_key(entry, name)
+        metadata = run_metadata(
             rows=frame.height, start=start, end=end, api=api, frame=frame, orders_api=entry.orders_api,
-            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}", **extra))
+            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}",
+            write_mode=PARTITION_REPLACE if spec.partition_column else MERGE_BY_KEY, **extra)
+        # Each partition of a backfill chunk gets its own day's count, window, preview and write.
+        return dg.MaterializeResult(asset_key=key, metadata=per_partition(
+            context, key, metadata, rows=rows_by_partition(frame, spec.partition_column), frame=frame,
+            partition_column=spec.partition_column))
 
     def write_one(context: dg.AssetExecutionContext, spec: TableSpec, name: str, frame: pl.DataFrame,
                   start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict,
@@ -165,7 +176,7 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             result = warehouse.replace_partition(entry.code, spec, frame, replace[0], replace[1])
         else:
             result = warehouse.merge(entry.code, spec, frame)
-        return materialized(name, spec, frame, result, start, end, api, **extra)
+        return materialized(context, name, spec, frame, result, start, end, api, **extra)
 
     def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
               start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
@@ -181,7 +192,7 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
                 entry.code, [(spec, frame, replace[0], replace[1]) for spec, frame in zip(specs, frames, strict=True)])
         else:
             results = warehouse.merge_together(entry.code, list(zip(specs, frames, strict=True)))
-        return [materialized(name, spec, frame, result, start, end, table_api, **extra)
+        return [materialized(context, name, spec, frame, result, start, end, table_api, **extra)
                 for name, spec, frame, result, table_api in zip(names, specs, frames, results, (api, {}), strict=True)]
 
     def fetch_frames(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
@@ -277,9 +288,12 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any, checks: 
             runner.mark_consumed(client, results)
         finally:
             runner.cleanup(results)
-        metadata = dict(materialized.metadata or {})
+        metadata = dict(materialized.metadata or {})  # per partition already (``write`` of the orders path)
         metadata.update(runner.report_metadata(results, _rows_per_day(rows)))
         metadata["order_items_source"] = "report"
+        for day, scoped in runner.day_metadata(results).items():
+            if len(context.partition_keys) > 1:
+                context.add_asset_metadata(scoped, partition_key=day.isoformat())
         yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
 
     return order_items

@@ -47,12 +47,14 @@ import dagster as dg
 from sp_assets.defs.checks import ChecksByTable, in_step, materialized_then_checked, results_in_step, specs_of
 from sp_assets.defs.common import MONTHLY as MONTHLY_REFRESH
 from sp_assets.defs.common import (
+    PARTITION_REPLACE,
     ROLLING,
     SNAPSHOT,
     api_since,
     asset_key,
     asset_kwargs,
     fail_fast,
+    per_partition,
     require_today,
     run_metadata,
     sp_client,
@@ -205,23 +207,29 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
         warehouse = warehouse_of(context)
         writes: list[dict[str, Any]] = []
         rows: dict[date, int] = {}
+        by_day: dict[date, dict[str, Any]] = {}
         try:
             for result in results:
                 write = load_flat_day(warehouse, entry, config, row, result)
                 runner.mark_consumed(client, [result])
                 rows[result.day.day] = write.rows
-                writes.append(write.as_metadata())
+                by_day[result.day.day] = write.as_metadata()
+                writes.append(by_day[result.day.day])
         finally:
             runner.cleanup(results)
         start, end = utc_window(context)
-        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
+        metadata = run_metadata(
             rows=sum(rows.values()), start=start, end=end, api=api_since(client, before),
-            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
-            write=dg.MetadataValue.json(writes), added_columns=", ".join(
+            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode=PARTITION_REPLACE,
+            write=dg.MetadataValue.json(writes[0] if len(writes) == 1 else {"days": writes}), added_columns=", ".join(
                 sorted({c for w in writes for c in w.get("added_columns", [])})) or "none",
             **runner.unparsed_metadata(w.get("unparsed", {}) for w in writes),
             **runner.report_metadata(results, rows),
-        )), table_checks)
+        )
+        # One load per day: every partition gets its own day's load (rows, write counts).
+        metadata = per_partition(context, context.asset_key, metadata, rows=rows, writes=by_day,
+                                 extra=runner.day_metadata(results))
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), table_checks)
 
     return report_asset
 
@@ -286,14 +294,15 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
             rows = {r.day.day: 0 for r in results}
             for day in frame.get_column(PARTITION_COLUMN).to_list() if frame.height else []:
                 rows[day] += 1
-            yield dg.MaterializeResult(
-                asset_key=asset_key(entry, sales_and_traffic_table(config.table, by)),
-                metadata=run_metadata(rows=frame.height, start=start, end=end, api=api, frame=frame,
-                                      table=f"{entry.code}.{sales_and_traffic_table(config.table, by)}",
-                                      report_type=config.report_type, write_mode="partition replace",
-                                      write=dg.MetadataValue.json(write.as_metadata()),
-                                      **runner.report_metadata(results, rows)),
-            )
+            key = asset_key(entry, sales_and_traffic_table(config.table, by))
+            metadata = run_metadata(rows=frame.height, start=start, end=end, api=api, frame=frame,
+                                    table=f"{entry.code}.{sales_and_traffic_table(config.table, by)}",
+                                    report_type=config.report_type, write_mode=PARTITION_REPLACE,
+                                    write=dg.MetadataValue.json(write.as_metadata()),
+                                    **runner.report_metadata(results, rows))
+            yield dg.MaterializeResult(asset_key=key, metadata=per_partition(
+                context, key, metadata, rows=rows, frame=frame, partition_column=PARTITION_COLUMN,
+                extra=runner.day_metadata(results)))
         yield from results_in_step(context, table_checks)
 
     return sales_and_traffic

@@ -318,6 +318,12 @@ def report_metadata(results: Sequence[DayResult], rows_by_day: dict[date, int]) 
     return metadata
 
 
+def day_metadata(results: Sequence[DayResult]) -> dict[date, dict[str, Any]]:
+    """Per partition day: its report's id and status (what ``per_partition`` puts on that partition)."""
+    return {r.day.day: {"report_id": r.outcome.report_id if r.outcome is not None else "none",
+                        "report_status": r.status} for r in results}
+
+
 def unparsed_metadata(per_write: Iterable[Mapping[str, int]]) -> dict[str, Any]:
     """``unparsed_values``: values per typed column that did not parse (their text is in ``<column>__raw``)."""
     total: dict[str, int] = {}

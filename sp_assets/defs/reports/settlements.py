@@ -20,7 +20,7 @@ Each row gets ``row_number`` (its line in the document, 1 = the summary row), so
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,10 +29,12 @@ import dagster as dg
 
 from sp_assets.defs.checks import ChecksByTable, materialized_then_checked, specs_of
 from sp_assets.defs.common import (
+    APPEND_BY_REPORT_ID,
     ROLLING,
     api_since,
     asset_kwargs,
     fail_fast,
+    per_partition,
     run_metadata,
     sp_client,
     warehouse_of,
@@ -166,15 +168,22 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
             loaded.append({**info, "rows_written": write.rows, "added_columns": list(write.added_columns),
                            "unparsed": write.unparsed})
         rows = sum(item["rows_written"] for item in loaded)
-        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
+        by_day: dict[date, int] = {}
+        for item in loaded:  # a settlement's partition is the local day Amazon created its report
+            day = _created({"createdTime": item["created"]}).astimezone(ZoneInfo(entry.timezone)).date()
+            by_day[day] = by_day.get(day, 0) + int(item["rows_written"])
+        metadata = run_metadata(
             rows=rows, start=start, end=end, api=api_since(client, before), table=f"{entry.code}.{config.table}",
-            report_type=config.report_type, write_mode="merge by report id (loaded reports are skipped)",
+            report_type=config.report_type, write_mode=APPEND_BY_REPORT_ID,
             reports_listed=len(listed), reports_loaded=len(loaded), reports_skipped=len(skipped),
             report_ids=", ".join(str(r["reportId"]) for r in listed) or "none",
             skipped_report_ids=", ".join(sorted(skipped)) or "none",
             reports=dg.MetadataValue.json(loaded), **runner.unparsed_metadata(item["unparsed"] for item in loaded),
             note=("no settlement report was created in this window" if not listed else
                   "every report of the window was already loaded" if not loaded else ""),
-        )), table_checks)
+        )
+        # Rows loaded by this run per creation day (reports loaded earlier are not counted again).
+        metadata = per_partition(context, context.asset_key, metadata, rows=by_day)
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), table_checks)
 
     return settlements

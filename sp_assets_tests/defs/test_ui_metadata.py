@@ -1,0 +1,124 @@
+"""Issue 16: what the Dagster UI shows per partition is true, and says enough.
+
+A run of several partitions (a backfill chunk: ``BackfillPolicy.multi_run``) records one
+materialization per partition. Each must carry its own day's row count (what DuckDB holds for that
+day), window, preview and write counts, not the run's totals; the run names its range.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import dagster as dg
+import polars as pl
+
+from sp_assets.defs.common import day_write, preview, rows_by_partition
+from sp_assets.defs.orders.assets import build_orders_assets
+from sp_assets.defs.reports.assets import build_report_assets
+
+from .conftest import AssetEnv, day_window, make_config, past_day
+
+
+def by_partition(result: dg.ExecuteInProcessResult, key: list[str]) -> dict[str, dict]:
+    """The metadata of each partition's materialization of ``key`` in the run, as plain values."""
+    out = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if list(materialization.asset_key.path) == key:
+            out[materialization.partition] = dict(materialization.metadata)
+    return out
+
+
+def held_per_day(env: AssetEnv, table: str) -> dict[date, int]:
+    return dict(env.warehouse.query(f"select partition_date, count(*) from {table} group by 1").rows())
+
+
+def test_each_partition_of_a_multi_day_orders_run_carries_its_own_day(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {}})
+    entry = config.get("us")
+    days = [past_day(14), past_day(13), past_day(12)]
+    keys = [d.isoformat() for d in days]
+    result = asset_env.materialize(build_orders_assets(entry)[:1], config, first=keys[0], last=keys[-1])
+    assert result.success
+    for table in ("orders", "order_items"):
+        held = held_per_day(asset_env, f"us.{table}")
+        assert len(set(held.values())) > 1, "the test needs days with different counts"
+        metadata = by_partition(result, ["us", table])
+        assert sorted(metadata) == keys
+        for day, key in zip(days, keys, strict=True):
+            entry_md = metadata[key]
+            assert entry_md["dagster/row_count"].value == held[day], (table, key)
+            start, end = day_window(entry, day)
+            assert entry_md["window_start_utc"].value == start.timestamp()
+            assert entry_md["window_end_utc"].value == end.timestamp()
+            write = entry_md["write"].value
+            assert (write["rows"], write["inserted"], write["partition_start"]) == (held[day], held[day], key)
+            table_preview = entry_md["preview"]
+            assert isinstance(table_preview, dg.TableMetadataValue)
+            assert {r.data["partition_date"] for r in table_preview.records} == {key}
+            assert entry_md["run_partitions"].value == f"{keys[0]}...{keys[-1]} (3 partitions)"
+            assert entry_md["write_mode"].value == "partition replace"
+
+
+def test_a_merge_over_several_days_claims_no_per_day_count(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {}})
+    entry = config.get("us")
+    keys = [past_day(13).isoformat(), past_day(12).isoformat()]
+    result = asset_env.materialize(build_orders_assets(entry)[1:2], config, first=keys[0], last=keys[-1])
+    assert result.success
+    total = asset_env.warehouse.row_count("us", "orders_upsert")
+    metadata = by_partition(result, ["us", "orders_upsert"])
+    assert sorted(metadata) == keys
+    for md in metadata.values():
+        assert "dagster/row_count" not in md and md["run_rows"].value == total
+        assert md["write_mode"].value == "merge"
+
+
+def test_each_partition_of_a_multi_day_report_run_carries_its_own_load(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {}})
+    entry = config.get("us")
+    (asset,) = [a for a in build_report_assets(entry) if {k.path[-1] for k in a.keys} == {"all_orders_report"}]
+    days = [past_day(13), past_day(12)]
+    keys = [d.isoformat() for d in days]
+    result = asset_env.materialize([asset], config, first=keys[0], last=keys[-1])
+    assert result.success
+    held = held_per_day(asset_env, "us.all_orders_report")
+    metadata = by_partition(result, ["us", "all_orders_report"])
+    report_ids = set()
+    for day, key in zip(days, keys, strict=True):
+        assert metadata[key]["dagster/row_count"].value == held[day] > 0
+        assert metadata[key]["write"].value["rows"] == held[day]
+        assert metadata[key]["write"].value["partition_start"] == key
+        assert metadata[key]["report_status"].value == "DONE"
+        report_ids.add(metadata[key]["report_id"].value)
+    assert len(report_ids) == 2  # one report per day, each partition names its own
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def test_rows_by_partition_groups_by_the_partition_column() -> None:
+    frame = pl.DataFrame({"partition_date": [date(2026, 1, 1), date(2026, 1, 1), date(2026, 1, 2)], "x": [1, 2, 3]})
+    assert rows_by_partition(frame, "partition_date") == {date(2026, 1, 1): 2, date(2026, 1, 2): 1}
+    assert rows_by_partition(frame.head(0), "partition_date") == {}
+    assert rows_by_partition(frame, None) is None
+    assert rows_by_partition(frame, "snapshot_date") is None
+
+
+def test_the_preview_is_a_typed_table_with_exact_values() -> None:
+    frame = pl.DataFrame({"amount": [Decimal("11.01")], "day": [date(2026, 1, 2)], "n": [3], "flag": [True],
+                          "note": [None]}, schema_overrides={"amount": pl.Decimal(18, 2), "note": pl.String})
+    shown = preview(frame)
+    assert isinstance(shown, dg.TableMetadataValue)
+    assert [c.name for c in shown.schema.columns] == ["amount", "day", "n", "flag", "note"]
+    assert shown.records[0].data == {"amount": "11.01", "day": "2026-01-02", "n": 3, "flag": True, "note": None}
+    empty = preview(frame.head(0))
+    assert isinstance(empty, dg.TableMetadataValue) and empty.records == []
+
+
+def test_a_days_share_of_a_multi_day_replace_keeps_the_write_shape() -> None:
+    run_write = {"table": "us.orders", "operation": "replace_partition", "rows": 300, "inserted": 300,
+                 "deleted": 120, "partition_start": "2026-01-01", "partition_end": "2026-01-04", "write_s": 0.2}
+    start = datetime(2026, 1, 2, tzinfo=UTC)
+    share = day_write(run_write, 99, start, start + timedelta(days=1))
+    assert share == {"table": "us.orders", "operation": "replace_partition", "rows": 99, "inserted": 99,
+                     "partition_start": "2026-01-02", "partition_end": "2026-01-03"}
