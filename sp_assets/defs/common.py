@@ -81,12 +81,51 @@ def futile_retry_failure(entry: MarketplaceConfig, error: BaseException) -> dg.F
     return None
 
 
+# Run retries (``run_retries`` in dagster.yaml) re-launch a failed run once. Dagster decides when the
+# run fails, from the run's tags: this one set to "false" means "a step failure does not start a retry
+# run". A step sets it on its run when it fails deterministically; NOT_RETRIED_TAG says which asset.
+RUN_RETRY_ON_STEP_FAILURE_TAG = "dagster/retry_on_asset_or_op_failure"
+NOT_RETRIED_TAG = "sp_assets/not_retried"
+
+
+def is_deterministic(error: BaseException) -> bool:
+    """A failure the same run would meet again: a ``dg.Failure`` raised with ``allow_retries=False``
+    (``futile_retry_failure``'s, a refused day, a FATAL report, an unloadable document, a failed
+    blocking check, ``on_invalid_sku: warn``)."""
+    return isinstance(error, dg.Failure) and error.allow_retries is False
+
+
+def refuse_run_retry(context: Any, failure: dg.Failure) -> None:
+    """Tag the step's run so that its failure does not start a retry run (run retries still apply to
+    every other failure: a crash, a 5xx that outlasted the step retries, a lock held too long)."""
+    if not isinstance(context, dg.AssetExecutionContext | dg.OpExecutionContext):
+        return
+    try:
+        key = context.asset_key.to_user_string() if len(context.assets_def.keys) == 1 else context.op.name
+    except Exception:  # noqa: BLE001 (a name for the tag; the tag itself matters)
+        key = context.op.name
+    context.instance.add_run_tags(context.run_id, {RUN_RETRY_ON_STEP_FAILURE_TAG: "false", NOT_RETRIED_TAG: key})
+    context.log.info(f"{key}: not retried as a new run: {failure.description}")
+
+
+def _context_of(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    return kwargs.get("context", args[0] if args else None)
+
+
 def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
     """Decorate an asset body (under ``@dg.asset``/``@dg.multi_asset``): errors ``futile_retry_failure``
     knows become a non-retried ``dg.Failure``, everything else propagates to ``RETRY`` unchanged.
+    Every non-retried failure (those and the body's own ``allow_retries=False``) also keeps its run
+    from being retried as a new run (``refuse_run_retry``).
 
     Dagster reads the body's signature and whether it is a generator, so both are kept.
     """
+    def deterministic(error: Exception, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dg.Failure | None:
+        failure = error if is_deterministic(error) else futile_retry_failure(entry, error)
+        if failure is not None:
+            refuse_run_retry(_context_of(args, kwargs), failure)
+        return failure
+
     def decorate(fn: _Fn) -> _Fn:
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
@@ -94,8 +133,8 @@ def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
                 try:
                     yield from fn(*args, **kwargs)
                 except Exception as error:
-                    failure = futile_retry_failure(entry, error)
-                    if failure is None:
+                    failure = deterministic(error, args, kwargs)
+                    if failure is None or failure is error:
                         raise
                     raise failure from None
 
@@ -106,8 +145,8 @@ def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
                 try:
                     return fn(*args, **kwargs)
                 except Exception as error:
-                    failure = futile_retry_failure(entry, error)
-                    if failure is None:
+                    failure = deterministic(error, args, kwargs)
+                    if failure is None or failure is error:
                         raise
                     raise failure from None
 
