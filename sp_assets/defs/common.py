@@ -18,6 +18,7 @@ The definitions themselves are assembled once per load, for every marketplace, i
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
@@ -35,6 +36,7 @@ from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.spapi.errors import AccessDeniedError, AuthError, ConfigError, InvalidInputError
 from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.spapi.stats import CallStats
+from sp_assets.lib.tablespec import TableSpec
 from sp_assets.lib.warehouse import Warehouse, WarehousePathError
 
 REFRESH_TAG = "sp_assets/refresh"
@@ -175,14 +177,75 @@ def sql_table(entry: MarketplaceConfig, name: str) -> str:
     return qualified_name(entry.code, name)
 
 
-def asset_spec_kwargs(entry: MarketplaceConfig, name: str, refresh: str, description: str) -> dict[str, Any]:
-    """What an asset *is* (``dg.AssetSpec`` / ``@dg.asset`` keywords): key, group, kinds, refresh tag, description."""
+DOMAIN_TAG = "sp_assets/domain"  # the UI filters the catalog by it: orders, inventory, pricing, ...
+# API families whose domain has another name (a family not listed is its own domain).
+FAMILY_DOMAINS = {"inbound": "shipments", "outbound": "shipments"}
+# Part of every asset's code version: bump it when what an asset writes changes other than by its columns
+# (the column schema is hashed in), so Dagster marks the asset's materializations as from older code.
+CODE_VERSION = "1"
+KINDS = frozenset({"amazon", "duckdb", "python"})  # what the asset talks to, shown as icons in the UI
+LOCAL_KINDS = frozenset({"duckdb", "python"})  # assets built from DuckDB alone (needs_api=False)
+
+
+def describe(holds: str, replaces: str | None, details: str = "") -> str:
+    """An asset description that reads well in the UI: the first line, which the catalog list shows
+    alone, says in plain words (no Markdown) what the table holds; then which Domo report it replaces
+    and the details (API, options, write mode), where Markdown is fine."""
+    if any(mark in holds for mark in ("*", "`", "_", "\n", "#", "[")):
+        raise ValueError(f"the first line of a description must be plain text: {holds!r}")
+    noun = "" if replaces is None or replaces.lower().endswith("report") else " report"
+    replaced = f"Replaces Domo's **{replaces}**{noun}." if replaces else ""
+    rest = " ".join(part for part in (replaced, details) if part)
+    return f"{holds}\n\n{rest}" if rest else holds
+
+
+def column_schema(spec: TableSpec) -> dg.TableSchema:
+    """A table spec's columns as Dagster's column schema: names, DuckDB types, descriptions, nullability;
+    the primary key as a table constraint."""
+    columns = [dg.TableColumn(column.name, column.type, description=column.description or None,
+                              constraints=dg.TableColumnConstraints(nullable=column.nullable))
+               for column in spec.columns]
+    constraints = (dg.TableConstraints(other=[f"primary key ({', '.join(spec.primary_key)})"])
+                   if spec.primary_key else None)
+    return dg.TableSchema(columns=columns, constraints=constraints)
+
+
+def code_version(schema: dg.TableSchema | None) -> str:
+    """``CODE_VERSION`` and a digest of the column schema: a new or retyped column is a new code version."""
+    if schema is None:
+        return CODE_VERSION
+    text = ";".join(f"{c.name}:{c.type}" for c in schema.columns)
+    return f"{CODE_VERSION}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def definition_metadata(entry: MarketplaceConfig, name: str, schema: dg.TableSchema | None) -> dict[str, Any]:
+    """What the asset's definition says about its table: ``dagster/table_name`` (DuckDB's ``schema.table``)
+    and, where the columns are known, ``dagster/column_schema``."""
+    metadata: dict[str, Any] = {"dagster/table_name": f"{entry.code}.{name}"}
+    if schema is not None:
+        metadata["dagster/column_schema"] = schema
+    return metadata
+
+
+def asset_spec_kwargs(entry: MarketplaceConfig, name: str, refresh: str, description: str, *,
+                      table: TableSpec | None = None, schema: dg.TableSchema | None = None,
+                      domain: str | None = None, needs_api: bool = True) -> dict[str, Any]:
+    """What an asset *is* (``dg.AssetSpec`` / ``@dg.asset`` keywords): key, group, kinds, owners, refresh and
+    domain tags, description, and the definition metadata the UI shows (table name, column schema from
+    ``table``, or ``schema`` where the columns come from elsewhere) with a code version derived from it."""
+    schema = schema if schema is not None else column_schema(table) if table is not None else None
+    tags = {REFRESH_TAG: refresh}
+    if domain:
+        tags[DOMAIN_TAG] = domain
     return dict(
         key=asset_key(entry, name),
         group_name=group_name(entry),
-        kinds={"duckdb", "python"},
-        tags={REFRESH_TAG: refresh},
+        kinds=set(KINDS if needs_api else LOCAL_KINDS),
+        tags=tags,
         description=description,
+        metadata=definition_metadata(entry, name, schema),
+        owners=list(entry.owners),
+        code_version=code_version(schema),
     )
 
 
@@ -206,9 +269,12 @@ def multi_asset_kwargs(entry: MarketplaceConfig, family: str, refresh: str, *, n
 
 
 def asset_kwargs(entry: MarketplaceConfig, name: str, family: str, refresh: str, description: str, *,
-                 needs_api: bool = True, max_partitions_per_run: int = 7) -> dict[str, Any]:
-    """Every keyword of ``@dg.asset`` for one SP-API asset of a marketplace, partitioned or not."""
-    return {**asset_spec_kwargs(entry, name, refresh, description),
+                 needs_api: bool = True, max_partitions_per_run: int = 7, table: TableSpec | None = None,
+                 schema: dg.TableSchema | None = None, domain: str | None = None) -> dict[str, Any]:
+    """Every keyword of ``@dg.asset`` for one SP-API asset of a marketplace, partitioned or not; its
+    domain tag is ``domain`` or the API family's (``FAMILY_DOMAINS``)."""
+    return {**asset_spec_kwargs(entry, name, refresh, description, table=table, schema=schema,
+                                domain=domain or FAMILY_DOMAINS.get(family, family), needs_api=needs_api),
             **multi_asset_kwargs(entry, family, refresh, needs_api=needs_api,
                                  max_partitions_per_run=max_partitions_per_run)}
 

@@ -122,3 +122,85 @@ def test_a_days_share_of_a_multi_day_replace_keeps_the_write_shape() -> None:
     share = day_write(run_write, 99, start, start + timedelta(days=1))
     assert share == {"table": "us.orders", "operation": "replace_partition", "rows": 99, "inserted": 99,
                      "partition_start": "2026-01-02", "partition_end": "2026-01-03"}
+
+
+# ------------------------------------------------------------------------------------------ definitions
+ALLOWED_DOMAINS = {"orders", "inventory", "pricing", "catalog", "shipments", "reports", "finances", "sellers"}
+
+
+def _graph(marketplaces: dict) -> dg.AssetGraph:
+    from sp_assets.defs.marketplace_factory import project_definitions
+
+    return project_definitions(make_config(marketplaces)).resolve_asset_graph()
+
+
+def test_every_asset_definition_names_its_table_columns_domain_kinds_owners_and_code_version() -> None:
+    graph = _graph({"us": {}, "de": {"owners": ["team:eu_sellers", "ana@example.com"]}})
+    keys = graph.materializable_asset_keys
+    assert len(keys) > 40
+    for key in keys:
+        node = graph.get(key)
+        code, name = key.path
+        assert node.metadata["dagster/table_name"] == f"{code}.{name}", key
+        schema = node.metadata["dagster/column_schema"]
+        assert isinstance(schema, dg.TableSchema) and len(schema.columns) > 5, key
+        assert node.tags["sp_assets/domain"] in ALLOWED_DOMAINS, key
+        assert {"duckdb", "python"} <= node.kinds and node.kinds <= {"amazon", "duckdb", "python"}, key
+        assert node.owners == (["team:sp_assets"] if code == "us" else ["team:eu_sellers", "ana@example.com"]), key
+        assert node.code_version and node.code_version.startswith("1-"), key
+    orders = graph.get(dg.AssetKey(["us", "orders"]))
+    pk = next(c for c in orders.metadata["dagster/column_schema"].columns if c.name == "amazon_order_id")
+    assert pk.type == "VARCHAR" and pk.constraints.nullable is False
+    assert graph.get(dg.AssetKey(["us", "inventory_supply_current"])).kinds == {"duckdb", "python"}
+    assert graph.get(dg.AssetKey(["us", "settlements"])).tags["sp_assets/domain"] == "finances"
+    assert graph.get(dg.AssetKey(["us", "inbound_shipments"])).tags["sp_assets/domain"] == "shipments"
+
+
+def test_owners_are_checked_when_the_configuration_loads() -> None:
+    import pytest
+
+    from sp_assets.defs.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"marketplaces.us.owners\[0\]: 'sp team' is not an owner; allowed: "
+                                          r"team:<name>"):
+        make_config({"us": {"owners": ["sp team"]}})
+    assert make_config({"us": {}}, owners="team:data").get("us").owners == ("team:data",)
+
+
+def test_the_column_schema_is_what_duckdb_holds(asset_env: AssetEnv) -> None:
+    """The definition's columns and types against the tables a run created (orders and a report)."""
+    from sp_assets.lib.tablespec import normalize_sql_type
+
+    config = make_config({"us": {}})
+    entry = config.get("us")
+    (report,) = [a for a in build_report_assets(entry) if {k.path[-1] for k in a.keys} == {"all_orders_report"}]
+    orders = build_orders_assets(entry)[0]
+    assert asset_env.materialize([orders, report], config, partition_key=past_day(12).isoformat()).success
+    graph = _graph({"us": {}})
+    for table in ("orders", "order_items", "all_orders_report"):
+        held = {name: normalize_sql_type(kind) for name, kind in asset_env.warehouse.columns("us", table).items()}
+        declared = {c.name: c.type for c in graph.get(dg.AssetKey(["us", table])).metadata[
+            "dagster/column_schema"].columns}
+        assert declared == {name: kind for name, kind in held.items() if not name.endswith("__raw")}, table
+
+
+def test_descriptions_say_what_the_table_holds_and_which_domo_report_it_replaces() -> None:
+    graph = _graph({"us": {"order_items_source": "report"}, "de": {}})
+    for key in graph.materializable_asset_keys:
+        description = graph.get(key).description or ""
+        first, _, rest = description.partition("\n\n")
+        assert first and not any(mark in first for mark in "*`_#["), (key, first)  # plain in the catalog list
+        assert first.endswith(".") and len(first) < 200, (key, first)
+        assert "Replaces Domo's **" in rest, (key, description)
+        assert "seed" not in description.lower(), (key, description)
+
+
+def test_describe_refuses_markdown_in_the_first_line() -> None:
+    import pytest
+
+    from sp_assets.defs.common import describe
+
+    assert describe("Orders.", "Order Details", "More.") == "Orders.\n\nReplaces Domo's **Order Details** report. More."
+    assert describe("Rows.", "Create and Download Report") == "Rows.\n\nReplaces Domo's **Create and Download Report**."
+    with pytest.raises(ValueError, match="plain text"):
+        describe("The **orders**.", "Order Details")

@@ -52,6 +52,7 @@ from sp_assets.defs.common import (
     asset_key,
     asset_kwargs,
     asset_spec_kwargs,
+    describe,
     fail_fast,
     local_dates,
     multi_asset_kwargs,
@@ -82,30 +83,41 @@ from sp_assets.lib.tablespec import TableSpec, frame_from_records
 from sp_assets.lib.warehouse import Warehouse, WriteResult
 
 DESCRIPTIONS = {
-    "orders": "Replaces the seed's **Order Details**: every order created in the partition's day "
-              "(or updated in it, with `query_date_type: last_updated`), from Orders v2026-01-01 searchOrders "
-              "or v0 getOrders (`orders_api`). Write mode: **partition replace** (materializing a day twice "
-              "never duplicates a row).",
-    "order_items": "Replaces the seed's **Order Items** and **List Order Items By Input Dataset** (the input "
-                   "dataset is `orders`): the items of the partition's orders. Under v2026 they come in the same "
-                   "searchOrders pages as the orders; under v0 from getOrderItems per order. "
-                   "Write mode: **partition replace**.",
-    "order_items_report": "Replaces the seed's **Order Items**: the items of the orders purchased in the partition's "
-                          "day, from the GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL report "
-                          "(`order_items_source: report`; order_item_id is synthesized as `sku:<sku>`, see "
-                          "lib/orders.py). Write mode: **partition replace**.",
-    "orders_upsert": "Replaces the seed's **Orders - List Orders - Upsert**: orders updated in the window "
-                     "(searchOrders, or v0 getOrders with `orders_api: v0`; lastUpdated after/before, "
-                     "clamped to now minus 15 minutes). Write mode: **merge** by "
-                     "order id; a row is never replaced by one with an older last_update_date.",
-    "order_items_upsert": "Replaces the seed's **Orders - List Order Items Upsert**: the items of the orders "
-                          "updated in the window (the same searchOrders pages; v0: getOrderItems per order). "
-                          "Write mode: **merge** by (order id, item id), never regressing.",
+    "orders": describe(
+        "One row per order created on the partition's day (or last updated on it), with its status and totals.",
+        "Order Details",
+        "From Orders v2026-01-01 searchOrders or v0 getOrders (`orders_api`); the day is the order's creation "
+        "day, or its last update with `query_date_type: last_updated`. Write mode: **partition replace** "
+        "(materializing a day twice never duplicates a row)."),
+    "order_items": describe(
+        "One row per item of the orders of the partition's day: SKU, quantity, prices, taxes and promotions.",
+        "Order Items",
+        "Also replaces **List Order Items By Input Dataset** (the input dataset is `orders`). Under v2026 the "
+        "items come in the same searchOrders pages as the orders; under v0 from getOrderItems per order. "
+        "Write mode: **partition replace**."),
+    "order_items_report": describe(
+        "One row per item of the orders purchased on the partition's day, from Amazon's all-orders report.",
+        "Order Items",
+        "From the GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL report (`order_items_source: report`; "
+        "order_item_id is synthesized as `sku:<sku>`, see lib/orders.py). Write mode: **partition replace**."),
+    "orders_upsert": describe(
+        "The latest state of every order updated in the window, one row per order.",
+        "Orders - List Orders - Upsert",
+        "searchOrders (or v0 getOrders with `orders_api: v0`) by last update, up to now minus 15 minutes. "
+        "Write mode: **merge** by order id; a row is never replaced by one with an older last_update_date."),
+    "order_items_upsert": describe(
+        "The latest state of every item of the orders updated in the window, one row per order item.",
+        "Orders - List Order Items Upsert",
+        "The same searchOrders pages (v0: getOrderItems per order). Write mode: **merge** by (order id, item "
+        "id), never regressing."),
 }
+
+_TABLES = {spec.name: spec for spec in (ORDERS, ORDER_ITEMS, ORDERS_UPSERT, ORDER_ITEMS_UPSERT)}
 
 
 def _spec(entry: MarketplaceConfig, name: str, deps: tuple[str, ...] = ()) -> dg.AssetSpec:
-    return dg.AssetSpec(**asset_spec_kwargs(entry, name, ROLLING, DESCRIPTIONS[name]), skippable=True,
+    return dg.AssetSpec(**asset_spec_kwargs(entry, name, ROLLING, DESCRIPTIONS[name], table=_TABLES[name],
+                                            domain="orders"), skippable=True,
                         deps=[asset_key(entry, d) for d in deps])
 
 
@@ -268,7 +280,8 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any, checks: 
     all_orders = catalog.lookup(catalog.ALL_ORDERS_BY_ORDER_DATE)
 
     @dg.asset(deps=[asset_key(entry, "orders")], check_specs=specs_of(checks), **asset_kwargs(entry, "order_items", "reports", ROLLING,
-                                                                 DESCRIPTIONS["order_items_report"]))
+                                                                 DESCRIPTIONS["order_items_report"],
+                                                                 table=ORDER_ITEMS, domain="orders"))
     @fail_fast(entry)
     def order_items(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)

@@ -53,6 +53,8 @@ from sp_assets.defs.common import (
     api_since,
     asset_key,
     asset_kwargs,
+    asset_spec_kwargs,
+    describe,
     fail_fast,
     per_partition,
     require_today,
@@ -99,14 +101,25 @@ _WINDOW_TEXT = {
 }
 
 
+REPLACED = "Create and Download Report"  # Domo's report every report asset replaces
+
+
+def report_words(report_type: str) -> str:
+    """Amazon's report type in plain words for a description's first line: ``GET_LEDGER_SUMMARY_VIEW_DATA``
+    gives ``ledger summary view data``."""
+    return report_type.removeprefix("GET_").replace("_", " ").lower()
+
+
 def _description(config: ReportConfig, row: ReportType) -> str:
     window = _WINDOW_TEXT[row.window]
     period = "month" if row.window == MONTHLY else "day"
     options = f" Options: `{config.options}`." if config.options else ""
     quote = "none (every byte literal)" if not config.quote_char else "double quote"
-    return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report per "
-            f"partition {period}, window: {window}.{options} CSV quote character: {quote}. Write mode: **partition "
-            f"replace** by partition_date; CANCELLED (no data) writes the {period} empty.")
+    holds = (f"The rows of Amazon's {report_words(config.report_type)} report, as Amazon writes them, one report "
+             f"per partition {period}.")
+    return describe(holds, REPLACED, (
+        f"Report type `{config.report_type}`, window: {window}.{options} CSV quote character: {quote}. Write "
+        f"mode: **partition replace** by partition_date; CANCELLED (no data) writes the {period} empty."))
 
 
 def _history_asset(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> str:
@@ -180,7 +193,7 @@ def _load_failure(entry: MarketplaceConfig, config: ReportConfig, report_id: str
 def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> dict[str, Any]:
     """Daily asset arguments; a monthly type gets monthly partitions (and is outside the daily schedule's jobs)."""
     refresh = SNAPSHOT if row.is_snapshot else MONTHLY_REFRESH if row.window == MONTHLY else ROLLING
-    kwargs = asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row))
+    kwargs = asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row), schema=runner.report_schema(row))
     if row.window == MONTHLY:
         kwargs["partitions_def"] = monthly_partitions(entry)
     return kwargs
@@ -247,11 +260,17 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
     base = asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
     specs = [
         dg.AssetSpec(
-            key=asset_key(entry, sales_and_traffic_table(config.table, by)), group_name=base["group_name"],
-            kinds=base["kinds"], tags=base["tags"], partitions_def=base["partitions_def"],
-            description=(f"Replaces the seed's **Create and Download Report** for {SALES_AND_TRAFFIC}, pulled by "
-                         f"{'Date' if by == BY_DATE else 'ASIN'}: the JSON report of the partition's calendar date, "
-                         f"every metric a column. Options: `{config.options}`. Write mode: **partition replace**."),
+            **asset_spec_kwargs(
+                entry, sales_and_traffic_table(config.table, by), ROLLING,
+                describe(
+                    f"Sales and traffic metrics (sales, units, page views, sessions, buy box percentage) "
+                    f"{'per day' if by == BY_DATE else 'per ASIN'}, every metric a column, one report per "
+                    f"calendar date.",
+                    REPLACED,
+                    f"Report type `{SALES_AND_TRAFFIC}`, pulled by {'Date' if by == BY_DATE else 'ASIN'} (Domo's "
+                    f"option). Options: `{config.options}`. Write mode: **partition replace**."),
+                table=sales_and_traffic_spec(config.table, by), domain=FAMILY),
+            partitions_def=base["partitions_def"],
         )
         for by in sides
     ]

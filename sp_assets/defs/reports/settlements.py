@@ -33,6 +33,7 @@ from sp_assets.defs.common import (
     ROLLING,
     api_since,
     asset_kwargs,
+    describe,
     fail_fast,
     per_partition,
     run_metadata,
@@ -45,7 +46,12 @@ from sp_assets.defs.reports import runner
 from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.api import get_reports
-from sp_assets.lib.reports.catalog import CREATED_COLUMN, PARTITION_COLUMN, REPORT_ID_COLUMN
+from sp_assets.lib.reports.catalog import (
+    CREATED_COLUMN,
+    PARTITION_COLUMN,
+    REPORT_ID_COLUMN,
+    ROW_NUMBER_COLUMN,
+)
 from sp_assets.lib.reports.decoding import DocumentError, transcode_to_utf8
 from sp_assets.lib.reports.lifecycle import (
     ReportDocumentError,
@@ -124,12 +130,20 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
     without) runs in its step after the loads."""
     row = catalog.lookup(config.report_type)
     table_checks = (checks or {}).get(config.table, [])
-    description = (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: settlement "
-                   "reports are listed with getReports (Amazon refuses to create them); the partition is the "
-                   "local day the report was created. Write mode: **merge by report id**: a report already "
-                   "loaded is skipped, rows are never deleted.")
+    description = describe(
+        "Settlement reports: every fee, charge and payout line of each settlement period Amazon closed, loaded "
+        "once per report.",
+        "Create and Download Report",
+        f"Report type `{config.report_type}`. Settlement reports are listed with getReports (Amazon refuses to "
+        "create them); the partition is the local day the report was created. Write mode: **append by report "
+        "id**: a report already loaded is skipped, rows are never deleted.")
 
-    @dg.asset(check_specs=specs_of(table_checks), **asset_kwargs(entry, config.table, "reports", ROLLING, description))
+    schema = runner.report_schema(row, extra=(
+        (CREATED_COLUMN, "TIMESTAMPTZ", "when Amazon created the settlement report (its local day is the partition)"),
+        (ROW_NUMBER_COLUMN, "BIGINT", "the row's line in the document (1 = the summary row)")))
+
+    @dg.asset(check_specs=specs_of(table_checks), **asset_kwargs(entry, config.table, "reports", ROLLING, description,
+                                                                 schema=schema, domain="finances"))
     @fail_fast(entry)
     def settlements(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
