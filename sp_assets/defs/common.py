@@ -123,7 +123,8 @@ def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
     Dagster reads the body's signature and whether it is a generator, so both are kept.
     """
     def deterministic(error: Exception, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dg.Failure | None:
-        failure = error if is_deterministic(error) else futile_retry_failure(entry, error)
+        failure = error if isinstance(error, dg.Failure) and is_deterministic(error) else futile_retry_failure(
+            entry, error)
         if failure is not None:
             refuse_run_retry(_context_of(args, kwargs), failure)
         return failure
