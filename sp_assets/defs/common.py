@@ -296,7 +296,9 @@ def sp_client(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SP
     Called before anything is read or written: without credentials and without ``SP_ASSETS_SANDBOX=1``
     it fails the run here, naming the variables it tried.
     """
-    return marketplace_resource(context, entry).client()
+    client = marketplace_resource(context, entry).client()
+    client.progress = context.log.info  # pages so far, long quota waits, report polls: into the run's log
+    return client
 
 
 def warehouse_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Warehouse:
@@ -429,6 +431,10 @@ def per_partition(context: dg.AssetExecutionContext, key: dg.AssetKey, metadata:
     """
     keys = run_partition_keys(context)
     if len(keys) < 2:
+        write = metadata.get("write")
+        written = json.dumps(write.value, default=str) if isinstance(write, dg.JsonMetadataValue) else "n/a"
+        context.log.info(f"{key.to_user_string()}: wrote {metadata.get('dagster/row_count')} rows "
+                         f"({metadata.get('write_mode', 'write')}{f', {keys[0]}' if keys else ''}); write: {written}")
         return dict(metadata)
     partitions_def = context.assets_def.partitions_def
     assert partitions_def is not None

@@ -204,3 +204,34 @@ def test_describe_refuses_markdown_in_the_first_line() -> None:
     assert describe("Rows.", "Create and Download Report") == "Rows.\n\nReplaces Domo's **Create and Download Report**."
     with pytest.raises(ValueError, match="plain text"):
         describe("The **orders**.", "Order Details")
+
+
+# ------------------------------------------------------------------------------------------ run logs
+def _log_lines(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> list[str]:
+    return [entry.user_message for entry in instance.all_logs(result.run_id) if entry.dagster_event is None]
+
+
+def test_the_run_log_tells_the_story(asset_env: AssetEnv, sandbox_factory, monkeypatch) -> None:
+    """Pages so far while paging, each report poll with its status and the next wait, the write's counts."""
+    sandbox = sandbox_factory(orders_per_day=150)  # searchOrders pages hold 100 orders: several pages
+    monkeypatch.setenv("SP_API_ENDPOINT", sandbox.base_url)
+    config = make_config({"us": {}})
+    entry = config.get("us")
+    (report,) = [a for a in build_report_assets(entry) if {k.path[-1] for k in a.keys} == {"all_orders_report"}]
+    keys = [past_day(13).isoformat(), past_day(12).isoformat()]
+    with dg.instance_for_test() as instance:
+        result = asset_env.materialize([build_orders_assets(entry)[0]], config, first=keys[0], last=keys[-1],
+                                       instance=instance)
+        assert result.success
+        lines = _log_lines(instance, result)
+        paging = [line for line in lines if line.startswith("searchOrders: ")]
+        assert paging and paging[-1].startswith("searchOrders: done, ") and "records" in paging[-1], lines
+        wrote = [line for line in lines if line.startswith("us/orders: the run wrote ")]
+        assert len(wrote) == 1 and f"{keys[0]}...{keys[-1]} (2 partitions)" in wrote[0], lines
+
+        result = asset_env.materialize([report], config, partition_key=keys[0], instance=instance)
+        assert result.success
+        lines = _log_lines(instance, result)
+        polls = [line for line in lines if line.startswith("report ") and "next check in" in line]
+        assert polls and all("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL" in line for line in polls), lines
+        assert any(line.startswith("us/all_orders_report: wrote ") and '"rows"' in line for line in lines), lines

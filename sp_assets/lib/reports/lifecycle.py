@@ -325,7 +325,12 @@ class _ReportRun:
                 return report
             if time.monotonic() >= deadline:
                 raise ReportTimeoutError(self.request, self.report_id, status, self.elapsed())
-            self.sleep(min(self.poll.delay(polls, self.speed), max(0.0, deadline - time.monotonic())))
+            pause = min(self.poll.delay(polls, self.speed), max(0.0, deadline - time.monotonic()))
+            tell = getattr(self.client, "tell", None)  # the run's log, when the client has one
+            if tell is not None:
+                tell(f"report {self.report_id} ({self.request.report_type}, {self.request.describe()}): {status} "
+                     f"after {self.elapsed():.1f}s; next check in {pause:.1f}s")
+            self.sleep(pause)
             polls += 1
 
     def _status_changed(self, status: str, report: dict[str, Any]) -> None:
