@@ -39,6 +39,7 @@ from sp_assets.defs.common import (
     local_dates,
     sp_client,
     sql_table,
+    timestamp,
     warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig
@@ -91,7 +92,7 @@ def build_inventory_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         frame, _, api, stage = fetch_staged(context, entry, INVENTORY_SUPPLY, client, lambda: (
             fetch_inventory_supply_rows(client, entry.marketplace_id, start, day, utc_now()), {}))
         result = write_frame(context, entry, INVENTORY_SUPPLY, frame, mode=REPLACE_PARTITION, window=(start, end),
-                             api=api, days=local_dates(entry, start, end), changed_since_utc=start.isoformat(),
+                             api=api, days=local_dates(entry, start, end), changed_since_utc=timestamp(start),
                              **stage.metadata())
         stage.written()
         yield from materialized_then_checked(context, result, supply_checks)

@@ -42,6 +42,7 @@ from sp_assets.defs.common import (
     fail_fast,
     sp_client,
     sql_table,
+    timestamp,
 )
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
@@ -131,7 +132,7 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         frame, _, api, stage = fetch_staged(context, entry, FULFILLMENT_ORDERS, client, lambda: (
             fetch_fulfillment_order_rows(client, entry.marketplace_id, start, utc_now(), entry.include_pii), {}))
         result = write_frame(context, entry, FULFILLMENT_ORDERS, frame, mode=MERGE, window=(start, end), api=api,
-                             query_start_date_utc=start.isoformat(), **stage.metadata())
+                             query_start_date_utc=timestamp(start), **stage.metadata())
         stage.written()
         yield from materialized_then_checked(context, result, outbound_checks)
 
