@@ -21,7 +21,7 @@ import functools
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -470,6 +470,30 @@ def per_partition(context: dg.AssetExecutionContext, key: dg.AssetKey, metadata:
     summary = f"; the run's write: {json.dumps(base_write, default=str)}" if base_write is not None else ""
     context.log.info(f"{key.to_user_string()}: the run wrote {total} rows for {span}; per partition: {what}{summary}")
     return run_level
+
+
+def combined_write(writes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several writes of one run (a report per day, a settlement per report) as one summary with the
+    keys of a single write (``WriteResult.as_metadata``): counts and timings summed, the partitions
+    spanned, the added columns merged. So ``write`` reads the same on every asset."""
+    if len(writes) == 1:
+        return dict(writes[0])
+    summary: dict[str, Any] = {"writes": len(writes)}
+    for write in writes:
+        for name, value in write.items():
+            if isinstance(value, bool):
+                summary[name] = summary.get(name, False) or value
+            elif isinstance(value, int | float):
+                summary[name] = round(summary.get(name, 0) + value, 3)
+            elif name == "added_columns":
+                summary[name] = sorted({*summary.get(name, []), *value})
+            elif name == "partition_start":
+                summary[name] = min(summary.get(name, value), value)
+            elif name == "partition_end":
+                summary[name] = max(summary.get(name, value), value)
+            elif name in ("table", "operation"):
+                summary.setdefault(name, value)
+    return summary
 
 
 def day_write(run_write: Mapping[str, Any], rows: int, start: datetime, end: datetime) -> dict[str, Any]:

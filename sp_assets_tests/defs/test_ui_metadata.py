@@ -235,3 +235,18 @@ def test_the_run_log_tells_the_story(asset_env: AssetEnv, sandbox_factory, monke
         polls = [line for line in lines if line.startswith("report ") and "next check in" in line]
         assert polls and all("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL" in line for line in polls), lines
         assert any(line.startswith("us/all_orders_report: wrote ") and '"rows"' in line for line in lines), lines
+
+
+def test_several_writes_sum_up_to_one_write_summary_of_the_same_shape() -> None:
+    from sp_assets.defs.common import combined_write
+
+    day = {"table": "us.r", "operation": "load_delimited_file", "rows": 3, "inserted": 3, "deleted": 1,
+           "created_table": False, "added_columns": ["b"], "partition_start": "2026-01-02",
+           "partition_end": "2026-01-03", "write_s": 0.1}
+    other = {**day, "rows": 4, "inserted": 4, "deleted": 0, "created_table": True, "added_columns": ["a"],
+             "partition_start": "2026-01-01", "partition_end": "2026-01-02", "write_s": 0.2}
+    assert combined_write([day]) == day
+    assert combined_write([day, other]) == {
+        "writes": 2, "table": "us.r", "operation": "load_delimited_file", "rows": 7, "inserted": 7, "deleted": 1,
+        "created_table": True, "added_columns": ["a", "b"], "partition_start": "2026-01-01",
+        "partition_end": "2026-01-03", "write_s": 0.3}

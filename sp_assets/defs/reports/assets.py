@@ -54,6 +54,7 @@ from sp_assets.defs.common import (
     asset_key,
     asset_kwargs,
     asset_spec_kwargs,
+    combined_write,
     describe,
     fail_fast,
     per_partition,
@@ -234,7 +235,7 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
         metadata = run_metadata(
             rows=sum(rows.values()), start=start, end=end, api=api_since(client, before),
             table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode=PARTITION_REPLACE,
-            write=dg.MetadataValue.json(writes[0] if len(writes) == 1 else {"days": writes}), added_columns=", ".join(
+            write=dg.MetadataValue.json(combined_write(writes)), added_columns=", ".join(
                 sorted({c for w in writes for c in w.get("added_columns", [])})) or "none",
             **runner.unparsed_metadata(w.get("unparsed", {}) for w in writes),
             **runner.report_metadata(results, rows),

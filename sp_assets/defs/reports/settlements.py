@@ -33,6 +33,7 @@ from sp_assets.defs.common import (
     ROLLING,
     api_since,
     asset_kwargs,
+    combined_write,
     describe,
     fail_fast,
     per_partition,
@@ -153,6 +154,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
         listed = list_settlements(client, entry, config.report_type, start, end, datetime.now(UTC))
         skipped = loaded_report_ids(warehouse, entry, config.table, [str(r["reportId"]) for r in listed])
         loaded: list[dict[str, Any]] = []
+        writes: list[dict[str, Any]] = []
         for report in listed:
             if str(report["reportId"]) in skipped:
                 continue
@@ -181,6 +183,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
                 path.unlink(missing_ok=True)
             loaded.append({**info, "rows_written": write.rows, "added_columns": list(write.added_columns),
                            "unparsed": write.unparsed})
+            writes.append(write.as_metadata())
         rows = sum(item["rows_written"] for item in loaded)
         by_day: dict[date, int] = {}
         for item in loaded:  # a settlement's partition is the local day Amazon created its report
@@ -192,7 +195,10 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
             reports_listed=len(listed), reports_loaded=len(loaded), reports_skipped=len(skipped),
             report_ids=", ".join(str(r["reportId"]) for r in listed) or "none",
             skipped_report_ids=", ".join(sorted(skipped)) or "none",
-            reports=dg.MetadataValue.json(loaded), **runner.unparsed_metadata(item["unparsed"] for item in loaded),
+            reports=dg.MetadataValue.json(loaded),
+            write=dg.MetadataValue.json(combined_write(writes) if writes else {
+                "table": f"{entry.code}.{config.table}", "operation": "none", "rows": 0}),
+            **runner.unparsed_metadata(item["unparsed"] for item in loaded),
             note=("no settlement report was created in this window" if not listed else
                   "every report of the window was already loaded" if not loaded else ""),
         )
