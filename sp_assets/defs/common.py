@@ -102,10 +102,7 @@ def refuse_run_retry(context: Any, failure: dg.Failure) -> None:
     every other failure: a crash, a 5xx that outlasted the step retries, a lock held too long)."""
     if not isinstance(context, dg.AssetExecutionContext | dg.OpExecutionContext):
         return
-    try:
-        key = context.asset_key.to_user_string() if len(context.assets_def.keys) == 1 else context.op.name
-    except Exception:  # noqa: BLE001 (a name for the tag; the tag itself matters)
-        key = context.op.name
+    key = ",".join(sorted(k.to_user_string() for k in context.selected_asset_keys))[:200] or context.op.name
     context.instance.add_run_tags(context.run_id, {RUN_RETRY_ON_STEP_FAILURE_TAG: "false", NOT_RETRIED_TAG: key})
     context.log.info(f"{key}: not retried as a new run: {failure.description}")
 

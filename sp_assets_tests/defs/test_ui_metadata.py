@@ -250,3 +250,22 @@ def test_several_writes_sum_up_to_one_write_summary_of_the_same_shape() -> None:
         "writes": 2, "table": "us.r", "operation": "load_delimited_file", "rows": 7, "inserted": 7, "deleted": 1,
         "created_table": True, "added_columns": ["a", "b"], "partition_start": "2026-01-01",
         "partition_end": "2026-01-03", "write_s": 0.3}
+
+
+# ------------------------------------------------------------------------------------------ run retries
+def test_a_deterministic_failure_tags_its_run_against_a_retry_run(asset_env: AssetEnv) -> None:
+    """The run a refusal fails carries the tag Dagster's run retries read (the daemon test is in e2e)."""
+    from sp_assets.defs.common import NOT_RETRIED_TAG, RUN_RETRY_ON_STEP_FAILURE_TAG
+
+    config = make_config({"us": {}})
+    entry = config.get("us")
+    snapshot = [a for a in build_report_assets(entry) if {k.path[-1] for k in a.keys} == {"merchant_listings"}]
+    with dg.instance_for_test() as instance:
+        refused = asset_env.materialize(snapshot, config, partition_key=past_day(5).isoformat(), instance=instance,
+                                        raise_on_error=False)
+        assert not refused.success
+        tags = instance.get_run_by_id(refused.run_id).tags
+        assert tags[RUN_RETRY_ON_STEP_FAILURE_TAG] == "false" and tags[NOT_RETRIED_TAG] == "us/merchant_listings"
+        fine = asset_env.materialize([build_orders_assets(entry)[0]], config, partition_key=past_day(12).isoformat(),
+                                     instance=instance)
+        assert RUN_RETRY_ON_STEP_FAILURE_TAG not in instance.get_run_by_id(fine.run_id).tags
