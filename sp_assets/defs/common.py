@@ -188,13 +188,14 @@ LOCAL_KINDS = frozenset({"duckdb", "python"})  # assets built from DuckDB alone 
 def describe(holds: str, replaces: str | None, details: str = "") -> str:
     """An asset description that reads well in the UI: the first line, which the catalog list shows
     alone, says in plain words (no Markdown) what the table holds; then which Domo report it replaces
-    and the details (API, options, write mode), where Markdown is fine."""
+    (``replaces=None``: none, the asset is new) and the details (API, options, write mode), where
+    Markdown is fine."""
     if any(mark in holds for mark in ("*", "`", "_", "\n", "#", "[")):
         raise ValueError(f"the first line of a description must be plain text: {holds!r}")
     noun = "" if replaces is None or replaces.lower().endswith("report") else " report"
-    replaced = f"Replaces Domo's **{replaces}**{noun}." if replaces else ""
+    replaced = f"Replaces Domo's **{replaces}**{noun}." if replaces else "New: no Domo equivalent."
     rest = " ".join(part for part in (replaced, details) if part)
-    return f"{holds}\n\n{rest}" if rest else holds
+    return f"{holds}\n\n{rest}"
 
 
 def column_schema(spec: TableSpec) -> dg.TableSchema:

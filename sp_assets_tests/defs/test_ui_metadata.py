@@ -191,7 +191,7 @@ def test_descriptions_say_what_the_table_holds_and_which_domo_report_it_replaces
         first, _, rest = description.partition("\n\n")
         assert first and not any(mark in first for mark in "*`_#["), (key, first)  # plain in the catalog list
         assert first.endswith(".") and len(first) < 200, (key, first)
-        assert "Replaces Domo's **" in rest, (key, description)
+        assert "Replaces Domo's **" in rest or "no Domo equivalent" in rest, (key, description)
         assert "seed" not in description.lower(), (key, description)
 
 
@@ -202,6 +202,8 @@ def test_describe_refuses_markdown_in_the_first_line() -> None:
 
     assert describe("Orders.", "Order Details", "More.") == "Orders.\n\nReplaces Domo's **Order Details** report. More."
     assert describe("Rows.", "Create and Download Report") == "Rows.\n\nReplaces Domo's **Create and Download Report**."
+    assert describe("Margins.", None, "Write mode: **table replace**.") == (
+        "Margins.\n\nNew: no Domo equivalent. Write mode: **table replace**.")
     with pytest.raises(ValueError, match="plain text"):
         describe("The **orders**.", "Order Details")
 
