@@ -236,6 +236,7 @@ def test_the_run_log_tells_the_story(asset_env: AssetEnv, sandbox_factory, monke
         lines = _log_lines(instance, result)
         polls = [line for line in lines if line.startswith("report ") and "next check in" in line]
         assert polls and all("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL" in line for line in polls), lines
+        assert any(line.startswith("report ") and ": DONE after " in line for line in lines), lines
         assert any(line.startswith("us/all_orders_report: wrote ") and '"rows"' in line for line in lines), lines
 
 
