@@ -25,8 +25,10 @@ The definitions themselves are assembled once per load, for every marketplace, i
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -41,6 +43,7 @@ from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.spapi.errors import AccessDeniedError, AuthError, ConfigError, InvalidInputError
 from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.spapi.stats import CallStats
+from sp_assets.lib.tablespec import TableSpec
 from sp_assets.lib.warehouse import Warehouse, WarehousePathError
 
 REFRESH_TAG = "sp_assets/refresh"
@@ -54,6 +57,11 @@ MONTHLY = "monthly"  # monthly-partitioned reports: their own monthly schedule (
 # asset body is wrapped in ``fail_fast`` so that errors no retry can fix fail the step at once.
 RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 FAIL_FAST_MARKER = "_sp_assets_fail_fast"
+# The write modes as the README's table names them: the ``write_mode`` every materialization reports.
+PARTITION_REPLACE = "partition replace"
+MERGE_BY_KEY = "merge"
+TABLE_REPLACE = "table replace"
+APPEND_BY_REPORT_ID = "append by report id"
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 
@@ -83,12 +91,49 @@ def futile_retry_failure(entry: MarketplaceConfig, error: BaseException) -> dg.F
     return None
 
 
+# Run retries (``run_retries`` in dagster.yaml) re-launch a failed run once. Dagster decides when the
+# run fails, from the run's tags: this one set to "false" means "a step failure does not start a retry
+# run". A step sets it on its run when it fails deterministically; NOT_RETRIED_TAG says which asset.
+RUN_RETRY_ON_STEP_FAILURE_TAG = "dagster/retry_on_asset_or_op_failure"
+NOT_RETRIED_TAG = "sp_assets/not_retried"
+
+
+def is_deterministic(error: BaseException) -> bool:
+    """A failure the same run would meet again: a ``dg.Failure`` raised with ``allow_retries=False``
+    (``futile_retry_failure``'s, a refused day, a FATAL report, an unloadable document, a failed
+    blocking check, ``on_invalid_sku: warn``)."""
+    return isinstance(error, dg.Failure) and error.allow_retries is False
+
+
+def refuse_run_retry(context: Any, failure: dg.Failure) -> None:
+    """Tag the step's run so that its failure does not start a retry run (run retries still apply to
+    every other failure: a crash, a 5xx that outlasted the step retries, a lock held too long)."""
+    if not isinstance(context, dg.AssetExecutionContext | dg.OpExecutionContext):
+        return
+    key = ",".join(sorted(k.to_user_string() for k in context.selected_asset_keys))[:200] or context.op.name
+    context.instance.add_run_tags(context.run_id, {RUN_RETRY_ON_STEP_FAILURE_TAG: "false", NOT_RETRIED_TAG: key})
+    context.log.info(f"{key}: not retried as a new run: {failure.description}")
+
+
+def _context_of(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    return kwargs.get("context", args[0] if args else None)
+
+
 def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
     """Decorate an asset body (under ``@dg.asset``/``@dg.multi_asset``): errors ``futile_retry_failure``
     knows become a non-retried ``dg.Failure``, everything else propagates to ``RETRY`` unchanged.
+    Every non-retried failure (those and the body's own ``allow_retries=False``) also keeps its run
+    from being retried as a new run (``refuse_run_retry``).
 
     Dagster reads the body's signature and whether it is a generator, so both are kept.
     """
+    def deterministic(error: Exception, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dg.Failure | None:
+        failure = error if isinstance(error, dg.Failure) and is_deterministic(error) else futile_retry_failure(
+            entry, error)
+        if failure is not None:
+            refuse_run_retry(_context_of(args, kwargs), failure)
+        return failure
+
     def decorate(fn: _Fn) -> _Fn:
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
@@ -96,8 +141,8 @@ def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
                 try:
                     yield from fn(*args, **kwargs)
                 except Exception as error:
-                    failure = futile_retry_failure(entry, error)
-                    if failure is None:
+                    failure = deterministic(error, args, kwargs)
+                    if failure is None or failure is error:
                         raise
                     raise failure from None
 
@@ -108,8 +153,8 @@ def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
                 try:
                     return fn(*args, **kwargs)
                 except Exception as error:
-                    failure = futile_retry_failure(entry, error)
-                    if failure is None:
+                    failure = deterministic(error, args, kwargs)
+                    if failure is None or failure is error:
                         raise
                     raise failure from None
 
@@ -138,14 +183,76 @@ def sql_table(entry: MarketplaceConfig, name: str) -> str:
     return qualified_name(entry.code, name)
 
 
-def asset_spec_kwargs(entry: MarketplaceConfig, name: str, refresh: str, description: str) -> dict[str, Any]:
-    """What an asset *is* (``dg.AssetSpec`` / ``@dg.asset`` keywords): key, group, kinds, refresh tag, description."""
+DOMAIN_TAG = "sp_assets/domain"  # the UI filters the catalog by it: orders, inventory, pricing, ...
+# API families whose domain has another name (a family not listed is its own domain).
+FAMILY_DOMAINS = {"inbound": "shipments", "outbound": "shipments"}
+# Part of every asset's code version: bump it when what an asset writes changes other than by its columns
+# (the column schema is hashed in), so Dagster marks the asset's materializations as from older code.
+CODE_VERSION = "1"
+KINDS = frozenset({"amazon", "duckdb", "python"})  # what the asset talks to, shown as icons in the UI
+LOCAL_KINDS = frozenset({"duckdb", "python"})  # assets built from DuckDB alone (needs_api=False)
+
+
+def describe(holds: str, replaces: str | None, details: str = "") -> str:
+    """An asset description that reads well in the UI: the first line, which the catalog list shows
+    alone, says in plain words (no Markdown) what the table holds; then which Domo report it replaces
+    (``replaces=None``: none, the asset is new) and the details (API, options, write mode), where
+    Markdown is fine."""
+    if any(mark in holds for mark in ("*", "`", "_", "\n", "#", "[")):
+        raise ValueError(f"the first line of a description must be plain text: {holds!r}")
+    noun = "" if replaces is None or replaces.lower().endswith("report") else " report"
+    replaced = f"Replaces Domo's **{replaces}**{noun}." if replaces else "New: no Domo equivalent."
+    rest = " ".join(part for part in (replaced, details) if part)
+    return f"{holds}\n\n{rest}"
+
+
+def column_schema(spec: TableSpec) -> dg.TableSchema:
+    """A table spec's columns as Dagster's column schema: names, DuckDB types, descriptions, nullability;
+    the primary key as a table constraint."""
+    columns = [dg.TableColumn(column.name, column.type, description=column.description or None,
+                              constraints=dg.TableColumnConstraints(nullable=column.nullable))
+               for column in spec.columns]
+    constraints = (dg.TableConstraints(other=[f"primary key ({', '.join(spec.primary_key)})"])
+                   if spec.primary_key else None)
+    return dg.TableSchema(columns=columns, constraints=constraints)
+
+
+def code_version(schema: dg.TableSchema | None) -> str:
+    """``CODE_VERSION`` and a digest of the column schema: a new or retyped column is a new code version."""
+    if schema is None:
+        return CODE_VERSION
+    text = ";".join(f"{c.name}:{c.type}" for c in schema.columns)
+    return f"{CODE_VERSION}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def definition_metadata(entry: MarketplaceConfig, name: str, schema: dg.TableSchema | None) -> dict[str, Any]:
+    """What the asset's definition says about its table: ``dagster/table_name`` (DuckDB's ``schema.table``)
+    and, where the columns are known, ``dagster/column_schema``."""
+    metadata: dict[str, Any] = {"dagster/table_name": f"{entry.code}.{name}"}
+    if schema is not None:
+        metadata["dagster/column_schema"] = schema
+    return metadata
+
+
+def asset_spec_kwargs(entry: MarketplaceConfig, name: str, refresh: str, description: str, *,
+                      table: TableSpec | None = None, schema: dg.TableSchema | None = None,
+                      domain: str | None = None, needs_api: bool = True) -> dict[str, Any]:
+    """What an asset *is* (``dg.AssetSpec`` / ``@dg.asset`` keywords): key, group, kinds, owners, refresh and
+    domain tags, description, and the definition metadata the UI shows (table name, column schema from
+    ``table``, or ``schema`` where the columns come from elsewhere) with a code version derived from it."""
+    schema = schema if schema is not None else column_schema(table) if table is not None else None
+    tags = {REFRESH_TAG: refresh}
+    if domain:
+        tags[DOMAIN_TAG] = domain
     return dict(
         key=asset_key(entry, name),
         group_name=group_name(entry),
-        kinds={"duckdb", "python"},
-        tags={REFRESH_TAG: refresh},
+        kinds=set(KINDS if needs_api else LOCAL_KINDS),
+        tags=tags,
         description=description,
+        metadata=definition_metadata(entry, name, schema),
+        owners=list(entry.owners),
+        code_version=code_version(schema),
     )
 
 
@@ -173,9 +280,12 @@ def multi_asset_kwargs(entry: MarketplaceConfig, family: str, refresh: str, *, n
 
 
 def asset_kwargs(entry: MarketplaceConfig, name: str, family: str, refresh: str, description: str, *,
-                 needs_api: bool = True, max_partitions_per_run: int = 7) -> dict[str, Any]:
-    """Every keyword of ``@dg.asset`` for one SP-API asset of a marketplace, partitioned or not."""
-    return {**asset_spec_kwargs(entry, name, refresh, description),
+                 needs_api: bool = True, max_partitions_per_run: int = 7, table: TableSpec | None = None,
+                 schema: dg.TableSchema | None = None, domain: str | None = None) -> dict[str, Any]:
+    """Every keyword of ``@dg.asset`` for one SP-API asset of a marketplace, partitioned or not; its
+    domain tag is ``domain`` or the API family's (``FAMILY_DOMAINS``)."""
+    return {**asset_spec_kwargs(entry, name, refresh, description, table=table, schema=schema,
+                                domain=domain or FAMILY_DOMAINS.get(family, family), needs_api=needs_api),
             **multi_asset_kwargs(entry, family, refresh, needs_api=needs_api,
                                  max_partitions_per_run=max_partitions_per_run)}
 
@@ -196,7 +306,9 @@ def sp_client(context: dg.AssetExecutionContext, entry: MarketplaceConfig) -> SP
     Called before anything is read or written: without credentials and without ``SP_ASSETS_SANDBOX=1``
     it fails the run here, naming the variables it tried.
     """
-    return marketplace_resource(context, entry).client()
+    client = marketplace_resource(context, entry).client()
+    client.progress = context.log.info  # pages so far, long quota waits, report polls: into the run's log
+    return client
 
 
 def warehouse_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Warehouse:
@@ -284,15 +396,25 @@ def snapshot_metadata(context: dg.AssetExecutionContext) -> dict[str, Any]:
     return {} if day is None else {SNAPSHOT_DATE: day.isoformat()}
 
 
+def _cell(value: Any) -> str | int | float | bool | None:
+    """A preview cell as Dagster's table records take it: exact numbers and dates as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
 def preview(frame: pl.DataFrame, rows: int = 5, columns: int = 8) -> dg.MetadataValue:
-    """A small markdown preview of what was written (never buyer details: PII columns are null by default)."""
-    if frame.height == 0:
-        return dg.MetadataValue.md("_no rows_")
+    """The first rows of what was written as a table (``MetadataValue.table`` with its schema), so the
+    UI shows columns, not Markdown. Never buyer details: PII columns are null by default."""
     head = frame.select(frame.columns[:columns]).head(rows)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    for row in head.iter_rows():
-        lines.append("| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |")
-    return dg.MetadataValue.md("\n".join(lines))
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in head.schema.items()])
+    records = [dg.TableRecord({name: _cell(value) for name, value in row.items()}) for row in head.iter_rows(named=True)]
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def timestamp(value: datetime) -> dg.MetadataValue:
+    """A point in time as Dagster's timestamp type: the UI shows it in the viewer's zone."""
+    return dg.MetadataValue.timestamp(value)
 
 
 def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str, Any],
@@ -309,8 +431,8 @@ def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str,
         totals["quota_wait_seconds"] += float(family.get("quota_wait_seconds", 0.0))
     metadata: dict[str, Any] = {
         "dagster/row_count": rows,
-        "window_start_utc": start.isoformat(),
-        "window_end_utc": end.isoformat(),
+        "window_start_utc": timestamp(start),
+        "window_end_utc": timestamp(end),
         "api_calls": totals["calls"],
         "api_retries": totals["retries"],
         "api_429s": totals["throttled_429"],
@@ -322,3 +444,119 @@ def run_metadata(*, rows: int, start: datetime, end: datetime, api: Mapping[str,
         metadata["preview"] = preview(frame)
     metadata.update(extra)
     return metadata
+
+
+# ----------------------------------------------------------------------------------- per partition
+def run_partition_keys(context: dg.AssetExecutionContext) -> list[str]:
+    """The partition keys of the run (one, a backfill chunk, or none for an unpartitioned asset)."""
+    if context.assets_def.partitions_def is None:
+        return []
+    return list(context.partition_keys)
+
+
+def rows_by_partition(frame: pl.DataFrame, column: str | None) -> dict[date, int] | None:
+    """How many of ``frame``'s rows each partition day holds (what DuckDB holds for it after a partition
+    replace); None when the frame has no partition column (a merge by key is not a per-day write)."""
+    if column is None or column not in frame.columns:
+        return None
+    if frame.height == 0:
+        return {}
+    return {day: int(count) for day, count in frame.group_by(column).len().iter_rows()}
+
+
+def _day_of(key: str) -> date:
+    return date.fromisoformat(key[:10])
+
+
+def per_partition(context: dg.AssetExecutionContext, key: dg.AssetKey, metadata: Mapping[str, Any], *,
+                  rows: Mapping[date, int] | None, frame: pl.DataFrame | None = None,
+                  partition_column: str | None = None,
+                  writes: Mapping[date, Mapping[str, Any]] | None = None,
+                  extra: Mapping[date, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Give every partition of a multi-partition run its own row count, window, preview and write
+    counts, and return the run-level metadata to put on the ``MaterializeResult``.
+
+    Dagster records one materialization per partition of a ranged run (a backfill chunk), each with
+    the output's metadata; ``context.add_asset_metadata(..., partition_key=k)`` overrides keys for
+    partition ``k`` alone. ``rows`` holds the rows each day holds after the write (the frame grouped
+    by its partition column, or the per-day load counts of a report); ``writes`` the per-day write
+    counts where the write is per day (reports), else they are derived from ``rows``; ``extra`` more
+    keys per day (a report's id and status). The run's
+    totals go to the run's log, and each partition names the run's range (``run_partitions``) so the
+    run-wide API figures read as what they are. A write that is not per day (a merge by key over a
+    multi-day window) has no per-partition row count: the run's total is kept as ``run_rows`` and no
+    partition claims it. A one-partition run is returned unchanged.
+    """
+    keys = run_partition_keys(context)
+    if len(keys) < 2:
+        write = metadata.get("write")
+        written = json.dumps(write.value, default=str) if isinstance(write, dg.JsonMetadataValue) else "n/a"
+        context.log.info(f"{key.to_user_string()}: wrote {metadata.get('dagster/row_count')} rows "
+                         f"({metadata.get('write_mode', 'write')}{f', {keys[0]}' if keys else ''}); write: {written}")
+        return dict(metadata)
+    partitions_def = context.assets_def.partitions_def
+    assert partitions_def is not None
+    total = metadata.get("dagster/row_count")
+    span = f"{keys[0]}...{keys[-1]} ({len(keys)} partitions)"
+    run_level = {**metadata, "run_partitions": span}
+    run_write = metadata.get("write")
+    base_write = dict(run_write.value) if isinstance(run_write, dg.JsonMetadataValue) and isinstance(
+        run_write.value, dict) else None
+    if rows is None:
+        run_level.pop("dagster/row_count", None)
+        run_level.pop("preview", None)
+        run_level["run_rows"] = total
+    per_day: list[str] = []
+    for partition_key in keys:
+        window = partitions_def.time_window_for_partition_key(partition_key)
+        scoped: dict[str, Any] = {"window_start_utc": timestamp(window.start.astimezone(ZoneInfo("UTC"))),
+                                  "window_end_utc": timestamp(window.end.astimezone(ZoneInfo("UTC")))}
+        if rows is not None:
+            day = _day_of(partition_key)
+            count = int(rows.get(day, 0))
+            per_day.append(f"{partition_key} {count}")
+            scoped["dagster/row_count"] = count
+            if frame is not None and partition_column is not None and partition_column in frame.columns:
+                scoped["preview"] = preview(frame.filter(pl.col(partition_column) == day))
+            if writes is not None and day in writes:
+                scoped["write"] = dg.MetadataValue.json(dict(writes[day]))
+            elif base_write is not None:
+                scoped["write"] = dg.MetadataValue.json(day_write(base_write, count, window.start, window.end))
+            scoped.update((extra or {}).get(day, {}))
+        context.add_asset_metadata(scoped, asset_key=key, partition_key=partition_key)
+    what = ", ".join(per_day) if rows is not None else "not per day (a merge by key)"
+    summary = f"; the run's write: {json.dumps(base_write, default=str)}" if base_write is not None else ""
+    context.log.info(f"{key.to_user_string()}: the run wrote {total} rows for {span}; per partition: {what}{summary}")
+    return run_level
+
+
+def combined_write(writes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several writes of one run (a report per day, a settlement per report) as one summary with the
+    keys of a single write (``WriteResult.as_metadata``): counts and timings summed, the partitions
+    spanned, the added columns merged. So ``write`` reads the same on every asset."""
+    if len(writes) == 1:
+        return dict(writes[0])
+    summary: dict[str, Any] = {"writes": len(writes)}
+    for write in writes:
+        for name, value in write.items():
+            if isinstance(value, bool):
+                summary[name] = summary.get(name, False) or value
+            elif isinstance(value, int | float):
+                summary[name] = round(summary.get(name, 0) + value, 3)
+            elif name == "added_columns":
+                summary[name] = sorted({*summary.get(name, []), *value})
+            elif name == "partition_start":
+                summary[name] = min(summary.get(name, value), value)
+            elif name == "partition_end":
+                summary[name] = max(summary.get(name, value), value)
+            elif name in ("table", "operation"):
+                summary.setdefault(name, value)
+    return summary
+
+
+def day_write(run_write: Mapping[str, Any], rows: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """One day's share of a partition replace over several days: the rows it now holds, all inserted.
+    The run's deletions and timings are the transaction's, not a day's, so they stay in the run's log."""
+    keep = ("table", "operation", "created_table", "added_columns")
+    return {**{k: run_write[k] for k in keep if k in run_write}, "rows": rows, "inserted": rows,
+            "partition_start": start.date().isoformat(), "partition_end": end.date().isoformat()}

@@ -54,6 +54,9 @@ _ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 _REPORT_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 _OPTION_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DEFAULT_OWNERS = ("team:sp_assets",)
+_OWNER_TEAM_RE = re.compile(r"team:[A-Za-z0-9_.-]+")
+_OWNER_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _REPORT_KEYS = {"type", "table", "options", "quote_char", "by", "enabled"}
 _SCHEDULE_KEYS = {"cron", "timezone", "assets", "days_back", "starts_on", "enabled"}
 _SCHEDULE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -124,6 +127,8 @@ class MarketplaceConfig:
     schedules: tuple[ScheduleConfig, ...] = ()
     # Data Kiosk datasets loaded (lib/data_kiosk.py DATASETS keys); every one unless the file says otherwise
     data_kiosk: tuple[str, ...] = tuple(DATASETS)
+    # who the UI lists as the assets' owners (``team:<name>`` or an e-mail address)
+    owners: tuple[str, ...] = DEFAULT_OWNERS
 
     @property
     def region(self) -> str:
@@ -165,7 +170,7 @@ _MARKETPLACE_KEYS = {
     "account", "start_date", "timezone", "endpoint", "token_url", "orders_api", "order_statuses",
     "query_date_type", "include_pii", "days_back", "schedule_hour", "sku_selection", "skus", "on_invalid_sku",
     "catalog_keywords", "catalog_categories_api", "inbound_statuses", "inbound_shipment_ids", "reports",
-    "order_items_source", "region", "schedules", "data_kiosk",
+    "order_items_source", "region", "schedules", "data_kiosk", "owners",
 }
 
 
@@ -346,6 +351,7 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
         schedules=_schedules(f"{where}.schedules", options.get("schedules"),
                              _ScheduleDefaults(schedule_hour, days_back, timezone, marketplace.timezone)),
         data_kiosk=_data_kiosk(f"{where}.data_kiosk", options.get("data_kiosk", list(DATASETS))),
+        owners=_owners(f"{where}.owners", options.get("owners")),
     )
 
 
@@ -458,6 +464,18 @@ def _data_kiosk(where: str, value: Any) -> tuple[str, ...]:
     if len(set(items)) != len(items):
         raise ConfigError(f"{where}: lists a dataset twice; list each once")
     return items
+
+
+def _owners(where: str, value: Any) -> tuple[str, ...]:
+    """The assets' owners as Dagster accepts them: ``team:<name>`` or an e-mail address; default the team."""
+    if value is None:
+        return DEFAULT_OWNERS
+    items = _string_list(where, value, max_items=20)
+    for index, owner in enumerate(items):
+        if not (_OWNER_TEAM_RE.fullmatch(owner) or _OWNER_EMAIL_RE.fullmatch(owner)):
+            raise ConfigError(f"{where}[{index}]: {owner!r} is not an owner; allowed: team:<name> (letters, digits, "
+                              f"_, -, .) or an e-mail address, e.g. team:sp_assets or ana@example.com")
+    return items or DEFAULT_OWNERS
 
 
 def _statuses(where: str, value: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:

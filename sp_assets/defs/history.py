@@ -74,7 +74,7 @@ def build_history_sensor(entry: MarketplaceConfig, rolling_job_name: str) -> dg.
     @dg.sensor(name=sensor_name(entry), job_name=rolling_job_name, minimum_interval_seconds=60,
                default_status=dg.DefaultSensorStatus.STOPPED,
                description=f"Loads {entry.code}'s history assets newest first, from today back to "
-                           f"{entry.start_date}, one run of {rolling_job_name} at a time (the seed's append mode).")
+                           f"{entry.start_date}, one run of {rolling_job_name} at a time (Domo's append mode).")
     def history(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         instance = context.instance
         mine = dg.RunsFilter(tags={HISTORY_TAG: entry.code})

@@ -22,11 +22,16 @@ import polars as pl
 
 from sp_assets.defs import common
 from sp_assets.defs.common import (
+    MERGE_BY_KEY,
+    PARTITION_REPLACE,
     RETRY,
+    TABLE_REPLACE,
     api_since,
     asset_key,
     now_utc,
+    per_partition,
     require_today,
+    rows_by_partition,
     run_metadata,
     snapshot_metadata,
     sql_table,
@@ -43,6 +48,7 @@ from sp_assets.lib.warehouse.lock import busy_timeout_s
 REPLACE_PARTITION = "replace_partition"
 MERGE = "merge"
 REPLACE_TABLE = "replace_table"
+WRITE_MODE_WORDS = {REPLACE_PARTITION: PARTITION_REPLACE, MERGE: MERGE_BY_KEY, REPLACE_TABLE: TABLE_REPLACE}
 
 
 # ------------------------------------------------------------------------------------------ time
@@ -175,8 +181,11 @@ def sku_metadata(entry: MarketplaceConfig, requested: Sequence[str], invalid: Ma
 def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spec: TableSpec,
                 frame: pl.DataFrame, *, mode: str, window: tuple[datetime, datetime], api: Mapping[str, Any],
                 days: tuple[date, date] | None = None, check_results: Sequence[dg.AssetCheckResult] = (),
-                **extra: Any) -> dg.MaterializeResult:
-    """``mode`` is replace_partition (``days`` = [first, end) local days), merge or replace_table."""
+                key: dg.AssetKey | None = None, **extra: Any) -> dg.MaterializeResult:
+    """``mode`` is replace_partition (``days`` = [first, end) local days), merge or replace_table.
+
+    In a run of several partitions each partition gets its own row count, window, preview and write
+    counts (``per_partition``; ``key`` is the asset written, by default ``[<code>, <spec.name>]``)."""
     warehouse = warehouse_of(context)
     if mode == REPLACE_PARTITION:
         if days is None:
@@ -189,9 +198,12 @@ def write_frame(context: dg.AssetExecutionContext, entry: MarketplaceConfig, spe
     else:
         raise ValueError(f"unknown write mode {mode!r}; allowed: {REPLACE_PARTITION}, {MERGE}, {REPLACE_TABLE}")
     metadata = run_metadata(rows=frame.height, start=window[0], end=window[1], api=api, frame=frame,
-                            table=f"{entry.code}.{spec.name}", write_mode=mode,
+                            table=f"{entry.code}.{spec.name}", write_mode=WRITE_MODE_WORDS[mode],
                             write=dg.MetadataValue.json(result.as_metadata()), **snapshot_metadata(context),
                             **extra)
+    column = spec.partition_column if mode == REPLACE_PARTITION else None
+    metadata = per_partition(context, key or asset_key(entry, spec.name), metadata, rows=rows_by_partition(frame, column),
+                             frame=frame, partition_column=column)
     return dg.MaterializeResult(metadata=metadata, check_results=list(check_results))
 
 

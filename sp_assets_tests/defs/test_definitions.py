@@ -31,9 +31,10 @@ SEED_REPORTS = (
     "Marketplace Participations", "Order Details", "Order Items", "Orders - List Orders - Upsert",
     "Orders - List Order Items By Input Dataset", "Orders - List Order Items Upsert", "Create and Download Report",
 )
-SEED_REPORT_RE = re.compile(r"seed(?:'s| report:?)\s*\*\*(?P<report>[^*]+)\*\*")
+# "Replaces Domo's **<report>**" (``common.describe``); the older "seed's **<report>**" is still recognized.
+SEED_REPORT_RE = re.compile(r"(?:seed(?:'s| report:?)|Domo's)\s*\*\*(?P<report>[^*]+)\*\*")
 WRITE_MODE_RE = re.compile(r"[Ww]rite mode: \*\*(?P<mode>[^*]+)\*\*")
-WRITE_MODES = ("partition replace", "merge", "table replace")
+WRITE_MODES = ("partition replace", "merge", "table replace", "append by report id")
 SEED_FILE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "domo-amazon-selling-partner-connector.txt"
 
 
@@ -79,9 +80,9 @@ def test_every_configured_marketplace_has_the_same_assets(project: ProjectConfig
 # What a user relies on in an asset's description: what it replaces (a seed report by name, or that it
 # is new), where its data comes from (an SP-API operation or report type, or the asset it is derived
 # from), and its write mode in the README's words. An asset the seed never had is fine if it says so.
-NO_SEED_RE = re.compile(r"\bno seed (?:report|equivalent)\b", re.IGNORECASE)
+NO_SEED_RE = re.compile(r"\bno (?:seed|Domo) (?:report|equivalent)\b", re.IGNORECASE)
 REPORT_TYPE_RE = re.compile(r"\bGET_[A-Z0-9_]+\b")  # Amazon's report type names
-DERIVED_RE = re.compile(r"\bderived from (?:the )?`(?P<asset>[a-z0-9_]+)`")
+DERIVED_RE = re.compile(r"\b[Dd]erived from (?:the )?`(?P<asset>[a-z0-9_]+)`")
 USER_FILE_RE = re.compile(r"\bthe user's [a-z_]+ (?:CSV|file)\b")  # data that comes from no API (marts/fx_rates)
 
 
@@ -122,7 +123,7 @@ def test_every_asset_says_what_it_replaces_where_its_data_comes_from_and_how_it_
     assert not problems, "\n".join(problems)
 
 
-GOOD = ("Replaces the seed's **Order Details**: every order created in the day (searchOrders). "
+GOOD = ("Every order created in the day.\n\nReplaces Domo's **Order Details** report (searchOrders). "
         "Write mode: **partition replace**.")
 
 

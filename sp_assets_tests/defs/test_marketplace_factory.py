@@ -94,8 +94,9 @@ def test_one_helper_gives_partitioned_and_unpartitioned_asset_arguments() -> Non
     assert "partitions_def" not in flat and "backfill_policy" not in flat
     for kwargs in (daily, flat):
         assert kwargs["required_resource_keys"] == {resource_key("us"), "warehouse"}
-        assert kwargs["group_name"] == "amazon_us" and kwargs["kinds"] == {"duckdb", "python"}
-    assert flat["pool"] == "sp_api__na__sellers" and flat["tags"] == {"sp_assets/refresh": UNPARTITIONED}
+        assert kwargs["group_name"] == "amazon_us" and kwargs["kinds"] == {"amazon", "duckdb", "python"}
+    assert flat["pool"] == "sp_api__na__sellers"
+    assert flat["tags"] == {"sp_assets/refresh": UNPARTITIONED, "sp_assets/domain": "sellers"}
     reader = multi_asset_kwargs(entry, "inventory", "snapshot", needs_api=False)
     assert reader["required_resource_keys"] == {"warehouse"}
 

@@ -68,6 +68,11 @@ query Assets($keys: [AssetKeyInput!], $partitions: [String!]) {
       partition
       metadataEntries { label ... on IntMetadataEntry { intValue } }
     }
+    metadataEntries {
+      label
+      ... on TextMetadataEntry { text }
+      ... on TableSchemaMetadataEntry { schema { columns { name type description } } }
+    }
   }
 }"""
 
@@ -86,10 +91,10 @@ query Snapshots($keys: [AssetKeyInput!]) {
 
 
 def past_days() -> list[date]:
-    """Two days old enough that every order of them has its final status (orders stop changing
+    """Three days old enough that every order of them has its final status (orders stop changing
     about 8 days after purchase), so the sandbox's answer cannot move during the test."""
     today = datetime.now(ZoneInfo(by_code("us").timezone)).date()
-    return [today - timedelta(days=13), today - timedelta(days=12)]
+    return [today - timedelta(days=14), today - timedelta(days=13), today - timedelta(days=12)]
 
 
 def write_config(tmp_path: Path) -> Path:
@@ -162,7 +167,11 @@ def test_a_backfill_launched_like_the_ui_lands_the_sandbox_orders_and_ctrl_c_sto
     keys = [day.isoformat() for day in days]
     orders, items = ground_truth(days)
     assert len(orders) > 20
-    expected_rows = {"orders": len(orders), "order_items": len(items)}
+    # What DuckDB must hold for each day (each partition's materialization must say so, not the run's total).
+    per_day = {"orders": {key: sum(1 for o in orders.values() if o[0].isoformat() == key) for key in keys},
+               "order_items": {key: sum(1 for order_id, _ in items if orders[order_id][0].isoformat() == key)
+                               for key in keys}}
+    assert len(set(per_day["orders"].values())) > 1, "the test needs days with different counts"
     stack = DevStack(tmp_path, stack_env(tmp_path))
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -175,7 +184,7 @@ def test_a_backfill_launched_like_the_ui_lands_the_sandbox_orders_and_ctrl_c_sto
         backfill = wait_for_backfill(stack, backfill_id, BACKFILL_TIMEOUT)
         timings["backfill done"] = time.monotonic() - started
         assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, stack.log_tail())
-        # The assets' backfill policy (multi_run, up to 7 partitions per run) puts both days in one run.
+        # The assets' backfill policy (multi_run, up to 7 partitions per run) puts the three days in one run.
         assert [run["status"] for run in backfill["runs"]] == ["SUCCESS"], backfill["runs"]
         run_tags = {tag["key"]: tag["value"] for tag in backfill["runs"][0]["tags"]}
         assert (run_tags.get("dagster/asset_partition_range_start"),
@@ -191,11 +200,17 @@ def test_a_backfill_launched_like_the_ui_lands_the_sandbox_orders_and_ctrl_c_sto
             # Under Orders v2026-01-01 one searchOrders pass fills both tables: the calls count on orders.
             if node["assetKey"]["path"][-1] == "orders":
                 assert all(metadata_of(m)["api_calls"] > 0 for m in node["assetMaterializations"])
+            table = node["assetKey"]["path"][-1]
             for materialization in node["assetMaterializations"]:
-                # One run wrote both days: each partition's materialization reports the run's rows.
+                # One run wrote the three days: each partition's materialization reports its own day.
                 metadata = metadata_of(materialization)
-                assert metadata["dagster/row_count"] == expected_rows[node["assetKey"]["path"][-1]], metadata
-                assert {"api_calls", "window_start_utc", "preview"} <= set(metadata), metadata
+                assert metadata["dagster/row_count"] == per_day[table][materialization["partition"]], metadata
+                assert {"api_calls", "window_start_utc", "preview", "write", "run_partitions"} <= set(metadata)
+            # The definition tells what the table is: DuckDB's name and its typed, described columns.
+            definition = {entry["label"]: entry for entry in node["metadataEntries"]}
+            assert definition["dagster/table_name"]["text"] == f"us.{table}"
+            columns = {c["name"]: c for c in definition["dagster/column_schema"]["schema"]["columns"]}
+            assert columns["amazon_order_id"]["type"] == "VARCHAR" and columns["partition_date"]["type"] == "DATE"
 
         # A point-in-time asset has no partitions, so the UI cannot list a day as missing.
         snapshots = stack.graphql(SNAPSHOT_STATUS, {"keys": [{"path": p} for p in SNAPSHOT_ASSETS]})["assetNodes"]

@@ -33,7 +33,7 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import SNAPSHOT, asset_kwargs, fail_fast, local_dates, sp_client
+from sp_assets.defs.common import SNAPSHOT, asset_kwargs, describe, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
@@ -60,17 +60,20 @@ from sp_assets.lib.catalog import (
 HISTORY_ASSET = "merchant_listings"
 
 DESCRIPTIONS = {
-    "product_categories": "Replaces the seed's **Products - Product Categories for SKU**: the browse categories "
-                          "of each SKU, from Catalog 2022-04-01 classifications (SKUs resolved to ASINs with "
-                          "getPricing) or, with `catalog_categories_api: v0`, listCatalogCategories. SKUs: "
-                          "`sku_selection` all (the active SKUs of today's merchant_listings report) or advanced "
-                          "(`skus`); invalid SKUs: `on_invalid_sku` skip (WARN check) or warn "
-                          "(run fails). Point-in-time: each run snapshots today (history: the merchant_listings "
-                          "report). Write mode: **partition replace** by snapshot_date.",
-    "catalog_matches": "Replaces the seed's **Products - List Matching Products**: catalog items matching "
-                       "`catalog_keywords` (the seed's comma-delimited Query; searchCatalogItems). Without keywords "
-                       "no call is made and the day is written empty, with skipped_reason in the metadata. "
-                       "Point-in-time: each run snapshots today. Write mode: **partition replace** by snapshot_date.",
+    "product_categories": describe(
+        "The browse categories of each of the seller's SKUs on each snapshot day, one row per SKU and category.",
+        "Products - Product Categories for SKU",
+        "Catalog 2022-04-01 classifications (SKUs resolved to ASINs with getPricing) or, with "
+        "`catalog_categories_api: v0`, listCatalogCategories. SKUs: `sku_selection` all (the active SKUs of "
+        "today's merchant_listings report) or advanced (`skus`); invalid SKUs: `on_invalid_sku` skip (WARN "
+        "check) or warn (run fails). Point-in-time: each run snapshots today (history: the merchant_listings "
+        "report). Write mode: **partition replace** by snapshot_date."),
+    "catalog_matches": describe(
+        "Amazon catalog items matching the configured keywords on each snapshot day, one row per item.",
+        "Products - List Matching Products",
+        "searchCatalogItems with `catalog_keywords` (Domo's comma-delimited Query). Without keywords no call is "
+        "made and the day is written empty, with skipped_reason in the metadata. Point-in-time: only today's "
+        "partition. Write mode: **partition replace** by snapshot_date."),
 }
 
 
@@ -84,7 +87,7 @@ def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
     @dg.asset(deps=sku_asset_deps(entry),
               check_specs=[invalid_skus_check_spec(entry, PRODUCT_CATEGORIES.name), *specs_of(category_checks)],
               **asset_kwargs(entry, PRODUCT_CATEGORIES.name, "catalog", SNAPSHOT,
-                                   DESCRIPTIONS["product_categories"]))
+                                   DESCRIPTIONS["product_categories"], table=PRODUCT_CATEGORIES))
     @fail_fast(entry)
     def product_categories(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history)
@@ -112,7 +115,8 @@ def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
         yield from materialized_then_checked(context, result, category_checks)
 
     @dg.asset(check_specs=specs_of(match_checks),
-              **asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"]))
+              **asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"],
+                                   table=CATALOG_MATCHES))
     @fail_fast(entry)
     def catalog_matches(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history)
@@ -121,7 +125,7 @@ def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
         extra: dict[str, Any] = {"keywords": ",".join(entry.catalog_keywords)}
         if not entry.catalog_keywords:
             extra["skipped_reason"] = (f"marketplaces.{entry.code}.catalog_keywords is empty: no search was made "
-                                       "(set a comma-delimited list of words, the seed's Query)")
+                                       "(set a comma-delimited list of words, Domo's Query)")
             context.log.info(extra["skipped_reason"])
         frame, _, api, stage = fetch_staged(context, entry, CATALOG_MATCHES, client, lambda: (
             fetch_catalog_match_rows(client, entry.marketplace_id, entry.catalog_keywords, day, utc_now())

@@ -35,10 +35,12 @@ from sp_assets.defs.common import (
     SNAPSHOT,
     asset_key,
     asset_kwargs,
+    describe,
     fail_fast,
     local_dates,
     sp_client,
     sql_table,
+    timestamp,
     warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig
@@ -58,15 +60,19 @@ from sp_assets.lib.warehouse import Warehouse
 HISTORY_ASSET = "ledger_summary"
 
 DESCRIPTIONS = {
-    "inventory_supply": "Replaces the seed's **Fulfillment Inventory - List Inventory Supply**: FBA inventory "
-                        "summaries (getInventorySummaries, details=true) that changed since the start of the "
-                        "local day. Point-in-time: each run snapshots today (history: the ledger_summary "
-                        "report). Write mode: **partition replace** by snapshot_date (one row per SKU per "
-                        "snapshot day, kept as history; re-running today replaces today).",
-    "inventory_supply_current": "The latest FBA inventory summary of each SKU, derived from the "
-                                "`inventory_supply` snapshot of today (seed report: **Fulfillment "
-                                "Inventory - List Inventory Supply**). No API call. Write mode: **merge** by "
-                                "seller_sku, never regressing to an older lastUpdatedTime.",
+    "inventory_supply": describe(
+        "FBA inventory per SKU as Amazon reported it on each snapshot day: fulfillable, inbound, reserved and "
+        "unfulfillable quantities.",
+        "Fulfillment Inventory - List Inventory Supply",
+        "getInventorySummaries (details=true), the SKUs that changed since the start of the partition's day. "
+        "Point-in-time: each run snapshots today (history: the ledger_summary report). Write "
+        "mode: **partition replace** by snapshot_date (one row per SKU per snapshot day, kept as history; "
+        "re-running today replaces today)."),
+    "inventory_supply_current": describe(
+        "The latest FBA inventory of each SKU, one row per SKU, built from the daily inventory snapshots.",
+        "Fulfillment Inventory - List Inventory Supply",
+        "Derived from today's `inventory_supply` snapshot; no API call. Write mode: **merge** by "
+        "seller_sku, never regressing to an older lastUpdatedTime."),
 }
 
 
@@ -78,7 +84,7 @@ def build_inventory_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
     current_checks = checks.get(INVENTORY_SUPPLY_CURRENT.name, [])
 
     @dg.asset(check_specs=specs_of(supply_checks), **asset_kwargs(entry, "inventory_supply", "inventory", SNAPSHOT,
-                                   DESCRIPTIONS["inventory_supply"]))
+                                   DESCRIPTIONS["inventory_supply"], table=INVENTORY_SUPPLY))
     @fail_fast(entry)
     def inventory_supply(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
@@ -87,13 +93,14 @@ def build_inventory_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         frame, _, api, stage = fetch_staged(context, entry, INVENTORY_SUPPLY, client, lambda: (
             fetch_inventory_supply_rows(client, entry.marketplace_id, start, day, utc_now()), {}))
         result = write_frame(context, entry, INVENTORY_SUPPLY, frame, mode=REPLACE_PARTITION, window=(start, end),
-                             api=api, days=local_dates(entry, start, end), changed_since_utc=start.isoformat(),
+                             api=api, days=local_dates(entry, start, end), changed_since_utc=timestamp(start),
                              **stage.metadata())
         stage.written()
         yield from materialized_then_checked(context, result, supply_checks)
 
     @dg.asset(deps=[inventory_supply], check_specs=specs_of(current_checks), **asset_kwargs(entry, "inventory_supply_current", "inventory", SNAPSHOT,
-                                                      DESCRIPTIONS["inventory_supply_current"], needs_api=False))
+                                                      DESCRIPTIONS["inventory_supply_current"], needs_api=False,
+                                                      table=INVENTORY_SUPPLY_CURRENT))
     @fail_fast(entry)
     def inventory_supply_current(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))

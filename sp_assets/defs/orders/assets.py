@@ -46,13 +46,18 @@ from sp_assets.defs.checks import (
     specs_of,
 )
 from sp_assets.defs.common import (
+    MERGE_BY_KEY,
+    PARTITION_REPLACE,
     ROLLING,
     asset_key,
     asset_kwargs,
     asset_spec_kwargs,
+    describe,
     fail_fast,
     local_dates,
     multi_asset_kwargs,
+    per_partition,
+    rows_by_partition,
     run_metadata,
     sp_client,
     sql_table,
@@ -78,30 +83,41 @@ from sp_assets.lib.tablespec import TableSpec, frame_from_records
 from sp_assets.lib.warehouse import Warehouse, WriteResult
 
 DESCRIPTIONS = {
-    "orders": "Replaces the seed's **Order Details**: every order created in the partition's day "
-              "(or updated in it, with `query_date_type: last_updated`), from Orders v2026-01-01 searchOrders "
-              "or v0 getOrders (`orders_api`). Write mode: **partition replace** (materializing a day twice "
-              "never duplicates a row).",
-    "order_items": "Replaces the seed's **Order Items** and **List Order Items By Input Dataset** (the input "
-                   "dataset is `orders`): the items of the partition's orders. Under v2026 they come in the same "
-                   "searchOrders pages as the orders; under v0 from getOrderItems per order. "
-                   "Write mode: **partition replace**.",
-    "order_items_report": "Replaces the seed's **Order Items**: the items of the orders purchased in the partition's "
-                          "day, from the GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL report "
-                          "(`order_items_source: report`; order_item_id is synthesized as `sku:<sku>`, see "
-                          "lib/orders.py). Write mode: **partition replace**.",
-    "orders_upsert": "Replaces the seed's **Orders - List Orders - Upsert**: orders updated in the window "
-                     "(searchOrders, or v0 getOrders with `orders_api: v0`; lastUpdated after/before, "
-                     "clamped to now minus 15 minutes). Write mode: **merge** by "
-                     "order id; a row is never replaced by one with an older last_update_date.",
-    "order_items_upsert": "Replaces the seed's **Orders - List Order Items Upsert**: the items of the orders "
-                          "updated in the window (the same searchOrders pages; v0: getOrderItems per order). "
-                          "Write mode: **merge** by (order id, item id), never regressing.",
+    "orders": describe(
+        "One row per order created on the partition's day (or last updated on it), with its status and totals.",
+        "Order Details",
+        "From Orders v2026-01-01 searchOrders or v0 getOrders (`orders_api`); the day is the order's creation "
+        "day, or its last update with `query_date_type: last_updated`. Write mode: **partition replace** "
+        "(materializing a day twice never duplicates a row)."),
+    "order_items": describe(
+        "One row per item of the orders of the partition's day: SKU, quantity, prices, taxes and promotions.",
+        "Order Items",
+        "Also replaces **List Order Items By Input Dataset** (the input dataset is `orders`). Under v2026 the "
+        "items come in the same searchOrders pages as the orders; under v0 from getOrderItems per order. "
+        "Write mode: **partition replace**."),
+    "order_items_report": describe(
+        "One row per item of the orders purchased on the partition's day, from Amazon's all-orders report.",
+        "Order Items",
+        "From the GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL report (`order_items_source: report`; "
+        "order_item_id is synthesized as `sku:<sku>`, see lib/orders.py). Write mode: **partition replace**."),
+    "orders_upsert": describe(
+        "The latest state of every order updated in the window, one row per order.",
+        "Orders - List Orders - Upsert",
+        "searchOrders (or v0 getOrders with `orders_api: v0`) by last update, up to now minus 15 minutes. "
+        "Write mode: **merge** by order id; a row is never replaced by one with an older last_update_date."),
+    "order_items_upsert": describe(
+        "The latest state of every item of the orders updated in the window, one row per order item.",
+        "Orders - List Order Items Upsert",
+        "The same searchOrders pages (v0: getOrderItems per order). Write mode: **merge** by (order id, item "
+        "id), never regressing."),
 }
+
+_TABLES = {spec.name: spec for spec in (ORDERS, ORDER_ITEMS, ORDERS_UPSERT, ORDER_ITEMS_UPSERT)}
 
 
 def _spec(entry: MarketplaceConfig, name: str, deps: tuple[str, ...] = ()) -> dg.AssetSpec:
-    return dg.AssetSpec(**asset_spec_kwargs(entry, name, ROLLING, DESCRIPTIONS[name]), skippable=True,
+    return dg.AssetSpec(**asset_spec_kwargs(entry, name, ROLLING, DESCRIPTIONS[name], table=_TABLES[name],
+                                            domain="orders"), skippable=True,
                         deps=[asset_key(entry, d) for d in deps])
 
 
@@ -151,11 +167,18 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             items = fetch_item_rows(client, source)
         return orders, items
 
-    def materialized(name: str, spec: TableSpec, frame: pl.DataFrame, result: WriteResult, start: datetime,
-                     end: datetime, api: dict, **extra: Any) -> dg.MaterializeResult:
-        return dg.MaterializeResult(asset_key=asset_key(entry, name), metadata=run_metadata(
+    def materialized(context: dg.AssetExecutionContext, name: str, spec: TableSpec, frame: pl.DataFrame,
+                     result: WriteResult, start: datetime, end: datetime, api: dict, **extra: Any
+                     ) -> dg.MaterializeResult:
+        key = asset_key(entry, name)
+        metadata = run_metadata(
             rows=frame.height, start=start, end=end, api=api, frame=frame, orders_api=entry.orders_api,
-            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}", **extra))
+            write=dg.MetadataValue.json(result.as_metadata()), table=f"{entry.code}.{spec.name}",
+            write_mode=PARTITION_REPLACE if spec.partition_column else MERGE_BY_KEY, **extra)
+        # Each partition of a backfill chunk gets its own day's count, window, preview and write.
+        return dg.MaterializeResult(asset_key=key, metadata=per_partition(
+            context, key, metadata, rows=rows_by_partition(frame, spec.partition_column), frame=frame,
+            partition_column=spec.partition_column))
 
     def write_one(context: dg.AssetExecutionContext, spec: TableSpec, name: str, frame: pl.DataFrame,
                   start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict,
@@ -165,7 +188,7 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             result = warehouse.replace_partition(entry.code, spec, frame, replace[0], replace[1])
         else:
             result = warehouse.merge(entry.code, spec, frame)
-        return materialized(name, spec, frame, result, start, end, api, **extra)
+        return materialized(context, name, spec, frame, result, start, end, api, **extra)
 
     def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
               start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
@@ -181,7 +204,7 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
                 entry.code, [(spec, frame, replace[0], replace[1]) for spec, frame in zip(specs, frames, strict=True)])
         else:
             results = warehouse.merge_together(entry.code, list(zip(specs, frames, strict=True)))
-        return [materialized(name, spec, frame, result, start, end, table_api, **extra)
+        return [materialized(context, name, spec, frame, result, start, end, table_api, **extra)
                 for name, spec, frame, result, table_api in zip(names, specs, frames, results, (api, {}), strict=True)]
 
     def fetch_frames(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
@@ -257,7 +280,8 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any, checks: 
     all_orders = catalog.lookup(catalog.ALL_ORDERS_BY_ORDER_DATE)
 
     @dg.asset(deps=[asset_key(entry, "orders")], check_specs=specs_of(checks), **asset_kwargs(entry, "order_items", "reports", ROLLING,
-                                                                 DESCRIPTIONS["order_items_report"]))
+                                                                 DESCRIPTIONS["order_items_report"],
+                                                                 table=ORDER_ITEMS, domain="orders"))
     @fail_fast(entry)
     def order_items(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
@@ -277,9 +301,12 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any, checks: 
             runner.mark_consumed(client, results)
         finally:
             runner.cleanup(results)
-        metadata = dict(materialized.metadata or {})
+        metadata = dict(materialized.metadata or {})  # per partition already (``write`` of the orders path)
         metadata.update(runner.report_metadata(results, _rows_per_day(rows)))
         metadata["order_items_source"] = "report"
+        for day, scoped in runner.day_metadata(results).items():
+            if len(context.partition_keys) > 1:
+                context.add_asset_metadata(scoped, partition_key=day.isoformat())
         yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
 
     return order_items

@@ -31,7 +31,7 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import SNAPSHOT, asset_kwargs, fail_fast, local_dates, sp_client
+from sp_assets.defs.common import SNAPSHOT, asset_kwargs, describe, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
@@ -67,11 +67,14 @@ _SKU_NOTE = ("SKUs: `sku_selection` all (the active SKUs of today's merchant_lis
              "Point-in-time: each run snapshots today (history: the merchant_listings report).")
 
 DESCRIPTIONS = {
-    "my_prices": "Replaces the seed's **Products - My Price for SKU**: the seller's own offer per SKU (getPricing, "
-                 f"ItemType=Sku). {_SKU_NOTE} Write mode: **partition replace** by snapshot_date.",
-    "competitive_prices": "Replaces the seed's **Products - Competitive Prices By SKU**: buy box prices, offer "
-                          "counts and sales ranks per SKU (getCompetitivePricing, ItemType=Sku). "
-                          f"{_SKU_NOTE} Write mode: **partition replace** by snapshot_date.",
+    "my_prices": describe(
+        "The seller's own offer per SKU on each snapshot day: listing price, shipping and landed price.",
+        "Products - My Price for SKU",
+        f"getPricing, ItemType=Sku. {_SKU_NOTE} Write mode: **partition replace** by snapshot_date."),
+    "competitive_prices": describe(
+        "Buy box prices, offer counts and sales ranks per SKU on each snapshot day.",
+        "Products - Competitive Prices By SKU",
+        f"getCompetitivePricing, ItemType=Sku. {_SKU_NOTE} Write mode: **partition replace** by snapshot_date."),
 }
 
 RowBuilder = Callable[[PricedSkus, date, datetime], list[dict[str, Any]]]
@@ -85,7 +88,7 @@ def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: Pricing
     table_checks = checks.get(name, [])
 
     @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name), *specs_of(table_checks)],
-              **asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name]))
+              **asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name], table=spec))
     @fail_fast(entry)
     def pricing_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))

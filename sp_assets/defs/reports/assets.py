@@ -47,13 +47,18 @@ import dagster as dg
 from sp_assets.defs.checks import ChecksByTable, in_step, materialized_then_checked, results_in_step, specs_of
 from sp_assets.defs.common import MONTHLY as MONTHLY_REFRESH
 from sp_assets.defs.common import (
+    PARTITION_REPLACE,
     ROLLING,
     SNAPSHOT,
     api_since,
     asset_key,
     asset_kwargs,
+    asset_spec_kwargs,
+    combined_write,
+    describe,
     fail_fast,
     now_utc,
+    per_partition,
     require_today,
     run_metadata,
     snapshot_metadata,
@@ -107,18 +112,29 @@ _WINDOW_TEXT = {
 }
 
 
+REPLACED = "Create and Download Report"  # Domo's report every report asset replaces
+
+
+def report_words(report_type: str) -> str:
+    """Amazon's report type in plain words for a description's first line: ``GET_LEDGER_SUMMARY_VIEW_DATA``
+    gives ``ledger summary view data``."""
+    return report_type.removeprefix("GET_").replace("_", " ").lower()
+
+
 def _description(config: ReportConfig, row: ReportType) -> str:
     window = _WINDOW_TEXT[row.window]
     period = "month" if row.window == MONTHLY else "day"
     per = "per run" if row.is_snapshot else f"per partition {period}"
     options = f" Options: `{config.options}`." if config.options else ""
     quote = "none (every byte literal)" if not config.quote_char else "double quote"
+    holds = (f"The rows of Amazon's {report_words(config.report_type)} report, as Amazon writes them, one report "
+             f"{per}.")
     reading = (f" CSV quote character: {quote}." if row.fmt == catalog.TSV
                else f" JSON: each element of {row.json_rows} is a row, flattened." if row.json_rows
                else " XML: streamed, each record flattened into a row." if row.fmt == catalog.XML else "")
-    return (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: one report {per}, "
-            f"window: {window}.{options}{reading} Write mode: **partition replace** by "
-            f"partition_date; CANCELLED (no data) writes the {period} empty.")
+    return describe(holds, REPLACED, (
+        f"Report type `{config.report_type}`, window: {window}.{options}{reading} Write "
+        f"mode: **partition replace** by partition_date; CANCELLED (no data) writes the {period} empty."))
 
 
 def _history_asset(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> str:
@@ -192,7 +208,7 @@ def _load_failure(entry: MarketplaceConfig, config: ReportConfig, report_id: str
 def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> dict[str, Any]:
     """Daily asset arguments; a monthly type gets monthly partitions (and is outside the daily schedule's jobs)."""
     refresh = SNAPSHOT if row.is_snapshot else MONTHLY_REFRESH if row.window == MONTHLY else ROLLING
-    kwargs = asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row))
+    kwargs = asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row), schema=runner.report_schema(row))
     if row.window == MONTHLY:
         kwargs["partitions_def"] = monthly_partitions(entry)
     return kwargs
@@ -236,24 +252,30 @@ def build_report_asset(entry: MarketplaceConfig, config: ReportConfig,
         warehouse = warehouse_of(context)
         writes: list[dict[str, Any]] = []
         rows: dict[date, int] = {}
+        by_day: dict[date, dict[str, Any]] = {}
         try:
             for result in results:
                 write = load_flat_day(warehouse, entry, config, row, result)
                 runner.mark_consumed(client, [result])
                 rows[result.day.day] = write.rows
-                writes.append(write.as_metadata())
+                by_day[result.day.day] = write.as_metadata()
+                writes.append(by_day[result.day.day])
         finally:
             runner.cleanup(results)
         start, end = utc_window(context)
-        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
+        metadata = run_metadata(
             rows=sum(rows.values()), start=start, end=end, api=api_since(client, before),
-            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
+            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode=PARTITION_REPLACE,
             **snapshot_metadata(context),
-            write=dg.MetadataValue.json(writes), added_columns=", ".join(
+            write=dg.MetadataValue.json(combined_write(writes)), added_columns=", ".join(
                 sorted({c for w in writes for c in w.get("added_columns", [])})) or "none",
             **runner.unparsed_metadata(w.get("unparsed", {}) for w in writes),
             **runner.report_metadata(results, rows),
-        )), table_checks)
+        )
+        # One load per day: every partition gets its own day's load (rows, write counts).
+        metadata = per_partition(context, context.asset_key, metadata, rows=rows, writes=by_day,
+                                 extra=runner.day_metadata(results))
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), table_checks)
 
     return report_asset
 
@@ -271,11 +293,17 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
     base = asset_kwargs(entry, config.table, FAMILY, ROLLING, "")
     specs = [
         dg.AssetSpec(
-            key=asset_key(entry, sales_and_traffic_table(config.table, by)), group_name=base["group_name"],
-            kinds=base["kinds"], tags=base["tags"], partitions_def=base["partitions_def"],
-            description=(f"Replaces the seed's **Create and Download Report** for {SALES_AND_TRAFFIC}, pulled by "
-                         f"{'Date' if by == BY_DATE else 'ASIN'}: the JSON report of the partition's calendar date, "
-                         f"every metric a column. Options: `{config.options}`. Write mode: **partition replace**."),
+            **asset_spec_kwargs(
+                entry, sales_and_traffic_table(config.table, by), ROLLING,
+                describe(
+                    f"Sales and traffic metrics (sales, units, page views, sessions, buy box percentage) "
+                    f"{'per day' if by == BY_DATE else 'per ASIN'}, every metric a column, one report per "
+                    f"calendar date.",
+                    REPLACED,
+                    f"Report type `{SALES_AND_TRAFFIC}`, pulled by {'Date' if by == BY_DATE else 'ASIN'} (Domo's "
+                    f"option). Options: `{config.options}`. Write mode: **partition replace**."),
+                table=sales_and_traffic_spec(config.table, by), domain=FAMILY),
+            partitions_def=base["partitions_def"],
         )
         for by in sides
     ]
@@ -318,14 +346,15 @@ def build_sales_and_traffic_asset(entry: MarketplaceConfig, config: ReportConfig
             rows = {r.day.day: 0 for r in results}
             for day in frame.get_column(PARTITION_COLUMN).to_list() if frame.height else []:
                 rows[day] += 1
-            yield dg.MaterializeResult(
-                asset_key=asset_key(entry, sales_and_traffic_table(config.table, by)),
-                metadata=run_metadata(rows=frame.height, start=start, end=end, api=api, frame=frame,
-                                      table=f"{entry.code}.{sales_and_traffic_table(config.table, by)}",
-                                      report_type=config.report_type, write_mode="partition replace",
-                                      write=dg.MetadataValue.json(write.as_metadata()),
-                                      **runner.report_metadata(results, rows)),
-            )
+            key = asset_key(entry, sales_and_traffic_table(config.table, by))
+            metadata = run_metadata(rows=frame.height, start=start, end=end, api=api, frame=frame,
+                                    table=f"{entry.code}.{sales_and_traffic_table(config.table, by)}",
+                                    report_type=config.report_type, write_mode=PARTITION_REPLACE,
+                                    write=dg.MetadataValue.json(write.as_metadata()),
+                                    **runner.report_metadata(results, rows))
+            yield dg.MaterializeResult(asset_key=key, metadata=per_partition(
+                context, key, metadata, rows=rows, frame=frame, partition_column=PARTITION_COLUMN,
+                extra=runner.day_metadata(results)))
         yield from results_in_step(context, table_checks)
 
     return sales_and_traffic

@@ -33,7 +33,15 @@ import dagster as dg
 
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.paths import report_download_dir, report_ledger_path
-from sp_assets.lib.reports.catalog import CALENDAR, MONTHLY, SNAPSHOT, ReportType
+from sp_assets.lib.naming import snake_case
+from sp_assets.lib.reports.catalog import (
+    CALENDAR,
+    MONTHLY,
+    PARTITION_COLUMN,
+    REPORT_ID_COLUMN,
+    SNAPSHOT,
+    ReportType,
+)
 from sp_assets.lib.reports.ledger import ReportLedger
 from sp_assets.lib.reports.lifecycle import (
     PollPolicy,
@@ -282,6 +290,30 @@ def fatal_failure(what: str, error: ReportFatalError) -> dg.Failure:
 
 
 # ------------------------------------------------------------------------------------------ metadata
+# The columns every loaded report row gets from us, not from the file.
+_CONSTANT_COLUMNS = (
+    (PARTITION_COLUMN, "DATE", "the partition: the day (a monthly report: the month's first day) the report covers"),
+    (REPORT_ID_COLUMN, "VARCHAR", "Amazon's id of the report the row was loaded from"),
+)
+
+
+def report_schema(row: ReportType, extra: tuple[tuple[str, str, str], ...] = ()) -> dg.TableSchema | None:
+    """The table's columns as the loader creates them, where the catalog knows the file's header: each
+    header snake_cased, typed as the loader types it (the row's declared type, else ``NAME_TYPES`` by
+    name, else text), then the columns the loader adds. None for a type whose header is not in the catalog
+    (its columns are known only once a file is loaded)."""
+    if not row.columns:
+        return None
+    columns: dict[str, dg.TableColumn] = {}
+    for header in row.columns:
+        name = snake_case(header)
+        declared = row.column_types.get(name) or (row.name_types.type_of(name) if row.name_types else None)
+        columns.setdefault(name, dg.TableColumn(name, declared or "VARCHAR", description=f"Amazon's `{header}`"))
+    for name, sql_type, description in (*_CONSTANT_COLUMNS, *extra):
+        columns[name] = dg.TableColumn(name, sql_type, description=description)
+    return dg.TableSchema(columns=list(columns.values()))
+
+
 def report_metadata(results: Sequence[DayResult], rows_by_day: dict[date, int]) -> dict[str, Any]:
     """Report ids, statuses, resumed or not, status timelines, bytes and URL refreshes, per day."""
     days = []
@@ -318,6 +350,12 @@ def report_metadata(results: Sequence[DayResult], rows_by_day: dict[date, int]) 
         metadata["note"] = ("Amazon answered CANCELLED for the day(s) in cancelled_days: no data for the window "
                             "(Amazon's 'no data'); those partitions were written with zero rows.")
     return metadata
+
+
+def day_metadata(results: Sequence[DayResult]) -> dict[date, dict[str, Any]]:
+    """Per partition day: its report's id and status (what ``per_partition`` puts on that partition)."""
+    return {r.day.day: {"report_id": r.outcome.report_id if r.outcome is not None else "none",
+                        "report_status": r.status} for r in results}
 
 
 def unparsed_metadata(per_write: Iterable[Mapping[str, int]]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ Each row gets ``row_number`` (its line in the document, 1 = the summary row), so
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,10 +29,14 @@ import dagster as dg
 
 from sp_assets.defs.checks import ChecksByTable, materialized_then_checked, specs_of
 from sp_assets.defs.common import (
+    APPEND_BY_REPORT_ID,
     ROLLING,
     api_since,
     asset_kwargs,
+    combined_write,
+    describe,
     fail_fast,
+    per_partition,
     run_metadata,
     sp_client,
     warehouse_of,
@@ -43,7 +47,12 @@ from sp_assets.defs.reports import runner
 from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.api import get_reports
-from sp_assets.lib.reports.catalog import CREATED_COLUMN, PARTITION_COLUMN, REPORT_ID_COLUMN
+from sp_assets.lib.reports.catalog import (
+    CREATED_COLUMN,
+    PARTITION_COLUMN,
+    REPORT_ID_COLUMN,
+    ROW_NUMBER_COLUMN,
+)
 from sp_assets.lib.reports.decoding import DocumentError, transcode_to_utf8
 from sp_assets.lib.reports.lifecycle import (
     ReportDocumentError,
@@ -122,12 +131,20 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
     without) runs in its step after the loads."""
     row = catalog.lookup(config.report_type)
     table_checks = (checks or {}).get(config.table, [])
-    description = (f"Replaces the seed's **Create and Download Report** for `{config.report_type}`: settlement "
-                   "reports are listed with getReports (Amazon refuses to create them); the partition is the "
-                   "local day the report was created. Write mode: **merge by report id**: a report already "
-                   "loaded is skipped, rows are never deleted.")
+    description = describe(
+        "Settlement reports: every fee, charge and payout line of each settlement period Amazon closed, loaded "
+        "once per report.",
+        "Create and Download Report",
+        f"Report type `{config.report_type}`. Settlement reports are listed with getReports (Amazon refuses to "
+        "create them); the partition is the local day the report was created. Write mode: **append by report "
+        "id**: a report already loaded is skipped, rows are never deleted.")
 
-    @dg.asset(check_specs=specs_of(table_checks), **asset_kwargs(entry, config.table, "reports", ROLLING, description))
+    schema = runner.report_schema(row, extra=(
+        (CREATED_COLUMN, "TIMESTAMPTZ", "when Amazon created the settlement report (its local day is the partition)"),
+        (ROW_NUMBER_COLUMN, "BIGINT", "the row's line in the document (1 = the summary row)")))
+
+    @dg.asset(check_specs=specs_of(table_checks), **asset_kwargs(entry, config.table, "reports", ROLLING, description,
+                                                                 schema=schema, domain="finances"))
     @fail_fast(entry)
     def settlements(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
@@ -137,6 +154,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
         listed = list_settlements(client, entry, config.report_type, start, end, datetime.now(UTC))
         skipped = loaded_report_ids(warehouse, entry, config.table, [str(r["reportId"]) for r in listed])
         loaded: list[dict[str, Any]] = []
+        writes: list[dict[str, Any]] = []
         for report in listed:
             if str(report["reportId"]) in skipped:
                 continue
@@ -165,16 +183,27 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
                 path.unlink(missing_ok=True)
             loaded.append({**info, "rows_written": write.rows, "added_columns": list(write.added_columns),
                            "unparsed": write.unparsed})
+            writes.append(write.as_metadata())
         rows = sum(item["rows_written"] for item in loaded)
-        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
+        by_day: dict[date, int] = {}
+        for item in loaded:  # a settlement's partition is the local day Amazon created its report
+            day = _created({"createdTime": item["created"]}).astimezone(ZoneInfo(entry.timezone)).date()
+            by_day[day] = by_day.get(day, 0) + int(item["rows_written"])
+        metadata = run_metadata(
             rows=rows, start=start, end=end, api=api_since(client, before), table=f"{entry.code}.{config.table}",
-            report_type=config.report_type, write_mode="merge by report id (loaded reports are skipped)",
+            report_type=config.report_type, write_mode=APPEND_BY_REPORT_ID,
             reports_listed=len(listed), reports_loaded=len(loaded), reports_skipped=len(skipped),
             report_ids=", ".join(str(r["reportId"]) for r in listed) or "none",
             skipped_report_ids=", ".join(sorted(skipped)) or "none",
-            reports=dg.MetadataValue.json(loaded), **runner.unparsed_metadata(item["unparsed"] for item in loaded),
+            reports=dg.MetadataValue.json(loaded),
+            write=dg.MetadataValue.json(combined_write(writes) if writes else {
+                "table": f"{entry.code}.{config.table}", "operation": "none", "rows": 0}),
+            **runner.unparsed_metadata(item["unparsed"] for item in loaded),
             note=("no settlement report was created in this window" if not listed else
                   "every report of the window was already loaded" if not loaded else ""),
-        )), table_checks)
+        )
+        # Rows loaded by this run per creation day (reports loaded earlier are not counted again).
+        metadata = per_partition(context, context.asset_key, metadata, rows=by_day)
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), table_checks)
 
     return settlements

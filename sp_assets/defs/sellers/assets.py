@@ -24,14 +24,17 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import UNPARTITIONED, asset_kwargs, fail_fast, sp_client
+from sp_assets.defs.common import UNPARTITIONED, asset_kwargs, describe, fail_fast, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.rest_support import REPLACE_TABLE, fetch_staged, utc_now, write_frame
 from sp_assets.lib.sellers import MARKETPLACE_PARTICIPATIONS, fetch_participation_rows
 
-DESCRIPTION = ("Replaces the seed's **Marketplace Participations**: the marketplaces the seller's account can sell "
-               "in, and whether it participates and has suspended listings (getMarketplaceParticipations; the "
-               "whole region of the credential). Not partitioned. Write mode: **table replace** on each run.")
+DESCRIPTION = describe(
+    "The marketplaces the seller's account can sell in, whether it participates in each and has suspended "
+    "listings.",
+    "Marketplace Participations",
+    "getMarketplaceParticipations (the whole region of the credential). Not partitioned. Write mode: **table "
+    "replace** on each run.")
 
 
 def build_sellers_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
@@ -39,7 +42,8 @@ def build_sellers_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
     checks = in_step(sellers_table_checks(entry), checks_in_step).get(MARKETPLACE_PARTICIPATIONS.name, [])
 
     @dg.asset(check_specs=specs_of(checks),
-              **asset_kwargs(entry, MARKETPLACE_PARTICIPATIONS.name, "sellers", UNPARTITIONED, DESCRIPTION))
+              **asset_kwargs(entry, MARKETPLACE_PARTICIPATIONS.name, "sellers", UNPARTITIONED, DESCRIPTION,
+                                  table=MARKETPLACE_PARTICIPATIONS))
     @fail_fast(entry)
     def marketplace_participations(context: dg.AssetExecutionContext
                                    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:

@@ -38,9 +38,11 @@ from sp_assets.defs.common import (
     ROLLING,
     asset_key,
     asset_kwargs,
+    describe,
     fail_fast,
     sp_client,
     sql_table,
+    timestamp,
 )
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
@@ -57,19 +59,24 @@ from sp_assets.lib.shipments import (
 from sp_assets.lib.warehouse import Warehouse
 
 DESCRIPTIONS = {
-    "inbound_shipments": "Replaces the seed's **Fulfillment Inbound Shipment - List Inbound Shipments**: FBA inbound "
-                         "shipments last updated in the partition's window (getShipments, QueryType DATE_RANGE), "
-                         "filtered by `inbound_statuses` (up to 10) when set. Write mode: **merge** by shipment "
-                         "id (the latest fetch wins).",
-    "inbound_shipment_items": "Replaces the seed's **Fulfillment Inbound Shipment - Inbound Shipment Items**: the "
-                              "items of shipments updated in the window (getShipmentItems, DATE_RANGE) and of "
-                              "every shipment in `inbound_shipment_ids` (getShipmentItemsByShipmentId). Write "
-                              "mode: **merge** by (shipment id, SKU).",
-    "fulfillment_orders": "Replaces the seed's **Fulfillment Outbound Shipment - Fulfillment Orders**: multi-channel "
-                          "fulfillment orders last updated at or after the partition's start "
-                          "(listAllFulfillmentOrders, queryStartDate), this marketplace only. Write mode: "
-                          "**merge** by seller fulfillment order id, never regressing to an older "
-                          "statusUpdatedDate. Addresses and e-mails only with `include_pii`.",
+    "inbound_shipments": describe(
+        "FBA inbound shipments (seller to Amazon) updated in the window, one row per shipment with its status "
+        "and destination.",
+        "Fulfillment Inbound Shipment - List Inbound Shipments",
+        "getShipments, QueryType DATE_RANGE, filtered by `inbound_statuses` (up to 10) when set. Write mode: "
+        "**merge** by shipment id (the latest fetch wins)."),
+    "inbound_shipment_items": describe(
+        "The items of FBA inbound shipments, one row per shipment and SKU with quantities shipped and received.",
+        "Fulfillment Inbound Shipment - Inbound Shipment Items",
+        "The items of shipments updated in the window (getShipmentItems, DATE_RANGE) and of every shipment in "
+        "`inbound_shipment_ids` (getShipmentItemsByShipmentId). Write mode: **merge** by (shipment id, SKU)."),
+    "fulfillment_orders": describe(
+        "Multi-channel fulfillment orders (Amazon ships the seller's other sales) updated since the partition "
+        "started, one row per order with its status.",
+        "Fulfillment Outbound Shipment - Fulfillment Orders",
+        "listAllFulfillmentOrders (queryStartDate), this marketplace only. Write mode: **merge** by seller "
+        "fulfillment order id, never regressing to an older statusUpdatedDate. Addresses and e-mails only with "
+        "`include_pii`."),
 }
 
 
@@ -81,7 +88,7 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         INBOUND_SHIPMENTS, INBOUND_SHIPMENT_ITEMS, FULFILLMENT_ORDERS))
 
     @dg.asset(check_specs=specs_of(shipment_checks), **asset_kwargs(entry, INBOUND_SHIPMENTS.name, "inbound", ROLLING,
-                                   DESCRIPTIONS["inbound_shipments"]))
+                                   DESCRIPTIONS["inbound_shipments"], table=INBOUND_SHIPMENTS))
     @fail_fast(entry)
     def inbound_shipments(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
@@ -95,7 +102,7 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         yield from materialized_then_checked(context, result, shipment_checks)
 
     @dg.asset(check_specs=specs_of(item_checks), **asset_kwargs(entry, INBOUND_SHIPMENT_ITEMS.name, "inbound", ROLLING,
-                                   DESCRIPTIONS["inbound_shipment_items"]))
+                                   DESCRIPTIONS["inbound_shipment_items"], table=INBOUND_SHIPMENT_ITEMS))
     @fail_fast(entry)
     def inbound_shipment_items(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
@@ -117,7 +124,7 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         yield from materialized_then_checked(context, result, item_checks)
 
     @dg.asset(check_specs=specs_of(outbound_checks), **asset_kwargs(entry, FULFILLMENT_ORDERS.name, "outbound", ROLLING,
-                                   DESCRIPTIONS["fulfillment_orders"]))
+                                   DESCRIPTIONS["fulfillment_orders"], table=FULFILLMENT_ORDERS))
     @fail_fast(entry)
     def fulfillment_orders(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
@@ -125,7 +132,7 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
         frame, _, api, stage = fetch_staged(context, entry, FULFILLMENT_ORDERS, client, lambda: (
             fetch_fulfillment_order_rows(client, entry.marketplace_id, start, utc_now(), entry.include_pii), {}))
         result = write_frame(context, entry, FULFILLMENT_ORDERS, frame, mode=MERGE, window=(start, end), api=api,
-                             query_start_date_utc=start.isoformat(), **stage.metadata())
+                             query_start_date_utc=timestamp(start), **stage.metadata())
         stage.written()
         yield from materialized_then_checked(context, result, outbound_checks)
 

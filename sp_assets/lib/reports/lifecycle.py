@@ -42,6 +42,7 @@ from sp_assets.lib.spapi.http import DownloadResult, SPAPIClient
 from sp_assets.lib.spapi.redaction import get_logger
 
 log = get_logger(__name__)
+POLL_NOTICE_S = 1.0  # a poll whose next wait is this long (real seconds) gets its line in the run's log
 
 
 class ReportError(SPAPIError):
@@ -365,14 +366,25 @@ class _ReportRun:
                 polls = 0
                 continue
             status = str(report.get("processingStatus", ""))
-            if status != self.status:
+            changed = status != self.status
+            if changed:
                 self._status_changed(status, report)
             if status in TERMINAL_STATUSES:
+                self._tell(f"{status} after {self.elapsed():.1f}s")
                 return report
             if time.monotonic() >= deadline:
                 raise ReportTimeoutError(self.request, self.report_id, status, self.elapsed())
-            self.sleep(min(self.poll.delay(polls, self.speed), max(0.0, deadline - time.monotonic())))
+            pause = min(self.poll.delay(polls, self.speed), max(0.0, deadline - time.monotonic()))
+            if changed or polls == 0 or pause >= POLL_NOTICE_S:  # Amazon's pace: every poll; a fast sandbox: less
+                self._tell(f"{status} after {self.elapsed():.1f}s; next check in {pause:.1f}s")
+            self.sleep(pause)
             polls += 1
+
+    def _tell(self, what: str) -> None:
+        """A line for the run's log (the client's ``tell``, when it has one): the report and how it is doing."""
+        tell = getattr(self.client, "tell", None)
+        if tell is not None:
+            tell(f"report {self.report_id} ({self.request.report_type}, {self.request.describe()}): {what}")
 
     def _status_changed(self, status: str, report: dict[str, Any]) -> None:
         self.status = status

@@ -66,6 +66,7 @@ from .sessions import new_session
 from .stats import CallStats
 
 log = get_logger(__name__)
+QUOTA_WAIT_NOTICE_S = 3.0  # a quota wait this long (real seconds) is worth a line in the run's log
 # urllib3 logs every URL at DEBUG, query included: a presigned document URL's signature is a credential
 # for 5 minutes, so its records go through the same scrubbing (download_to registers the query).
 get_logger("urllib3.connectionpool")
@@ -218,6 +219,9 @@ class SPAPIClient:
         self.user_agent = user_agent
         self.marketplace = marketplace
         self.stats = CallStats()
+        # Where progress worth a user's eye goes (pages so far, long quota waits, report polls): the
+        # orchestrator's run log, set by whoever runs the client; None says nothing.
+        self.progress: Callable[[str], None] | None = None
         self._quotas = dict(quotas or {})
         # A SQLite file shared by every process of the account (quota_store.py); None: this process only.
         self.quota_store = quota_store
@@ -256,6 +260,15 @@ class SPAPIClient:
     def credential_id(self) -> str:
         """The non-reversible id of the credential (for pool names and metadata)."""
         return self.credentials.fingerprint
+
+    def tell(self, message: str) -> None:
+        """Pass a progress line to ``progress`` (if set); a failing callback never fails a call."""
+        if self.progress is None:
+            return
+        try:
+            self.progress(message)
+        except Exception:  # noqa: BLE001 (progress is a courtesy; the data path must not depend on it)
+            log.debug("progress callback failed")
 
     def page_limit(self, operation: str) -> PageLimit | None:
         """The paging bound of ``operation`` (``quota.PAGING``, or this client's ``paging=``), if any."""
@@ -447,6 +460,8 @@ class _Call:
             waited = bucket.acquire()
             if waited:
                 client.stats.record(self.family, quota_wait_seconds=waited)
+                if waited >= QUOTA_WAIT_NOTICE_S:
+                    client.tell(f"{self.operation}: waited {waited:.1f}s for Amazon's quota ({self.family})")
             if self.attempts:
                 client.stats.record(self.family, retries=1)
             self.attempts += 1

@@ -95,8 +95,13 @@ def iter_pages(
     style: TokenStyle,
     *,
     max_pages: int | None = None,
+    records: Callable[[Body], list[Any] | None] | None = None,
 ) -> Iterator[Body]:
-    """Yield each page's parsed body, following ``style``'s tokens until there is none."""
+    """Yield each page's parsed body, following ``style``'s tokens until there is none.
+
+    A long paging tells the client's ``progress`` callback how far it is (the first pages, then every
+    ``PROGRESS_EVERY_PAGES``, then the total; ``records`` counts the rows so far); one page says nothing.
+    """
     original = dict(params or {})
     query = original
     seen: set[str] = set()
@@ -108,13 +113,20 @@ def iter_pages(
     configured = getattr(client, "max_pages_per_call", None)  # a test double may be a bare object
     if configured is not None:  # the deployment's own cap replaces the table's
         cap, cap_source = configured, f"max_pages_per_call: {configured}"
+    rows = 0
     while True:
         body = client.request(operation, "GET", path, params=query)
         pages += 1
+        rows += len(records(body) or []) if records is not None else 0
         yield body
         token = style.read_token(body)
         if not token or (max_pages is not None and pages >= max_pages):
+            if pages > 1:
+                _tell(client, f"{operation}: done, {pages} pages{_rows(records, rows)}")
             return
+        if pages <= 3 or pages % PROGRESS_EVERY_PAGES == 0:
+            _tell(client, f"{operation}: {pages} page{'s' if pages > 1 else ''}{_rows(records, rows)} so far, "
+                          "paging on")
         if token in seen:
             raise PaginationError(f"{operation}: the server repeated a {style.name} continuation token after "
                                   f"{pages} pages; stopping instead of looping forever")
@@ -124,6 +136,19 @@ def iter_pages(
                 f"({cap_source}); stopping instead of paging without end")
         seen.add(token)
         query = style.next_params(original, token)
+
+
+PROGRESS_EVERY_PAGES = 10
+
+
+def _tell(client: Any, message: str) -> None:
+    tell = getattr(client, "tell", None)  # a test double may be a bare object
+    if tell is not None:
+        tell(message)
+
+
+def _rows(records: Callable[[Body], list[Any] | None] | None, rows: int) -> str:
+    return f", {rows} records" if records is not None else ""
 
 
 def query_window(params: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
@@ -165,7 +190,7 @@ def iter_records(
     max_pages: int | None = None,
 ) -> Iterator[Any]:
     """Yield the records of every page (``records(body)`` picks them out; ``None`` means none)."""
-    for body in iter_pages(client, operation, path, params, style, max_pages=max_pages):
+    for body in iter_pages(client, operation, path, params, style, max_pages=max_pages, records=records):
         yield from records(body) or []
 
 
