@@ -71,7 +71,7 @@ DESCRIPTIONS = {
     "inventory_supply_current": describe(
         "The latest FBA inventory of each SKU, one row per SKU, built from the daily inventory snapshots.",
         "Fulfillment Inventory - List Inventory Supply",
-        "Derived from today's `inventory_supply` snapshot; no API call. Write mode: **merge** by "
+        "Derived from `inventory_supply` (today's snapshot); no API call. Write mode: **merge** by "
         "seller_sku, never regressing to an older lastUpdatedTime."),
 }
 
