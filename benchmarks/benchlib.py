@@ -111,9 +111,10 @@ def stats_delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str
     return {key: after.get(key, 0) - before.get(key, 0) for key in after if after.get(key, 0) != before.get(key, 0)}
 
 
-def client_for(base_url: str, speed: float) -> SPAPIClient:
-    """A client paced for a sandbox at ``speed`` (its buckets mirror the server's)."""
-    credentials = LWACredentials(CLIENT_ID, Secret(CLIENT_SECRET), Secret(REFRESH_TOKEN))
+def client_for(base_url: str, speed: float, refresh_token: str = REFRESH_TOKEN) -> SPAPIClient:
+    """A client paced for a sandbox at ``speed`` (its buckets mirror the server's); another
+    ``refresh_token`` of the region is another seller account, with buckets of its own."""
+    credentials = LWACredentials(CLIENT_ID, Secret(CLIENT_SECRET), Secret(refresh_token))
     return SPAPIClient(credentials, base_url, token_url=base_url + "/auth/o2/token", speed=speed)
 
 
