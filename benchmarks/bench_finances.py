@@ -4,7 +4,7 @@ Seven local days of events of a seller at 2,000 orders a day (~14,000 shipments 
 with the asset's own function (``lib/finances.fetch_financial_event_rows``: one listFinancialEvents query per
 local day, every NextToken page, the rows flattened) from a sandbox process that enforces Amazon's bucket
 (0.5 requests/s, burst 30) at ``--speed``. Figure: wall time / the bucket's minimum for the calls the sandbox
-served (``bucket_minimum`` in benchlib), target <= 1.15, and the sandbox's own CPU share of the wall time
+served (``bucket_minimum`` in benchlib), target <= 1.15 with 429 answers <= 1% of requests, and the sandbox's own CPU share of the wall time
 beside it (a figure bounded by the sandbox would say nothing about the client). The sandbox generates each
 day's events on the first query for it; a first pass with another seller account (its own bucket) warms it,
 so the timed pass measures paging and flattening against the bucket. Repeated ``--repeat`` times
@@ -43,6 +43,7 @@ from sp_assets.lib.marketplaces import by_id
 from sp_assets.sandbox.routes.finances import LIST_FINANCIAL_EVENTS
 
 RATIO_TARGET = 1.15
+THROTTLED_TARGET = 0.01  # share of requests answered 429, as in bench_quota
 BUCKET = Bucket(LIST_FINANCIAL_EVENTS.name, LIST_FINANCIAL_EVENTS.rate, LIST_FINANCIAL_EVENTS.burst)
 
 
@@ -102,8 +103,8 @@ def main() -> None:
     load = os.getloadavg()
     runs = [one_run(args.speed, args.orders_per_day, days) for _ in range(args.repeat)]
     median = statistics.median(r["ratio"] for r in runs if r["ratio"] is not None)
-    worst_429 = max(r["http_429"] for r in runs)
-    ok = median <= RATIO_TARGET and worst_429 == 0
+    worst_share = max(r["http_429"] / max(1, r["calls"] + r["http_429"]) for r in runs)
+    ok = median <= RATIO_TARGET and worst_share <= THROTTLED_TARGET
     detail = (f"median of {len(runs)}: {runs[0]['calls']} calls, {runs[0]['rows']} rows, "
               f"{max(r['http_429'] for r in runs)} x 429, sandbox CPU share "
               f"{statistics.median(r['sandbox_cpu_share'] or 0 for r in runs):.0%}, load {load[0]:.1f}")
@@ -114,7 +115,7 @@ def main() -> None:
                        "repeat": args.repeat, "quick": args.quick, "load_before": load},
         "runs": runs,
         "figures": [figure("Finances: 7 days of listFinancialEvents, wall / token-bucket minimum", median,
-                           f"<= {RATIO_TARGET}, no 429", ok, detail)],
+                           f"<= {RATIO_TARGET}, 429s <= 1%", ok, detail)],
     })
 
 
