@@ -655,17 +655,18 @@ _DESCRIBED: tuple[ReportType, ...] = (
     # XML documents, streamed and flattened into a flat file (lib/reports/xml_documents.py), then loaded as one
     ReportType(XML_BROWSE_TREE, fmt=XML, window=SNAPSHOT, charset=UTF8, key=("browse_node_id",),
                required=("browse_node_id",), column_types={"has_children": "BOOLEAN", "refinements_count": INT},
-               options={"RootNodesOnly": ("true", "false")}, columns=_XML_BROWSE_TREE_COLUMNS),
+               options={"RootNodesOnly": ("true", "false")}, columns=_XML_BROWSE_TREE_COLUMNS, table="browse_tree"),
     ReportType(XML_ALL_ORDERS_BY_ORDER_DATE, fmt=XML, charset=UTF8, key=("amazon_order_id", "sku"),
                required=("amazon_order_id",), key_severity="warn",
-               column_types={**_ORDER_TYPES, "is_business_order": "BOOLEAN"}, columns=_XML_ORDERS_COLUMNS),
+               column_types={**_ORDER_TYPES, "is_business_order": "BOOLEAN"}, columns=_XML_ORDERS_COLUMNS,
+               table="xml_orders"),
     # JSON reports of issue 14 (schemas: report-schemas/accountHealthReport-2020-11-18.json and
     # sellingPartner{SearchTerms,MarketBasketAnalysis,RepeatPurchase}Report.json), each loaded into one table
     # from its ``json_rows`` array. Brand Analytics takes a reportPeriod; for WEEK, MONTH and QUARTER Amazon
     # wants the period's first day to its last (Sunday to Saturday for WEEK), and Search Terms may not span
     # two periods. A daily partition therefore asks for DAY, a monthly one for MONTH (Repeat Purchase has no DAY).
     ReportType("GET_V2_SELLER_PERFORMANCE_REPORT", fmt=JSON, window=SNAPSHOT, charset=UTF8, options_complete=True,
-               json_rows="performanceMetrics", key=(PARTITION_COLUMN, "marketplace_id"),
+               json_rows="performanceMetrics", table="seller_performance", key=(PARTITION_COLUMN, "marketplace_id"),
                required=(PARTITION_COLUMN, "marketplace_id"),
                column_types={f"{name}_rate": DOUBLE for name in (
                    "invoice_defect_rate", "late_shipment_rate", "on_time_delivery_rate", "unit_on_time_delivery_rate",
@@ -673,20 +674,21 @@ _DESCRIBED: tuple[ReportType, ...] = (
                    "order_defect_rate_afn")}),
     ReportType("GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
                options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True,
-               json_rows="dataByDepartmentAndSearchTerm",
+               json_rows="dataByDepartmentAndSearchTerm", table="search_terms",
                key=(PARTITION_COLUMN, "department_name", "search_term", "clicked_asin"),
                required=(PARTITION_COLUMN, "search_term", "clicked_asin"),
                column_types={"search_frequency_rank": INT, "click_share_rank": INT, "click_share": DOUBLE,
                              "conversion_share": DOUBLE}),
     ReportType("GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT", fmt=JSON, window=CALENDAR, charset=UTF8,
                options={"reportPeriod": ("DAY", "WEEK", "MONTH", "QUARTER")}, options_complete=True,
-               json_rows="dataByAsin", key=(PARTITION_COLUMN, "start_date", "asin", "purchased_with_asin"),
+               json_rows="dataByAsin", table="market_basket",
+               key=(PARTITION_COLUMN, "start_date", "asin", "purchased_with_asin"),
                required=(PARTITION_COLUMN, "start_date", "asin", "purchased_with_asin"),
                column_types={"start_date": DATE, "end_date": DATE, "purchased_with_rank": INT,
                              "combination_pct": DOUBLE}),
     ReportType("GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT", fmt=JSON, window=MONTHLY, charset=UTF8,
                options={"reportPeriod": ("WEEK", "MONTH", "QUARTER")}, options_complete=True,
-               json_rows="dataByAsin", key=(PARTITION_COLUMN, "start_date", "asin"),
+               json_rows="dataByAsin", table="repeat_purchase", key=(PARTITION_COLUMN, "start_date", "asin"),
                required=(PARTITION_COLUMN, "start_date", "asin"),
                column_types={"start_date": DATE, "end_date": DATE, "orders": INT, "unique_customers": INT,
                              "repeat_customers_pct_total": DOUBLE, "repeat_purchase_revenue_amount": MONEY,
