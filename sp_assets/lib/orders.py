@@ -97,7 +97,7 @@ version has prices) every amount is null.
 
 The module reads top to bottom as the data flows: the Amazon calls, the record-to-row mapping, the table
 specs, then the fetch functions the assets call (pages -> records -> rows). Nothing here touches
-DuckDB or Dagster.
+DuckDB or Dagster (the all-orders report's items are a SELECT the warehouse runs).
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ from zoneinfo import ZoneInfo
 from sp_assets.lib.spapi.http import MIN_ORDERS_BEFORE_MARGIN, SPAPIClient, path_segment
 from sp_assets.lib.spapi.pages import ORDERS_2026, ORDERS_V0, iter_records, payload_list, top_list
 from sp_assets.lib.spapi.redaction import get_logger
-from sp_assets.lib.tablespec import MONEY, Column, TableSpec
+from sp_assets.lib.tablespec import MONEY, TIMESTAMPTZ, Column, TableSpec
+from sp_assets.lib.textformats import ISO, TextFormat, failed_sql, parse_sql
 
 # ------------------------------------------------------------------------------------------------
 # Amazon calls
@@ -809,6 +810,111 @@ ORDER_ITEMS_UPSERT = TableSpec(
     version_column="last_update_date",
     description="Items of the orders updated in each window, merged by (order id, item id).",
 )
+
+
+# ------------------------------------------------------------------------------------------------
+# The all-orders report inside DuckDB
+# ------------------------------------------------------------------------------------------------
+
+# The flat file's columns each ``order_items`` column comes from (snake_cased headers), in table order;
+# None: not in the report (null). ``quantity_shipped``, ``order_item_id``, ``partition_date`` and
+# ``source_api`` are derived (see ``order_item_rows_from_report``).
+_REPORT_SOURCES: dict[str, str | None] = {
+    "amazon_order_id": "amazon_order_id", "purchase_date": "purchase_date", "last_update_date": "last_updated_date",
+    "order_status": "order_status", "asin": "asin", "seller_sku": "sku", "title": "product_name",
+    "quantity_ordered": "quantity", "item_price_amount": "item_price", "item_tax_amount": "item_tax",
+    "shipping_price_amount": "shipping_price", "shipping_tax_amount": "shipping_tax",
+    "shipping_discount_amount": "ship_promotion_discount", "promotion_discount_amount": "item_promotion_discount",
+    "promotion_discount_tax_amount": None, "currency": "currency", "promotion_ids": "promotion_ids",
+    "is_gift": None, "condition_id": None,
+}
+_REPORT_READS = (*dict.fromkeys(c for c in _REPORT_SOURCES.values() if c), "item_status")
+
+
+@dataclass(frozen=True)
+class ReportFileSql:
+    """One all-orders flat file as DuckDB reads it: a ``label`` for messages (its name), its
+    snake_cased ``columns`` and the ``relation`` (a ``read_csv(...)`` expression, every column text)."""
+
+    label: str
+    columns: tuple[str, ...]
+    relation: str
+
+
+def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
+                                text_format: TextFormat = ISO) -> str:
+    """A DuckDB SELECT giving the ``order_items`` rows of all-orders flat files, with the meaning of
+    ``order_item_rows_from_report`` (its docstring's table), computed while DuckDB reads the files.
+
+    This is the ``order_items_source: report`` path: a 500k-row report is never held as Python
+    rows (``Warehouse.replace_partition_from_sql`` inserts the SELECT's rows straight into the table).
+    Each file's rows are numbered in file order (``row_number() OVER ()`` under DuckDB's preserved
+    insertion order), so a SKU repeated in one order gets ``#2``, ``#3`` in the order of its lines.
+    Typed values are read by ``text_format`` (``textformats.parse_sql``, as the report loader reads
+    them); a value that does not read, or a row without amazon-order-id or purchase-date, fails the
+    statement with a message naming the file, the row and the column, so nothing is written.
+    """
+    if not files:
+        raise ValueError("order_items_from_report_sql needs at least one all-orders file")
+    for file in files:
+        if not file.columns:
+            raise ValueError(f"all-orders report {file.label} has no header row; nothing was written")
+    types = {column.name: column.type for column in _ITEM_COLUMNS}
+    labels = "[" + ", ".join(_sql_text(file.label) for file in files) + "]"
+
+    def fail(message_sql: str) -> str:
+        return (f"error('all-orders report ' || {labels}[_sp_file + 1] || ' row ' || _sp_row || {message_sql} || "
+                f"'; nothing was written')")
+
+    def read(source: str, sql_type: str) -> str:
+        """The typed value of a text column; a value that is there but does not read fails the statement."""
+        text = _sql_name(source)
+        if parse_sql(sql_type, text, text_format) is None:
+            return text
+        message = _sql_text(f": {source} ") + f" || {text} || " + _sql_text(f" is not a {sql_type} value")
+        return f"CASE WHEN {failed_sql(text, '_sp_' + source)} THEN {fail(message)} ELSE _sp_{source} END"
+
+    typed = [source for target, source in _REPORT_SOURCES.items()
+             if source and parse_sql(types[target], "x", text_format) is not None]
+    parses = ", ".join(f"{parse_sql(types[target], _sql_name(source), text_format)} AS _sp_{source}"
+                       for target, source in _REPORT_SOURCES.items() if source in typed)
+    per_file = " UNION ALL ".join(
+        f"SELECT {index} AS _sp_file, row_number() OVER () AS _sp_row, "
+        + ", ".join(_sql_name(name) if name in file.columns else f"CAST(NULL AS VARCHAR) AS {_sql_name(name)}"
+                    for name in _REPORT_READS)
+        + f" FROM {file.relation}"
+        for index, file in enumerate(files))
+    renamed = {status: _sql_text(api) for status, api in _REPORT_ORDER_STATUS.items()}
+    status = ("CASE " + " ".join(f"WHEN order_status = {_sql_text(s)} THEN {api}" for s, api in renamed.items())
+              + " ELSE order_status END")
+    quantity = read("quantity", types["quantity_ordered"])
+    columns = {
+        "amazon_order_id": (f"CASE WHEN amazon_order_id IS NULL OR purchase_date IS NULL THEN "
+                            f"{fail(_sql_text(' has no amazon-order-id or purchase-date'))} ELSE amazon_order_id END"),
+        "order_item_id": "'sku:' || coalesce(sku, '') || CASE WHEN _sp_n > 1 THEN '#' || _sp_n ELSE '' END",
+        "partition_date": f"CAST(timezone({_sql_text(timezone)}, {read('purchase_date', TIMESTAMPTZ)}) AS DATE)",
+        "order_status": status,
+        "quantity_shipped": (f"CASE WHEN order_status = 'PartiallyShipped' THEN NULL "
+                             f"WHEN item_status = 'Shipped' THEN {quantity} ELSE 0 END"),
+        "source_api": _sql_text(SOURCE_REPORT),
+    }
+    selects = []
+    for column in _ITEM_COLUMNS:
+        source = _REPORT_SOURCES.get(column.name)
+        expression = columns.get(column.name) or (read(source, column.type) if source else "NULL")
+        selects.append(f"CAST({expression} AS {column.type}) AS {_sql_name(column.name)}")
+    return (f"WITH _sp_src AS ({per_file}), "
+            f"_sp_numbered AS (SELECT *, row_number() OVER (PARTITION BY _sp_file, amazon_order_id, "
+            f"coalesce(sku, '') ORDER BY _sp_row) AS _sp_n, {parses} FROM _sp_src) "
+            f"SELECT {', '.join(selects)} FROM _sp_numbered")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 # ------------------------------------------------------------------------------------------------
