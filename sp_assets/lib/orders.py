@@ -871,7 +871,7 @@ def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
         text = _sql_name(source)
         if parse_sql(sql_type, text, text_format) is None:
             return text
-        message = _sql_text(f": {source} ") + f" || {text} || " + _sql_text(f" is not a {sql_type} value")
+        message = _sql_text(f": {source} ") + f" || {text} || " + _sql_text(f" does not read as {sql_type}")
         return f"CASE WHEN {failed_sql(text, '_sp_' + source)} THEN {fail(message)} ELSE _sp_{source} END"
 
     typed = [source for target, source in _REPORT_SOURCES.items()
