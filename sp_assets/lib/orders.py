@@ -25,7 +25,7 @@ Buyer details (``buyer_email``, ``buyer_name``) are personal data: they stay nul
 marketplace's configuration sets ``include_pii: true``.
 
 v0 rows come from ``order_row_v0`` (getOrders) and ``order_item_row_v0`` (getOrderItems), or, with
-``order_items_source: report``, from ``order_item_rows_from_report`` (the all-orders flat file); v2026 rows
+``order_items_source: report``, from ``order_items_from_report_sql`` (the all-orders flat file, in DuckDB); v2026 rows
 from ``order_row_2026`` and ``order_item_rows_2026`` (searchOrders or getOrder; items are inside the
 order). v2026 returns most blocks only when ``includedData`` asks for them, so call it with
 ``includedData=FULFILLMENT,PROCEEDS,RECIPIENT,PROMOTION`` (plus ``BUYER`` with ``include_pii``).
@@ -628,89 +628,6 @@ SOURCE_REPORT = "report"
 _REPORT_ORDER_STATUS: dict[Any, str] = {"Cancelled": "Canceled"}  # the flat file's spelling -> the Orders API's
 
 
-def order_item_rows_from_report(report_rows: Iterable[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
-    """``order_items`` rows built from GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL rows.
-
-    ``report_rows`` are the flat file's rows by snake_cased header (``report_parsing.read_tsv``), one
-    row per order item. The report is the bulk alternative to one getOrderItems call per order
-    (``order_items_source: report``): one createReport for a day instead of thousands of calls.
-    Columns that differ from the API path (``order_item_row_v0``):
-
-    =================================  ==================================================================
-    column                             from the report
-    =================================  ==================================================================
-    ``order_item_id``                  **synthesized**: the report has no OrderItemId. ``sku:<sku>``,
-                                       with ``#2``, ``#3`` for a SKU repeated in one order (stable
-                                       across runs as long as Amazon keeps the row order); it is
-                                       not Amazon's id and does not join with getOrderItems rows
-    ``quantity_shipped``               derived from ``item-status``: the quantity when ``Shipped``, 0
-                                       when ``Unshipped`` or ``Cancelled``; **null** for a
-                                       ``PartiallyShipped`` order (the report does not say which
-                                       units left)
-    ``promotion_discount_tax_amount``  **null**: not in the report
-    ``is_gift``                        **null**: not in the report
-    ``condition_id``                   **null**: not in the report
-    ``promotion_ids``                  ``promotion-ids``; the report lists them while the order is
-                                       Pending, when getOrderItems omits them
-    ``order_status``                   ``order-status``, with the flat file's ``Cancelled`` written as
-                                       the API's ``Canceled``
-    ``source_api``                     ``"report"``
-    =================================  ==================================================================
-
-    Every other column has the API's value: ``partition_date`` is the local day of ``purchase-date``
-    (as ``orders`` with ``query_date_type: created``), ``last_update_date`` is ``last-updated-date``,
-    ``title`` is ``product-name``, ``quantity_ordered`` is ``quantity``, the amounts are ``item-price``
-    (unit price x quantity, as ItemPrice), ``item-tax``, ``shipping-price``, ``shipping-tax``,
-    ``ship-promotion-discount`` (ShippingDiscount) and ``item-promotion-discount``
-    (PromotionDiscount), all empty (null) while the order is Pending, as the API's.
-    """
-    rows: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for index, report_row in enumerate(report_rows):
-        order_id, purchased = report_row.get("amazon_order_id"), report_row.get("purchase_date")
-        if not order_id or not purchased:
-            raise ValueError(f"all-orders report row {index + 1} has no amazon-order-id or purchase-date: "
-                             f"{ {k: report_row.get(k) for k in ('amazon_order_id', 'purchase_date', 'sku')} }")
-        sku = report_row.get("sku") or ""
-        count = seen.get((order_id, sku), 0) + 1
-        seen[(order_id, sku)] = count
-        status = report_row.get("order_status")
-        rows.append({
-            "amazon_order_id": order_id,
-            "order_item_id": f"sku:{sku}" if count == 1 else f"sku:{sku}#{count}",
-            "partition_date": local_day(purchased, timezone),
-            "purchase_date": purchased,
-            "last_update_date": report_row.get("last_updated_date"),
-            "order_status": _REPORT_ORDER_STATUS.get(status, status),
-            "asin": report_row.get("asin"),
-            "seller_sku": report_row.get("sku"),
-            "title": report_row.get("product_name"),
-            "quantity_ordered": report_row.get("quantity"),
-            "quantity_shipped": _report_quantity_shipped(report_row, status),
-            "item_price_amount": report_row.get("item_price"),
-            "item_tax_amount": report_row.get("item_tax"),
-            "shipping_price_amount": report_row.get("shipping_price"),
-            "shipping_tax_amount": report_row.get("shipping_tax"),
-            "shipping_discount_amount": report_row.get("ship_promotion_discount"),
-            "promotion_discount_amount": report_row.get("item_promotion_discount"),
-            "promotion_discount_tax_amount": None,
-            "currency": report_row.get("currency"),
-            "promotion_ids": report_row.get("promotion_ids"),
-            "is_gift": None,
-            "condition_id": None,
-            "source_api": SOURCE_REPORT,
-        })
-    return rows
-
-
-def _report_quantity_shipped(report_row: dict[str, Any], order_status: str | None) -> str | int | None:
-    if order_status == "PartiallyShipped":
-        return None
-    if report_row.get("item_status") == "Shipped":
-        return report_row.get("quantity")
-    return 0
-
-
 # ------------------------------------------------------------------------------------------------
 # Table specs
 # ------------------------------------------------------------------------------------------------
@@ -818,7 +735,7 @@ ORDER_ITEMS_UPSERT = TableSpec(
 
 # The flat file's columns each ``order_items`` column comes from (snake_cased headers), in table order;
 # None: not in the report (null). ``quantity_shipped``, ``order_item_id``, ``partition_date`` and
-# ``source_api`` are derived (see ``order_item_rows_from_report``).
+# ``source_api`` are derived (see ``order_items_from_report_sql``).
 _REPORT_SOURCES: dict[str, str | None] = {
     "amazon_order_id": "amazon_order_id", "purchase_date": "purchase_date", "last_update_date": "last_updated_date",
     "order_status": "order_status", "asin": "asin", "seller_sku": "sku", "title": "product_name",
@@ -844,7 +761,7 @@ class ReportFileSql:
 def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
                                 text_format: TextFormat = ISO) -> str:
     """A DuckDB SELECT giving the ``order_items`` rows of all-orders flat files, with the meaning of
-    ``order_item_rows_from_report`` (its docstring's table), computed while DuckDB reads the files.
+    the table below, computed while DuckDB reads the files.
 
     This is the ``order_items_source: report`` path: a 500k-row report is never held as Python
     rows (``Warehouse.replace_partition_from_sql`` inserts the SELECT's rows straight into the table).
@@ -853,6 +770,38 @@ def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
     Typed values are read by ``text_format`` (``textformats.parse_sql``, as the report loader reads
     them); a value that does not read, or a row without amazon-order-id or purchase-date, fails the
     statement with a message naming the file, the row and the column, so nothing is written.
+
+    The report is the bulk alternative to one getOrderItems call per order (``order_items_source:
+    report``): one createReport for a day instead of thousands of calls. One row per order item.
+    Columns that differ from the API path (``order_item_row_v0``):
+
+    =================================  ==================================================================
+    column                             from the report
+    =================================  ==================================================================
+    ``order_item_id``                  **synthesized**: the report has no OrderItemId. ``sku:<sku>``,
+                                       with ``#2``, ``#3`` for a SKU repeated in one order (stable
+                                       across runs as long as Amazon keeps the row order); it is
+                                       not Amazon's id and does not join with getOrderItems rows
+    ``quantity_shipped``               derived from ``item-status``: the quantity when ``Shipped``, 0
+                                       when ``Unshipped`` or ``Cancelled``; **null** for a
+                                       ``PartiallyShipped`` order (the report does not say which
+                                       units left)
+    ``promotion_discount_tax_amount``  **null**: not in the report
+    ``is_gift``                        **null**: not in the report
+    ``condition_id``                   **null**: not in the report
+    ``promotion_ids``                  ``promotion-ids``; the report lists them while the order is
+                                       Pending, when getOrderItems omits them
+    ``order_status``                   ``order-status``, with the flat file's ``Cancelled`` written as
+                                       the API's ``Canceled``
+    ``source_api``                     ``"report"``
+    =================================  ==================================================================
+
+    Every other column has the API's value: ``partition_date`` is the local day of ``purchase-date``
+    (as ``orders`` with ``query_date_type: created``), ``last_update_date`` is ``last-updated-date``,
+    ``title`` is ``product-name``, ``quantity_ordered`` is ``quantity``, the amounts are ``item-price``
+    (unit price x quantity, as ItemPrice), ``item-tax``, ``shipping-price``, ``shipping-tax``,
+    ``ship-promotion-discount`` (ShippingDiscount) and ``item-promotion-discount``
+    (PromotionDiscount), all empty (null) while the order is Pending, as the API's.
     """
     if not files:
         raise ValueError("order_items_from_report_sql needs at least one all-orders file")

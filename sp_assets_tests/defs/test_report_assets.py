@@ -23,7 +23,6 @@ from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.reports.runner import day_requests
 from sp_assets.defs.schedules import build_monthly_schedule, build_schedule
-from sp_assets.lib.orders import order_item_rows_from_report
 from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
@@ -419,22 +418,6 @@ def test_report_configuration_errors_name_the_field() -> None:
     ):
         with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
             parse_config({"marketplaces": {"us": options}})
-
-
-def test_report_rows_number_repeated_skus_and_leave_partial_shipments_unknown() -> None:
-    base = {"amazon_order_id": "111-1", "purchase_date": "2026-03-01T07:30:00+00:00",
-            "last_updated_date": "2026-03-02T00:00:00+00:00", "quantity": "2", "item_status": "Shipped"}
-    rows = order_item_rows_from_report([
-        {**base, "sku": "A", "order_status": "Shipped"}, {**base, "sku": "A", "order_status": "Shipped"},
-        {**base, "amazon_order_id": "111-2", "sku": "B", "order_status": "PartiallyShipped"},
-        {**base, "amazon_order_id": "111-3", "sku": "C", "order_status": "Cancelled", "item_status": "Cancelled"},
-    ], "America/Los_Angeles")
-    assert [r["order_item_id"] for r in rows] == ["sku:A", "sku:A#2", "sku:B", "sku:C"]
-    assert [r["quantity_shipped"] for r in rows] == ["2", "2", None, 0]
-    assert rows[3]["order_status"] == "Canceled", "the API's spelling"
-    assert rows[0]["partition_date"] == date(2026, 2, 28), "the purchase's local day"
-    with pytest.raises(ValueError, match="row 1 has no amazon-order-id"):
-        order_item_rows_from_report([{"sku": "A"}], "UTC")
 
 
 def test_windows_per_report_window_and_a_day_still_running() -> None:

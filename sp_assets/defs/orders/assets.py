@@ -24,9 +24,9 @@ report (one createReport per day instead of one getOrderItems call per order), r
 like every report asset (``defs/reports/runner.py``). It still depends on ``orders`` but reads nothing
 from it, and it runs in the reports pool (``sp_api__<account>__reports``), so waiting for Amazon never
 holds the orders pool. The columns that differ from the API path are listed in
-``lib/orders.py::order_item_rows_from_report``; DuckDB builds them from the file
-(``order_items_from_report_sql``). ``build_orders_assets`` then returns the orders
-multi-asset (orders only), the upserts, and the items asset, in that order.
+``lib/orders.py::order_items_from_report_sql``, the SELECT that builds them inside DuckDB from the
+file. ``build_orders_assets`` then returns the orders multi-asset (orders only), the upserts, and the
+items asset, in that order.
 """
 
 from collections.abc import Iterator
