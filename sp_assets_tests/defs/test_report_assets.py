@@ -27,6 +27,7 @@ from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
 
+from ..reliability.proxy import Answer, TamperingProxy
 from .conftest import AssetEnv, day_window, make_config, materialization_metadata, past_day
 from .rest_helpers import check_evaluations, failure_text
 
@@ -435,6 +436,48 @@ def test_order_items_from_the_report_over_a_range_count_each_day_and_rerun_in_pl
         "replace_partition", sum(expected.values()), sum(expected.values()))
     assert (load["partition_start"], load["partition_end"]) == (first.isoformat(), (last + timedelta(1)).isoformat())
     assert wh.row_count("amazon", "order_items") == sum(expected.values()), "the union view"
+
+
+def test_an_items_document_with_a_value_that_does_not_read_fails_once_and_writes_nothing(
+        asset_env: AssetEnv, sandbox_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tampering proxy makes one amount of the day's all-orders document unreadable: the items run fails
+    naming the report, row and column, is not retried (the same file would fail again), and the day's items
+    stay as the clean run wrote them."""
+    proxy = TamperingProxy().start()
+    try:
+        sandbox = sandbox_factory(public_base_url=proxy.url)
+        proxy.upstream = sandbox.base_url
+        monkeypatch.setenv("SP_API_ENDPOINT", proxy.url)
+        monkeypatch.setenv("SP_SANDBOX_SPEED", str(sandbox.config.speed))
+        config = make_config({"us": {"order_items_source": "report"}})
+        entry = config.get("us")
+        day = past_day(12)
+        assets = build_orders_assets(entry)
+        items_asset = [a for a in assets if dg.AssetKey(["us", "order_items"]) in a.keys]
+        clean = asset_env.materialize([assets[0], *items_asset], config, partition_key=day.isoformat())
+        assert clean.success
+        before = asset_env.warehouse.query("select * from us.order_items order by amazon_order_id, order_item_id")
+
+        def unreadable_amount(method: str, path: str, answer: Answer) -> Answer:
+            if not path.startswith("/_documents/") or answer.status != 200:
+                return answer
+            charset = answer.content_type.split("charset=")[-1].strip()
+            header, first, *rest = answer.document_bytes().decode(charset).split("\n")
+            fields = first.split("\t")
+            fields[header.split("\t").index("item-price")] = "12.345"
+            return Answer(200, dict(answer.headers), "\n".join([header, "\t".join(fields), *rest]).encode(charset))
+
+        proxy.rules.append(unreadable_amount)
+        result = asset_env.materialize(items_asset, config, partition_key=day.isoformat(), raise_on_error=False)
+    finally:
+        proxy.stop()
+    assert not result.success
+    text = failure_text(result)
+    assert "row 1: item_price 12.345 does not read as DECIMAL(18,2)" in text, text
+    assert "nothing was written" in text and "stay in the ledger" in text
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"], "not retried"
+    after = asset_env.warehouse.query("select * from us.order_items order by amazon_order_id, order_item_id")
+    assert after.equals(before) and len(after) > 20
 
 
 def test_report_configuration_errors_name_the_field() -> None:

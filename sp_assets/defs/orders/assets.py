@@ -30,7 +30,7 @@ items asset, in that order.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -76,7 +76,13 @@ from sp_assets.lib.orders import (
 )
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
-from sp_assets.lib.warehouse import Warehouse, WriteResult
+from sp_assets.lib.warehouse import (
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseError,
+    WarehouseLockTimeout,
+    WriteResult,
+)
 from sp_assets.lib.warehouse.delimited import file_relation
 
 DESCRIPTIONS = {
@@ -302,8 +308,16 @@ def _write_report_items(warehouse: Warehouse, entry: MarketplaceConfig, report: 
         select = order_items_from_report_sql(files, entry.timezone, report.text_formats(entry.code)[0])
     else:  # nothing to read: the same write with no rows clears the window
         select = f"SELECT * FROM (SELECT {', '.join(f'NULL AS {c.name}' for c in ORDER_ITEMS.columns)}) WHERE false"
-    written = warehouse.replace_partition_from_sql(entry.code, ORDER_ITEMS, select, first, last, what=what,
-                                                   note=f"{report.name} ({len(files)} file(s))")
+    try:
+        written = warehouse.replace_partition_from_sql(entry.code, ORDER_ITEMS, select, first, last, what=what,
+                                                       note=f"{report.name} ({len(files)} file(s))")
+    except (WarehouseLockTimeout, WarehouseBusyError):
+        raise  # another writer held the database: transient, the retry policy applies
+    except WarehouseError as error:  # the document itself: a retry would read the same file again
+        raise dg.Failure(description=(
+            f"{what}: loading report(s) {', '.join(file.label for file in files)} failed; nothing was written for "
+            f"{first}..{last - timedelta(days=1)} and the reports stay in the ledger (a relaunch loads them again "
+            f"without a new request). {error}"), allow_retries=False) from None
     table = sql_table(entry, ORDER_ITEMS.name)
     counts = warehouse.query(f"select partition_date, count(*) as n from {table} where partition_date >= ? "
                              f"and partition_date < ? group by partition_date", [first, last])
