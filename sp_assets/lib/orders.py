@@ -803,8 +803,9 @@ def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
     ``ship-promotion-discount`` (ShippingDiscount) and ``item-promotion-discount``
     (PromotionDiscount), all empty (null) while the order is Pending, as the API's.
     """
-    if not files:
-        raise ValueError("order_items_from_report_sql needs at least one all-orders file")
+    if not files:  # every day CANCELLED (no data): no rows, and the write still clears the days
+        return ("SELECT " + ", ".join(f"CAST(NULL AS {column.type}) AS {_sql_name(column.name)}"
+                                      for column in _ITEM_COLUMNS) + " WHERE false")
     for file in files:
         if not file.columns:
             raise ValueError(f"all-orders report {file.label} has no header row; nothing was written")

@@ -199,6 +199,14 @@ def test_several_files_number_their_own_rows(wh: Warehouse, tmp_path: Path) -> N
         ("111-1", "sku:A"), ("111-1", "sku:A#2"), ("111-2", "sku:A"), ("111-2", "sku:A#2")]
 
 
+def test_no_file_at_all_clears_the_days(wh: Warehouse, tmp_path: Path) -> None:
+    """Every day CANCELLED (no data): the write has no rows and still replaces the days."""
+    duckdb_frame(wh, [tsv(tmp_path, "day.tsv", [item("111-1", "A")])], "UTC")
+    result = wh.replace_partition_from_sql("us", ORDER_ITEMS, order_items_from_report_sql([], "UTC"), *EVERYTHING)
+    assert (result.inserted, result.deleted) == (0, 1)
+    assert wh.row_count("us", "order_items") == 0
+
+
 # ------------------------------------------------------------------------------------------ refused files
 @pytest.mark.parametrize(("values", "message"), [
     ({"item-price": "12.345"}, "row 2: item_price 12.345 does not read as DECIMAL(18,2)"),
