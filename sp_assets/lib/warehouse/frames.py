@@ -152,11 +152,13 @@ def plan_replace_partition_from_sql(
             f"DELETE FROM {target.qualified} WHERE {column} >= ? AND {column} < ?",
             [start, end],
         )
-        # Bounded like a report file's load; insertion order stays preserved (DuckDB's default), so a
-        # SELECT that numbers a file's rows with row_number() OVER () numbers them in file order.
+        # Bounded like a report file's load. Insertion order is kept (DuckDB's default, said explicitly),
+        # so a SELECT that numbers a file's rows with row_number() OVER () numbers them in file order.
         connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
+        connection.execute("SET preserve_insertion_order = true")
         counts.inserted = scalar(connection, insert, [start, end])
         connection.execute("RESET memory_limit")
+        connection.execute("RESET preserve_insertion_order")
 
     return WritePlan(target, body)
 
