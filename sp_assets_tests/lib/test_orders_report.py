@@ -189,6 +189,25 @@ def test_missing_columns_short_long_and_blank_lines_read_as_python_reads_them(wh
     assert new["item_tax_amount"].null_count() == 4 and new["quantity_ordered"].to_list()[2] is None
 
 
+def test_repeats_far_apart_in_a_large_file_are_numbered_in_file_order(wh: Warehouse, tmp_path: Path) -> None:
+    """DuckDB reads a large file in parallel (16 MB buffers): numbering still follows the lines."""
+    filler = "\t".join(item("900-0", "F").get(c, "") for c in HEADER)
+    lines = ["\t".join(HEADER)]
+    positions = {1: "1.00", 150_000: "2.00", 299_999: "3.00"}
+    for n in range(1, 300_001):
+        if n in positions:
+            lines.append("\t".join(item("111-1", "A", **{"item-price": positions[n]}).get(c, "") for c in HEADER))
+        else:
+            lines.append(filler.replace("900-0", f"900-{n}", 1))
+    path = tmp_path / "large.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 2 * 16 * 2**20, "three read buffers at least"
+    duckdb_frame(wh, [path], "UTC")
+    numbered = wh.query("select order_item_id, item_price_amount from us.order_items where amazon_order_id = '111-1' "
+                        "order by order_item_id").rows()
+    assert [(i, str(p)) for i, p in numbered] == [("sku:A", "1.00"), ("sku:A#2", "2.00"), ("sku:A#3", "3.00")]
+
+
 def test_several_files_number_their_own_rows(wh: Warehouse, tmp_path: Path) -> None:
     first = tsv(tmp_path, "1.tsv", [item("111-1", "A"), item("111-1", "A")])
     second = tsv(tmp_path, "2.tsv", [item("111-2", "A", **{"purchase-date": "2026-03-02T07:30:00+00:00"}),
