@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from sp_assets.lib.marketplaces import by_code
+from sp_assets.lib.marketplaces import MARKETPLACES, by_code
 from sp_assets.lib.orders import (
     ORDER_ITEMS,
     SOURCE_REPORT,
@@ -175,6 +175,15 @@ def test_partition_date_is_the_local_day_of_the_purchase(wh: Warehouse, tmp_path
     new = duckdb_frame(wh, [path], timezone)
     assert new.equals(reference_frame([path], timezone))
     assert new["partition_date"].to_list() == [day]
+
+
+def test_every_marketplace_zone_gives_python_s_local_day_in_duckdb(wh: Warehouse, tmp_path: Path) -> None:
+    """DuckDB's zone database (ICU) must know every marketplace's zone and agree with Python's zoneinfo."""
+    moments = ("2026-01-15T00:30:00+00:00", "2026-01-15T12:00:00+00:00", "2026-07-15T23:30:00+00:00")
+    path = tsv(tmp_path, "day.tsv", [item(f"111-{n}", "A", **{"purchase-date": m}) for n, m in enumerate(moments)])
+    for zone in sorted({m.timezone for m in MARKETPLACES}):
+        days = duckdb_frame(wh, [path], zone).sort("purchase_date")["partition_date"].to_list()
+        assert days == [local_day(m, zone) for m in moments], zone
 
 
 def test_missing_columns_short_long_and_blank_lines_read_as_python_reads_them(wh: Warehouse, tmp_path: Path) -> None:
