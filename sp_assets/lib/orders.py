@@ -837,6 +837,7 @@ def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
                         for name in reads)
             + f" FROM {file.relation}"
             for index, file in enumerate(files))
+
     renamed = {status: _sql_text(api) for status, api in _REPORT_ORDER_STATUS.items()}
     status = ("CASE " + " ".join(f"WHEN order_status = {_sql_text(s)} THEN {api}" for s, api in renamed.items())
               + " ELSE order_status END")
@@ -858,7 +859,7 @@ def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
         selects.append(f"CAST({expression} AS {column.type}) AS {_sql_name(column.name)}")
     # The numbering of repeated SKUs reads the files twice: once for the keys alone, numbered by a window
     # whose sort holds three narrow columns (a window over whole rows spills most of the document to
-    # disk under the memory limit: 2.5x slower at 2M rows), keeping only the repeats (few: usually
+    # disk under the memory limit: 2.7x slower at 2.2M rows), keeping only the repeats (few: usually
     # none); then once for the rows, streaming, joined with those repeats by file and row number.
     repeats = (f"SELECT _sp_file, _sp_row, _sp_n FROM (SELECT _sp_file, _sp_row, row_number() OVER (PARTITION BY "
                f"_sp_file, amazon_order_id, coalesce(sku, '') ORDER BY _sp_row) AS _sp_n FROM "
