@@ -25,7 +25,7 @@ Buyer details (``buyer_email``, ``buyer_name``) are personal data: they stay nul
 marketplace's configuration sets ``include_pii: true``.
 
 v0 rows come from ``order_row_v0`` (getOrders) and ``order_item_row_v0`` (getOrderItems), or, with
-``order_items_source: report``, from ``order_item_rows_from_report`` (the all-orders flat file); v2026 rows
+``order_items_source: report``, from ``order_items_from_report_sql`` (the all-orders flat file, in DuckDB); v2026 rows
 from ``order_row_2026`` and ``order_item_rows_2026`` (searchOrders or getOrder; items are inside the
 order). v2026 returns most blocks only when ``includedData`` asks for them, so call it with
 ``includedData=FULFILLMENT,PROCEEDS,RECIPIENT,PROMOTION`` (plus ``BUYER`` with ``include_pii``).
@@ -97,7 +97,7 @@ version has prices) every amount is null.
 
 The module reads top to bottom as the data flows: the Amazon calls, the record-to-row mapping, the table
 specs, then the fetch functions the assets call (pages -> records -> rows). Nothing here touches
-DuckDB or Dagster.
+DuckDB or Dagster (the all-orders report's items are a SELECT the warehouse runs).
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ from zoneinfo import ZoneInfo
 from sp_assets.lib.spapi.http import MIN_ORDERS_BEFORE_MARGIN, SPAPIClient, path_segment
 from sp_assets.lib.spapi.pages import ORDERS_2026, ORDERS_V0, iter_records, payload_list, top_list
 from sp_assets.lib.spapi.redaction import get_logger
-from sp_assets.lib.tablespec import MONEY, Column, TableSpec
+from sp_assets.lib.tablespec import MONEY, TIMESTAMPTZ, Column, TableSpec
+from sp_assets.lib.textformats import ISO, TextFormat, failed_sql, parse_sql
 
 # ------------------------------------------------------------------------------------------------
 # Amazon calls
@@ -627,89 +628,6 @@ SOURCE_REPORT = "report"
 _REPORT_ORDER_STATUS: dict[Any, str] = {"Cancelled": "Canceled"}  # the flat file's spelling -> the Orders API's
 
 
-def order_item_rows_from_report(report_rows: Iterable[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
-    """``order_items`` rows built from GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL rows.
-
-    ``report_rows`` are the flat file's rows by snake_cased header (``report_parsing.read_tsv``), one
-    row per order item. The report is the bulk alternative to one getOrderItems call per order
-    (``order_items_source: report``): one createReport for a day instead of thousands of calls.
-    Columns that differ from the API path (``order_item_row_v0``):
-
-    =================================  ==================================================================
-    column                             from the report
-    =================================  ==================================================================
-    ``order_item_id``                  **synthesized**: the report has no OrderItemId. ``sku:<sku>``,
-                                       with ``#2``, ``#3`` for a SKU repeated in one order (stable
-                                       across runs as long as Amazon keeps the row order); it is
-                                       not Amazon's id and does not join with getOrderItems rows
-    ``quantity_shipped``               derived from ``item-status``: the quantity when ``Shipped``, 0
-                                       when ``Unshipped`` or ``Cancelled``; **null** for a
-                                       ``PartiallyShipped`` order (the report does not say which
-                                       units left)
-    ``promotion_discount_tax_amount``  **null**: not in the report
-    ``is_gift``                        **null**: not in the report
-    ``condition_id``                   **null**: not in the report
-    ``promotion_ids``                  ``promotion-ids``; the report lists them while the order is
-                                       Pending, when getOrderItems omits them
-    ``order_status``                   ``order-status``, with the flat file's ``Cancelled`` written as
-                                       the API's ``Canceled``
-    ``source_api``                     ``"report"``
-    =================================  ==================================================================
-
-    Every other column has the API's value: ``partition_date`` is the local day of ``purchase-date``
-    (as ``orders`` with ``query_date_type: created``), ``last_update_date`` is ``last-updated-date``,
-    ``title`` is ``product-name``, ``quantity_ordered`` is ``quantity``, the amounts are ``item-price``
-    (unit price x quantity, as ItemPrice), ``item-tax``, ``shipping-price``, ``shipping-tax``,
-    ``ship-promotion-discount`` (ShippingDiscount) and ``item-promotion-discount``
-    (PromotionDiscount), all empty (null) while the order is Pending, as the API's.
-    """
-    rows: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for index, report_row in enumerate(report_rows):
-        order_id, purchased = report_row.get("amazon_order_id"), report_row.get("purchase_date")
-        if not order_id or not purchased:
-            raise ValueError(f"all-orders report row {index + 1} has no amazon-order-id or purchase-date: "
-                             f"{ {k: report_row.get(k) for k in ('amazon_order_id', 'purchase_date', 'sku')} }")
-        sku = report_row.get("sku") or ""
-        count = seen.get((order_id, sku), 0) + 1
-        seen[(order_id, sku)] = count
-        status = report_row.get("order_status")
-        rows.append({
-            "amazon_order_id": order_id,
-            "order_item_id": f"sku:{sku}" if count == 1 else f"sku:{sku}#{count}",
-            "partition_date": local_day(purchased, timezone),
-            "purchase_date": purchased,
-            "last_update_date": report_row.get("last_updated_date"),
-            "order_status": _REPORT_ORDER_STATUS.get(status, status),
-            "asin": report_row.get("asin"),
-            "seller_sku": report_row.get("sku"),
-            "title": report_row.get("product_name"),
-            "quantity_ordered": report_row.get("quantity"),
-            "quantity_shipped": _report_quantity_shipped(report_row, status),
-            "item_price_amount": report_row.get("item_price"),
-            "item_tax_amount": report_row.get("item_tax"),
-            "shipping_price_amount": report_row.get("shipping_price"),
-            "shipping_tax_amount": report_row.get("shipping_tax"),
-            "shipping_discount_amount": report_row.get("ship_promotion_discount"),
-            "promotion_discount_amount": report_row.get("item_promotion_discount"),
-            "promotion_discount_tax_amount": None,
-            "currency": report_row.get("currency"),
-            "promotion_ids": report_row.get("promotion_ids"),
-            "is_gift": None,
-            "condition_id": None,
-            "source_api": SOURCE_REPORT,
-        })
-    return rows
-
-
-def _report_quantity_shipped(report_row: dict[str, Any], order_status: str | None) -> str | int | None:
-    if order_status == "PartiallyShipped":
-        return None
-    if report_row.get("item_status") == "Shipped":
-        return report_row.get("quantity")
-    return 0
-
-
 # ------------------------------------------------------------------------------------------------
 # Table specs
 # ------------------------------------------------------------------------------------------------
@@ -809,6 +727,156 @@ ORDER_ITEMS_UPSERT = TableSpec(
     version_column="last_update_date",
     description="Items of the orders updated in each window, merged by (order id, item id).",
 )
+
+
+# ------------------------------------------------------------------------------------------------
+# The all-orders report inside DuckDB
+# ------------------------------------------------------------------------------------------------
+
+# The flat file's columns each ``order_items`` column comes from (snake_cased headers), in table order;
+# None: not in the report (null). ``quantity_shipped``, ``order_item_id``, ``partition_date`` and
+# ``source_api`` are derived (see ``order_items_from_report_sql``).
+_REPORT_SOURCES: dict[str, str | None] = {
+    "amazon_order_id": "amazon_order_id", "purchase_date": "purchase_date", "last_update_date": "last_updated_date",
+    "order_status": "order_status", "asin": "asin", "seller_sku": "sku", "title": "product_name",
+    "quantity_ordered": "quantity", "item_price_amount": "item_price", "item_tax_amount": "item_tax",
+    "shipping_price_amount": "shipping_price", "shipping_tax_amount": "shipping_tax",
+    "shipping_discount_amount": "ship_promotion_discount", "promotion_discount_amount": "item_promotion_discount",
+    "promotion_discount_tax_amount": None, "currency": "currency", "promotion_ids": "promotion_ids",
+    "is_gift": None, "condition_id": None,
+}
+_REPORT_READS = (*dict.fromkeys(c for c in _REPORT_SOURCES.values() if c), "item_status")
+
+
+@dataclass(frozen=True)
+class ReportFileSql:
+    """One all-orders flat file as DuckDB reads it: a ``label`` for messages (its name), its
+    snake_cased ``columns`` and the ``relation`` (a ``read_csv(...)`` expression, every column text)."""
+
+    label: str
+    columns: tuple[str, ...]
+    relation: str
+
+
+def order_items_from_report_sql(files: Sequence[ReportFileSql], timezone: str,
+                                text_format: TextFormat = ISO) -> str:
+    """A DuckDB SELECT giving the ``order_items`` rows of all-orders flat files, with the meaning of
+    the table below, computed while DuckDB reads the files.
+
+    This is the ``order_items_source: report`` path: a 500k-row report is never held as Python
+    rows (``Warehouse.replace_partition_from_sql`` inserts the SELECT's rows straight into the table).
+    Each file's rows are numbered in file order (``row_number() OVER ()`` under DuckDB's preserved
+    insertion order), so a SKU repeated in one order gets ``#2``, ``#3`` in the order of its lines.
+    Typed values are read by ``text_format`` (``textformats.parse_sql``, as the report loader reads
+    them); a value that does not read, or a row without amazon-order-id or purchase-date, fails the
+    statement with a message naming the file, the row and the column, so nothing is written.
+
+    The report is the bulk alternative to one getOrderItems call per order (``order_items_source:
+    report``): one createReport for a day instead of thousands of calls. One row per order item.
+    Columns that differ from the API path (``order_item_row_v0``):
+
+    =================================  ==================================================================
+    column                             from the report
+    =================================  ==================================================================
+    ``order_item_id``                  **synthesized**: the report has no OrderItemId. ``sku:<sku>``,
+                                       with ``#2``, ``#3`` for a SKU repeated in one order (stable
+                                       across runs as long as Amazon keeps the row order); it is
+                                       not Amazon's id and does not join with getOrderItems rows
+    ``quantity_shipped``               derived from ``item-status``: the quantity when ``Shipped``, 0
+                                       when ``Unshipped`` or ``Cancelled``; **null** for a
+                                       ``PartiallyShipped`` order (the report does not say which
+                                       units left)
+    ``promotion_discount_tax_amount``  **null**: not in the report
+    ``is_gift``                        **null**: not in the report
+    ``condition_id``                   **null**: not in the report
+    ``promotion_ids``                  ``promotion-ids``; the report lists them while the order is
+                                       Pending, when getOrderItems omits them
+    ``order_status``                   ``order-status``, with the flat file's ``Cancelled`` written as
+                                       the API's ``Canceled``
+    ``source_api``                     ``"report"``
+    =================================  ==================================================================
+
+    Every other column has the API's value: ``partition_date`` is the local day of ``purchase-date``
+    (as ``orders`` with ``query_date_type: created``), ``last_update_date`` is ``last-updated-date``,
+    ``title`` is ``product-name``, ``quantity_ordered`` is ``quantity``, the amounts are ``item-price``
+    (unit price x quantity, as ItemPrice), ``item-tax``, ``shipping-price``, ``shipping-tax``,
+    ``ship-promotion-discount`` (ShippingDiscount) and ``item-promotion-discount``
+    (PromotionDiscount), all empty (null) while the order is Pending, as the API's.
+    """
+    if not files:  # every day CANCELLED (no data): no rows, and the write still clears the days
+        return ("SELECT " + ", ".join(f"CAST(NULL AS {column.type}) AS {_sql_name(column.name)}"
+                                      for column in _ITEM_COLUMNS) + " WHERE false")
+    for file in files:
+        if not file.columns:
+            raise ValueError(f"all-orders report {file.label} has no header row; nothing was written")
+    types = {column.name: column.type for column in _ITEM_COLUMNS}
+    labels = "[" + ", ".join(_sql_text(file.label) for file in files) + "]"
+
+    def fail(message_sql: str) -> str:
+        return (f"error('all-orders report ' || {labels}[_sp_file + 1] || ' row ' || _sp_row || {message_sql} || "
+                f"'; nothing was written')")
+
+    def read(source: str, sql_type: str) -> str:
+        """The typed value of a text column; a value that is there but does not read fails the statement."""
+        text = _sql_name(source)
+        if parse_sql(sql_type, text, text_format) is None:
+            return text
+        message = _sql_text(f": {source} ") + f" || {text} || " + _sql_text(f" does not read as {sql_type}")
+        return f"CASE WHEN {failed_sql(text, '_sp_' + source)} THEN {fail(message)} ELSE _sp_{source} END"
+
+    typed = [source for target, source in _REPORT_SOURCES.items()
+             if source and parse_sql(types[target], "x", text_format) is not None]
+    parses = ", ".join(f"{parse_sql(types[target], _sql_name(source), text_format)} AS _sp_{source}"
+                       for target, source in _REPORT_SOURCES.items() if source in typed)
+
+    def numbered_rows(reads: Sequence[str]) -> str:
+        """Every file's rows numbered in file order, with the ``reads`` columns (NULL where a file lacks one)."""
+        return " UNION ALL ".join(
+            f"SELECT {index} AS _sp_file, row_number() OVER () AS _sp_row, "
+            + ", ".join(_sql_name(name) if name in file.columns else f"CAST(NULL AS VARCHAR) AS {_sql_name(name)}"
+                        for name in reads)
+            + f" FROM {file.relation}"
+            for index, file in enumerate(files))
+
+    renamed = {status: _sql_text(api) for status, api in _REPORT_ORDER_STATUS.items()}
+    status = ("CASE " + " ".join(f"WHEN order_status = {_sql_text(s)} THEN {api}" for s, api in renamed.items())
+              + " ELSE order_status END")
+    quantity = read("quantity", types["quantity_ordered"])
+    columns = {
+        "amazon_order_id": (f"CASE WHEN amazon_order_id IS NULL OR purchase_date IS NULL THEN "
+                            f"{fail(_sql_text(' has no amazon-order-id or purchase-date'))} ELSE amazon_order_id END"),
+        "order_item_id": "'sku:' || coalesce(sku, '') || CASE WHEN _sp_n > 1 THEN '#' || _sp_n ELSE '' END",
+        "partition_date": f"CAST(timezone({_sql_text(timezone)}, {read('purchase_date', TIMESTAMPTZ)}) AS DATE)",
+        "order_status": status,
+        "quantity_shipped": (f"CASE WHEN order_status = 'PartiallyShipped' THEN NULL "
+                             f"WHEN item_status = 'Shipped' THEN {quantity} ELSE 0 END"),
+        "source_api": _sql_text(SOURCE_REPORT),
+    }
+    selects = []
+    for column in _ITEM_COLUMNS:
+        source = _REPORT_SOURCES.get(column.name)
+        expression = columns.get(column.name) or (read(source, column.type) if source else "NULL")
+        selects.append(f"CAST({expression} AS {column.type}) AS {_sql_name(column.name)}")
+    # The numbering of repeated SKUs reads the files twice: once for the keys alone, numbered by a window
+    # whose sort holds three narrow columns (a window over whole rows spills most of the document to
+    # disk under the memory limit: 2.7x slower at 2.2M rows), keeping only the repeats (few: usually
+    # none); then once for the rows, streaming, joined with those repeats by file and row number.
+    repeats = (f"SELECT _sp_file, _sp_row, _sp_n FROM (SELECT _sp_file, _sp_row, row_number() OVER (PARTITION BY "
+               f"_sp_file, amazon_order_id, coalesce(sku, '') ORDER BY _sp_row) AS _sp_n FROM "
+               f"({numbered_rows(('amazon_order_id', 'sku'))})) WHERE _sp_n > 1")
+    return (f"WITH _sp_repeats AS ({repeats}), "
+            f"_sp_numbered AS (SELECT _sp_src.*, coalesce(_sp_repeats._sp_n, 1) AS _sp_n, {parses} "
+            f"FROM ({numbered_rows(_REPORT_READS)}) AS _sp_src "
+            f"LEFT JOIN _sp_repeats USING (_sp_file, _sp_row)) "
+            f"SELECT {', '.join(selects)} FROM _sp_numbered")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 # ------------------------------------------------------------------------------------------------

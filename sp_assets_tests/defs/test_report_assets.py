@@ -23,11 +23,11 @@ from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
 from sp_assets.defs.reports.runner import day_requests
 from sp_assets.defs.schedules import build_monthly_schedule, build_schedule
-from sp_assets.lib.orders import order_item_rows_from_report
 from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
 
+from ..reliability.proxy import Answer, TamperingProxy
 from .conftest import (
     AssetEnv,
     day_window,
@@ -415,6 +415,76 @@ def test_order_items_from_the_report_equal_the_api_except_documented_columns(ass
     assert any(r["quantity_shipped"] for r in report.values())
 
 
+def test_order_items_from_the_report_over_a_range_count_each_day_and_rerun_in_place(asset_env: AssetEnv) -> None:
+    """Two days' documents in one run become one write inside DuckDB; metadata and ledger say what it did."""
+    config = make_config({"us": {"order_items_source": "report"}})
+    entry = config.get("us")
+    first, last = past_day(14), past_day(13)
+    wanted = {dg.AssetKey(["us", "orders"]), dg.AssetKey(["us", "order_items"])}
+    assets = [a for a in build_orders_assets(entry) if set(a.keys) & wanted]
+    for _ in range(2):  # the second run replaces the first one's rows
+        result = asset_env.materialize(assets, config, first=first.isoformat(), last=last.isoformat())
+        assert result.success
+    seller = asset_env.sandbox.seller
+    expected = {day: sum(len(o.items) for o in seller.orders_created_between(entry.marketplace_id,
+                                                                            *day_window(entry, day)))
+                for day in (first, last)}
+    wh = asset_env.warehouse
+    stored = dict(wh.query("select partition_date, count(*) from us.order_items group by 1").rows())
+    assert stored == expected and min(expected.values()) > 20
+    metadata = materialization_metadata(result, ["us", "order_items"])[-1]
+    assert metadata["dagster/row_count"] == sum(expected.values())
+    assert {d["day"]: d["rows"] for d in metadata["reports"]} == {d.isoformat(): n for d, n in expected.items()}
+    assert metadata["order_items_source"] == "report" and "sku:" in metadata["preview"]
+    load = wh.loads("us", "order_items").row(0, named=True)
+    assert (load["operation"], load["inserted"], load["deleted"]) == (
+        "replace_partition", sum(expected.values()), sum(expected.values()))
+    assert (load["partition_start"], load["partition_end"]) == (first.isoformat(), (last + timedelta(1)).isoformat())
+    assert wh.row_count("amazon", "order_items") == sum(expected.values()), "the union view"
+
+
+def test_an_items_document_with_a_value_that_does_not_read_fails_once_and_writes_nothing(
+        asset_env: AssetEnv, sandbox_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tampering proxy makes one amount of the day's all-orders document unreadable: the items run fails
+    naming the report, row and column, is not retried (the same file would fail again), and the day's items
+    stay as the clean run wrote them."""
+    proxy = TamperingProxy().start()
+    try:
+        sandbox = sandbox_factory(public_base_url=proxy.url)
+        proxy.upstream = sandbox.base_url
+        monkeypatch.setenv("SP_API_ENDPOINT", proxy.url)
+        monkeypatch.setenv("SP_SANDBOX_SPEED", str(sandbox.config.speed))
+        config = make_config({"us": {"order_items_source": "report"}})
+        entry = config.get("us")
+        day = past_day(12)
+        assets = build_orders_assets(entry)
+        items_asset = [a for a in assets if dg.AssetKey(["us", "order_items"]) in a.keys]
+        clean = asset_env.materialize([assets[0], *items_asset], config, partition_key=day.isoformat())
+        assert clean.success
+        before = asset_env.warehouse.query("select * from us.order_items order by amazon_order_id, order_item_id")
+
+        def unreadable_amount(method: str, path: str, answer: Answer) -> Answer:
+            if not path.startswith("/_documents/") or answer.status != 200:
+                return answer
+            charset = answer.content_type.split("charset=")[-1].strip()
+            header, first, *rest = answer.document_bytes().decode(charset).split("\n")
+            fields = first.split("\t")
+            fields[header.split("\t").index("item-price")] = "12.345"
+            return Answer(200, dict(answer.headers), "\n".join([header, "\t".join(fields), *rest]).encode(charset))
+
+        proxy.rules.append(unreadable_amount)
+        result = asset_env.materialize(items_asset, config, partition_key=day.isoformat(), raise_on_error=False)
+    finally:
+        proxy.stop()
+    assert not result.success
+    text = failure_text(result)
+    assert "row 1: item_price 12.345 does not read as DECIMAL(18,2)" in text, text
+    assert "nothing was written" in text and "stay in the ledger" in text
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"], "not retried"
+    after = asset_env.warehouse.query("select * from us.order_items order by amazon_order_id, order_item_id")
+    assert after.equals(before) and len(after) > 20
+
+
 def test_report_configuration_errors_name_the_field() -> None:
     for options, message in (
         ({"order_items_source": "csv"}, "marketplaces.us.order_items_source: 'csv' is not allowed"),
@@ -424,22 +494,6 @@ def test_report_configuration_errors_name_the_field() -> None:
     ):
         with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
             parse_config({"marketplaces": {"us": options}})
-
-
-def test_report_rows_number_repeated_skus_and_leave_partial_shipments_unknown() -> None:
-    base = {"amazon_order_id": "111-1", "purchase_date": "2026-03-01T07:30:00+00:00",
-            "last_updated_date": "2026-03-02T00:00:00+00:00", "quantity": "2", "item_status": "Shipped"}
-    rows = order_item_rows_from_report([
-        {**base, "sku": "A", "order_status": "Shipped"}, {**base, "sku": "A", "order_status": "Shipped"},
-        {**base, "amazon_order_id": "111-2", "sku": "B", "order_status": "PartiallyShipped"},
-        {**base, "amazon_order_id": "111-3", "sku": "C", "order_status": "Cancelled", "item_status": "Cancelled"},
-    ], "America/Los_Angeles")
-    assert [r["order_item_id"] for r in rows] == ["sku:A", "sku:A#2", "sku:B", "sku:C"]
-    assert [r["quantity_shipped"] for r in rows] == ["2", "2", None, 0]
-    assert rows[3]["order_status"] == "Canceled", "the API's spelling"
-    assert rows[0]["partition_date"] == date(2026, 2, 28), "the purchase's local day"
-    with pytest.raises(ValueError, match="row 1 has no amazon-order-id"):
-        order_item_rows_from_report([{"sku": "A"}], "UTC")
 
 
 def test_windows_per_report_window_and_a_day_still_running() -> None:

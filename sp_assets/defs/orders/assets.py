@@ -24,12 +24,13 @@ report (one createReport per day instead of one getOrderItems call per order), r
 like every report asset (``defs/reports/runner.py``). It still depends on ``orders`` but reads nothing
 from it, and it runs in the reports pool (``sp_api__<account>__reports``), so waiting for Amazon never
 holds the orders pool. The columns that differ from the API path are listed in
-``lib/orders.py::order_item_rows_from_report``. ``build_orders_assets`` then returns the orders
-multi-asset (orders only), the upserts, and the items asset, in that order.
+``lib/orders.py::order_items_from_report_sql``, the SELECT that builds them inside DuckDB from the
+file. ``build_orders_assets`` then returns the orders multi-asset (orders only), the upserts, and the
+items asset, in that order.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -72,15 +73,22 @@ from sp_assets.lib.orders import (
     ORDER_ITEMS_UPSERT,
     ORDERS,
     ORDERS_UPSERT,
+    ReportFileSql,
     fetch_item_rows,
     fetch_order_rows,
     fetch_orders_with_items_2026,
-    order_item_rows_from_report,
+    order_items_from_report_sql,
 )
 from sp_assets.lib.reports import catalog
-from sp_assets.lib.reports.parsing import read_tsv
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
-from sp_assets.lib.warehouse import Warehouse, WriteResult
+from sp_assets.lib.warehouse import (
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseError,
+    WarehouseLockTimeout,
+    WriteResult,
+)
+from sp_assets.lib.warehouse.delimited import file_relation
 
 DESCRIPTIONS = {
     "orders": describe(
@@ -190,10 +198,6 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
             result = warehouse.merge(entry.code, spec, frame)
         return materialized(context, name, spec, frame, result, start, end, api, **extra)
 
-    def write(context: dg.AssetExecutionContext, spec: TableSpec, name: str, rows: list[dict[str, Any]],
-              start: datetime, end: datetime, replace: tuple[date, date] | None, api: dict) -> dg.MaterializeResult:
-        return write_one(context, spec, name, frame_from_records(spec, rows), start, end, replace, api)
-
     def write_both(context: dg.AssetExecutionContext, names: tuple[str, str], specs: tuple[TableSpec, TableSpec],
                    frames: tuple[pl.DataFrame, pl.DataFrame], start: datetime, end: datetime,
                    replace: tuple[date, date] | None, api: dict, **extra: Any) -> list[dg.MaterializeResult]:
@@ -265,12 +269,11 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
                             "last_updated", False)
 
     if from_report:
-        return [orders_and_items, upserts, build_order_items_from_report(entry, write, checks.get("order_items", []))]
+        return [orders_and_items, upserts, build_order_items_from_report(entry, checks.get("order_items", []))]
     return [orders_and_items, upserts]
 
 
-def build_order_items_from_report(entry: MarketplaceConfig, write: Any, checks: list[TableCheck]
-                                  ) -> dg.AssetsDefinition:
+def build_order_items_from_report(entry: MarketplaceConfig, checks: list[TableCheck]) -> dg.AssetsDefinition:
     """``order_items`` from the all-orders report of each partition day (``order_items_source: report``);
     its ``checks`` run in its step after the write.
 
@@ -292,31 +295,60 @@ def build_order_items_from_report(entry: MarketplaceConfig, write: Any, checks: 
         days = runner.day_requests(entry, all_orders, {}, context.partition_keys, now)
         results = runner.fetch_or_stop(context, client, days, poll=runner.poll_policy(entry, all_orders, now),
                                        what=f"{entry.code}/order_items (report)")
+        warehouse = warehouse_of(context)
         try:
-            rows = [row for result in results
-                    if result.has_data and result.outcome is not None and result.outcome.path is not None
-                    for row in order_item_rows_from_report(read_tsv(result.outcome.path, quote=None), entry.timezone)]
-            materialized = write(context, ORDER_ITEMS, "order_items", rows, start, end, (first, last),
-                                 client.stats.since(before).as_dict())
+            written, rows_per_day, sample = _write_report_items(warehouse, entry, all_orders, results, first, last)
             runner.mark_consumed(client, results)
         finally:
             runner.cleanup(results)
-        metadata = dict(materialized.metadata or {})  # per partition already (``write`` of the orders path)
-        metadata.update(runner.report_metadata(results, _rows_per_day(rows)))
+        metadata = run_metadata(rows=written.rows, start=start, end=end, api=client.stats.since(before).as_dict(),
+                                frame=sample, orders_api=entry.orders_api, write_mode=PARTITION_REPLACE,
+                                write=dg.MetadataValue.json(written.as_metadata()),
+                                table=f"{entry.code}.{ORDER_ITEMS.name}")
+        metadata.update(runner.report_metadata(results, rows_per_day))
         metadata["order_items_source"] = "report"
-        for day, scoped in runner.day_metadata(results).items():
-            if len(context.partition_keys) > 1:
-                context.add_asset_metadata(scoped, partition_key=day.isoformat())
+        # Each partition of a multi-day run: its own rows, preview, window and report (``per_partition``).
+        metadata = per_partition(context, asset_key(entry, "order_items"), metadata, rows=rows_per_day,
+                                 frame=sample, partition_column="partition_date",
+                                 extra=runner.day_metadata(results))
         yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
 
     return order_items
 
 
-def _rows_per_day(rows: list[dict[str, Any]]) -> dict[date, int]:
-    counts: dict[date, int] = {}
-    for row in rows:
-        counts[row["partition_date"]] = counts.get(row["partition_date"], 0) + 1
-    return counts
+def _write_report_items(warehouse: Warehouse, entry: MarketplaceConfig, report: catalog.ReportType,
+                        results: list[runner.DayResult], first: date, last: date
+                        ) -> tuple[WriteResult, dict[date, int], pl.DataFrame]:
+    """The days' all-orders files into ``order_items`` (replacing ``[first, last)``) inside DuckDB, then
+    the rows written per day and a few of them for the preview.
+
+    DuckDB reads the files and builds the rows in one INSERT (``order_items_from_report_sql``): a
+    500k-row report never becomes Python rows. A day without data (CANCELLED) contributes no file, and
+    with no file at all the window is just cleared.
+    """
+    files = []
+    for result in results:
+        if result.has_data and result.outcome is not None and result.outcome.path is not None:
+            columns, relation = file_relation(result.outcome.path, quote=None)
+            files.append(ReportFileSql(f"{result.outcome.report_id} ({result.day.day})", tuple(columns), relation))
+    what = f"{entry.code}/order_items from the all-orders report"
+    select = order_items_from_report_sql(files, entry.timezone, report.text_formats(entry.code)[0])
+    try:
+        written = warehouse.replace_partition_from_sql(entry.code, ORDER_ITEMS, select, first, last, what=what,
+                                                       note=f"{report.name} ({len(files)} file(s))")
+    except (WarehouseLockTimeout, WarehouseBusyError):
+        raise  # another writer held the database: transient, the retry policy applies
+    except WarehouseError as error:  # the document itself: a retry would read the same file again
+        raise dg.Failure(description=(
+            f"{what}: loading report(s) {', '.join(file.label for file in files)} failed; nothing was written for "
+            f"{first}..{last - timedelta(days=1)} and the reports stay in the ledger (a relaunch loads them again "
+            f"without a new request). {error}"), allow_retries=False) from None
+    table = sql_table(entry, ORDER_ITEMS.name)
+    counts = warehouse.query(f"select partition_date, count(*) as n from {table} where partition_date >= ? "
+                             f"and partition_date < ? group by partition_date", [first, last])
+    sample = warehouse.query(f"select * from {table} where partition_date >= ? and partition_date < ? "
+                             f"qualify row_number() over (partition by partition_date) <= 5", [first, last])
+    return written, dict(zip(counts["partition_date"].to_list(), counts["n"].to_list(), strict=True)), sample
 
 
 # ------------------------------------------------------------------------------------------ checks

@@ -10,7 +10,8 @@ checks its arguments, takes the lock and delegates:
 
 * ``lock``: the cross-process file lock and the retry while another program holds DuckDB's lock;
 * ``frames``: writing a polars frame (replace a partition, merge, replace the table), one table or
-  several in one transaction (``replace_partitions``, ``merge_together``);
+  several in one transaction (``replace_partitions``, ``merge_together``), or the rows of a SELECT
+  run inside DuckDB (``replace_partition_from_sql``);
 * ``delimited``: loading a decompressed flat-file report with DuckDB's ``read_csv``;
 * ``transaction``: one write = one transaction (DDL, rows, ledger row, view) and its ``WriteResult``;
 * ``ddl``: creating tables, schema drift, comments;
@@ -154,6 +155,25 @@ class Warehouse:
         return self._write(
             frames.plan_replace_partition(schema, spec, frame, start, end, note=note, source=self.source)
         )
+
+    def replace_partition_from_sql(
+        self,
+        schema: str,
+        spec: TableSpec,
+        select_sql: str,
+        start: date | datetime | int | str,
+        end: date | datetime | int | str,
+        *,
+        note: str = "",
+        what: str = "the rows",
+    ) -> WriteResult:
+        """``replace_partition`` of the rows a SELECT gives (every column of ``spec`` by name), computed
+        and inserted inside DuckDB: a report file becomes table rows without a Python frame, in bounded
+        memory. A row outside the window or with a null key fails the write (naming ``what``) and
+        nothing is written; see ``frames.plan_replace_partition_from_sql``.
+        """
+        return self._write(frames.plan_replace_partition_from_sql(
+            schema, spec, select_sql, start, end, note=note, source=self.source, what=what))
 
     def replace_partitions(
         self, schema: str, writes: Sequence[frames.PartitionWrite], *, note: str = ""

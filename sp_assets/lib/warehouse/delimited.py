@@ -130,6 +130,23 @@ def plan_delimited_load(
     return WritePlan(target, body)
 
 
+def file_relation(path: str | os.PathLike[str], *, quote: str | None = None, strict: bool = False
+                  ) -> tuple[list[str], str]:
+    """The snake_case column names of a flat file's header and the ``read_csv(...)`` expression that
+    reads it in this module's dialect (TAB, UTF-8, every column text, short rows padded with nulls),
+    for a caller that transforms the file in its own SELECT instead of loading it as is (order items
+    built from the all-orders report). ``strict=False`` drops a row's fields beyond the header, as
+    the Python reader ignores them. A file without a header has no columns: ``([], "")``.
+    """
+    file_path = _existing_file(path)
+    quote = _quote(quote)
+    header = _read_header(file_path, quote)
+    if not header:
+        return [], ""
+    names = _file_column_names(header)
+    return names, _read_csv_sql(file_path, names, quote, strict)
+
+
 def load_memory_limit() -> str:
     """DuckDB's memory limit while a report file loads (``SP_ASSETS_DUCKDB_LOAD_MEMORY``, default 256MB).
 

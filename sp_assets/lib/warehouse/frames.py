@@ -26,12 +26,14 @@ from sp_assets.lib.tablespec import (
     TableSpec,
     conform_frame,
 )
+from sp_assets.lib.warehouse.delimited import load_memory_limit
 from sp_assets.lib.warehouse.sql import (
     ROW,
     STAGED,
     Target,
     check_write_schema,
     column_list,
+    literal,
     partition_text,
     scalar,
 )
@@ -80,6 +82,85 @@ def plan_replace_partition(
         counts.inserted = _insert_staged(connection, target, prepared.columns)
 
     return WritePlan(target, body, prepared, duplicates)
+
+
+def plan_replace_partition_from_sql(
+    schema: str,
+    spec: TableSpec,
+    select_sql: str,
+    start: PartitionValue,
+    end: PartitionValue,
+    *,
+    note: str,
+    source: str,
+    what: str = "the rows",
+) -> WritePlan:
+    """Delete the rows of ``spec.partition_column`` in ``[start, end)``, then insert the rows of
+    ``select_sql``, all inside DuckDB: the rows stream from wherever the SELECT reads them (a report
+    file's ``read_csv``) into the table, never through a Python frame, in bounded memory
+    (``load_memory_limit``) at any size.
+
+    ``select_sql`` gives every column of ``spec`` by name; each is cast to its spec type. What
+    ``plan_replace_partition`` checks on a frame before the lock is checked here row by row inside
+    the INSERT (nothing is in Python to check beforehand): a null primary key or a partition value
+    outside the window fails the statement with a message naming ``what``, the column and the value,
+    and the transaction rolls back, so nothing is written. Rows repeating a primary key are NOT
+    reduced to the newest (that would cost a second sort of every row); the table's primary-key
+    check reports them.
+    """
+    partition = spec.partition_column
+    if not partition:
+        raise ValueError(f"replace_partition: table spec {spec.name!r} has no partition_column")
+    _check_window(spec, partition, start, end)
+    if not select_sql.strip():
+        raise ValueError(f"replace_partition of {spec.name!r}: the SELECT giving its rows is empty")
+    target = Target(
+        schema=schema,
+        table=spec.name,
+        operation="replace_partition",
+        source=source,
+        columns=tuple((column.name, column.type) for column in spec.columns),
+        descriptions={column.name: column.description for column in spec.columns if column.description},
+        table_description=spec.description,
+        partition_start=partition_text(start),
+        partition_end=partition_text(end),
+        note=note,
+    )
+    keys = set(spec.primary_key)
+    selects = []
+    for column in spec.columns:
+        name = quote_identifier(column.name, "column")
+        value = f"CAST(_sp_rows.{name} AS {column.type})"
+        if column.name == partition:
+            value = (f"CASE WHEN {value} IS NULL OR {value} < CAST(? AS {column.type}) "
+                     f"OR {value} >= CAST(? AS {column.type}) THEN error({literal(f'{what}: a row has ')} || "
+                     f"{literal(column.name + ' ')} || coalesce(CAST({value} AS VARCHAR), 'null') || "
+                     f"{literal(f' outside [{start}, {end}) (the partitions this run replaces); nothing was written')})"
+                     f" ELSE {value} END")
+        elif column.name in keys or not column.nullable:
+            value = (f"CASE WHEN {value} IS NULL THEN error("
+                     f"{literal(f'{what}: a row has no {column.name}, which cannot be null; nothing was written')})"
+                     f" ELSE {value} END")
+        selects.append(f"{value} AS {name}")
+    names = column_list([column.name for column in spec.columns])
+    insert = f"INSERT INTO {target.qualified} ({names}) SELECT {', '.join(selects)} FROM ({select_sql}) AS _sp_rows"
+
+    def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
+        column = quote_identifier(partition, "column")
+        counts.deleted = scalar(
+            connection,
+            f"DELETE FROM {target.qualified} WHERE {column} >= ? AND {column} < ?",
+            [start, end],
+        )
+        # Bounded like a report file's load. Insertion order is kept (DuckDB's default, said explicitly),
+        # so a SELECT that numbers a file's rows with row_number() OVER () numbers them in file order.
+        connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
+        connection.execute("SET preserve_insertion_order = true")
+        counts.inserted = scalar(connection, insert, [start, end])
+        connection.execute("RESET memory_limit")
+        connection.execute("RESET preserve_insertion_order")
+
+    return WritePlan(target, body)
 
 
 def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, source: str) -> WritePlan:
