@@ -164,15 +164,17 @@ def failure_text(event: dg.DagsterEvent) -> str:
 class RunProgress:
     """What one run has done so far, read incrementally from the instance's event log.
 
-    ``rows`` adds the ``dagster/row_count`` of each materialization once per asset and window: a run
-    that writes several partitions in one step may attach the step's totals to every partition (same
-    window, same count), and those must not count once per partition.
+    ``partitions`` are distinct (asset, partition) pairs: an asset may log its own materialization of a
+    partition besides the one Dagster records for its output. ``rows`` adds the ``dagster/row_count``
+    of each materialization once per asset and window: a run that writes several partitions in one
+    step may attach the step's totals to every partition (same window, same count), and those must not
+    count once per partition.
     """
 
     run_id: str
     cursor: str | None = None
     assets: set[dg.AssetKey] = field(default_factory=set)
-    partitions: int = 0
+    partitions: set[tuple[dg.AssetKey, str]] = field(default_factory=set)
     rows: int = 0
     failures: list[str] = field(default_factory=list)
     _counted: set[tuple[Any, ...]] = field(default_factory=set)
@@ -196,7 +198,7 @@ class RunProgress:
             materialization = event.step_materialization_data.materialization
             self.assets.add(materialization.asset_key)
             if materialization.partition is not None:
-                self.partitions += 1
+                self.partitions.add((materialization.asset_key, materialization.partition))
             metadata = materialization.metadata
             count = metadata.get(ROW_COUNT)
             rows = getattr(count, "value", count)
@@ -219,7 +221,7 @@ class RunProgress:
 
     def summary(self, total_assets: int | None = None) -> str:
         assets = f"{len(self.assets)}/{total_assets}" if total_assets else str(len(self.assets))
-        return f"{assets} assets, {self.partitions} partitions, {self.rows:,} rows"
+        return f"{assets} assets, {len(self.partitions)} partitions, {self.rows:,} rows"
 
 
 def quiet_code_server() -> None:
