@@ -22,7 +22,9 @@ through Dagster's implicit asset job, so "every asset" holds whatever domain is 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections import deque
@@ -57,6 +59,7 @@ DATE_COLUMNS = ("partition_date", "snapshot_date", "purchase_date", "date")
 POLL_SECONDS = 0.5  # how often the instance is asked for run statuses and new events
 PROGRESS_SECONDS = 5.0  # a running run prints at most one progress line this often, and only when it moved
 RUN_TIMEOUT_SECONDS = float(os.environ.get("SP_ASSETS_DEMO_RUN_TIMEOUT", "3600"))
+STOP_GRACE_SECONDS = 60.0  # after Ctrl-C, how long terminated runs may take to end
 
 
 @dataclass
@@ -183,13 +186,21 @@ def finish(running: Running, status: dg.DagsterRunStatus, instance: dg.DagsterIn
 
 
 def run_chains(location: WorkspaceLocation, instance: dg.DagsterInstance, chains: Sequence[Sequence[Launch]],
-               outcome: Outcome, parallel: int) -> None:
+               outcome: Outcome, parallel: int, stop: threading.Event | None = None) -> None:
     """Launch each chain's runs one after the other, up to ``parallel`` chains at a time; wait for every run
-    by polling its status in the instance (with a deadline per run), printing progress from its events."""
+    by polling its status in the instance (with a deadline per run), printing progress from its events.
+
+    Setting ``stop`` (Ctrl-C) launches nothing more and terminates the runs that go, then waits (bounded)
+    for them to end, so the code server stops with no run worker left behind.
+    """
+    stop = stop or threading.Event()
     waiting = deque(deque(chain) for chain in chains if chain)
     active: list[Running] = []
     try:
         while waiting or active:
+            if stop.is_set():
+                terminate_all(location, instance, active, outcome)
+                return
             while waiting and len(active) < parallel:
                 started = launch_next(location, waiting.popleft(), outcome)
                 if started is not None:
@@ -214,11 +225,43 @@ def run_chains(location: WorkspaceLocation, instance: dg.DagsterInstance, chains
                 if following is not None:
                     active.append(following)
             if active:
-                time.sleep(POLL_SECONDS)
+                stop.wait(POLL_SECONDS)
     except KeyboardInterrupt:
         for running in active:
             location.terminate(running.run_id)
         raise
+
+
+def terminate_all(location: WorkspaceLocation, instance: dg.DagsterInstance, active: list[Running],
+                  outcome: Outcome) -> None:
+    """Terminate the runs that go and wait up to ``STOP_GRACE_SECONDS`` for each to end."""
+    for running in active:
+        location.terminate(running.run_id)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for running in active:
+        status = status_of(instance, running.run_id)
+        while status not in FINISHED and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            status = status_of(instance, running.run_id)
+        finish(running, status if status in FINISHED else dg.DagsterRunStatus.CANCELED, instance, outcome,
+               "interrupted (Ctrl-C)")
+
+
+class StopRequest:
+    """The first Ctrl-C (or SIGTERM) sets ``event``: the demo terminates its runs and stops cleanly.
+    A second one raises KeyboardInterrupt at once."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        print(f"\n{signal.Signals(signum).name}: terminating the demo's runs (again to quit at once) ...",
+              flush=True)
+        self.event.set()
 
 
 def max_parallel_runs(instance: dg.DagsterInstance) -> int:
@@ -303,6 +346,7 @@ def print_summary(instance: dg.DagsterInstance, graph: dg.AssetGraph) -> list[tu
 
 def main() -> int:
     warnings.filterwarnings("ignore")
+    stop = StopRequest()
     quiet_code_server()
     home = prepare_dagster_home()
     started = time.monotonic()
@@ -319,7 +363,10 @@ def main() -> int:
                 print(f"\nLaunching {sum(map(len, chains))} runs on the code location {location.name!r} "
                       f"({min(parallel, len(chains))} marketplaces at a time); progress every "
                       f"{PROGRESS_SECONDS:.0f}s:", flush=True)
-                run_chains(location, instance, chains, outcome, parallel)
+                run_chains(location, instance, chains, outcome, parallel, stop.event)
+            if stop.event.is_set():
+                print(f"Interrupted: {len(outcome.runs)} runs ended, the others were not launched.", file=sys.stderr)
+                return 130
             counts = print_summary(instance, definitions.resolve_asset_graph())
     except LaunchError as error:
         print(f"error: {error}", file=sys.stderr)
