@@ -57,7 +57,8 @@ DEMO_TAG = "sp_assets/demo"  # marks the demo's runs (filter the Runs page by it
 # The column whose range the summary shows, best first.
 DATE_COLUMNS = ("partition_date", "snapshot_date", "purchase_date", "date")
 POLL_SECONDS = 0.5  # how often the instance is asked for run statuses and new events
-PROGRESS_SECONDS = 5.0  # a running run prints at most one progress line this often, and only when it moved
+PROGRESS_SECONDS = 5.0  # a running run prints at most one progress line this often when it moved,
+QUIET_SECONDS = 30.0  # and one this often when it did not (a report Amazon is still building)
 RUN_TIMEOUT_SECONDS = float(os.environ.get("SP_ASSETS_DEMO_RUN_TIMEOUT", "3600"))
 STOP_GRACE_SECONDS = 60.0  # after Ctrl-C, how long terminated runs may take to end
 
@@ -147,6 +148,7 @@ class Running:
     started: float
     progress: RunProgress
     printed: float
+    moved: bool = False  # progress since the last line printed
 
 
 def line(launch: Launch, state: str, seconds: float, progress: RunProgress) -> str:
@@ -216,8 +218,9 @@ def run_chains(location: WorkspaceLocation, instance: dg.DagsterInstance, chains
                            f"did not finish within {RUN_TIMEOUT_SECONDS:.0f}s (SP_ASSETS_DEMO_RUN_TIMEOUT); "
                            f"terminated, see run {running.run_id} in the UI")
                 else:
-                    if running.progress.update(instance) and now - running.printed >= PROGRESS_SECONDS:
-                        running.printed = now
+                    running.moved = running.progress.update(instance) or running.moved
+                    if now - running.printed >= (PROGRESS_SECONDS if running.moved else QUIET_SECONDS):
+                        running.printed, running.moved = now, False
                         print(line(running.launch, "...", now - running.started, running.progress), flush=True)
                     continue
                 active.remove(running)
