@@ -262,8 +262,8 @@ class StopRequest:
     def _handle(self, signum: int, _frame: object) -> None:
         if self.event.is_set():
             raise KeyboardInterrupt
-        print(f"\n{signal.Signals(signum).name}: terminating the demo's runs (again to quit at once) ...",
-              flush=True)
+        print(f"\n{signal.Signals(signum).name}: terminating the demo's runs; a step ends its current SP-API "
+              f"call first, up to {STOP_GRACE_SECONDS:.0f}s (again to quit at once) ...", flush=True)
         self.event.set()
 
 

@@ -10,16 +10,20 @@ in process, as the demo did before, have no origin and appear on neither page.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from sp_assets.defs.paths import PROJECT_ROOT
 
-from .stack import DevStack
+from .stack import DevStack, processes_with_env
 from .test_ui_backfill import stack_env
 
 pytestmark = pytest.mark.slow
@@ -86,3 +90,53 @@ def test_the_demo_runs_belong_to_the_code_location_and_show_on_the_jobs_pages(tm
         assert stack.wait_stopped(timeout=90) == 0, stack.log_tail()
     finally:
         stack.kill_everything()
+
+
+def test_ctrl_c_terminates_the_demo_runs_and_leaves_no_process(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group) once a run is going: the demo terminates its runs,
+    launches nothing more and exits 130; no run stays in progress and no process of it is left."""
+    env = {**stack_env(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster_home"), "SP_ASSETS_DEMO_DAYS": "2",
+           "PYTHONUNBUFFERED": "1"}
+    demo = subprocess.Popen([sys.executable, "-m", "sp_assets.demo"], cwd=PROJECT_ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    lines: list[str] = []
+    going = threading.Event()
+
+    def read() -> None:
+        assert demo.stdout is not None
+        for text in demo.stdout:
+            lines.append(text)
+            if " assets, " in text:  # a progress (or final) line: a run is going
+                going.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert going.wait(timeout=DEMO_TIMEOUT), "".join(lines)
+        os.killpg(demo.pid, signal.SIGINT)
+        assert demo.wait(timeout=120) == 130, "".join(lines)
+        reader.join(timeout=10)
+        output = "".join(lines)
+        assert "SIGINT: terminating the demo's runs;" in output and "Interrupted:" in output, output
+        assert "DuckDB:" not in output, output  # no summary after an interrupted demo
+        left: list[tuple[int, str]] = []
+        for _ in range(50):  # each exiting process is given a moment; the deadline is the count
+            left = processes_with_env("DAGSTER_HOME", env["DAGSTER_HOME"])
+            if not left:
+                break
+            threading.Event().wait(0.2)
+        assert left == [], left
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            runs = instance.get_runs()
+        assert runs and all(run.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.CANCELED,
+                                           dg.DagsterRunStatus.FAILURE) for run in runs), runs
+        assert len(runs) < len(JOBS) or any(run.status != dg.DagsterRunStatus.SUCCESS for run in runs), output
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait(timeout=10)
+        for pid, _command in processes_with_env("DAGSTER_HOME", env["DAGSTER_HOME"]):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
