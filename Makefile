@@ -12,6 +12,9 @@
 #                   `make test`
 #   make bench      the benchmarks, results in BENCHMARKS.md
 #   make postgres-server  Debian's PostgreSQL for the instance test (make test runs it; installs only if missing)
+#   make ui-check   after `make demo`: make dev on its home, a small backfill, then headless Chromium over the
+#                   UI's main pages; fails on any page or console error; screenshots in data/ui-check/.
+#                   Installs what it needs itself (playwright into .venv, Debian's chromium). Not in `make test`.
 #
 # The sandbox is used only when asked for: SP_ASSETS_SANDBOX=1, which demo, dev (without credentials)
 # and the tests (sp_assets_tests/conftest.py) set themselves. Without it and without credentials a run
@@ -25,7 +28,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-long test-busy dev bench lint install clean postgres-server
+.PHONY: demo test test-long test-busy dev bench lint install clean postgres-server ui-check
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "sp_assets needs Python 3.11, 3.12 or 3.13 (python3.11 ... on PATH, or make PYTHON=/path/to/python)"; exit 1; }
@@ -52,6 +55,13 @@ dev: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+CHROMIUM ?= /usr/bin/chromium
+ui-check: $(STAMP)
+	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
+	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium; } || \
+		{ echo "ui-check needs Chromium at $(CHROMIUM): apt-get install chromium (as root)"; exit 1; }
+	SP_ASSETS_CHROMIUM=$(CHROMIUM) $(BIN)/python -m sp_assets.ui_check
 
 test-busy: $(STAMP)
 	@set -u; pids=""; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
