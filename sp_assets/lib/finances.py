@@ -508,7 +508,9 @@ def fetch_financial_event_rows(client: SPAPIClient, marketplace: Marketplace, da
 
 def fetch_group_rows(client: SPAPIClient, marketplace: Marketplace, fetched_at: datetime) -> list[dict[str, Any]]:
     """Groups opened in the last ``GROUPS_LOOKBACK`` whose total is in the marketplace's currency."""
-    groups = list_financial_event_groups(client, fetched_at - GROUPS_LOOKBACK, latest_end(fetched_at))
+    # No StartedBefore: Amazon then takes two minutes before its own now, so a client clock ahead of
+    # Amazon's can never make the request invalid (the groups started up to now are what we want).
+    groups = list_financial_event_groups(client, fetched_at - GROUPS_LOOKBACK)
     rows = [group_row(g, fetched_at) for g in groups]
     return [r for r in rows if r["original_total_currency"] in (None, marketplace.currency)]
 
