@@ -132,7 +132,7 @@ def test_every_asset_under_faults_ends_identical_to_the_fault_free_run(tmp_path:
             sandbox.stop()
     truth, faulted = runs
     assert truth.rounds == [set()], "the fault-free run must succeed at once"
-    # FATAL on first request: every report asset failed its first try, and only reports did.
+    # FATAL on first request: every report (and Data Kiosk) asset failed its first try, and only those did.
     first = {key.path[1] for key in faulted.rounds[0]}
     assert {"all_orders_report", "ledger_summary", "customer_returns", "sales_and_traffic_by_date",
             "fba_inventory", "merchant_listings"} <= first, first
@@ -141,8 +141,10 @@ def test_every_asset_under_faults_ends_identical_to_the_fault_free_run(tmp_path:
     # for it, and were the only non-report assets left for the next round.
     per_sku = {"my_prices", "competitive_prices", "fee_estimates", "product_categories"}
     assert not {f"us__{name}" for name in per_sku} & faulted.failed_steps[0], faulted.failed_steps[0]
+    # Data Kiosk queries end FATAL first like reports (fatal=first covers both).
     reports = {"all_orders_report", "merchant_listings", "fba_inventory", "ledger_summary", "customer_returns",
-               "sales_and_traffic_by_date", "sales_and_traffic_by_asin", "settlements"}
+               "sales_and_traffic_by_date", "sales_and_traffic_by_asin", "settlements",
+               "kiosk_economics", "kiosk_sales_traffic_by_date", "kiosk_sales_traffic_by_asin"}
     assert first - reports == per_sku, first
     # Every kind of fault really happened.
     stats = faulted.stats
