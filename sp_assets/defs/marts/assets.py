@@ -43,6 +43,7 @@ from sp_assets.defs.common import (
     code_version,
     column_schema,
     describe,
+    per_partition,
     preview,
     timestamp,
     warehouse_of,
@@ -288,16 +289,28 @@ def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
                            start=start, end=end)
         except MartError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
-        where = "" if start is None else f" where {model.day_column} >= '{start}' and {model.day_column} < '{end}'"
-        sample = warehouse.query(f"select * from {MARTS_SCHEMA}.{model.name}{where} limit 5")
+        table = f"{MARTS_SCHEMA}.{model.name}"
         metadata: dict[str, Any] = {
             "dagster/row_count": result.rows, "rows_replaced": result.deleted,
             "inputs": dg.MetadataValue.json(result.sources), "reporting_currency": config.reporting_currency,
-            "source": data_source(), "preview": preview(sample),
-            "write_mode": PARTITION_REPLACE if daily else TABLE_REPLACE,
-            **({"days": f"[{start}, {end})", "window_start_utc": timestamp(datetime.combine(start, time(), UTC)),
-                "window_end_utc": timestamp(datetime.combine(end, time(), UTC))} if start and end else {}),
+            "source": data_source(), "write_mode": PARTITION_REPLACE if daily else TABLE_REPLACE,
         }
+        if start is None or end is None or model.day_column is None:
+            metadata["preview"] = preview(warehouse.query(f"select * from {table} limit 5"))
+            yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
+            return
+        day = model.day_column
+        where = f"where {day} >= '{start}' and {day} < '{end}'"
+        # the first rows of each day (a preview per partition) and what each day holds after the build
+        sample = warehouse.query(f"select * from {table} {where} qualify row_number() over (partition by {day}) <= 5 "
+                                 f"order by {day}")
+        rows = {found: int(count) for found, count in warehouse.query(
+            f"select {day}, count(*) from {table} {where} group by 1").rows()}
+        metadata.update(preview=preview(sample), days=f"[{start}, {end})",
+                        window_start_utc=timestamp(datetime.combine(start, time(), UTC)),
+                        window_end_utc=timestamp(datetime.combine(end, time(), UTC)))
+        metadata = per_partition(context, context.asset_key, metadata, rows=rows, frame=sample,
+                                 partition_column=day)
         yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
 
     return mart
