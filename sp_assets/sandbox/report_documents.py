@@ -1071,10 +1071,9 @@ def xml_generators() -> dict[str, Callable[[SyntheticSeller, DocumentSpec, TextI
     from sp_assets.sandbox.report_documents_xml import XML_GENERATORS
 
     return XML_GENERATORS
-# The seller reports other connectors offer (issue 14): their module reuses the helpers above.
-from sp_assets.sandbox.report_documents_more import MORE_FLAT_FILE_GENERATORS  # noqa: E402
-
-FLAT_FILE_GENERATORS.update(MORE_FLAT_FILE_GENERATORS)
+# The seller reports other connectors offer (issue 14): their module reuses the helpers above and adds
+# its generators to FLAT_FILE_GENERATORS itself, so either module can be imported first.
+import sp_assets.sandbox.report_documents_more  # noqa: E402, F401
 
 
 def served_types() -> list[str]:

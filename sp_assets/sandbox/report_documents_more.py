@@ -1,8 +1,8 @@
 """More flat-file report documents: the seller reports other connectors offer (issue 14).
 
-One generator per type, registered in ``MORE_FLAT_FILE_GENERATORS``, which ``report_documents``
-merges into its ``FLAT_FILE_GENERATORS`` (import this module through that one: it reuses its
-helpers). Each type's header is its catalog row's ``columns``; every row is derived from the same
+One generator per type, registered in ``MORE_FLAT_FILE_GENERATORS``, which this module adds to
+``report_documents.FLAT_FILE_GENERATORS`` once defined (``report_documents`` imports it last: it
+reuses its helpers; either module may be imported first). Each type's header is its catalog row's ``columns``; every row is derived from the same
 synthetic seller as the orders, returns, inventory and settlement data, so the reports agree:
 
 - FBA shipments, promotions and replacements are the AFN orders shipped in the window, with the
@@ -783,3 +783,4 @@ MORE_FLAT_FILE_GENERATORS: dict[str, FlatFileGenerator] = {
 _UNKNOWN = sorted(set(MORE_FLAT_FILE_GENERATORS) - {row.name for row in catalog.CATALOG.values() if row.columns})
 if _UNKNOWN:
     raise ValueError(f"report generators without a catalog row that declares their columns: {_UNKNOWN}")
+docs.FLAT_FILE_GENERATORS.update(MORE_FLAT_FILE_GENERATORS)

@@ -13,6 +13,7 @@ import pytest
 
 from sp_assets.defs.reports.assets import build_report_assets
 from sp_assets.defs.reports.checks import build_report_checks
+from sp_assets.lib.tablespec import normalize_sql_type
 from sp_assets.sandbox import report_documents_json as ba
 from sp_assets.sandbox.report_documents import DocumentSpec
 
@@ -112,3 +113,31 @@ def test_a_period_a_partition_cannot_ask_for_is_refused_at_load(report: str, per
     with pytest.raises(ValueError, match="reportPeriod") as error:
         build_report_assets(entry)
     assert "first day to its last" in str(error.value) and allowed in str(error.value)
+
+
+def test_each_day_of_a_multi_day_json_report_run_carries_its_own_rows_and_report(asset_env: AssetEnv) -> None:
+    config = make_config({"us": {"reports": REPORTS}})
+    entry = config.get("us")
+    (asset,) = _assets(entry, "search_terms")
+    keys = [past_day(13).isoformat(), past_day(12).isoformat()]
+    result = asset_env.materialize([asset], config, first=keys[0], last=keys[-1])
+    assert result.success
+    # the declared columns (the catalog's typed ones and the loader's) are in DuckDB with those types
+    schema = asset.specs_by_key[asset.key].metadata["dagster/column_schema"]
+    declared = {c.name: c.type for c in schema.columns}
+    in_duckdb = {name: normalize_sql_type(kind)
+                 for name, kind in asset_env.warehouse.columns("us", "search_terms").items()}
+    assert {"partition_date", "report_id", "marketplace_id", "click_share", "search_frequency_rank"} <= set(declared)
+    assert {name: in_duckdb.get(name) for name in declared} == declared
+    held = dict(asset_env.warehouse.query("select partition_date::varchar, count(*) from us.search_terms "
+                                          "group by 1").rows())
+    by_day = {event.materialization.partition: dict(event.materialization.metadata)
+              for event in result.get_asset_materialization_events()}
+    assert sorted(by_day) == keys
+    report_ids = set()
+    for key, md in by_day.items():
+        assert md["dagster/row_count"].value == held[key] > 0, key
+        assert {r.data["partition_date"] for r in md["preview"].records} == {key}
+        assert md["write_mode"].value == "partition replace" and md["report_status"].value == "DONE"
+        report_ids.add(md["report_id"].value)
+    assert len(report_ids) == 2  # one report per day, each partition names its own

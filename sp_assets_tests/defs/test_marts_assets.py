@@ -101,6 +101,33 @@ def test_materialized_marts_hold_the_hand_computed_numbers_and_their_checks_pass
     assert warehouse.query("select count(*) from marts.sku_daily_profit").item() == 5  # only the 2 days built
 
 
+def _materializations(result: dg.ExecuteInProcessResult, name: str) -> dict[str | None, dict]:
+    return {event.materialization.partition: dict(event.materialization.metadata)
+            for event in result.get_asset_materialization_events()
+            if event.materialization.asset_key == mart_key(name)}
+
+
+def test_each_mart_day_of_a_multi_day_build_carries_its_own_rows_preview_and_write_mode(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    db = tmp_path / "w.duckdb"
+    create_raw_tables(Warehouse(db))
+    fx = _materialize(config, db, ["fx_rates"])
+    (fx_md,) = _materializations(fx, "fx_rates").values()
+    assert fx_md["write_mode"].value == "table replace"
+    assert isinstance(fx_md["preview"], dg.TableMetadataValue) and fx_md["preview"].records
+    daily = _materialize(config, db, ["sku_daily_profit"], tags=RANGE)
+    held = dict(Warehouse(db).query("select day::varchar, count(*) from marts.sku_daily_profit group by 1").rows())
+    assert len(set(held.values())) > 1, "the test needs days with different counts"
+    by_day = _materializations(daily, "sku_daily_profit")
+    assert sorted(by_day) == ["2026-10-05", "2026-10-06"]
+    for key, md in by_day.items():
+        assert md["dagster/row_count"].value == held[key], key
+        assert md["write_mode"].value == "partition replace"
+        assert md["window_start_utc"].value == datetime.fromisoformat(f"{key}T00:00:00+00:00").timestamp()
+        assert {r.data["day"] for r in md["preview"].records} == {key}
+        assert md["run_partitions"].value == "2026-10-05...2026-10-06 (2 partitions)"
+
+
 def test_a_day_without_a_rate_fails_its_check_and_stops_the_roll_up(tmp_path: Path) -> None:
     config = _config(tmp_path, ("us", "de", "jp"))
     db = tmp_path / "w.duckdb"

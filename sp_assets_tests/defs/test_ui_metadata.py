@@ -17,7 +17,7 @@ from sp_assets.defs.common import day_write, preview, rows_by_partition
 from sp_assets.defs.orders.assets import build_orders_assets
 from sp_assets.defs.reports.assets import build_report_assets
 
-from .conftest import AssetEnv, day_window, make_config, past_day
+from .conftest import AssetEnv, day_window, make_config, past_day, snapshot_date_config
 
 
 def by_partition(result: dg.ExecuteInProcessResult, key: list[str]) -> dict[str, dict]:
@@ -125,7 +125,8 @@ def test_a_days_share_of_a_multi_day_replace_keeps_the_write_shape() -> None:
 
 
 # ------------------------------------------------------------------------------------------ definitions
-ALLOWED_DOMAINS = {"orders", "inventory", "pricing", "catalog", "shipments", "reports", "finances", "sellers"}
+ALLOWED_DOMAINS = {"orders", "inventory", "pricing", "catalog", "shipments", "reports", "finances", "sellers",
+                   "marts"}
 
 
 def _graph(marketplaces: dict) -> dg.AssetGraph:
@@ -138,15 +139,23 @@ def test_every_asset_definition_names_its_table_columns_domain_kinds_owners_and_
     graph = _graph({"us": {}, "de": {"owners": ["team:eu_sellers", "ana@example.com"]}})
     keys = graph.materializable_asset_keys
     assert len(keys) > 40
+    # a marketplace's own owners; the marts span every marketplace, so every marketplace's owners own them
+    owners = {"us": ["team:sp_assets"], "de": ["team:eu_sellers", "ana@example.com"],
+              "marts": ["team:sp_assets", "team:eu_sellers", "ana@example.com"]}
     for key in keys:
         node = graph.get(key)
         code, name = key.path
         assert node.metadata["dagster/table_name"] == f"{code}.{name}", key
         schema = node.metadata["dagster/column_schema"]
-        assert isinstance(schema, dg.TableSchema) and len(schema.columns) > 5, key
+        assert isinstance(schema, dg.TableSchema), key
+        if key == dg.AssetKey(["marts", "fx_rates"]):  # the user's three-column CSV, as it is
+            assert [c.name for c in schema.columns] == ["date", "currency", "rate"]
+        else:
+            assert len(schema.columns) > 5, key
         assert node.tags["sp_assets/domain"] in ALLOWED_DOMAINS, key
+        assert (node.tags["sp_assets/domain"] == "marts") == (code == "marts"), key
         assert {"duckdb", "python"} <= node.kinds and node.kinds <= {"amazon", "duckdb", "python"}, key
-        assert node.owners == (["team:sp_assets"] if code == "us" else ["team:eu_sellers", "ana@example.com"]), key
+        assert node.owners == owners[code], key
         assert node.code_version and node.code_version.startswith("1-"), key
     orders = graph.get(dg.AssetKey(["us", "orders"]))
     pk = next(c for c in orders.metadata["dagster/column_schema"].columns if c.name == "amazon_order_id")
@@ -154,6 +163,10 @@ def test_every_asset_definition_names_its_table_columns_domain_kinds_owners_and_
     assert graph.get(dg.AssetKey(["us", "inventory_supply_current"])).kinds == {"duckdb", "python"}
     assert graph.get(dg.AssetKey(["us", "settlements"])).tags["sp_assets/domain"] == "finances"
     assert graph.get(dg.AssetKey(["us", "inbound_shipments"])).tags["sp_assets/domain"] == "shipments"
+    for name in ("financial_events", "financial_event_groups", "transactions", "fee_estimates"):
+        assert graph.get(dg.AssetKey(["us", name])).tags["sp_assets/domain"] == "finances", name
+    assert graph.get(dg.AssetKey(["us", "kiosk_economics"])).kinds == {"amazon", "duckdb", "python"}
+    assert graph.get(dg.AssetKey(["marts", "sku_daily_profit"])).kinds == {"duckdb", "python"}
 
 
 def test_owners_are_checked_when_the_configuration_loads() -> None:
@@ -264,8 +277,9 @@ def test_a_deterministic_failure_tags_its_run_against_a_retry_run(asset_env: Ass
     entry = config.get("us")
     snapshot = [a for a in build_report_assets(entry) if {k.path[-1] for k in a.keys} == {"merchant_listings"}]
     with dg.instance_for_test() as instance:
-        refused = asset_env.materialize(snapshot, config, partition_key=past_day(5).isoformat(), instance=instance,
-                                        raise_on_error=False)
+        # unpartitioned: a past day is asked for through the run config (and refused)
+        refused = asset_env.materialize(snapshot, config, run_config=snapshot_date_config(snapshot, past_day(5)),
+                                        instance=instance, raise_on_error=False)
         assert not refused.success
         tags = instance.get_run_by_id(refused.run_id).tags
         assert tags[RUN_RETRY_ON_STEP_FAILURE_TAG] == "false" and tags[NOT_RETRIED_TAG] == "us/merchant_listings"

@@ -31,7 +31,7 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import ROLLING, asset_kwargs, fail_fast, sp_client
+from sp_assets.defs.common import ROLLING, asset_kwargs, describe, fail_fast, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
@@ -42,17 +42,25 @@ from sp_assets.lib.spapi.http import SPAPIClient
 
 FAMILY = "datakiosk"
 
+# The domain the UI files it under: Data Kiosk is Amazon's other report interface (a query is created,
+# polled and its document downloaded, in the reports' ledger and way of waiting), so beside the reports.
+DOMAIN = "reports"
 DESCRIPTIONS = {
-    "economics": "Seller economics per SKU and day from Data Kiosk (createQuery on "
-                 "analytics_economics_2024_03_15 `economics`, aggregated by MSKU and DAY): ordered and refunded "
-                 "sales and units, fees (total and every charge as JSON), net proceeds. No seed equivalent. "
-                 "Write mode: **partition replace** by partition_date.",
-    "sales_traffic_by_date": "Sales and traffic per day from Data Kiosk (createQuery on "
-                             "analytics_salesAndTraffic_2024_04_24 `salesAndTrafficByDate`, by DAY). No seed "
-                             "equivalent. Write mode: **partition replace** by partition_date.",
-    "sales_traffic_by_asin": "Sales and traffic per child ASIN and day from Data Kiosk (createQuery on "
-                             "analytics_salesAndTraffic_2024_04_24 `salesAndTrafficByAsin`, by CHILD, one query "
-                             "per day). No seed equivalent. Write mode: **partition replace** by partition_date.",
+    "economics": describe(
+        "Seller economics per SKU and day: ordered and refunded sales and units, fees and net proceeds.",
+        None,
+        "From Data Kiosk (createQuery on analytics_economics_2024_03_15 `economics`, aggregated by MSKU and DAY); "
+        "fees as a total and every charge as JSON. Write mode: **partition replace** by partition_date."),
+    "sales_traffic_by_date": describe(
+        "Sales and traffic (sessions, page views, buy box share, conversion) per day.",
+        None,
+        "From Data Kiosk (createQuery on analytics_salesAndTraffic_2024_04_24 `salesAndTrafficByDate`, by DAY). "
+        "Write mode: **partition replace** by partition_date."),
+    "sales_traffic_by_asin": describe(
+        "Sales and traffic (sessions, page views, buy box share, conversion) per child ASIN and day.",
+        None,
+        "From Data Kiosk (createQuery on analytics_salesAndTraffic_2024_04_24 `salesAndTrafficByAsin`, by "
+        "CHILD, one query per day). Write mode: **partition replace** by partition_date."),
 }
 
 
@@ -107,7 +115,8 @@ def build_data_kiosk_asset(entry: MarketplaceConfig, dataset: dk.Dataset, checks
     what = f"{entry.code}/{spec.name}"
 
     @dg.asset(check_specs=specs_of(table_checks),
-              **asset_kwargs(entry, spec.name, FAMILY, ROLLING, DESCRIPTIONS[dataset.key]))
+              **asset_kwargs(entry, spec.name, FAMILY, ROLLING, DESCRIPTIONS[dataset.key], table=spec,
+                             domain=DOMAIN))
     @fail_fast(entry)
     def kiosk_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         days = _days(context)

@@ -3,7 +3,7 @@
 =================  =============================================  =====================================
 asset              source                                         write
 =================  =============================================  =====================================
-``fee_estimates``  no seed equivalent: getPricing (own price),    partition replace by ``snapshot_date``
+``fee_estimates``  no Domo equivalent: getPricing (own price),    partition replace by ``snapshot_date``
                    then getMyFeesEstimates, batches of 20         (today only)
 =================  =============================================  =====================================
 
@@ -30,7 +30,7 @@ from sp_assets.defs.checks import (
     separate_steps,
     specs_of,
 )
-from sp_assets.defs.common import SNAPSHOT, asset_kwargs, fail_fast, local_dates, sp_client
+from sp_assets.defs.common import SNAPSHOT, asset_kwargs, describe, fail_fast, local_dates, sp_client
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
@@ -53,13 +53,17 @@ HISTORY_ASSET = "merchant_listings"
 # Shares getPricing's bucket (burst 1) with my_prices and competitive_prices: one pool for the three.
 POOL_FAMILY = "pricing"
 
-DESCRIPTION = (
-    "New, no seed equivalent: Amazon's fee estimate per SKU and fee type (ReferralFee, FBAFees...) at the SKU's "
-    "own current price, asked of getPricing for each batch of 20 SKUs just before getMyFeesEstimates. SKUs: "
+# The domain the UI files it under: fee estimates are money (what Amazon will take per sale), read beside
+# the financial events and settlements that record what it did take; pricing holds the prices themselves.
+DOMAIN = "finances"
+DESCRIPTION = describe(
+    "Amazon's estimated fees per SKU and fee type (referral, FBA...) at the SKU's own current price.",
+    None,
+    "The price is asked of getPricing for each batch of 20 SKUs just before getMyFeesEstimates. SKUs: "
     "`sku_selection` all (the active SKUs of today's merchant_listings report) or advanced (`skus`); invalid SKUs: "
     "`on_invalid_sku` skip (written as error rows with their status, WARN check) or warn (run fails, nothing "
-    "written). Point-in-time: only today's partition. Write mode: **partition replace** by snapshot_date."
-)
+    "written). Point-in-time: each run snapshots today (history: the merchant_listings report). Write mode: "
+    "**partition replace** by snapshot_date.")
 
 
 def build_fee_estimates_asset(entry: MarketplaceConfig, checks: ChecksByTable) -> dg.AssetsDefinition:
@@ -70,7 +74,7 @@ def build_fee_estimates_asset(entry: MarketplaceConfig, checks: ChecksByTable) -
 
     @dg.asset(deps=sku_asset_deps(entry),
               check_specs=[invalid_skus_check_spec(entry, name), *specs_of(table_checks)],
-              **asset_kwargs(entry, name, POOL_FAMILY, SNAPSHOT, DESCRIPTION))
+              **asset_kwargs(entry, name, POOL_FAMILY, SNAPSHOT, DESCRIPTION, table=spec, domain=DOMAIN))
     @fail_fast(entry)
     def fee_estimates(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))

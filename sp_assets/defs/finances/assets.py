@@ -36,6 +36,7 @@ from sp_assets.defs.common import (
     UNPARTITIONED,
     asset_key,
     asset_kwargs,
+    describe,
     fail_fast,
     local_dates,
     sp_client,
@@ -57,19 +58,24 @@ from sp_assets.lib.warehouse import Warehouse
 
 FAMILY = "finances"
 DESCRIPTIONS = {
-    "financial_events": "No seed equivalent: what the seller kept, from listFinancialEvents (Finances v0), one row "
-                        "per money component (charge, fee, promotion, tax withheld, adjustment) of each event "
-                        "posted on the partition's local day, signed as Amazon sends it; events of lists this "
-                        "project does not flatten are kept raw (component_kind 'other'). Write mode: **partition "
-                        "replace** by posted day.",
-    "financial_event_groups": "No seed equivalent: the settlement periods (listFinancialEventGroups) opened in the "
-                              "last 179 days in the marketplace's currency, Open or Closed, with their totals and "
-                              "fund transfers. Not partitioned. Write mode: **merge** by group id, never turning a "
-                              "Closed group Open again.",
-    "transactions": "No seed equivalent: the same money as Finances 2024-06-19 transactions (listTransactions, "
-                    "by marketplaceId), one row per leaf breakdown (Principal, Tax, Commission...) of each "
-                    "transaction posted on the partition's local day. Write mode: **partition replace** by posted "
-                    "day.",
+    "financial_events": describe(
+        "What the seller kept: one row per money component of each financial event posted on the day.",
+        None,
+        "From listFinancialEvents (Finances v0): each charge, fee, promotion, tax withheld or adjustment of an "
+        "event posted on the partition's local day, signed as Amazon sends it; events of lists this project "
+        "does not flatten are kept raw (component_kind 'other'). Write mode: **partition replace** by posted "
+        "day."),
+    "financial_event_groups": describe(
+        "The settlement periods opened in the last 179 days, Open or Closed, with their totals and transfers.",
+        None,
+        "From listFinancialEventGroups (Finances v0), in the marketplace's currency. Not partitioned. Write "
+        "mode: **merge** by group id, never turning a Closed group Open again."),
+    "transactions": describe(
+        "The seller's transactions, one row per leaf breakdown (principal, tax, commission...) per posted day.",
+        None,
+        "The same money as the financial events, from listTransactions (Finances 2024-06-19, by "
+        "marketplaceId), each transaction posted on the partition's local day. Write mode: **partition "
+        "replace** by posted day."),
 }
 
 
@@ -80,7 +86,8 @@ def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tr
     transaction_checks = checks.get(TRANSACTIONS.name, [])
 
     @dg.asset(check_specs=specs_of(event_checks), **asset_kwargs(entry, FINANCIAL_EVENTS.name, FAMILY, ROLLING,
-                                                                  DESCRIPTIONS["financial_events"]))
+                                                                  DESCRIPTIONS["financial_events"],
+                                                                  table=FINANCIAL_EVENTS))
     @fail_fast(entry)
     def financial_events(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)
@@ -104,7 +111,7 @@ def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tr
 
     @dg.asset(check_specs=specs_of(group_checks),
               **asset_kwargs(entry, FINANCIAL_EVENT_GROUPS.name, FAMILY, UNPARTITIONED,
-                             DESCRIPTIONS["financial_event_groups"]))
+                             DESCRIPTIONS["financial_event_groups"], table=FINANCIAL_EVENT_GROUPS))
     @fail_fast(entry)
     def financial_event_groups(context: dg.AssetExecutionContext
                                ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -118,7 +125,8 @@ def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tr
         yield from materialized_then_checked(context, result, group_checks)
 
     @dg.asset(check_specs=specs_of(transaction_checks), **asset_kwargs(entry, TRANSACTIONS.name, FAMILY, ROLLING,
-                                                                        DESCRIPTIONS["transactions"]))
+                                                                        DESCRIPTIONS["transactions"],
+                                                                        table=TRANSACTIONS))
     @fail_fast(entry)
     def transactions(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         start, end = utc_window(context)

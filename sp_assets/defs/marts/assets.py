@@ -27,14 +27,27 @@ rate for every day (``fx_rate``), roll-up equal to its SKU rows, settlement diff
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any
 
 import dagster as dg
 
 from sp_assets.defs.checks import TableCheck, materialized_then_checked, specs_of
-from sp_assets.defs.common import RETRY, preview, warehouse_of
+from sp_assets.defs.common import (
+    DOMAIN_TAG,
+    LOCAL_KINDS,
+    PARTITION_REPLACE,
+    RETRY,
+    TABLE_REPLACE,
+    code_version,
+    column_schema,
+    describe,
+    per_partition,
+    preview,
+    timestamp,
+    warehouse_of,
+)
 from sp_assets.defs.config import ProjectConfig
 from sp_assets.defs.resources import data_source
 from sp_assets.lib.marts import FX_RATES, MARTS_SCHEMA, MODELS, MartError, Model, Source, build, load_fx_rates
@@ -43,6 +56,20 @@ from sp_assets.lib.tablespec import TableSpec
 from sp_assets.lib.warehouse import Warehouse
 
 GROUP = "marts"
+DOMAIN = "marts"  # the UI's domain filter (``sp_assets/domain``): the modelled layer over every marketplace
+# What each mart's table holds, as the first line of its description (plain text: the catalog list shows it).
+HOLDS: dict[str, str] = {
+    FX_RATES.name: "Exchange rates to the reporting currency, each holding from its date until the currency's next.",
+    "sku_daily_profit": "Units, sales, fees, refunds and net proceeds per marketplace, SKU and local day, in the "
+                        "marketplace's and the reporting currency.",
+    "marketplace_daily": "Net proceeds per marketplace and day: the SKU daily profit summed over SKUs, in both "
+                         "currencies.",
+    "inventory_cover": "FBA stock per marketplace, SKU and snapshot day, with the demand of the last 7 and 30 days "
+                       "and days of cover.",
+    "returns": "Units sold and returned per marketplace, SKU and month, with the return rate and top reasons.",
+    "settlement_reconciliation": "Each settlement's report total against the sum of its financial events, and the "
+                                 "difference.",
+}
 AUTOMATION_SENSOR = "marts_automation"
 # Which raw table each input is: a fixed asset name, or the table a marketplace configures for a report type.
 INPUT_TABLES: dict[str, str] = {
@@ -167,12 +194,6 @@ CHECKS: dict[str, list[TableCheck]] = {
 
 
 # ---------------------------------------------------------------------------------------------- assets
-def column_schema(spec: TableSpec) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description,
-                                                  constraints=dg.TableColumnConstraints(nullable=c.nullable))
-                                   for c in spec.columns])
-
-
 def _automation(ignored: Sequence[dg.AssetKey]) -> dg.AutomationCondition:
     """Rebuild the partitions whose upstream was materialized since last handled, once none is running.
 
@@ -210,14 +231,32 @@ def _deps(model: Model, wiring: _Wiring) -> list[dg.AssetDep]:
     return deps
 
 
+def _owners(config: ProjectConfig) -> list[str]:
+    """A mart spans every marketplace, so every marketplace's owners own it (in configuration order)."""
+    return list(dict.fromkeys(owner for entry in config.marketplaces for owner in entry.owners))
+
+
+def _spec_kwargs(config: ProjectConfig, spec: TableSpec, description: str) -> dict[str, Any]:
+    """What a mart *is*, as ``common.asset_spec_kwargs`` says it for a marketplace's asset: group, kinds
+    (DuckDB and Python, no ``amazon``: a mart reads DuckDB alone), owners, domain tag, table name, column
+    schema and the code version derived from it. No refresh tag: the schedules must not select a mart
+    (its automation condition refreshes it)."""
+    schema = column_schema(spec)
+    return dict(key=mart_key(spec.name), group_name=GROUP, kinds=set(LOCAL_KINDS), owners=_owners(config),
+                tags={DOMAIN_TAG: DOMAIN}, description=description, code_version=code_version(schema),
+                metadata={"dagster/column_schema": schema, "dagster/table_name": f"{MARTS_SCHEMA}.{spec.name}"})
+
+
 def _description(model: Model, wiring: _Wiring) -> str:
-    """Grain and sources (the spec's), what it replaces (nothing: the seed has no modelled layer), its write."""
+    """What it holds, what it replaces (nothing: Domo has no modelled layer), grain and sources (the
+    spec's), the asset it is derived from, its write mode."""
     wired = [source.table for name in model.inputs for source in wiring.sources.get(name, ())]
     first = (wired or list(model.marts) or list(model.inputs))[0]
-    mode = ("partition replace (the partition's days, in one transaction)" if model.day_column
-            else "table replace (every row, in one transaction)")
-    return (f"{model.spec.description} New, no seed equivalent: derived from `{first}` and the other inputs in its "
-            f"lineage, by the SQL in sp_assets/lib/marts/models/{model.name}.sql. Write mode: **{mode}**.")
+    mode = (f"{PARTITION_REPLACE} (the partition's days, in one transaction)" if model.day_column
+            else f"{TABLE_REPLACE} (every row, in one transaction)")
+    return describe(HOLDS[model.name], None,
+                    f"{model.spec.description} Derived from `{first}` and the other inputs in its lineage, by the "
+                    f"SQL in sp_assets/lib/marts/models/{model.name}.sql. Write mode: **{mode}**.")
 
 
 def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
@@ -225,18 +264,16 @@ def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
     daily = model.day_column is not None
     config = wiring.config
 
+    spec_kwargs = _spec_kwargs(config, model.spec, _description(model, wiring))
+    spec_kwargs["metadata"]["grain"] = ", ".join(model.spec.primary_key)
+
     @dg.asset(
-        key=mart_key(model.name),
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
-        description=_description(model, wiring),
+        **spec_kwargs,
         deps=_deps(model, wiring),
         partitions_def=wiring.partitions if daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
         check_specs=specs_of(checks),
         automation_condition=_automation([mart_key(FX_RATES.name)] if FX_RATES.name in model.marts else []),
-        metadata={"dagster/column_schema": column_schema(model.spec),
-                  "dagster/table_name": f"{MARTS_SCHEMA}.{model.name}", "grain": ", ".join(model.spec.primary_key)},
         retry_policy=RETRY,
         required_resource_keys={"warehouse"},
     )
@@ -252,39 +289,57 @@ def _mart_asset(model: Model, wiring: _Wiring) -> dg.AssetsDefinition:
                            start=start, end=end)
         except MartError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
-        where = "" if start is None else f" where {model.day_column} >= '{start}' and {model.day_column} < '{end}'"
-        sample = warehouse.query(f"select * from {MARTS_SCHEMA}.{model.name}{where} limit 5")
+        table = f"{MARTS_SCHEMA}.{model.name}"
         metadata: dict[str, Any] = {
             "dagster/row_count": result.rows, "rows_replaced": result.deleted,
             "inputs": dg.MetadataValue.json(result.sources), "reporting_currency": config.reporting_currency,
-            "source": data_source(), "preview": preview(sample),
-            **({"days": f"[{start}, {end})"} if start else {}),
+            "source": data_source(), "write_mode": PARTITION_REPLACE if daily else TABLE_REPLACE,
         }
+        if start is None or end is None or model.day_column is None:
+            metadata["preview"] = preview(warehouse.query(f"select * from {table} limit 5"))
+            yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
+            return
+        day = model.day_column
+        where = f"where {day} >= '{start}' and {day} < '{end}'"
+        # the first rows of each day (a preview per partition) and what each day holds after the build
+        sample = warehouse.query(f"select * from {table} {where} qualify row_number() over (partition by {day}) <= 5 "
+                                 f"order by {day}")
+        rows = {found: int(count) for found, count in warehouse.query(
+            f"select {day}, count(*) from {table} {where} group by 1").rows()}
+        metadata.update(preview=preview(sample), days=f"[{start}, {end})",
+                        window_start_utc=timestamp(datetime.combine(start, time(), UTC)),
+                        window_end_utc=timestamp(datetime.combine(end, time(), UTC)))
+        metadata = per_partition(context, context.asset_key, metadata, rows=rows, frame=sample,
+                                 partition_column=day)
         yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), checks)
 
     return mart
 
 
 def _fx_asset(config: ProjectConfig) -> dg.AssetsDefinition:
+    description = describe(HOLDS[FX_RATES.name], None,
+                           f"{FX_RATES.description} Loaded from the user's fx_rates CSV "
+                           f"({config.fx_rates or 'none configured: no rates'}), reporting currency "
+                           f"{config.reporting_currency}. Write mode: **{TABLE_REPLACE}**.")
+
     @dg.asset(
-        key=mart_key(FX_RATES.name), group_name=GROUP, kinds={"duckdb", "csv"},
-        description=f"{FX_RATES.description} New, no seed equivalent: loaded from the user's fx_rates CSV "
-                    f"({config.fx_rates or 'none configured: no rates'}), reporting currency "
-                    f"{config.reporting_currency}. Write mode: **table replace**.",
+        **_spec_kwargs(config, FX_RATES, description),
         check_specs=specs_of(FX_CHECKS),
         # loaded while missing (a new warehouse), not again after a failed load (fix the CSV, then materialize)
         automation_condition=(dg.AutomationCondition.missing() & ~dg.AutomationCondition.in_progress()
                               & ~dg.AutomationCondition.execution_failed()).with_label("missing"),
-        metadata={"dagster/column_schema": column_schema(FX_RATES), "dagster/table_name": f"{MARTS_SCHEMA}.fx_rates"},
         required_resource_keys={"warehouse"},
     )
     def fx_rates(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        warehouse = warehouse_of(context)
         try:
-            rows = load_fx_rates(warehouse_of(context), config.fx_rates)
+            rows = load_fx_rates(warehouse, config.fx_rates)
         except MartError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
+        sample = warehouse.query(f"select * from {MARTS_SCHEMA}.{FX_RATES.name} limit 5")
         metadata: dict[str, Any] = {"dagster/row_count": rows, "file": str(config.fx_rates or ""),
-                                    "reporting_currency": config.reporting_currency}
+                                    "reporting_currency": config.reporting_currency, "write_mode": TABLE_REPLACE,
+                                    "preview": preview(sample)}
         materialized: dg.MaterializeResult = dg.MaterializeResult(metadata=metadata)
         yield from materialized_then_checked(context, materialized, FX_CHECKS)
 

@@ -133,7 +133,7 @@ def _description(config: ReportConfig, row: ReportType) -> str:
                else f" JSON: each element of {row.json_rows} is a row, flattened." if row.json_rows
                else " XML: streamed, each record flattened into a row." if row.fmt == catalog.XML else "")
     return describe(holds, REPLACED, (
-        f"Report type `{config.report_type}`, window: {window}.{options}{reading} Write "
+        f"Report type `{config.report_type}` (createReport), window: {window}.{options}{reading} Write "
         f"mode: **partition replace** by partition_date; CANCELLED (no data) writes the {period} empty."))
 
 
@@ -208,7 +208,10 @@ def _load_failure(entry: MarketplaceConfig, config: ReportConfig, report_id: str
 def _asset_kwargs(entry: MarketplaceConfig, config: ReportConfig, row: ReportType) -> dict[str, Any]:
     """Daily asset arguments; a monthly type gets monthly partitions (and is outside the daily schedule's jobs)."""
     refresh = SNAPSHOT if row.is_snapshot else MONTHLY_REFRESH if row.window == MONTHLY else ROLLING
-    kwargs = asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row), schema=runner.report_schema(row))
+    # A JSON report's columns are its flattening spec's; a flat file's and an XML's the catalog's header.
+    table = json_report_spec(config.table, row) if is_json_table(row) else None
+    kwargs = asset_kwargs(entry, config.table, FAMILY, refresh, _description(config, row), table=table,
+                          schema=None if table is not None else runner.report_schema(row))
     if row.window == MONTHLY:
         kwargs["partitions_def"] = monthly_partitions(entry)
     return kwargs
@@ -398,12 +401,16 @@ def build_json_report_asset(entry: MarketplaceConfig, config: ReportConfig,
         finally:
             runner.cleanup(results)
         start, end = utc_window(context)
-        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=run_metadata(
+        metadata = run_metadata(
             rows=frame.height, start=start, end=end, api=api_since(client, before), frame=frame,
-            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode="partition replace",
+            table=f"{entry.code}.{config.table}", report_type=config.report_type, write_mode=PARTITION_REPLACE,
             **snapshot_metadata(context),
             write=dg.MetadataValue.json(write.as_metadata()), **runner.report_metadata(results, rows),
-        )), table_checks)
+        )
+        # One report per day: every partition of a multi-day run gets its own day's rows, preview and report.
+        metadata = per_partition(context, context.asset_key, metadata, rows=rows, frame=frame,
+                                 partition_column=PARTITION_COLUMN, extra=runner.day_metadata(results))
+        yield from materialized_then_checked(context, dg.MaterializeResult(metadata=metadata), table_checks)
 
     return json_report_asset
 
