@@ -7,14 +7,14 @@
   fails with WARN severity and names the partition it expected. The sensor ``<code>_freshness_checks``
   (running by default, every 10 minutes) evaluates them, so a late day shows in the UI without a run; the
   rolling job evaluates them too, right after its writes.
-* **Row-count anomaly** (``<code>/<asset>:row_count_anomaly``): after a rolling run, the days its write
-  covered (read from the load ledger, named in the metadata) are compared with the trailing median of
-  the 14 days before them. A day with no row while the median is above zero, or one below a quarter or
+* **Row-count anomaly** (``<code>/<asset>:<table>_row_count_anomaly``), in the asset's step after its
+  write like the key checks: the days the write covered (read from the load ledger, named in the
+  metadata) are compared with the trailing median of the 14 days before them. A day with no row while the median is above zero, or one below a quarter or
   above four times the median (with a median of at least 10 rows, so quiet days are not noise), fails
   with WARN severity. Never blocking: an odd day is worth a look, not a stop.
 
-Both are check definitions of their own (one multi-check step per run for the anomalies), not in-step
-checks: freshness is about time passing without a run, and the anomaly compares across partitions.
+Freshness checks are check definitions of their own, evaluated by the sensor and left out of the jobs
+(each job keeps one step per asset op): they are about time passing without a run.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.common import REFRESH_TAG, ROLLING, group_name, warehouse_of
+from sp_assets.defs.checks import TableCheck
+from sp_assets.defs.common import REFRESH_TAG, ROLLING, asset_key, group_name
 from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.lib.naming import qualified_name
 from sp_assets.lib.warehouse import Warehouse
@@ -105,26 +106,15 @@ def judge_days(counts: dict[date, int], checked: list[date]) -> dict:
     return {"odd": odd, "median": median, "rows": {d.isoformat(): counts.get(d, 0) for d in checked}}
 
 
-def build_anomaly_checks(entry: MarketplaceConfig, assets: Sequence[dg.AssetsDefinition]
-                         ) -> list[dg.AssetChecksDefinition]:
-    keys = history_keys(entry, assets)
-    if not keys:
-        return []
-    specs = [dg.AssetCheckSpec(ANOMALY_CHECK, asset=key, blocking=False,
-                               description=f"The days of the latest write of {key.to_user_string()} are not empty "
-                                           f"or far off the median of the {TRAILING_DAYS} days before them "
-                                           f"(WARN; never blocks).")
-             for key in keys]
-
-    @dg.multi_asset_check(specs=specs, name=f"{entry.code}_row_count_anomalies", can_subset=True,
-                          required_resource_keys={"warehouse"})
-    def anomalies(context):  # no annotation: Dagster checks it, and annotations here are strings
-        warehouse = warehouse_of(context)
-        for check_key in context.selected_asset_check_keys:
-            schema, table = check_key.asset_key.path[0], check_key.asset_key.path[-1]
-            yield _evaluate(warehouse, check_key, schema, table)
-
-    return [anomalies]
+def row_count_anomaly(entry: MarketplaceConfig, table: str) -> TableCheck:
+    """``<table>_row_count_anomaly`` (WARN, never blocking), evaluated in the asset's step after its write:
+    the days that write covered (from the load ledger) against the trailing median."""
+    key = asset_key(entry, table)
+    spec = dg.AssetCheckSpec(f"{table}_{ANOMALY_CHECK}", asset=key, blocking=False,
+                             description=f"The days of the latest write of {key.to_user_string()} are not empty or "
+                                         f"far off the median of the {TRAILING_DAYS} days before them (WARN; never "
+                                         f"blocks).")
+    return TableCheck(spec, lambda warehouse: _evaluate(warehouse, spec.key, entry.code, table))
 
 
 def _evaluate(warehouse: Warehouse, check_key: dg.AssetCheckKey, schema: str, table: str) -> dg.AssetCheckResult:

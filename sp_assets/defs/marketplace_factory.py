@@ -22,7 +22,7 @@ from sp_assets.defs.config import ConfigError, MarketplaceConfig, ProjectConfig,
 from sp_assets.defs.data_kiosk.assets import build_data_kiosk_assets, build_data_kiosk_checks
 from sp_assets.defs.fees.assets import build_fees_assets, build_fees_checks
 from sp_assets.defs.finances.assets import build_finances_assets, build_finances_checks
-from sp_assets.defs.freshness import build_anomaly_checks, build_freshness_checks, build_freshness_sensor
+from sp_assets.defs.freshness import build_freshness_checks, build_freshness_sensor
 from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
 from sp_assets.defs.marts.assets import build_marts
 from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
@@ -57,9 +57,9 @@ def marketplace_definitions(entry: MarketplaceConfig) -> dg.Definitions:
     """Every asset, check, job and schedule of one marketplace (no resources: those are per project)."""
     assets = [a for build_assets, _ in DOMAINS for a in build_assets(entry)]
     checks = [c for _, build_checks in DOMAINS for c in build_checks(entry)]
-    freshness = build_freshness_checks(entry, assets)
-    checks += [*freshness, *build_anomaly_checks(entry, assets)]
-    jobs, schedules = build_schedules(entry, assets)
+    freshness = build_freshness_checks(entry, assets)  # evaluated by their sensor, not in the jobs
+    checks += freshness
+    jobs, schedules = build_schedules(entry, assets, exclude_checks=[k for c in freshness for k in c.check_keys])
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules,
                           sensors=[*build_sensors(entry), *build_freshness_sensor(entry, freshness)])
 

@@ -52,10 +52,13 @@ JOB_DESCRIPTIONS = {
 }
 
 
-def build_refresh_jobs(entry: MarketplaceConfig) -> list:
-    """The three jobs every schedule of a marketplace requests: rolling, snapshot and unpartitioned assets."""
+def build_refresh_jobs(entry: MarketplaceConfig, exclude_checks: Sequence[dg.AssetCheckKey] = ()) -> list:
+    """The three jobs every schedule of a marketplace requests: rolling, snapshot and unpartitioned assets
+    (without ``exclude_checks``)."""
     group = dg.AssetSelection.groups(group_name(entry))
-    return [dg.define_asset_job(job_name(entry, refresh), selection=group & dg.AssetSelection.tag(REFRESH_TAG, refresh),
+    excluded = dg.AssetSelection.checks(*exclude_checks)
+    return [dg.define_asset_job(job_name(entry, refresh),
+                                selection=(group & dg.AssetSelection.tag(REFRESH_TAG, refresh)) - excluded,
                                 description=f"{entry.code}: {what}")
             for refresh, what in JOB_DESCRIPTIONS.items()]
 
@@ -164,16 +167,18 @@ def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
     return [job], [schedule]
 
 
-def build_schedules(entry: MarketplaceConfig, assets: Sequence[dg.AssetsDefinition] = ()) -> tuple[list, list]:
+def build_schedules(entry: MarketplaceConfig, assets: Sequence[dg.AssetsDefinition] = (),
+                    exclude_checks: Sequence[dg.AssetCheckKey] = ()) -> tuple[list, list]:
     """Every job and schedule of one marketplace: the configured ones (``daily`` unless disabled, any
     other in ``schedules``) and, when it has monthly reports, the monthly.
 
-    ``assets`` are the marketplace's assets, which a schedule listing ``assets`` selects from.
+    ``assets`` are the marketplace's assets, which a schedule listing ``assets`` selects from;
+    ``exclude_checks`` are checks no job runs (the freshness checks: their sensor evaluates them).
     """
     refresh_of = refresh_kinds(assets)
     schedules = [build_configured_schedule(entry, schedule, refresh_of) for schedule in entry.schedules]
     monthly_jobs, monthly = build_monthly_schedule(entry)
-    return build_refresh_jobs(entry) + monthly_jobs, [*schedules, *monthly]
+    return build_refresh_jobs(entry, exclude_checks) + monthly_jobs, [*schedules, *monthly]
 
 
 def build_sensors(entry: MarketplaceConfig) -> list[dg.SensorDefinition]:

@@ -9,7 +9,6 @@ import dagster as dg
 
 from sp_assets.defs.freshness import (
     ANOMALY_CHECK,
-    build_anomaly_checks,
     build_freshness_checks,
     freshness_hour,
     history_keys,
@@ -49,8 +48,13 @@ def test_every_history_asset_has_both_checks_and_the_sensor_runs_by_default() ->
     assert not {"us/my_prices", "us/merchant_listings"} & {k.to_user_string() for k in history}, "snapshots"
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     for key in history:
-        assert (key.to_user_string(), ANOMALY_CHECK) in checks
-        assert any(name.startswith("freshness_check") and asset == key.to_user_string() for asset, name in checks)
+        assert any(name == "freshness_check" and asset == key.to_user_string() for asset, name in checks)
+    for table in ("orders", "order_items", "financial_events", "all_orders_report", "kiosk_economics"):
+        assert (f"us/{table}", f"{table}_{ANOMALY_CHECK}") in checks, table
+    assert not any(asset == "us/my_prices" and name.endswith(ANOMALY_CHECK) for asset, name in checks)
+    rolling = definitions.get_repository_def().get_job("us_rolling_job")
+    assert not any(name.startswith("freshness_check") for name in rolling.graph.node_dict), \
+        "freshness is the sensor's, not a step of the rolling job"
     sensor = definitions.get_repository_def().get_sensor_def("us_freshness_checks")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert freshness_hour(entry) == entry.schedule_hour + 2
@@ -61,7 +65,6 @@ def test_on_an_instance_loaded_days_pass_and_a_missing_yesterday_fails_naming_it
     entry = config.get("us")
     orders = [a for a in build_orders_assets(entry) if dg.AssetKey(["us", "orders"]) in a.keys]
     freshness = build_freshness_checks(entry, orders)
-    anomalies = build_anomaly_checks(entry, orders)
     today = datetime.now(ZoneInfo(entry.timezone)).date()
     with dg.instance_for_test() as instance:
         missing = asset_env.materialize([*orders, *freshness], config, instance=instance,
@@ -69,11 +72,11 @@ def test_on_an_instance_loaded_days_pass_and_a_missing_yesterday_fails_naming_it
         evaluations = [e.event_specific_data for e in missing.all_events
                        if e.event_type_value == "ASSET_CHECK_EVALUATION"]
         assert evaluations and not any(e.passed for e in evaluations), "nothing loaded: every check fails"
-        loaded = asset_env.materialize([*orders, *anomalies], config, instance=instance,
+        loaded = asset_env.materialize(orders, config, instance=instance,
                                        first=(today - timedelta(days=3)).isoformat(), last=today.isoformat())
         assert loaded.success
         anomaly = [e.event_specific_data for e in loaded.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                   and e.event_specific_data.check_name == ANOMALY_CHECK]
+                   and e.event_specific_data.check_name.endswith(ANOMALY_CHECK)]
         assert anomaly and all(a.passed for a in anomaly), "a sandbox day looks like the days before it"
         partitions = {a.metadata["partitions"].value for a in anomaly}
         assert partitions == {f"{today - timedelta(days=3)}..{today}"}

@@ -33,6 +33,7 @@ from sp_assets.defs.checks import (
 )
 from sp_assets.defs.common import ROLLING, asset_kwargs, describe, fail_fast, sp_client
 from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.freshness import row_count_anomaly
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.rest_support import REPLACE_PARTITION, fetch_staged, write_frame
@@ -145,7 +146,7 @@ def build_data_kiosk_asset(entry: MarketplaceConfig, dataset: dk.Dataset, checks
 def data_kiosk_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
     """The primary-key check of each configured dataset's table, by table name."""
     specs = [dk.DATASETS[key].spec for key in entry.data_kiosk]
-    return {spec.name: [primary_key(entry, spec)] for spec in specs}
+    return {spec.name: [primary_key(entry, spec), row_count_anomaly(entry, spec.name)] for spec in specs}
 
 
 def build_data_kiosk_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:

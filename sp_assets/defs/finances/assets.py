@@ -43,6 +43,7 @@ from sp_assets.defs.common import (
     sql_table,
 )
 from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.freshness import row_count_anomaly
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import MERGE, REPLACE_PARTITION, fetch_staged, utc_now, write_frame
 from sp_assets.lib.finances import (
@@ -164,9 +165,10 @@ def financial_events_currency(entry: MarketplaceConfig) -> TableCheck:
 
 def finances_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
     """The checks of each finances table, by table name."""
-    return {FINANCIAL_EVENTS.name: [primary_key(entry, FINANCIAL_EVENTS), financial_events_currency(entry)],
+    return {FINANCIAL_EVENTS.name: [primary_key(entry, FINANCIAL_EVENTS), financial_events_currency(entry),
+                                    row_count_anomaly(entry, FINANCIAL_EVENTS.name)],
             FINANCIAL_EVENT_GROUPS.name: [primary_key(entry, FINANCIAL_EVENT_GROUPS)],
-            TRANSACTIONS.name: [primary_key(entry, TRANSACTIONS)]}
+            TRANSACTIONS.name: [primary_key(entry, TRANSACTIONS), row_count_anomaly(entry, TRANSACTIONS.name)]}
 
 
 def build_finances_checks(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetChecksDefinition]:

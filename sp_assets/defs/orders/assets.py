@@ -65,6 +65,7 @@ from sp_assets.defs.common import (
     warehouse_of,
 )
 from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.freshness import row_count_anomaly
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.reports import runner
 from sp_assets.defs.rest_support import FetchStage
@@ -376,8 +377,9 @@ def items_reference_orders(entry: MarketplaceConfig, items_table: str, orders_ta
 def orders_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
     """The checks of each order table, by table name."""
     return {
-        "orders": [primary_key(entry, ORDERS)],
-        "order_items": [primary_key(entry, ORDER_ITEMS), items_reference_orders(entry, "order_items", "orders")],
+        "orders": [primary_key(entry, ORDERS), row_count_anomaly(entry, "orders")],
+        "order_items": [primary_key(entry, ORDER_ITEMS), items_reference_orders(entry, "order_items", "orders"),
+                        row_count_anomaly(entry, "order_items")],
         "orders_upsert": [primary_key(entry, ORDERS_UPSERT)],
         "order_items_upsert": [primary_key(entry, ORDER_ITEMS_UPSERT),
                                items_reference_orders(entry, "order_items_upsert", "orders_upsert")],

@@ -17,6 +17,7 @@ import dagster as dg
 from sp_assets.defs.checks import ChecksByTable, TableCheck, separate_steps
 from sp_assets.defs.common import asset_key
 from sp_assets.defs.config import MarketplaceConfig
+from sp_assets.defs.freshness import row_count_anomaly
 from sp_assets.lib.naming import qualified_name, quote_identifier
 from sp_assets.lib.reports import catalog
 from sp_assets.lib.reports.tables import SALES_AND_TRAFFIC_KEYS, sales_and_traffic_table
@@ -65,9 +66,11 @@ def report_table_checks(entry: MarketplaceConfig) -> ChecksByTable:
             for by in config.by or row.by:
                 key, required = SALES_AND_TRAFFIC_KEYS[by]
                 table = sales_and_traffic_table(config.table, by)
-                checks[table] = [report_key(entry, table, key, required)]
+                checks[table] = [report_key(entry, table, key, required), row_count_anomaly(entry, table)]
         elif row.key:
             checks[config.table] = [report_key(entry, config.table, row.key, row.required, row.key_severity)]
+            if row.window in (catalog.EVENT, catalog.CALENDAR):  # daily history: compare the days
+                checks[config.table].append(row_count_anomaly(entry, config.table))
     return checks
 
 
