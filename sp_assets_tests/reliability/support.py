@@ -44,8 +44,10 @@ ZERO_DELAYS = {"report_queue_seconds": 0, "report_processing_seconds": 0,
 #   fetched_at           when a REST page was fetched (fulfillment and inbound shipments)
 #   load_id, written_at  the warehouse's load ledger (_sp_assets.loads): id and moment of each write
 #   note                 the load ledger's free text, which names the report id
+#   query_id             Amazon's id of the Data Kiosk query a row came from (like report_id)
+#   version              financial_event_groups' merge version: the status rank and fetched_at
 RUN_SPECIFIC = frozenset({"report_id", "report_created_time", "snapshot_time", "fetched_at", "load_id", "written_at",
-                          "note"})
+                          "note", "query_id", "version"})
 
 
 def frozen_sandbox(moment: datetime, *, seed: int = SEED, faults: str = "", orders_per_day: int = ORDERS_PER_DAY,

@@ -155,7 +155,7 @@ def test_every_asset_under_faults_ends_identical_to_the_fault_free_run(tmp_path:
     assert counts["us.orders"] > 0 and counts["us.all_orders_report"] > 0 and counts["us.my_prices"] > 0
     assert counts["us.catalog_matches"] > 0 and counts["us.sales_and_traffic_by_asin"] > 0
     assert set(support.RUN_SPECIFIC) == {"report_id", "report_created_time", "snapshot_time", "fetched_at",
-                                         "load_id", "written_at", "note"}
+                                         "load_id", "written_at", "note", "query_id", "version"}
 
 
 @pytest.mark.long
