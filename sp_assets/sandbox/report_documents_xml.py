@@ -19,7 +19,14 @@ from typing import TextIO
 from xml.sax.saxutils import escape, quoteattr
 
 from sp_assets.lib.reports import catalog
-from sp_assets.sandbox.report_documents import DocumentSpec, all_orders_row, orders_by_order_date
+from sp_assets.sandbox.report_documents import (
+    DocumentSpec,
+    all_orders_row,
+    item_fees,
+    money,
+    orders_by_order_date,
+    report_time,
+)
 from sp_assets.sandbox.seller import SyntheticSeller
 
 XmlGenerator = Callable[[SyntheticSeller, DocumentSpec, TextIO], int]
@@ -103,7 +110,50 @@ def write_xml_orders(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -
     return rows
 
 
+def write_order_report(seller: SyntheticSeller, spec: DocumentSpec, out: TextIO) -> int:
+    """The scheduled order report: one ``OrderReport`` per priced order of the window, an ``Item`` per line
+    with its price components and Amazon's commission (the settlement's fee rule)."""
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n<AmazonEnvelope><Header><DocumentVersion>1.01'
+              "</DocumentVersion></Header><MessageType>OrderReport</MessageType>\n")
+    rows = 0
+    message = 0
+    for order in orders_by_order_date(seller, spec):
+        if not order.has_prices:
+            continue  # Amazon lists an order in this report once it is payable
+        message += 1
+        parts = [f"<Message><MessageID>{message}</MessageID><OrderReport>",
+                 _element("AmazonOrderID", order.amazon_order_id),
+                 _element("OrderDate", report_time(order.purchase_date)),
+                 _element("OrderPostedDate", report_time(order.purchase_date)),
+                 "<FulfillmentData>", _element("FulfillmentMethod", "Ship"),
+                 _element("FulfillmentServiceLevel", order.ship_service_level), "<Address>",
+                 _element("City", " ".join(order.ship_city.split())),
+                 _element("StateOrRegion", " ".join(order.ship_state.split())),
+                 _element("PostalCode", order.ship_postal_code), _element("CountryCode", order.ship_country),
+                 "</Address></FulfillmentData>", _element("IsBusinessOrder", "true" if order.is_business_order
+                                                           else "false")]
+        for item in order.items:
+            cur = item.currency
+            components = "".join(
+                f"<Component><Type>{kind}</Type><Amount currency={quoteattr(cur)}>{money(value, cur)}</Amount>"
+                f"</Component>"
+                for kind, value in (("Principal", item.item_price), ("Tax", item.item_tax),
+                                    ("Shipping", item.shipping_price), ("ShippingTax", item.shipping_tax)))
+            fees = "".join(f"<Fee><Type>{kind}</Type><Amount currency={quoteattr(cur)}>{money(value, cur)}</Amount>"
+                           f"</Fee>" for kind, value in item_fees(item.item_price, item.unit_price, item.quantity,
+                                                                  order.fulfillment_channel, cur)
+                           if kind == "Commission")
+            parts += ["<Item>", _element("AmazonOrderItemCode", item.order_item_id), _element("SKU", item.sku),
+                      _element("Title", item.title), _element("Quantity", str(item.quantity)),
+                      f"<ItemPrice>{components}</ItemPrice><ItemFees>{fees}</ItemFees></Item>"]
+            rows += 1
+        out.write("".join(parts) + "</OrderReport></Message>\n")
+    out.write("</AmazonEnvelope>\n")
+    return rows
+
+
 XML_GENERATORS: dict[str, XmlGenerator] = {
     catalog.XML_BROWSE_TREE: write_browse_tree,
     catalog.XML_ALL_ORDERS_BY_ORDER_DATE: write_xml_orders,
+    catalog.ORDER_REPORT_SHIPPING: write_order_report,
 }

@@ -21,11 +21,13 @@ from sp_assets.lib.reports.xml_documents import XmlDocumentError, xml_to_flat_fi
 from .conftest import AssetEnv, make_config, past_day
 
 BROWSE, XML_ORDERS = catalog.XML_BROWSE_TREE, catalog.XML_ALL_ORDERS_BY_ORDER_DATE
+ORDER_REPORT = catalog.ORDER_REPORT_SHIPPING
 
 
 def _config():
     return make_config({"us": {"reports": [
         {"type": BROWSE, "table": "browse_tree"},
+        {"type": ORDER_REPORT},
         {"type": XML_ORDERS, "table": "xml_orders"},
         {"type": catalog.ALL_ORDERS_BY_ORDER_DATE, "table": "all_orders_report", "quote_char": "none"}]}},
         reports=[])
@@ -98,3 +100,23 @@ def test_malformed_xml_is_a_document_error(tmp_path: Path) -> None:
     source.write_text("<Result><Node><browseNodeId>1</browseNodeId></Result>", encoding="utf-8")
     with pytest.raises(XmlDocumentError, match="not well-formed"):
         xml_to_flat_file(BROWSE, source, tmp_path / "bad.tsv")
+
+
+def test_the_scheduled_order_report_lands_one_row_per_item_with_its_commission(asset_env: AssetEnv) -> None:
+    config = _config()
+    entry = config.get("us")
+    day = past_day(12)
+    result = asset_env.materialize(_assets(entry, "order_report_shipping", "all_orders_report"), config,
+                                   partition_key=day.isoformat())
+    assert result.success
+    wh = asset_env.warehouse
+    columns = wh.columns("us", "order_report_shipping")
+    assert (columns["order_date"], columns["item_price"], columns["commission_fee"], columns["quantity"]) == (
+        "TIMESTAMP WITH TIME ZONE", "DECIMAL(18,2)", "DECIMAL(18,2)", "BIGINT")
+    rows = wh.query("select amazon_order_id, sku, quantity, item_price, commission_fee "
+                    "from us.order_report_shipping").rows()
+    flat = {(r[0], r[1]): (r[2], r[3]) for r in wh.query(
+        "select amazon_order_id, sku, quantity, item_price from us.all_orders_report where item_price is not null"
+    ).rows()}
+    assert len(rows) > 20 and {(r[0], r[1]): (r[2], r[3]) for r in rows} == flat, "the priced lines, as the flat file"
+    assert all(r[4] == (-r[3] * Decimal("0.15")).quantize(Decimal("0.01")) for r in rows), "15% Commission"

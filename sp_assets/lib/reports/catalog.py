@@ -179,6 +179,7 @@ LEDGER_SUMMARY = "GET_LEDGER_SUMMARY_VIEW_DATA"
 STORAGE_FEES = "GET_FBA_STORAGE_FEE_CHARGES_DATA"
 XML_BROWSE_TREE = "GET_XML_BROWSE_TREE_DATA"
 XML_ALL_ORDERS_BY_ORDER_DATE = "GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
+ORDER_REPORT_SHIPPING = "GET_ORDER_REPORT_DATA_SHIPPING"
 
 # Option values Amazon documents for every type that takes the option (checked where a row does not
 # list the option itself).
@@ -325,6 +326,12 @@ _XML_ORDERS_COLUMNS = (
     "is-business-order", "asin", "sku", "item-status", "product-name", "quantity", "currency", "item-price",
     "item-tax", "shipping-price", "shipping-tax", "promotion-ids", "item-promotion-discount",
     "ship-promotion-discount")
+# The scheduled order report (XML despite its name): one row per Item of each OrderReport.
+_ORDER_REPORT_COLUMNS = (
+    "amazon-order-id", "order-date", "order-posted-date", "fulfillment-method", "ship-service-level", "ship-city",
+    "ship-state", "ship-postal-code", "ship-country", "is-business-order", "order-item-id", "sku",
+    "product-name", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
+    "commission-fee")
 _LEDGER_TYPES = {name: INT for name in (
     "starting_warehouse_balance", "in_transit_between_warehouses", "receipts", "customer_shipments",
     "customer_returns", "vendor_returns", "warehouse_transfer_in_out", "found", "lost", "damaged", "disposed",
@@ -660,6 +667,13 @@ _DESCRIBED: tuple[ReportType, ...] = (
                required=("amazon_order_id",), key_severity="warn",
                column_types={**_ORDER_TYPES, "is_business_order": "BOOLEAN"}, columns=_XML_ORDERS_COLUMNS,
                table="xml_orders"),
+    # the scheduled order report is XML despite its name (its flat file is GET_FLAT_FILE_ORDER_REPORT_...)
+    ReportType(ORDER_REPORT_SHIPPING, fmt=XML, charset=UTF8, key=("amazon_order_id", "order_item_id"),
+               required=("amazon_order_id", "order_item_id"),
+               column_types={"order_date": TIMESTAMP, "order_posted_date": TIMESTAMP, "quantity": INT,
+                             "is_business_order": "BOOLEAN", **{name: MONEY for name in (
+                                 "item_price", "item_tax", "shipping_price", "shipping_tax", "commission_fee")}},
+               columns=_ORDER_REPORT_COLUMNS, table="order_report_shipping"),
     # JSON reports of issue 14 (schemas: report-schemas/accountHealthReport-2020-11-18.json and
     # sellingPartner{SearchTerms,MarketBasketAnalysis,RepeatPurchase}Report.json), each loaded into one table
     # from its ``json_rows`` array. Brand Analytics takes a reportPeriod; for WEEK, MONTH and QUARTER Amazon
@@ -790,9 +804,7 @@ _PLAIN: tuple[ReportType, ...] = (
     # XML, CSV and PDF documents (refused at configuration load)
     *_plain(("GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
              "GET_XML_RETURNS_DATA_BY_RETURN_DATE", "GET_XML_MFN_PRIME_RETURNS_REPORT",
-             "GET_XML_MFN_SKU_RETURN_ATTRIBUTES_REPORT", "GET_XML_VAT_INVOICE_DATA_REPORT",
-             # the scheduled order report is XML despite its name (its flat file is GET_FLAT_FILE_ORDER_REPORT_...)
-             "GET_ORDER_REPORT_DATA_SHIPPING"), fmt=XML),
+             "GET_XML_MFN_SKU_RETURN_ATTRIBUTES_REPORT", "GET_XML_VAT_INVOICE_DATA_REPORT"), fmt=XML),
     ReportType("GET_CSV_MFN_PRIME_RETURNS_REPORT", fmt=CSV),
     ReportType("GET_EASYSHIP_DOCUMENTS", fmt=PDF),
     # flat files whose window is the partition's day

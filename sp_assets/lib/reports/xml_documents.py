@@ -109,6 +109,30 @@ def order_rows(order: ET.Element) -> list[list[str]]:
     return rows
 
 
+def order_report_rows(report: ET.Element) -> list[list[str]]:
+    """One ``OrderReport`` (the scheduled order report): a row per ``Item``, the order's fields repeated."""
+    fulfillment = child(report, "FulfillmentData")
+    address = child(fulfillment, "Address") if fulfillment is not None else None
+    head = [text_at(report, "AmazonOrderID"), text_at(report, "OrderDate"), text_at(report, "OrderPostedDate"),
+            text_at(fulfillment, "FulfillmentMethod") if fulfillment is not None else "",
+            text_at(fulfillment, "FulfillmentServiceLevel") if fulfillment is not None else "",
+            text_at(address, "City") if address is not None else "",
+            text_at(address, "StateOrRegion") if address is not None else "",
+            text_at(address, "PostalCode") if address is not None else "",
+            text_at(address, "CountryCode") if address is not None else "",
+            text_at(report, "IsBusinessOrder")]
+    rows = []
+    for item in children(report, "Item"):
+        prices = _components(child(item, "ItemPrice"))
+        fees = {text_at(fee, "Type"): text_at(fee, "Amount") for fee in children(child(item, "ItemFees"), "Fee")}
+        currency = next((c for _, c in prices.values() if c), "")
+        rows.append([*head, text_at(item, "AmazonOrderItemCode"), text_at(item, "SKU"), text_at(item, "Title"),
+                     text_at(item, "Quantity"), currency, prices.get("Principal", ("", ""))[0],
+                     prices.get("Tax", ("", ""))[0], prices.get("Shipping", ("", ""))[0],
+                     prices.get("ShippingTax", ("", ""))[0], fees.get("Commission", "")])
+    return rows
+
+
 @dataclass(frozen=True)
 class XmlFlattener:
     """The element each record is (by local name) and how it becomes rows of the catalog row's columns."""
@@ -120,6 +144,7 @@ class XmlFlattener:
 FLATTENERS: dict[str, XmlFlattener] = {
     catalog.XML_BROWSE_TREE: XmlFlattener("Node", browse_tree_rows),
     catalog.XML_ALL_ORDERS_BY_ORDER_DATE: XmlFlattener("Order", order_rows),
+    catalog.ORDER_REPORT_SHIPPING: XmlFlattener("OrderReport", order_report_rows),
 }
 
 
