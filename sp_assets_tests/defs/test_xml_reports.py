@@ -111,7 +111,7 @@ def test_the_scheduled_order_report_lands_one_row_per_item_with_its_commission(a
     assert result.success
     wh = asset_env.warehouse
     columns = wh.columns("us", "order_report_shipping")
-    assert (columns["order_date"], columns["item_price"], columns["commission_fee"], columns["quantity"]) == (
+    assert (columns["purchase_date"], columns["item_price"], columns["commission_fee"], columns["quantity"]) == (
         "TIMESTAMP WITH TIME ZONE", "DECIMAL(18,2)", "DECIMAL(18,2)", "BIGINT")
     rows = wh.query("select amazon_order_id, sku, quantity, item_price, commission_fee "
                     "from us.order_report_shipping").rows()

@@ -328,7 +328,7 @@ _XML_ORDERS_COLUMNS = (
     "ship-promotion-discount")
 # The scheduled order report (XML despite its name): one row per Item of each OrderReport.
 _ORDER_REPORT_COLUMNS = (
-    "amazon-order-id", "order-date", "order-posted-date", "fulfillment-method", "ship-service-level", "ship-city",
+    "amazon-order-id", "purchase-date", "order-posted-datetime", "fulfillment-method", "ship-service-level", "ship-city",
     "ship-state", "ship-postal-code", "ship-country", "is-business-order", "order-item-id", "sku",
     "product-name", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
     "commission-fee")
@@ -670,7 +670,7 @@ _DESCRIBED: tuple[ReportType, ...] = (
     # the scheduled order report is XML despite its name (its flat file is GET_FLAT_FILE_ORDER_REPORT_...)
     ReportType(ORDER_REPORT_SHIPPING, fmt=XML, charset=UTF8, key=("amazon_order_id", "order_item_id"),
                required=("amazon_order_id", "order_item_id"),
-               column_types={"order_date": TIMESTAMP, "order_posted_date": TIMESTAMP, "quantity": INT,
+               column_types={"purchase_date": TIMESTAMP, "order_posted_datetime": TIMESTAMP, "quantity": INT,
                              "is_business_order": "BOOLEAN", **{name: MONEY for name in (
                                  "item_price", "item_tax", "shipping_price", "shipping_tax", "commission_fee")}},
                columns=_ORDER_REPORT_COLUMNS, table="order_report_shipping"),
