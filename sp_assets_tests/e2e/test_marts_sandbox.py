@@ -21,7 +21,6 @@ UI's GraphQL leaves exactly those days of the day-grain marts rebuilt, by the ma
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -38,9 +37,6 @@ from sp_assets.defs.resources import WarehouseResource, resource_key, sp_api_res
 from sp_assets.lib.warehouse import Warehouse
 from sp_assets.sandbox import report_documents as docs
 from sp_assets.sandbox.server import SandboxServer
-
-from .stack import POLL_SECONDS, DevStack
-from .test_ui_backfill import launch_backfill, past_days, stack_env, wait_for_backfill
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 pytestmark = pytest.mark.slow
@@ -125,40 +121,5 @@ def test_net_proceeds_of_a_closed_settlement_period_equal_its_settlement_report(
     assert all(difference == 0 for _, difference in closed), closed
 
 
-MART_STATUS = """
-query Marts($keys: [AssetKeyInput!]) {
-  assetNodes(assetKeys: $keys) {
-    assetKey { path }
-    assetPartitionStatuses {
-      __typename
-      ... on TimePartitionStatuses { ranges { status startKey endKey } }
-    }
-  }
-}"""
-MARTS_TIMEOUT = 300.0
-
-
-def materialized_ranges(stack: DevStack, path: list[str]) -> list[dict]:
-    (node,) = stack.graphql(MART_STATUS, {"keys": [{"path": path}]})["assetNodes"]
-    statuses = node["assetPartitionStatuses"]
-    return [r for r in statuses.get("ranges", []) if r["status"] == "MATERIALIZED"]
-
-
-def test_a_raw_backfill_launched_like_the_ui_rebuilds_exactly_those_mart_days(tmp_path: Path) -> None:
-    keys = [day.isoformat() for day in (past_days()[0] - timedelta(days=1), *past_days())]
-    stack = DevStack(tmp_path, stack_env(tmp_path))
-    try:
-        stack.start()
-        backfill = wait_for_backfill(stack, launch_backfill(stack, keys), 300.0)
-        assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, stack.log_tail())
-        deadline = time.monotonic() + MARTS_TIMEOUT
-        while not (ranges := materialized_ranges(stack, ["marts", "inventory_cover"])):
-            assert time.monotonic() < deadline, f"no mart day rebuilt after {MARTS_TIMEOUT:.0f}s\n{stack.log_tail()}"
-            time.sleep(POLL_SECONDS)
-        # exactly the backfilled days: inventory_cover reads us/order_items, which the backfill wrote
-        assert ranges == [{"status": "MATERIALIZED", "startKey": keys[0], "endKey": keys[-1]}]
-        assert materialized_ranges(stack, ["marts", "sku_daily_profit"]) == []  # none of its inputs changed
-    finally:
-        stack.interrupt()
-        stack.wait_stopped(timeout=90)
-        stack.kill_everything()
+# The 3-day raw backfill through the UI's GraphQL that rebuilds exactly those mart days is checked on
+# the same stack as the other backfill assertions: e2e/test_ui_backfill.py (one make dev, one backfill).

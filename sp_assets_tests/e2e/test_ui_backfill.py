@@ -90,6 +90,26 @@ query Snapshots($keys: [AssetKeyInput!]) {
 }"""
 
 
+MART_STATUS = """
+query Marts($keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) {
+    assetKey { path }
+    assetPartitionStatuses {
+      __typename
+      ... on TimePartitionStatuses { ranges { status startKey endKey } }
+    }
+  }
+}"""
+MARTS_TIMEOUT = 300.0
+
+
+def materialized_ranges(stack: DevStack, path: list[str]) -> list[dict]:
+    """The materialized ranges of a partitioned asset, as the UI's partition bar reads them."""
+    (node,) = stack.graphql(MART_STATUS, {"keys": [{"path": path}]})["assetNodes"]
+    statuses = node["assetPartitionStatuses"]
+    return [r for r in statuses.get("ranges", []) if r["status"] == "MATERIALIZED"]
+
+
 def past_days() -> list[date]:
     """Three days old enough that every order of them has its final status (orders stop changing
     about 8 days after purchase), so the sandbox's answer cannot move during the test."""
@@ -218,6 +238,16 @@ def test_a_backfill_launched_like_the_ui_lands_the_sandbox_orders_and_ctrl_c_sto
         for node in snapshots:
             assert not node["isPartitioned"] and node["partitionDefinition"] is None, node
             assert node["partitionKeys"] == [] and node["partitionStats"] is None, node
+
+        # Issue 15: the marts' automation rebuilds exactly the backfilled days (inventory_cover reads
+        # us/order_items, which the backfill wrote) and nothing whose inputs did not change.
+        deadline = time.monotonic() + MARTS_TIMEOUT
+        while not (ranges := materialized_ranges(stack, ["marts", "inventory_cover"])):
+            assert time.monotonic() < deadline, f"no mart day rebuilt after {MARTS_TIMEOUT:.0f}s\n{stack.log_tail()}"
+            time.sleep(POLL_SECONDS)
+        assert ranges == [{"status": "MATERIALIZED", "startKey": keys[0], "endKey": keys[-1]}]
+        assert materialized_ranges(stack, ["marts", "sku_daily_profit"]) == []  # none of its inputs changed
+        timings["marts rebuilt"] = time.monotonic() - started
 
         stack.interrupt()
         assert stack.wait_stopped(timeout=90) == 0, stack.log_tail()
