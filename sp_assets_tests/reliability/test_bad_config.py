@@ -81,8 +81,8 @@ CONFIG_CASES: list[tuple[str, str, str, str]] = [
     ("report-type-lower-case", _yaml("reports: [{type: get_merchant_listings_all_data}]"),
      "marketplaces.us.reports[0].type", "upper case"),
     ("xml-report-type", _yaml("reports: [{type: GET_XML_RETURNS_DATA_BY_RETURN_DATE}]"),
-     "marketplaces.us.reports[0].type", "the XML types GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL, "
-     "GET_XML_BROWSE_TREE_DATA"),
+     "marketplaces.us.reports[0].type", "the XML types GET_ORDER_REPORT_DATA_SHIPPING, "
+     "GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL, GET_XML_BROWSE_TREE_DATA"),
     ("unreadable-json-report-type", _yaml("reports: [{type: GET_VENDOR_SALES_REPORT}]"),
      "marketplaces.us.reports[0].type", "allowed: report types with a tab-separated flat file, or "
                                         "GET_SALES_AND_TRAFFIC_REPORT"),
