@@ -105,6 +105,28 @@ def is_deterministic(error: BaseException) -> bool:
     return isinstance(error, dg.Failure) and error.allow_retries is False
 
 
+class ClearFailure(dg.Failure):
+    """A deterministic failure whose message starts with its sentence wherever Dagster shows it.
+
+    Dagster prints a step's error as Python does, ``<module>.<class>: <text>``: for a plain ``dg.Failure``
+    the user first reads ``dagster._core.definitions.events.Failure:``. Python leaves the module out for
+    builtins, so this class presents itself as ``sp_assets``: the UI's error panel, the run log and
+    ``dg launch`` read ``sp_assets: <the sentence>``, like the command line's configuration errors.
+    """
+
+
+ClearFailure.__module__ = "builtins"
+ClearFailure.__qualname__ = "sp_assets"
+
+
+def clear_failure(failure: dg.Failure) -> ClearFailure:
+    """``failure`` as a ``ClearFailure`` (same description, metadata and retry rule)."""
+    if isinstance(failure, ClearFailure):
+        return failure
+    return ClearFailure(description=failure.description, metadata=failure.metadata,
+                        allow_retries=failure.allow_retries)
+
+
 def refuse_run_retry(context: Any, failure: dg.Failure) -> None:
     """Tag the step's run so that its failure does not start a retry run (run retries still apply to
     every other failure: a crash, a 5xx that outlasted the step retries, a lock held too long)."""
@@ -142,9 +164,9 @@ def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
                     yield from fn(*args, **kwargs)
                 except Exception as error:
                     failure = deterministic(error, args, kwargs)
-                    if failure is None or failure is error:
+                    if failure is None:
                         raise
-                    raise failure from None
+                    raise clear_failure(failure).with_traceback(error.__traceback__) from None
 
             body: Any = generator_body
         else:
@@ -154,9 +176,9 @@ def fail_fast(entry: MarketplaceConfig) -> Callable[[_Fn], _Fn]:
                     return fn(*args, **kwargs)
                 except Exception as error:
                     failure = deterministic(error, args, kwargs)
-                    if failure is None or failure is error:
+                    if failure is None:
                         raise
-                    raise failure from None
+                    raise clear_failure(failure).with_traceback(error.__traceback__) from None
 
             body = plain_body
         setattr(body, FAIL_FAST_MARKER, True)
