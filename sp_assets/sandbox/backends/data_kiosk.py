@@ -29,7 +29,6 @@ import base64
 import binascii
 import gzip
 import hashlib
-import hmac
 import json
 import shutil
 import tempfile
@@ -49,6 +48,7 @@ import graphql
 
 from sp_assets.lib.marketplaces import by_id
 from sp_assets.sandbox import report_documents as docs
+from sp_assets.sandbox.backends.presigned import PresignedUrls
 
 if TYPE_CHECKING:
     from sp_assets.sandbox.state import SandboxState
@@ -145,7 +145,7 @@ class DataKioskBackend:
         self._extra = dict(self.config.extra or {})
         self.root = Path(tempfile.mkdtemp(prefix="sp-sandbox-datakiosk-"))
         weakref.finalize(self, shutil.rmtree, str(self.root), True)
-        self._key = hashlib.sha256(f"sp-sandbox-datakiosk:{self.config.seed}".encode()).digest()
+        self.urls = PresignedUrls("sp-sandbox-datakiosk", self.config.seed)
         self._lock = threading.RLock()
         self._queries: dict[str, QueryRecord] = {}
         self._documents: dict[str, tuple[QueryRecord, KioskDocument]] = {}
@@ -300,24 +300,7 @@ class DataKioskBackend:
 
     def document_url(self, base_url: str, document: KioskDocument) -> str:
         ttl = float(self._extra.get("datakiosk_url_ttl_seconds", self.config.scaled_expiry(URL_LIFETIME_SECONDS)))
-        expires = f"{time.time() + ttl:.3f}"
-        return (f"{base_url}/_datakiosk/{document.document_id}?expires={expires}"
-                f"&signature={self._sign(document.document_id, expires)}")
-
-    def _sign(self, document_id: str, expires: str) -> str:
-        return hmac.new(self._key, f"{document_id}|{expires}".encode(), hashlib.sha256).hexdigest()
-
-    def check_download(self, document_id: str, expires: str, signature: str) -> str | None:
-        """None when the presigned URL is valid, else the S3-style error code explaining why not."""
-        if not expires or not signature:
-            return "AccessDenied"
-        if not hmac.compare_digest(self._sign(document_id, expires), signature):
-            return "SignatureDoesNotMatch"
-        try:
-            deadline = float(expires)
-        except ValueError:
-            return "AccessDenied"
-        return "ExpiredToken" if time.time() > deadline else None
+        return f"{base_url}/_datakiosk/{document.document_id}?{self.urls.query(document.document_id, time.time() + ttl)}"
 
     def document_file(self, document_id: str) -> tuple[Path, KioskDocument] | None:
         with self._lock:

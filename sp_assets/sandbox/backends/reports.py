@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sp_assets.lib.marketplaces import MARKETPLACES, by_id, in_region
 from sp_assets.lib.reports import catalog
 from sp_assets.sandbox import report_documents as docs
+from sp_assets.sandbox.backends.presigned import PresignedUrls
 
 if TYPE_CHECKING:
     from sp_assets.sandbox.state import SandboxState
@@ -175,7 +175,7 @@ class ReportsBackend:
         self.documents_dir = self.root / "documents"
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         self.documents_dir.mkdir(parents=True, exist_ok=True)
-        self._key = hashlib.sha256(f"sp-sandbox-documents:{self.config.seed}".encode()).digest()
+        self.urls = PresignedUrls("sp-sandbox-documents", self.config.seed)
         self._lock = threading.RLock()
         self._workers = threading.BoundedSemaphore(2)
         self._reports: dict[str, ReportRecord] = {}
@@ -363,26 +363,9 @@ class ReportsBackend:
                 if document.document_id not in self._urls_issued:
                     self._urls_issued.add(document.document_id)
                     expires = time.time() - 1.0
-        expires_text = f"{expires:.3f}"
         ce = "gzip" if content_encoding and document.compression == "GZIP" else ""
-        signature = self._sign(document.document_id, expires_text, ce)
-        query = f"expires={expires_text}&signature={signature}" + (f"&ce={ce}" if ce else "")
+        query = self.urls.query(document.document_id, expires, ce) + (f"&ce={ce}" if ce else "")
         return f"{base_url}/_documents/{document.document_id}?{query}"
-
-    def _sign(self, document_id: str, expires: str, ce: str) -> str:
-        return hmac.new(self._key, f"{document_id}|{expires}|{ce}".encode(), hashlib.sha256).hexdigest()
-
-    def check_download(self, document_id: str, expires: str, signature: str, ce: str) -> str | None:
-        """None when the presigned URL is valid, else the S3-style error code explaining why not."""
-        if not expires or not signature:
-            return "AccessDenied"
-        if not hmac.compare_digest(self._sign(document_id, expires, ce), signature):
-            return "SignatureDoesNotMatch"
-        try:
-            deadline = float(expires)
-        except ValueError:
-            return "AccessDenied"
-        return "ExpiredToken" if time.time() > deadline else None
 
     def document_file(self, document_id: str) -> tuple[Path, DocumentRecord] | None:
         with self._lock:

@@ -12,10 +12,7 @@ after 5 minutes (scaled by speed) and then answers 403 with an S3-style XML body
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import FileResponse, Response
@@ -24,6 +21,13 @@ from starlette.routing import Route
 from sp_assets.sandbox.backends.data_kiosk import MAX_QUERY_CHARS, STATUSES, DataKioskBackend, compact
 from sp_assets.sandbox.backends.reports import seller_key
 from sp_assets.sandbox.operations import ApiError, ApiRequest, ApiResult, Operation, api_route, invalid
+from sp_assets.sandbox.routes.documents import (
+    created_window,
+    decode_offset_token,
+    encode_offset_token,
+    s3_error,
+    s3_refusal,
+)
 from sp_assets.sandbox.state import SandboxState
 
 BASE = "/dataKiosk/2023-11-15"
@@ -91,7 +95,9 @@ def get_query(req: ApiRequest, state: SandboxState) -> ApiResult:
 
 def get_queries(req: ApiRequest, state: SandboxState) -> ApiResult:
     if req.has("paginationToken"):
-        query, offset = _decode_token(req.get("paginationToken") or "")
+        query, offset = decode_offset_token(req.get("paginationToken") or "", invalid(
+            "Invalid paginationToken: pass pagination.nextToken of a previous getQueries answer unchanged "
+            "(percent-encoded)"))
     else:
         query, offset = _queries_filter(req, state), 0
     page_size = req.integer("pageSize", 10, 1, 100)
@@ -102,31 +108,15 @@ def get_queries(req: ApiRequest, state: SandboxState) -> ApiResult:
     page = records[offset:offset + page_size]
     body: dict[str, Any] = {"queries": [r.render(now) for r in page]}
     if offset + page_size < len(records):
-        body["pagination"] = {"nextToken": _encode_token(query, offset + page_size)}
+        body["pagination"] = {"nextToken": encode_offset_token(query, offset + page_size)}
     return ApiResult(body)
 
 
 def _queries_filter(req: ApiRequest, state: SandboxState) -> dict[str, Any]:
     statuses = req.list("processingStatuses", allowed=STATUSES)
-    now = state.seller.now()
-    since = req.datetime("createdSince") or now - timedelta(days=90)
-    until = req.datetime("createdUntil") or now
-    if since > until:
-        raise invalid("createdSince must not be after createdUntil")
+    since, until = created_window(req, state.seller.now())
     return {"processingStatuses": statuses, "createdSince": since.isoformat(), "createdUntil": until.isoformat()}
 
-
-def _encode_token(query: dict[str, Any], offset: int) -> str:
-    return base64.b64encode(json.dumps({"q": query, "o": offset}).encode()).decode()
-
-
-def _decode_token(token: str) -> tuple[dict[str, Any], int]:
-    try:
-        data = json.loads(base64.b64decode(token.encode(), validate=True))
-        return data["q"], int(data["o"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise invalid("Invalid paginationToken: pass pagination.nextToken of a previous getQueries answer "
-                      "unchanged (percent-encoded)") from None
 
 
 # ---------------------------------------------------------------------------------------------- cancelQuery
@@ -157,21 +147,14 @@ def download_document(req: ApiRequest, state: SandboxState) -> Response:
     """The presigned URL: no access token; 403 once expired, as S3 answers."""
     document_id = req.path_params["documentId"]
     backend = _backend(state)
-    problem = backend.check_download(document_id, req.get("expires") or "", req.get("signature") or "")
+    problem = backend.urls.check(document_id, req.get("expires") or "", req.get("signature") or "")
     if problem is not None:
         state.stats.add(f"downloadDataKioskDocument.{problem}")
-        code = "AccessDenied" if problem == "ExpiredToken" else problem
-        message = "Request has expired" if problem == "ExpiredToken" else "Access Denied"
-        return _s3_error(403, code, message)
+        return s3_refusal(problem)
     found = backend.document_file(document_id)
     if found is None:
-        return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return s3_error(404, "NoSuchKey", "The specified key does not exist.")
     path, document = found
     headers = {"Content-Encoding": "gzip"} if document.gzip else {}
     return FileResponse(path, media_type="application/x-ndjson", headers=headers)
 
-
-def _s3_error(status: int, code: str, message: str) -> Response:
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{code}</Code><Message>{message}</Message></Error>")
-    return Response(body, status_code=status, media_type="application/xml")

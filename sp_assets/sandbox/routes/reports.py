@@ -12,10 +12,7 @@ Which types exist, their options and whether they can be requested are the catal
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import formatdate
 from typing import Any
 
@@ -34,6 +31,13 @@ from sp_assets.sandbox.operations import (
     api_route,
     invalid,
     parse_datetime,
+)
+from sp_assets.sandbox.routes.documents import (
+    created_window,
+    decode_offset_token,
+    encode_offset_token,
+    s3_error,
+    s3_refusal,
 )
 from sp_assets.sandbox.state import SandboxState
 
@@ -156,7 +160,8 @@ def get_reports(req: ApiRequest, state: SandboxState) -> ApiResult:
         others = [n for n in req.query_names() if n != "nextToken"]
         if others:
             raise invalid(f"NextToken cannot be specified with other input parameters (got {', '.join(others)})")
-        query, offset = _decode_token(req.get("nextToken") or "")
+        query, offset = decode_offset_token(req.get("nextToken") or "", invalid(
+            "Invalid nextToken: pass the nextToken of a previous getReports answer unchanged (percent-encoded)"))
     else:
         query, offset = _reports_query(req, state), 0
     now = state.seller.now()
@@ -168,7 +173,7 @@ def get_reports(req: ApiRequest, state: SandboxState) -> ApiResult:
     page = records[offset:offset + query["pageSize"]]
     body: dict[str, Any] = {"reports": [r.render(now) for r in page]}
     if offset + query["pageSize"] < len(records):
-        body["nextToken"] = _encode_token(query, offset + query["pageSize"])
+        body["nextToken"] = encode_offset_token(query, offset + query["pageSize"])
     return ApiResult(body)
 
 
@@ -180,28 +185,11 @@ def _reports_query(req: ApiRequest, state: SandboxState) -> dict[str, Any]:
     marketplace_ids = req.list("marketplaceIds", max_items=10)
     for marketplace_id in marketplace_ids:
         req.check_marketplace(marketplace_id)
-    now = state.seller.now()
-    since = req.datetime("createdSince") or now - timedelta(days=90)
-    until = req.datetime("createdUntil") or now
-    if since > until:
-        raise invalid("createdSince must not be after createdUntil")
+    since, until = created_window(req, state.seller.now())
     return {"reportTypes": report_types, "processingStatuses": statuses, "marketplaceIds": marketplace_ids,
             "pageSize": req.integer("pageSize", 10, 1, 100), "createdSince": since.isoformat(),
             "createdUntil": until.isoformat()}
 
-
-def _encode_token(query: dict[str, Any], offset: int) -> str:
-    # Standard base64 (with + / =), as Amazon's tokens: clients must percent-encode them.
-    return base64.b64encode(json.dumps({"q": query, "o": offset}).encode()).decode()
-
-
-def _decode_token(token: str) -> tuple[dict[str, Any], int]:
-    try:
-        data = json.loads(base64.b64decode(token.encode(), validate=True))
-        return data["q"], int(data["o"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise invalid("Invalid nextToken: pass the nextToken of a previous getReports answer unchanged "
-                      "(percent-encoded)") from None
 
 
 # ---------------------------------------------------------------------------------------------- cancelReport
@@ -236,17 +224,14 @@ def download_document(req: ApiRequest, state: SandboxState) -> Response:
     """The presigned URL: no access token; 403 once expired, as S3 answers."""
     document_id = req.path_params["documentId"]
     backend = _backend(state)
-    problem = backend.check_download(document_id, req.get("expires") or "", req.get("signature") or "",
-                                     req.get("ce") or "")
+    problem = backend.urls.check(document_id, req.get("expires") or "", req.get("signature") or "",
+                                 req.get("ce") or "")
     if problem is not None:
         state.stats.add(f"downloadReportDocument.{problem}")
-        message = {"ExpiredToken": "Request has expired", "SignatureDoesNotMatch":
-                   "The request signature we calculated does not match the signature you provided.",
-                   "AccessDenied": "Access Denied"}[problem]
-        return _s3_error(403, "AccessDenied" if problem == "ExpiredToken" else problem, message)
+        return s3_refusal(problem)
     found = backend.document_file(document_id)
     if found is None:
-        return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return s3_error(404, "NoSuchKey", "The specified key does not exist.")
     path, document = found
     headers = {"Last-Modified": formatdate(path.stat().st_mtime, usegmt=True)}
     if req.get("ce") == "gzip":
@@ -259,8 +244,3 @@ def download_document(req: ApiRequest, state: SandboxState) -> Response:
         return Response(body[:int(len(body) * keep)], media_type=content_type, headers=headers)
     return FileResponse(path, media_type=content_type, headers=headers)
 
-
-def _s3_error(status: int, code: str, message: str) -> Response:
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{code}</Code><Message>{message}</Message></Error>")
-    return Response(body, status_code=status, media_type="application/xml")
