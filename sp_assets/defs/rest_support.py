@@ -13,7 +13,7 @@
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -21,27 +21,34 @@ import dagster as dg
 import polars as pl
 
 from sp_assets.defs import common
+from sp_assets.defs.checks import ChecksByTable, materialized_then_checked, specs_of
 from sp_assets.defs.common import (
     MERGE_BY_KEY,
     PARTITION_REPLACE,
     RETRY,
+    SNAPSHOT,
     TABLE_REPLACE,
     api_since,
     asset_key,
+    asset_kwargs,
+    fail_fast,
+    local_dates,
     now_utc,
     per_partition,
     require_today,
     rows_by_partition,
     run_metadata,
     snapshot_metadata,
+    sp_client,
     sql_table,
     warehouse_of,
 )
 from sp_assets.defs.config import ConfigError, MarketplaceConfig
-from sp_assets.defs.partitions import pinned_snapshot_day
+from sp_assets.defs.partitions import pinned_snapshot_day, utc_window
 from sp_assets.defs.paths import staging_dir
 from sp_assets.lib import staging
 from sp_assets.lib.reports.catalog import PARTITION_COLUMN
+from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.tablespec import TableSpec, frame_from_records
 from sp_assets.lib.warehouse.lock import busy_timeout_s
 
@@ -77,6 +84,8 @@ def history_asset(entry: MarketplaceConfig, name: str) -> str:
 # it knows only FBA SKUs, and inventory_supply asks it only for those changed since local midnight.
 SKU_SOURCE_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
 ACTIVE_LISTING = "Active"  # the report's status column: Active or Inactive
+# The asset a per-SKU snapshot's refusal of a past day names as the one with history: that report's table.
+SKU_HISTORY_ASSET = "merchant_listings"
 
 
 def sku_source_table(entry: MarketplaceConfig) -> str:
@@ -309,3 +318,50 @@ def fetch_staged(context: dg.AssetExecutionContext, entry: MarketplaceConfig, sp
 
     frames, api = stage.fetched(from_amazon)
     return frames[spec.name], json.loads(frames[_SIDE]["json"][0]), api, stage
+
+
+# ------------------------------------------------------------------------------------------ per-SKU snapshots
+# What a per-SKU snapshot's fetch returns: the table's rows and JSON-able side data that holds at least
+# ``invalid`` (SKU -> Amazon's reason); ``side_metadata`` turns the rest of it into run metadata.
+SkuFetch = Callable[[SPAPIClient, list[str], date, datetime], tuple[list[dict[str, Any]], dict[str, Any]]]
+
+
+def build_sku_snapshot_asset(entry: MarketplaceConfig, spec: TableSpec, *, family: str, description: str,
+                             checks: ChecksByTable, fetch: SkuFetch, domain: str | None = None,
+                             api: str | None = None,
+                             side_metadata: Callable[[dict[str, Any]], dict[str, Any]] = lambda side: {},
+                             ) -> dg.AssetsDefinition:
+    """One point-in-time asset that asks Amazon about each selected SKU (prices, fee estimates, categories).
+
+    They share every rule but the call: today's snapshot only (history is the merchant listings report),
+    the SKU selection, the ``on_invalid_sku`` policy and its ``<asset>_valid_skus`` check, staging for a
+    step retry, one partition-replace write, then the table's ``checks`` in the same step. ``fetch`` is
+    the call; ``api`` names the API version in the staging key (a change of version is a new fetch).
+    """
+    name = spec.name
+    table_checks = checks.get(name, [])
+    history = history_asset(entry, SKU_HISTORY_ASSET)
+
+    @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name), *specs_of(table_checks)],
+              **asset_kwargs(entry, name, family, SNAPSHOT, description, table=spec, domain=domain))
+    @fail_fast(entry)
+    def sku_snapshot(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        day = snapshot_day(context, entry, history)
+        start, end = utc_window(context)
+        client = sp_client(context, entry)  # first: without credentials nothing is read or written
+        skus = selected_skus(context, entry, day)
+        snapshot_time = utc_now()
+        stage_params: dict[str, Any] = {"skus": skus} if api is None else {"skus": skus, "api": api}
+        frame, side, calls, stage = fetch_staged(context, entry, spec, client,
+                                                 lambda: fetch(client, skus, day, snapshot_time), **stage_params)
+        invalid: dict[str, str] = side["invalid"]
+        enforce_invalid_sku_policy(entry, name, invalid)
+        result = write_frame(
+            context, entry, spec, frame, mode=REPLACE_PARTITION, window=(start, end),
+            api=calls, days=local_dates(entry, start, end),
+            check_results=[invalid_skus_check_result(entry, name, len(skus), invalid)],
+            **side_metadata(side), **sku_metadata(entry, skus, invalid), **stage.metadata())
+        stage.written()
+        yield from materialized_then_checked(context, result, table_checks)
+
+    return sku_snapshot

@@ -21,6 +21,7 @@ today, a past ``snapshot_date`` in the run config is refused (history: ``merchan
 """
 
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
@@ -38,14 +39,10 @@ from sp_assets.defs.config import MarketplaceConfig
 from sp_assets.defs.partitions import utc_window
 from sp_assets.defs.rest_support import (
     REPLACE_PARTITION,
-    enforce_invalid_sku_policy,
+    SKU_HISTORY_ASSET,
+    build_sku_snapshot_asset,
     fetch_staged,
     history_asset,
-    invalid_skus_check_result,
-    invalid_skus_check_spec,
-    selected_skus,
-    sku_asset_deps,
-    sku_metadata,
     snapshot_day,
     utc_now,
     write_frame,
@@ -56,8 +53,7 @@ from sp_assets.lib.catalog import (
     fetch_catalog_match_rows,
     fetch_category_rows,
 )
-
-HISTORY_ASSET = "merchant_listings"
+from sp_assets.lib.spapi.http import SPAPIClient
 
 DESCRIPTIONS = {
     "product_categories": describe(
@@ -80,39 +76,22 @@ DESCRIPTIONS = {
 def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
     """``product_categories`` and ``catalog_matches`` of one marketplace, each running its checks in its
     step (``checks_in_step=False``: without, for the old layout's separate check steps)."""
-    history = history_asset(entry, HISTORY_ASSET)
+    history = history_asset(entry, SKU_HISTORY_ASSET)
     checks = in_step(catalog_table_checks(entry), checks_in_step)
-    category_checks, match_checks = checks.get(PRODUCT_CATEGORIES.name, []), checks.get(CATALOG_MATCHES.name, [])
+    match_checks = checks.get(CATALOG_MATCHES.name, [])
 
-    @dg.asset(deps=sku_asset_deps(entry),
-              check_specs=[invalid_skus_check_spec(entry, PRODUCT_CATEGORIES.name), *specs_of(category_checks)],
-              **asset_kwargs(entry, PRODUCT_CATEGORIES.name, "catalog", SNAPSHOT,
-                                   DESCRIPTIONS["product_categories"], table=PRODUCT_CATEGORIES))
-    @fail_fast(entry)
-    def product_categories(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        day = snapshot_day(context, entry, history)
-        start, end = utc_window(context)
-        client = sp_client(context, entry)  # first: without credentials nothing is read or written
-        skus = selected_skus(context, entry, day)
+    def fetch_categories(client: SPAPIClient, skus: list[str], day: date, snapshot_time: datetime
+                         ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        found = fetch_category_rows(client, entry.marketplace_id, skus, entry.catalog_categories_api, day,
+                                    snapshot_time)
+        return found.rows, {"invalid": found.invalid, "without_categories": found.without_categories}
 
-        def fetch() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            found = fetch_category_rows(client, entry.marketplace_id, skus, entry.catalog_categories_api, day,
-                                        utc_now())
-            return found.rows, {"invalid": found.invalid, "without_categories": found.without_categories}
-
-        frame, side, api, stage = fetch_staged(context, entry, PRODUCT_CATEGORIES, client, fetch, skus=skus,
-                                               api=entry.catalog_categories_api)
-        invalid: dict[str, str] = side["invalid"]
-        enforce_invalid_sku_policy(entry, PRODUCT_CATEGORIES.name, invalid)
-        result = write_frame(
-            context, entry, PRODUCT_CATEGORIES, frame, mode=REPLACE_PARTITION, window=(start, end),
-            api=api, days=local_dates(entry, start, end),
-            check_results=[invalid_skus_check_result(entry, PRODUCT_CATEGORIES.name, len(skus), invalid)],
-            catalog_categories_api=entry.catalog_categories_api,
-            skus_without_categories=dg.MetadataValue.json(side["without_categories"]),
-            **sku_metadata(entry, skus, invalid), **stage.metadata())
-        stage.written()
-        yield from materialized_then_checked(context, result, category_checks)
+    product_categories = build_sku_snapshot_asset(
+        entry, PRODUCT_CATEGORIES, family="catalog", description=DESCRIPTIONS["product_categories"],
+        checks=checks, fetch=fetch_categories, api=entry.catalog_categories_api,
+        side_metadata=lambda side: {
+            "catalog_categories_api": entry.catalog_categories_api,
+            "skus_without_categories": dg.MetadataValue.json(side["without_categories"])})
 
     @dg.asset(check_specs=specs_of(match_checks),
               **asset_kwargs(entry, CATALOG_MATCHES.name, "catalog", SNAPSHOT, DESCRIPTIONS["catalog_matches"],

@@ -17,39 +17,18 @@ in the pricing pool all the same, as it asks getPricing for the price (a burst o
 and ``competitive_prices`` draw on too).
 """
 
-from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.checks import (
-    ChecksByTable,
-    in_step,
-    materialized_then_checked,
-    primary_key,
-    separate_steps,
-    specs_of,
-)
-from sp_assets.defs.common import SNAPSHOT, asset_kwargs, describe, fail_fast, local_dates, sp_client
+from sp_assets.defs.checks import ChecksByTable, in_step, primary_key, separate_steps
+from sp_assets.defs.common import describe
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.defs.partitions import utc_window
-from sp_assets.defs.rest_support import (
-    REPLACE_PARTITION,
-    enforce_invalid_sku_policy,
-    fetch_staged,
-    history_asset,
-    invalid_skus_check_result,
-    invalid_skus_check_spec,
-    selected_skus,
-    sku_asset_deps,
-    sku_metadata,
-    snapshot_day,
-    utc_now,
-    write_frame,
-)
+from sp_assets.defs.rest_support import build_sku_snapshot_asset
 from sp_assets.lib.product_fees import FEE_ESTIMATES, fetch_fee_estimates
+from sp_assets.lib.spapi.http import SPAPIClient
 
-HISTORY_ASSET = "merchant_listings"
 # Shares getPricing's bucket (burst 1) with my_prices and competitive_prices: one pool for the three.
 POOL_FAMILY = "pricing"
 
@@ -68,37 +47,15 @@ DESCRIPTION = describe(
 
 def build_fee_estimates_asset(entry: MarketplaceConfig, checks: ChecksByTable) -> dg.AssetsDefinition:
     """``fee_estimates``; its ``checks`` run in its step after the write."""
-    spec = FEE_ESTIMATES
-    name = spec.name
-    table_checks = checks.get(name, [])
 
-    @dg.asset(deps=sku_asset_deps(entry),
-              check_specs=[invalid_skus_check_spec(entry, name), *specs_of(table_checks)],
-              **asset_kwargs(entry, name, POOL_FAMILY, SNAPSHOT, DESCRIPTION, table=spec, domain=DOMAIN))
-    @fail_fast(entry)
-    def fee_estimates(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
-        start, end = utc_window(context)
-        client = sp_client(context, entry)  # first: without credentials nothing is read or written
-        skus = selected_skus(context, entry, day)
-        snapshot_time = utc_now()
+    def fetch(client: SPAPIClient, skus: list[str], day: date, snapshot_time: datetime
+              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        estimates = fetch_fee_estimates(client, entry.marketplace_id, skus)
+        return estimates.rows(day, snapshot_time), {"invalid": estimates.invalid, "errors": estimates.errors}
 
-        def fetch() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            estimates = fetch_fee_estimates(client, entry.marketplace_id, skus)
-            return estimates.rows(day, snapshot_time), {"invalid": estimates.invalid, "errors": estimates.errors}
-
-        frame, side, api, stage = fetch_staged(context, entry, spec, client, fetch, skus=skus)
-        invalid: dict[str, str] = side["invalid"]
-        enforce_invalid_sku_policy(entry, name, invalid)
-        result = write_frame(
-            context, entry, spec, frame, mode=REPLACE_PARTITION, window=(start, end),
-            api=api, days=local_dates(entry, start, end),
-            check_results=[invalid_skus_check_result(entry, name, len(skus), invalid)],
-            fee_estimate_errors=side["errors"], **sku_metadata(entry, skus, invalid), **stage.metadata())
-        stage.written()
-        yield from materialized_then_checked(context, result, table_checks)
-
-    return fee_estimates
+    return build_sku_snapshot_asset(entry, FEE_ESTIMATES, family=POOL_FAMILY, description=DESCRIPTION,
+                                    checks=checks, fetch=fetch, domain=DOMAIN,
+                                    side_metadata=lambda side: {"fee_estimate_errors": side["errors"]})
 
 
 def build_fees_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:

@@ -17,37 +17,16 @@ snapshots (``SNAPSHOT``), each run snapshots today and a past ``snapshot_date`` 
 refused (history: the ``merchant_listings`` report asset).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
 
-from sp_assets.defs.checks import (
-    ChecksByTable,
-    in_step,
-    materialized_then_checked,
-    primary_key,
-    separate_steps,
-    specs_of,
-)
-from sp_assets.defs.common import SNAPSHOT, asset_kwargs, describe, fail_fast, local_dates, sp_client
+from sp_assets.defs.checks import ChecksByTable, in_step, primary_key, separate_steps
+from sp_assets.defs.common import describe
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.defs.partitions import utc_window
-from sp_assets.defs.rest_support import (
-    REPLACE_PARTITION,
-    enforce_invalid_sku_policy,
-    fetch_staged,
-    history_asset,
-    invalid_skus_check_result,
-    invalid_skus_check_spec,
-    selected_skus,
-    sku_asset_deps,
-    sku_metadata,
-    snapshot_day,
-    utc_now,
-    write_frame,
-)
+from sp_assets.defs.rest_support import build_sku_snapshot_asset
 from sp_assets.lib import pricing as pricing_api
 from sp_assets.lib.pricing import (
     COMPETITIVE_PRICES,
@@ -58,9 +37,9 @@ from sp_assets.lib.pricing import (
     fetch_priced,
     my_price_rows,
 )
+from sp_assets.lib.spapi.http import SPAPIClient
 from sp_assets.lib.tablespec import TableSpec
 
-HISTORY_ASSET = "merchant_listings"
 _SKU_NOTE = ("SKUs: `sku_selection` all (the active SKUs of today's merchant_listings report, FBA and "
              "merchant-fulfilled) or advanced (`skus`); invalid SKUs: "
              "`on_invalid_sku` skip (written without them, WARN check) or warn (run fails, nothing written). "
@@ -84,35 +63,14 @@ def build_pricing_asset(entry: MarketplaceConfig, spec: TableSpec, call: Pricing
                         checks: ChecksByTable) -> dg.AssetsDefinition:
     """One per-SKU pricing asset (the two differ only in the operation and the row mapping); its
     ``checks`` run in its step after the write."""
-    name = spec.name
-    table_checks = checks.get(name, [])
 
-    @dg.asset(deps=sku_asset_deps(entry), check_specs=[invalid_skus_check_spec(entry, name), *specs_of(table_checks)],
-              **asset_kwargs(entry, name, "pricing", SNAPSHOT, DESCRIPTIONS[name], table=spec))
-    @fail_fast(entry)
-    def pricing_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        day = snapshot_day(context, entry, history_asset(entry, HISTORY_ASSET))
-        start, end = utc_window(context)
-        client = sp_client(context, entry)  # first: without credentials nothing is read or written
-        skus = selected_skus(context, entry, day)
-        snapshot_time = utc_now()
+    def fetch(client: SPAPIClient, skus: list[str], day: date, snapshot_time: datetime
+              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        priced = fetch_priced(client, entry.marketplace_id, skus, call)
+        return to_rows(priced, day, snapshot_time), {"invalid": priced.invalid}
 
-        def fetch() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            priced = fetch_priced(client, entry.marketplace_id, skus, call)
-            return to_rows(priced, day, snapshot_time), {"invalid": priced.invalid}
-
-        frame, side, api, stage = fetch_staged(context, entry, spec, client, fetch, skus=skus)
-        invalid: dict[str, str] = side["invalid"]
-        enforce_invalid_sku_policy(entry, name, invalid)
-        result = write_frame(
-            context, entry, spec, frame, mode=REPLACE_PARTITION, window=(start, end),
-            api=api, days=local_dates(entry, start, end),
-            check_results=[invalid_skus_check_result(entry, name, len(skus), invalid)],
-            **sku_metadata(entry, skus, invalid), **stage.metadata())
-        stage.written()
-        yield from materialized_then_checked(context, result, table_checks)
-
-    return pricing_asset
+    return build_sku_snapshot_asset(entry, spec, family="pricing", description=DESCRIPTIONS[spec.name],
+                                    checks=checks, fetch=fetch)
 
 
 def build_pricing_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True) -> list[dg.AssetsDefinition]:
