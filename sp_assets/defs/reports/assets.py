@@ -171,7 +171,7 @@ def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: Report
     path = outcome.path if outcome is not None and outcome.has_data and outcome.path is not None else None
     if path is None:
         empty = path = _empty_file(runner.download_dir(), day)
-    text_format, column_formats = row.text_formats(entry.code)
+    text_format, column_formats = row.text_formats(entry.marketplace.code)
     try:
         return warehouse.load_delimited_file(
             entry.code, config.table, path, quote=config.quote_char or None,
