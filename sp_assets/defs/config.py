@@ -151,6 +151,13 @@ class MarketplaceConfig:
     # several accounts: only the account's own variables hold its refresh token (python-amazon-sp-api's
     # marketplace and region names would hand one seller's token to every account)
     account_credentials_only: bool = False
+    # where the file lists it (``marketplaces.us``, ``accounts.acme.marketplaces.us``): errors name it
+    config_path: str = ""
+
+    @property
+    def path(self) -> str:
+        """The entry's path in the configuration file, which every error about its options starts with."""
+        return self.config_path or f"marketplaces.{self.code}"
 
     @property
     def region(self) -> str:
@@ -453,6 +460,7 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
         owners=_owners(f"{where}.owners", options.get("owners")),
         credentials_account=listed.account,
         account_credentials_only=listed.several,
+        config_path=where,
     )
 
 

@@ -196,6 +196,11 @@ CONFIG_CASES: list[tuple[str, str, str, str]] = [
      "accounts.acme", "allowed: marketplaces, region"),
     ("account-field-under-an-account", _accounts("acme:\n  marketplaces: {us: {account: other}}"),
      "accounts.acme.marketplaces.us.account", "allowed: remove 'account'"),
+    ("account-schedule-unknown-asset",
+     _accounts("acme:\n  marketplaces: {us: {}}\nbrand:\n  marketplaces:\n    us: {schedules: {intraday: "
+               "{cron: '0 * * * *', assets: [order]}}}"),
+     "accounts.brand.marketplaces.us.schedules.intraday.assets[0]: 'order' is not an asset of brand_us",
+     "allowed: all_orders_report"),
     ("accounts-and-marketplaces-both", _accounts("acme:\n  marketplaces: {us: {}}") + "marketplaces:\n  us: {}\n",
      "both 'marketplaces' and 'accounts'", "allowed: one of them"),
 ]
