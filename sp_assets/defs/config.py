@@ -23,7 +23,15 @@ from urllib.parse import urlparse
 import yaml
 
 from sp_assets.lib.data_kiosk import DATASETS
-from sp_assets.lib.marketplaces import REGIONS, Marketplace, UnknownMarketplaceError, lookup, valid_codes
+from sp_assets.lib.marketplaces import (
+    REGIONS,
+    Marketplace,
+    UnknownMarketplaceError,
+    entry_name,
+    in_region,
+    lookup,
+    valid_codes,
+)
 from sp_assets.lib.reports import catalog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +108,14 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class MarketplaceConfig:
+    """One marketplace of one seller account.
+
+    ``code`` is the entry's name, which prefixes its asset keys, DuckDB schema, group, jobs, schedules
+    and resource key: the marketplace code (``us``) with one seller account, ``<account>_<code>``
+    (``acme_us``) when the file lists several under ``accounts`` (``lib.marketplaces.entry_name``).
+    The marketplace's own code is ``marketplace.code``.
+    """
+
     code: str
     marketplace: Marketplace
     account: str  # marketplaces sharing an account share its quota (pool and token buckets)
@@ -129,6 +145,19 @@ class MarketplaceConfig:
     data_kiosk: tuple[str, ...] = tuple(DATASETS)
     # who the UI lists as the assets' owners (``team:<name>`` or an e-mail address)
     owners: tuple[str, ...] = DEFAULT_OWNERS
+    # the ``accounts:`` entry this marketplace is listed under, whose name suffixes its credentials'
+    # variables (``SP_API_REFRESH_TOKEN_ACME``); None in the ``marketplaces:`` form
+    credentials_account: str | None = None
+    # several accounts: only the account's own variables hold its refresh token (python-amazon-sp-api's
+    # marketplace and region names would hand one seller's token to every account)
+    account_credentials_only: bool = False
+    # where the file lists it (``marketplaces.us``, ``accounts.acme.marketplaces.us``): errors name it
+    config_path: str = ""
+
+    @property
+    def path(self) -> str:
+        """The entry's path in the configuration file, which every error about its options starts with."""
+        return self.config_path or f"marketplaces.{self.code}"
 
     @property
     def region(self) -> str:
@@ -229,23 +258,28 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
     if not isinstance(defaults, dict):
         raise ConfigError("defaults: must be a mapping")
     _reject_unknown("defaults", defaults, _MARKETPLACE_KEYS)
-    entries = data.get("marketplaces")
-    if not isinstance(entries, dict) or not entries:
-        raise ConfigError("marketplaces: must be a non-empty mapping of marketplace code to options, e.g. {us: {}}")
+    listed = _listed_marketplaces(data)
     _reject_unexpanded("defaults", defaults)
-    _reject_unexpanded("marketplaces", entries)
     today = today or date.today()
     # defaults.reports is the base every marketplace's reports: list adds to (the others are copied)
     default_reports = _reports("defaults.reports", defaults.get("reports", list(DEFAULT_REPORTS)))
     shared = {key: value for key, value in defaults.items() if key != "reports"}
+    if listed[0].account is not None and "account" in shared:
+        raise ConfigError("defaults.account: with 'accounts', a marketplace's account is the one it is listed "
+                          "under; allowed: remove defaults.account")
     parsed = []
-    seen_ids: dict[str, str] = {}
-    for raw_code, options in entries.items():
-        entry = _parse_marketplace(str(raw_code), {**shared, **(options or {})}, today, default_reports)
-        if entry.marketplace_id in seen_ids:
-            raise ConfigError(f"marketplaces.{raw_code}: the same marketplace as marketplaces."
-                              f"{seen_ids[entry.marketplace_id]}; allowed: each marketplace once (by code or id)")
-        seen_ids[entry.marketplace_id] = str(raw_code)
+    seen_ids: dict[tuple[str | None, str], str] = {}
+    for item in listed:
+        options = item.options or {}
+        if not isinstance(options, dict):
+            raise ConfigError(f"{item.where}: must be a mapping of options (or empty)")
+        entry = _parse_marketplace(item.raw_code, {**shared, **options}, today, default_reports, listed=item)
+        scope = (item.account, entry.marketplace_id)
+        if scope in seen_ids:
+            allowed = "each marketplace once per account" if item.account else "each marketplace once"
+            raise ConfigError(f"{item.where}: the same marketplace as {seen_ids[scope]}; allowed: {allowed} "
+                              f"(by code or id)")
+        seen_ids[scope] = item.where
         parsed.append(entry)
     _reject_unexpanded("reporting_currency", data.get("reporting_currency"))
     _reject_unexpanded("fx_rates", data.get("fx_rates"))
@@ -255,7 +289,76 @@ def parse_config(data: Any, source: str = "<dict>", today: date | None = None) -
                          fx_rates=_fx_rates_path("fx_rates", data.get("fx_rates"), source))
 
 
-_TOP_KEYS = ("defaults", "marketplaces", "reporting_currency", "fx_rates")
+_TOP_KEYS = ("defaults", "marketplaces", "accounts", "reporting_currency", "fx_rates")
+_ACCOUNT_KEYS = {"region", "marketplaces"}
+_ACCOUNT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """One marketplace as the file lists it, before its options are read."""
+
+    where: str  # its path in the file: ``marketplaces.us`` or ``accounts.acme.marketplaces.us``
+    raw_code: str
+    options: Any
+    account: str | None = None  # the ``accounts:`` entry it is under; None in the ``marketplaces:`` form
+    region: str | None = None  # that account's region
+    several: bool = False  # the file lists more than one account
+
+
+def _listed_marketplaces(data: dict) -> list[_Listed]:
+    """The marketplaces of either form: ``marketplaces:`` (one seller account, as before accounts) or
+    ``accounts:`` (each account with its region and marketplaces; one marketplace may be under several)."""
+    if "accounts" in data and "marketplaces" in data:
+        raise ConfigError("configuration: both 'marketplaces' and 'accounts'; allowed: one of them, 'marketplaces' "
+                          "(one seller account) or 'accounts' (each account with its own 'marketplaces')")
+    if "accounts" not in data:
+        entries = data.get("marketplaces")
+        if not isinstance(entries, dict) or not entries:
+            raise ConfigError("marketplaces: must be a non-empty mapping of marketplace code to options, e.g. "
+                              "{us: {}} (or 'accounts': a mapping of account name to its region and marketplaces)")
+        _reject_unexpanded("marketplaces", entries)
+        return [_Listed(f"marketplaces.{code}", str(code), options) for code, options in entries.items()]
+    accounts = data["accounts"]
+    if not isinstance(accounts, dict) or not accounts:
+        raise ConfigError("accounts: must be a non-empty mapping of account name to {region, marketplaces}, e.g. "
+                          "{acme: {marketplaces: {us: {}, ca: {}}}}")
+    _reject_unexpanded("accounts", accounts)
+    listed: list[_Listed] = []
+    for raw_name, spec in accounts.items():
+        name, where = str(raw_name), f"accounts.{raw_name}"
+        if not _ACCOUNT_NAME_RE.match(name):
+            raise ConfigError(f"{where}: {name!r} is not an account name; allowed: a lower-case letter, then lower-case "
+                              f"letters, digits and _ (max 32): it names the credentials' variables "
+                              f"(SP_API_REFRESH_TOKEN_<NAME>), schemas and asset keys")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: must be a mapping with 'marketplaces' (and optionally 'region')")
+        _reject_unknown(where, spec, _ACCOUNT_KEYS)
+        entries = spec.get("marketplaces")
+        if not isinstance(entries, dict) or not entries:
+            raise ConfigError(f"{where}.marketplaces: must be a non-empty mapping of marketplace code to options, "
+                              f"e.g. {{us: {{}}}}")
+        region = _account_region(where, spec.get("region"), entries)
+        listed += [_Listed(f"{where}.marketplaces.{code}", str(code), options, name, region, len(accounts) > 1)
+                   for code, options in entries.items()]
+    return listed
+
+
+def _account_region(where: str, value: Any, entries: dict) -> str:
+    """The account's region: ``region`` if given, else the region of its first marketplace (checked
+    against every marketplace when each is read)."""
+    if value is not None:
+        region = str(value).strip().upper()
+        if region not in REGIONS:
+            raise ConfigError(f"{where}.region: {value!r} is not a region; allowed: {', '.join(REGIONS)}")
+        return region
+    first = str(next(iter(entries)))
+    try:
+        return lookup(first).region
+    except UnknownMarketplaceError:
+        raise ConfigError(f"{where}.marketplaces.{first}: {first!r} is neither a marketplace code nor a marketplace "
+                          f"id; allowed codes: {', '.join(valid_codes())} (or their ids, e.g. ATVPDKIKX0DER for us)"
+                          ) from None
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 
@@ -285,8 +388,9 @@ def _fx_rates_path(where: str, value: Any, source: str) -> Path | None:
 
 
 def _parse_marketplace(raw_code: str, options: Any, today: date,
-                       default_reports: tuple[ReportConfig, ...] = ()) -> MarketplaceConfig:
-    where = f"marketplaces.{raw_code}"
+                       default_reports: tuple[ReportConfig, ...] = (), listed: _Listed | None = None) -> MarketplaceConfig:
+    listed = listed or _Listed(f"marketplaces.{raw_code}", raw_code, options)
+    where = listed.where
     if not isinstance(options, dict):
         raise ConfigError(f"{where}: must be a mapping of options (or empty)")
     _reject_unknown(where, options, _MARKETPLACE_KEYS)
@@ -295,10 +399,12 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
     except UnknownMarketplaceError:
         raise ConfigError(f"{where}: {raw_code!r} is neither a marketplace code nor a marketplace id; allowed codes: "
                           f"{', '.join(valid_codes())} (or their ids, e.g. ATVPDKIKX0DER for us)") from None
-    code = marketplace.code
     _check_region(f"{where}.region", options.get("region"), marketplace)
+    if listed.account is not None:
+        _check_account(where, listed, options, marketplace)
+    code = entry_name(marketplace.code, listed.account if listed.several else None)
 
-    account = str(options.get("account") or marketplace.region.lower())
+    account = str(listed.account or options.get("account") or marketplace.region.lower())
     if not _ACCOUNT_RE.match(account):
         raise ConfigError(f"{where}.account: {account!r} must be lower-case letters, digits and _ (max 32)")
     start = _parse_date(f"{where}.start_date", options.get("start_date", "2026-01-01"))
@@ -352,7 +458,23 @@ def _parse_marketplace(raw_code: str, options: Any, today: date,
                              _ScheduleDefaults(schedule_hour, days_back, timezone, marketplace.timezone)),
         data_kiosk=_data_kiosk(f"{where}.data_kiosk", options.get("data_kiosk", list(DATASETS))),
         owners=_owners(f"{where}.owners", options.get("owners")),
+        credentials_account=listed.account,
+        account_credentials_only=listed.several,
+        config_path=where,
     )
+
+
+def _check_account(where: str, listed: _Listed, options: dict, marketplace: Marketplace) -> None:
+    """A marketplace under ``accounts``: its account is its parent, and in that account's region
+    (a refresh token authorizes one region, so a marketplace elsewhere could never be reached)."""
+    if "account" in options:
+        raise ConfigError(f"{where}.account: the account is the one this marketplace is listed under "
+                          f"(accounts.{listed.account}); allowed: remove 'account'")
+    if marketplace.region != listed.region:
+        codes = ", ".join(m.code for m in in_region(listed.region or ""))
+        raise ConfigError(f"{where}: marketplace {marketplace.code} is in region {marketplace.region}, outside "
+                          f"account {listed.account}'s region {listed.region}; allowed: {codes} (list "
+                          f"{marketplace.code} under an account of region {marketplace.region})")
 
 
 def _check_region(where: str, value: Any, marketplace: Marketplace) -> None:

@@ -45,9 +45,14 @@ def sandbox_speed() -> float:
     return speed
 
 
-def sandbox_credentials(region: str) -> LWACredentials:
-    """The sandbox's demo seller account for a region; a sandbox refresh token only works in its region."""
-    return LWACredentials(SANDBOX_CLIENT_ID, Secret(SANDBOX_CLIENT_SECRET), Secret(f"Atzr|sandbox-{region.lower()}-demo"))
+def sandbox_credentials(region: str, account: str | None = None) -> LWACredentials:
+    """The sandbox's demo seller account for a region; a sandbox refresh token only works in its region.
+
+    A named ``account`` gets its own token (``Atzr|sandbox-na-acme``), so its quota buckets are its own
+    as on Amazon; the sandbox serves one synthetic seller, so every account sees the same data.
+    """
+    name = account or "demo"
+    return LWACredentials(SANDBOX_CLIENT_ID, Secret(SANDBOX_CLIENT_SECRET), Secret(f"Atzr|sandbox-{region.lower()}-{name}"))
 
 
 def _sandbox_classes() -> tuple[type, type]:

@@ -1,4 +1,4 @@
-"""One SP-API resource per marketplace (credentials and endpoint) and the DuckDB warehouse resource.
+"""One SP-API resource per configured marketplace (credentials and endpoint) and the DuckDB warehouse resource.
 
 Credentials never go through Dagster config: the resource reads them from the environment when a
 run needs a client (``LWA_APP_ID``, ``LWA_CLIENT_SECRET``, ``SP_API_REFRESH_TOKEN`` with ``_<REGION>``
@@ -104,9 +104,13 @@ def data_source() -> str:
 
 
 class SpApiResource(dg.ConfigurableResource):
-    """The SP-API connection of one marketplace. Holds no secret: credentials come from the environment."""
+    """The SP-API connection of one marketplace of one seller account. Holds no secret: credentials
+    come from the environment (``credentials.candidate_names``: python-amazon-sp-api's names, and the
+    account's own ``SP_API_REFRESH_TOKEN_<ACCOUNT>`` where the configuration names accounts)."""
 
-    marketplace: str
+    marketplace: str  # the marketplace's code
+    account: str | None = None  # the ``accounts:`` entry; None: the ``marketplaces:`` form
+    account_credentials_only: bool = False  # several accounts: only the account's own variable names
     endpoint: str | None = None
     token_url: str | None = None
     request_deadline_seconds: float | None = None
@@ -124,11 +128,14 @@ class SpApiResource(dg.ConfigurableResource):
             try:
                 self._client = self._build_client()
             except MissingCredentialsError as error:
-                raise dg.Failure(description=f"marketplace {self.marketplace}: {error}. {HOW_TO_USE_THE_SANDBOX}",
+                raise dg.Failure(description=f"{self._where()}: {error}. {HOW_TO_USE_THE_SANDBOX}",
                                  allow_retries=False) from None
             except (SPAPIConfigError, ValueError) as error:
-                raise dg.Failure(description=f"marketplace {self.marketplace}: {error}", allow_retries=False) from None
+                raise dg.Failure(description=f"{self._where()}: {error}", allow_retries=False) from None
         return self._client
+
+    def _where(self) -> str:
+        return f"marketplace {self.marketplace}" + (f" of account {self.account}" if self.account else "")
 
     def _build_client(self) -> SPAPIClient:
         marketplace = by_code(self.marketplace)
@@ -138,13 +145,16 @@ class SpApiResource(dg.ConfigurableResource):
             from sp_assets.defs import embedded_sandbox
 
             base = embedded_sandbox.sandbox_base_url()
-            return SPAPIClient(embedded_sandbox.sandbox_credentials(marketplace.region),
+            # Several accounts: each its own sandbox token, so each draws from its own quota buckets.
+            seller = self.account if self.account_credentials_only and self.account else None
+            return SPAPIClient(embedded_sandbox.sandbox_credentials(marketplace.region, seller),
                                Endpoint(base, base + "/auth/o2/token"),
                                speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace,
                                request_deadline_s=deadline, max_pages_per_call=max_pages,
                                quota_store=quota_store_path())
         # Outside sandbox mode missing credentials are an error that names every variable tried.
-        creds = credentials_module.from_env(marketplace)
+        creds = credentials_module.from_env(marketplace, account=self.account,
+                                            account_only=self.account_credentials_only)
         endpoint = resolve_endpoint(marketplace, endpoint=self.endpoint, token_url=self.token_url)
         return SPAPIClient(creds, endpoint, marketplace=marketplace, request_deadline_s=deadline,
                            max_pages_per_call=max_pages, quota_store=quota_store_path())
@@ -200,7 +210,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def sp_api_resource(entry: MarketplaceConfig) -> SpApiResource:
-    return SpApiResource(marketplace=entry.code, endpoint=entry.endpoint, token_url=entry.token_url)
+    return SpApiResource(marketplace=entry.marketplace.code, account=entry.credentials_account,
+                         account_credentials_only=entry.account_credentials_only, endpoint=entry.endpoint,
+                         token_url=entry.token_url)
 
 
 def project_resources(config: ProjectConfig) -> dict[str, dg.ConfigurableResource]:

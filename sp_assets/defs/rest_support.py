@@ -94,8 +94,8 @@ def sku_source_table(entry: MarketplaceConfig) -> str:
     table = next((r.table for r in entry.reports if r.report_type == SKU_SOURCE_REPORT), None)
     if table is None:
         raise ConfigError(
-            f"marketplaces.{entry.code}.sku_selection: 'all' takes the active SKUs of today's {SKU_SOURCE_REPORT} "
-            f"report, which marketplaces.{entry.code}.reports does not load; allowed: keep that report (the "
+            f"{entry.path}.sku_selection: 'all' takes the active SKUs of today's {SKU_SOURCE_REPORT} "
+            f"report, which {entry.path}.reports does not load; allowed: keep that report (the "
             f"default merchant_listings), or sku_selection: advanced with a list of skus")
     return table
 
@@ -116,7 +116,7 @@ def selected_skus(context: dg.AssetExecutionContext, entry: MarketplaceConfig, d
     if loads.filter(pl.col("partition_start") == day.isoformat()).height == 0:
         raise dg.Failure(
             description=(
-                f"marketplaces.{entry.code}.sku_selection is 'all', which takes the active SKUs of today's "
+                f"{entry.path}.sku_selection is 'all', which takes the active SKUs of today's "
                 f"listings report, but {history_asset(entry, table)} has not been materialized for "
                 f"{day.isoformat()}: materialize it first (the snapshot job does both, in that order), or set "
                 f"sku_selection: advanced with a list of skus."
@@ -144,7 +144,7 @@ def enforce_invalid_sku_policy(entry: MarketplaceConfig, asset_name: str, invali
         raise dg.Failure(
             description=(
                 f"{history_asset(entry, asset_name)}: Amazon rejected {len(invalid)} SKU(s) as invalid: {listed}. "
-                f"Nothing was written because marketplaces.{entry.code}.on_invalid_sku is 'warn'; fix the SKUs "
+                f"Nothing was written because {entry.path}.on_invalid_sku is 'warn'; fix the SKUs "
                 f"or set on_invalid_sku: skip to write the valid ones."
             ),
             metadata={"invalid_skus": dg.MetadataValue.json(dict(sorted(invalid.items())))},

@@ -71,7 +71,7 @@ def build_schedule(entry: MarketplaceConfig) -> tuple[list, dg.ScheduleDefinitio
     """The three jobs and the daily schedule (every asset but the monthly reports, as configured)."""
     daily = next((s for s in entry.schedules if s.name == DAILY_SCHEDULE), None)
     if daily is None:
-        raise ValueError(f"marketplaces.{entry.code}.schedules.daily: disabled (enabled: false), so there is none")
+        raise ValueError(f"{entry.path}.schedules.daily: disabled (enabled: false), so there is none")
     return build_refresh_jobs(entry), build_configured_schedule(entry, daily)
 
 
@@ -116,7 +116,7 @@ def _selected_by_refresh(entry: MarketplaceConfig, schedule: ScheduleConfig,
     """The schedule's assets grouped by refresh kind; None when it lists none (every non-monthly asset)."""
     if not schedule.assets:
         return None
-    where = f"marketplaces.{entry.code}.schedules.{schedule.name}.assets"
+    where = f"{entry.path}.schedules.{schedule.name}.assets"
     allowed = sorted(name for name, refresh in refresh_of.items() if refresh != MONTHLY)
     selected: dict[str, list[dg.AssetKey]] = {refresh: [] for refresh in JOB_DESCRIPTIONS}
     for index, name in enumerate(schedule.assets):

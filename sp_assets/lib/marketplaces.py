@@ -107,3 +107,27 @@ def in_region(region: str) -> list[Marketplace]:
     if region not in REGIONS:
         raise ValueError(f"unknown region {region!r}; valid regions: {', '.join(REGIONS)}")
     return [m for m in MARKETPLACES if m.region == region]
+
+
+# ------------------------------------------------------------------------------- seller accounts
+# One seller account's marketplaces each get their own schema, asset keys and jobs. With one account
+# (the only possibility before accounts existed) they are named by the marketplace code alone
+# (``us``), so an existing warehouse keeps its tables; with several accounts, one marketplace may
+# appear under many of them, so its name carries the account first (``acme_us``). These two functions
+# are the one spelling of that rule: the configuration builds names with the first, the ``amazon.*``
+# views read them back with the second.
+DEFAULT_ACCOUNT = "default"  # the ``account`` of a name without one (python-amazon-sp-api's unnamed account)
+
+
+def entry_name(code: str, account: str | None = None) -> str:
+    """A marketplace's name in keys and schemas: ``us``, or ``acme_us`` for account ``acme``."""
+    return code if account is None else f"{account}_{code}"
+
+
+def split_entry_name(name: str) -> tuple[str, str]:
+    """``(account, marketplace code)`` of a name ``entry_name`` spelled: ``acme_us`` -> ``("acme", "us")``,
+    ``us`` -> ``("default", "us")``. A name that ends in no marketplace code is its own marketplace."""
+    account, _, code = name.rpartition("_")
+    if account and code in _BY_CODE:
+        return account, code
+    return DEFAULT_ACCOUNT, name

@@ -39,6 +39,11 @@ def _yaml(us_options: str = "", extra: str = "") -> str:
     return f"defaults:\n  start_date: {START}\nmarketplaces:\n  us:\n{body}\n{extra}"
 
 
+def _accounts(accounts: str) -> str:
+    """A file in the ``accounts:`` form with the YAML lines ``accounts`` under ``accounts:``."""
+    return f"defaults:\n  start_date: {START}\naccounts:\n{textwrap.indent(accounts, '  ')}\n"
+
+
 # (id, file text, the field the message must name, what the message must say is allowed)
 CONFIG_CASES: list[tuple[str, str, str, str]] = [
     ("unknown-marketplace-code", "marketplaces:\n  xx: {}\n", "marketplaces.xx", "allowed codes: ca, us, mx"),
@@ -168,6 +173,36 @@ CONFIG_CASES: list[tuple[str, str, str, str]] = [
     ("not-yaml", "marketplaces: [us\n", "not valid YAML", "line"),
     ("no-marketplaces", "marketplaces: {}\n", "marketplaces", "non-empty mapping of marketplace code"),
     ("unknown-top-level-key", "marketplace:\n  us: {}\n", "configuration", "allowed: defaults, marketplaces"),
+    # seller accounts (issue 19)
+    ("account-marketplace-outside-its-region", _accounts("acme:\n  region: NA\n  marketplaces: {us: {}, de: {}}"),
+     "accounts.acme.marketplaces.de: marketplace de is in region EU, outside account acme's region NA",
+     "allowed: ca, us, mx, br"),
+    ("account-marketplace-outside-its-first-marketplaces-region",
+     _accounts("acme:\n  marketplaces: {jp: {}, au: {}, us: {}}"),
+     "accounts.acme.marketplaces.us: marketplace us is in region NA, outside account acme's region FE",
+     "list us under an account of region NA"),
+    ("account-same-marketplace-twice", _accounts("acme:\n  marketplaces: {us: {}, ATVPDKIKX0DER: {}}"),
+     "accounts.acme.marketplaces.ATVPDKIKX0DER: the same marketplace as accounts.acme.marketplaces.us",
+     "allowed: each marketplace once per account"),
+    ("account-name-repeated", _accounts("acme:\n  marketplaces: {us: {}}\nacme:\n  marketplaces: {ca: {}}"),
+     "the key 'acme' appears twice", "list it once"),
+    ("account-name-upper-case", _accounts("Acme:\n  marketplaces: {us: {}}"), "accounts.Acme",
+     "allowed: a lower-case letter, then lower-case letters, digits and _"),
+    ("account-without-marketplaces", _accounts("acme: {region: NA}"), "accounts.acme.marketplaces",
+     "non-empty mapping of marketplace code"),
+    ("account-region-unknown", _accounts("acme:\n  region: US\n  marketplaces: {us: {}}"), "accounts.acme.region",
+     "allowed: NA, EU, FE"),
+    ("account-option-unknown", _accounts("acme:\n  refresh_token: Atzr|x\n  marketplaces: {us: {}}"),
+     "accounts.acme", "allowed: marketplaces, region"),
+    ("account-field-under-an-account", _accounts("acme:\n  marketplaces: {us: {account: other}}"),
+     "accounts.acme.marketplaces.us.account", "allowed: remove 'account'"),
+    ("account-schedule-unknown-asset",
+     _accounts("acme:\n  marketplaces: {us: {}}\nbrand:\n  marketplaces:\n    us: {schedules: {intraday: "
+               "{cron: '0 * * * *', assets: [order]}}}"),
+     "accounts.brand.marketplaces.us.schedules.intraday.assets[0]: 'order' is not an asset of brand_us",
+     "allowed: all_orders_report"),
+    ("accounts-and-marketplaces-both", _accounts("acme:\n  marketplaces: {us: {}}") + "marketplaces:\n  us: {}\n",
+     "both 'marketplaces' and 'accounts'", "allowed: one of them"),
 ]
 
 
@@ -290,6 +325,31 @@ def test_missing_credentials_outside_sandbox_mode_fail_without_retry_or_write(
     assert not result.success and _retries(result) == 0
     for variable in ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN"):
         assert variable in text
+    assert not (isolated / "warehouse.duckdb").exists()
+
+
+def test_an_account_without_its_credentials_fails_naming_the_account_and_its_variables(
+        isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two accounts in the US: python-amazon-sp-api's shared names hold one seller's token, so neither
+    account may take it; each needs its own ``SP_API_REFRESH_TOKEN_<ACCOUNT>``."""
+    monkeypatch.delenv("SP_ASSETS_SANDBOX", raising=False)
+    monkeypatch.setenv("LWA_APP_ID", "amzn1.application-oa2-client.reliability")
+    monkeypatch.setenv("LWA_CLIENT_SECRET", "shared-by-every-account")
+    monkeypatch.setenv("SP_API_REFRESH_TOKEN", "Atzr|one-sellers-token")
+    monkeypatch.setenv("SP_API_REFRESH_TOKEN_NA", "Atzr|one-sellers-token")
+    path = tmp_path / "marketplaces.yaml"
+    path.write_text(_accounts("acme:\n  marketplaces: {us: {endpoint: 'https://sellingpartnerapi-na.amazon.com'}}\n"
+                              "brand:\n  marketplaces: {us: {}}"), encoding="utf-8")
+    config = load_config(path)
+    from sp_assets.defs.inventory.assets import build_inventory_assets
+
+    result = _materialize(config, build_inventory_assets(config.get("acme_us")), isolated / "warehouse.duckdb",
+                          _today_us())
+    text = _failure_text(result)
+    assert not result.success and _retries(result) == 0
+    assert "marketplace us of account acme" in text and "SP_API_REFRESH_TOKEN_ACME" in text, text
+    assert "SP_API_REFRESH_TOKEN_NA" not in text and "one-sellers-token" not in text, text
+    assert "SP_ASSETS_SANDBOX=1" in text
     assert not (isolated / "warehouse.duckdb").exists()
 
 

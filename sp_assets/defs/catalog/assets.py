@@ -103,7 +103,7 @@ def build_catalog_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tru
         client = sp_client(context, entry)
         extra: dict[str, Any] = {"keywords": ",".join(entry.catalog_keywords)}
         if not entry.catalog_keywords:
-            extra["skipped_reason"] = (f"marketplaces.{entry.code}.catalog_keywords is empty: no search was made "
+            extra["skipped_reason"] = (f"{entry.path}.catalog_keywords is empty: no search was made "
                                        "(set a comma-delimited list of words, Domo's Query)")
             context.log.info(extra["skipped_reason"])
         frame, _, api, stage = fetch_staged(context, entry, CATALOG_MATCHES, client, lambda: (

@@ -333,7 +333,7 @@ def _write_report_items(warehouse: Warehouse, entry: MarketplaceConfig, report: 
             columns, relation = file_relation(result.outcome.path, quote=None)
             files.append(ReportFileSql(f"{result.outcome.report_id} ({result.day.day})", tuple(columns), relation))
     what = f"{entry.code}/order_items from the all-orders report"
-    select = order_items_from_report_sql(files, entry.timezone, report.text_formats(entry.code)[0])
+    select = order_items_from_report_sql(files, entry.timezone, report.text_formats(entry.marketplace.code)[0])
     try:
         written = warehouse.replace_partition_from_sql(entry.code, ORDER_ITEMS, select, first, last, what=what,
                                                        note=f"{report.name} ({len(files)} file(s))")

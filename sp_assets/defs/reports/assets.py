@@ -171,7 +171,7 @@ def load_flat_day(warehouse: Warehouse, entry: MarketplaceConfig, config: Report
     path = outcome.path if outcome is not None and outcome.has_data and outcome.path is not None else None
     if path is None:
         empty = path = _empty_file(runner.download_dir(), day)
-    text_format, column_formats = row.text_formats(entry.code)
+    text_format, column_formats = row.text_formats(entry.marketplace.code)
     try:
         return warehouse.load_delimited_file(
             entry.code, config.table, path, quote=config.quote_char or None,
@@ -197,7 +197,7 @@ def _load_failure(entry: MarketplaceConfig, config: ReportConfig, report_id: str
     if "quote" in text.lower():
         hint = (f" The document has a value starting with a double quote, which the quote character '\"' reads "
                 f"as an unterminated quoted field. Amazon writes flat files unquoted: set quote_char: none for "
-                f"this report in marketplaces.{entry.code}.reports.")
+                f"this report in {entry.path}.reports.")
     elif "convert" in text.lower():
         hint = " A typed column (a timestamp, amount or count) held a value of another format."
     return (f"{entry.code}/{config.table}: loading report {report_id} of {day} failed; nothing was written for "
@@ -369,7 +369,7 @@ def build_json_report_asset(entry: MarketplaceConfig, config: ReportConfig,
     """A JSON report loaded into one table (seller performance, Brand Analytics: ``json_reports``), one
     report per partition, partitioned like a flat file of its window; its key check runs in its step."""
     row = catalog.lookup(config.report_type)
-    options = partition_period(row, config.options, f"marketplaces.{entry.code}.reports[{config.table}]")
+    options = partition_period(row, config.options, f"{entry.path}.reports[{config.table}]")
     spec = json_report_spec(config.table, row)
     what = f"{entry.code}/{config.table}"
     table_checks = (checks or {}).get(config.table, [])
@@ -429,7 +429,7 @@ def build_report_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
         elif is_json_table(row):
             assets.append(build_json_report_asset(entry, config, checks))
         elif not row.readable or row.fmt not in (catalog.TSV, catalog.XML):
-            raise ValueError(f"marketplaces.{entry.code}.reports: {config.report_type} documents are "
+            raise ValueError(f"{entry.path}.reports: {config.report_type} documents are "
                              f"{row.fmt.upper()}; the loader reads flat files, XML it flattens, and the JSON "
                              "reports the catalog splits (sales and traffic) or reads from one array (json_rows)")
         else:

@@ -163,7 +163,7 @@ def build_settlements_asset(entry: MarketplaceConfig, config: ReportConfig,
             except ReportDocumentError as error:
                 raise runner.document_failure(f"{entry.code}/{config.table}", error) from None
             created = _created(report)
-            text_format, column_formats = row.text_formats(entry.code)
+            text_format, column_formats = row.text_formats(entry.marketplace.code)
             try:
                 write = warehouse.load_delimited_file(
                     entry.code, config.table, path, quote=config.quote_char or None, column_types=row.column_types,

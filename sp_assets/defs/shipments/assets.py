@@ -113,7 +113,7 @@ def build_shipments_assets(entry: MarketplaceConfig, *, checks_in_step: bool = T
                                         utc_now()), {}))
         except UnknownShipmentError as error:
             raise dg.Failure(
-                description=f"marketplaces.{entry.code}.inbound_shipment_ids: Amazon does not know shipment "
+                description=f"{entry.path}.inbound_shipment_ids: Amazon does not know shipment "
                             f"{error.args[0]!r} for this seller (HTTP 404); remove or correct it. Nothing was written.",
                 allow_retries=False,
             ) from None

@@ -1,7 +1,10 @@
 """LWA credentials: the app's client id and secret plus the seller's refresh token.
 
 Environment variables follow python-amazon-sp-api's names, so an existing setup works unchanged:
-``LWA_APP_ID``, ``LWA_CLIENT_SECRET``, ``SP_API_REFRESH_TOKEN``.
+``LWA_APP_ID``, ``LWA_CLIENT_SECRET``, ``SP_API_REFRESH_TOKEN``. A named seller account (``accounts:``
+in the configuration) adds its own names, suffixed by the account as python-amazon-sp-api suffixes
+its named accounts: ``SP_API_REFRESH_TOKEN_ACME``. With several accounts the refresh token is read
+from those names only, since the marketplace and region names could not say whose token they hold.
 """
 
 from __future__ import annotations
@@ -61,13 +64,20 @@ def _secret(value: Secret | str) -> Secret:
     return value if isinstance(value, Secret) else Secret(value)
 
 
-def candidate_names(base: str, where: Marketplace | str | None) -> list[str]:
+def candidate_names(base: str, where: Marketplace | str | None, account: str | None = None,
+                    account_only: bool = False) -> list[str]:
     """The variable names looked up for ``base``, most specific first.
 
     For marketplace ``de``: ``BASE_DE``, then ``BASE_EU`` (its region), then ``BASE``. The UK is
-    found as ``_UK`` and ``_GB``. A region alone (``"EU"``) gives ``BASE_EU``, ``BASE``.
+    found as ``_UK`` and ``_GB``. A region alone (``"EU"``) gives ``BASE_EU``, ``BASE``. An
+    ``account`` (``acme``) comes first: ``BASE_ACME``; with ``account_only`` (several accounts) the
+    refresh token has that name alone, and the application's id and secret ``BASE_ACME``, ``BASE``
+    (one application commonly serves every seller).
     """
-    names: list[str] = []
+    if account is not None and account_only:
+        own = f"{base}_{account.upper()}"
+        return [own] if base == REFRESH_TOKEN_VAR else [own, base]
+    names: list[str] = [] if account is None else [f"{base}_{account.upper()}"]
     if where is not None:
         region, codes = _codes_of(where)
         names += [f"{base}_{code}" for code in codes]
@@ -88,8 +98,10 @@ def _label(where: Marketplace | str) -> str:
     return where.code if isinstance(where, Marketplace) else str(where)
 
 
-def from_env(where: Marketplace | str | None = None, environ: Mapping[str, str] | None = None) -> LWACredentials:
-    """Read credentials for a marketplace (object, code or id), a region, or ``None`` (globals only).
+def from_env(where: Marketplace | str | None = None, environ: Mapping[str, str] | None = None,
+             account: str | None = None, account_only: bool = False) -> LWACredentials:
+    """Read credentials for a marketplace (object, code or id), a region, or ``None`` (globals only),
+    of ``account`` when one is named (see ``candidate_names``).
 
     Precedence, per variable and independently for each of the three: the marketplace-specific name
     (``SP_API_REFRESH_TOKEN_DE``), then the region-specific one (``SP_API_REFRESH_TOKEN_EU``), then the
@@ -101,7 +113,7 @@ def from_env(where: Marketplace | str | None = None, environ: Mapping[str, str] 
     found: dict[str, str] = {}
     missing: list[str] = []
     for base in (CLIENT_ID_VAR, CLIENT_SECRET_VAR, REFRESH_TOKEN_VAR):
-        names = candidate_names(base, where)
+        names = candidate_names(base, where, account, account_only)
         value = next((env[n].strip() for n in names if (env.get(n) or "").strip()), None)
         if value is None:
             missing.append(" or ".join(names))
@@ -109,6 +121,7 @@ def from_env(where: Marketplace | str | None = None, environ: Mapping[str, str] 
             found[base] = value
     if missing:
         target = f" for {_label(where)}" if where is not None else ""
+        target += f" of account {account}" if account is not None else ""
         raise MissingCredentialsError(
             f"missing SP-API credentials{target}: set {'; '.join(missing)}"
         )

@@ -3,7 +3,11 @@
 A user asks "orders across all marketplaces" without knowing which schemas exist. The view is
 rebuilt inside the write that created a table or added a column to it, so it always covers every
 marketplace schema and every column (``UNION ALL BY NAME`` fills a column one marketplace lacks with
-null). A table with its own ``marketplace`` column keeps it as ``source_marketplace``.
+null). Each row says where it came from: ``account`` and ``marketplace``, read back from the schema's
+name (``acme_us``: account ``acme``, marketplace ``us``; ``us``, the name when one seller account is
+configured: account ``default``), so a query over the views reads the same with one account or many.
+A table with its own ``marketplace`` or ``account`` column keeps it as ``source_marketplace`` /
+``source_account``.
 
 **Current-state views.** ``orders`` is replaced by purchase day, so an order's status there is the
 one of the day's last re-pull and freezes once the day leaves the schedule's ``days_back``;
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from sp_assets.lib.marketplaces import split_entry_name
 from sp_assets.lib.naming import quote_identifier, safe_identifier
 from sp_assets.lib.orders import ORDERS, ORDERS_UPSERT
 from sp_assets.lib.tablespec import TableSpec
@@ -27,6 +32,10 @@ from sp_assets.lib.warehouse.sql import RESERVED_SCHEMAS, VIEW_SCHEMA, literal, 
 
 MARKETPLACE_COLUMN = "marketplace"
 SOURCE_MARKETPLACE_COLUMN = "source_marketplace"
+ACCOUNT_COLUMN = "account"
+SOURCE_ACCOUNT_COLUMN = "source_account"
+# The columns every view adds, each renamed to source_<name> where the table has its own.
+_ORIGIN_COLUMNS = {ACCOUNT_COLUMN: SOURCE_ACCOUNT_COLUMN, MARKETPLACE_COLUMN: SOURCE_MARKETPLACE_COLUMN}
 CURRENT_SOURCE_COLUMN = "current_source"
 
 
@@ -68,7 +77,7 @@ def refresh_views(connection: duckdb.DuckDBPyConnection, schema: str, table: str
 
 
 def rebuild_union_view(connection: duckdb.DuckDBPyConnection, table: str) -> None:
-    """``amazon.<table>``: every marketplace's table, UNION ALL BY NAME, with a ``marketplace`` column."""
+    """``amazon.<table>``: every marketplace's table, UNION ALL BY NAME, with ``account`` and ``marketplace``."""
     _union(connection, table, marketplace_schemas(connection, table))
 
 
@@ -78,13 +87,13 @@ def _union(connection: duckdb.DuckDBPyConnection, relation: str, schemas: list[s
         return
     selects = []
     for schema in schemas:
-        has_marketplace = MARKETPLACE_COLUMN in table_columns(connection, schema, relation, include_views=True)
-        star = (
-            f"* EXCLUDE ({MARKETPLACE_COLUMN}), {MARKETPLACE_COLUMN} AS {SOURCE_MARKETPLACE_COLUMN}"
-            if has_marketplace
-            else "*"
-        )
-        selects.append(f"SELECT {literal(schema)} AS {MARKETPLACE_COLUMN}, {star} FROM {qualified(schema, relation)}")
+        columns = table_columns(connection, schema, relation, include_views=True)
+        own = [name for name in _ORIGIN_COLUMNS if name in columns]
+        star = "*" if not own else (f"* EXCLUDE ({', '.join(own)}), "
+                                    + ", ".join(f"{name} AS {_ORIGIN_COLUMNS[name]}" for name in own))
+        account, marketplace = split_entry_name(schema)
+        selects.append(f"SELECT {literal(account)} AS {ACCOUNT_COLUMN}, {literal(marketplace)} AS "
+                       f"{MARKETPLACE_COLUMN}, {star} FROM {qualified(schema, relation)}")
     connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{VIEW_SCHEMA}"')
     connection.execute(
         f'CREATE OR REPLACE VIEW "{VIEW_SCHEMA}".{quote_identifier(relation, "table")} AS '

@@ -46,6 +46,20 @@ def test_union_view_keeps_a_sources_own_marketplace_column(wh: Warehouse) -> Non
     assert row == ("uk", "amazon.co.uk")
 
 
+def test_union_view_says_which_account_each_row_is_from(wh: Warehouse) -> None:
+    """Names with an account (``acme_us``, several accounts configured) and without (``us``, one account:
+    ``default``) read back as account and marketplace, so a query reads the same either way."""
+    for schema in ("acme_us", "brand_us", "de"):
+        wh.replace_partition(schema, ORDERS, orders_frame([order(f"{schema}-0")]), DAY, NEXT_DAY)
+    rows = wh.query("SELECT account, marketplace, amazon_order_id FROM amazon.orders ORDER BY 3").rows()
+    assert rows == [("acme", "us", "acme_us-0"), ("brand", "us", "brand_us-0"), ("default", "de", "de-0")]
+    assert wh.query("SELECT * FROM amazon.orders").columns[:2] == ["account", "marketplace"]
+
+    spec = TableSpec("ledger", (Column("sku", VARCHAR), Column("account", VARCHAR)))
+    wh.append("acme_us", spec, frame_from_records(spec, [{"sku": "x", "account": "A1SELLER"}]))
+    assert wh.query("SELECT account, source_account FROM amazon.ledger").row(0) == ("acme", "A1SELLER")
+
+
 ORDERS_UPSERT = TableSpec("orders_upsert", ORDERS.columns, primary_key=("amazon_order_id",),
                           version_column="last_update_date")
 
