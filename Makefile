@@ -11,6 +11,7 @@
 #   make lint       ruff check, then mypy (pyproject.toml) with no error in sp_assets; CI runs it after
 #                   `make test`
 #   make bench      the benchmarks, results in BENCHMARKS.md
+#   make bench-busy `make bench` while 2 CPU-bound processes compete (the ratios must hold under load)
 #   make postgres-server  Debian's PostgreSQL for the instance test (make test runs it; installs only if missing)
 #   make ui-check   after `make demo`: make dev on its home, a small backfill, then headless Chromium over the
 #                   UI's main pages; fails on any page or console error; screenshots in data/ui-check/.
@@ -28,7 +29,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-long test-busy dev bench lint install clean postgres-server ui-check
+.PHONY: demo test test-long test-busy dev bench bench-busy lint install clean postgres-server ui-check
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "sp_assets needs Python 3.11, 3.12 or 3.13 (python3.11 ... on PATH, or make PYTHON=/path/to/python)"; exit 1; }
@@ -63,13 +64,23 @@ ui-check: $(STAMP)
 		{ echo "ui-check needs Chromium at $(CHROMIUM): apt-get install chromium (as root)"; exit 1; }
 	SP_ASSETS_CHROMIUM=$(CHROMIUM) $(BIN)/python -m sp_assets.ui_check
 
-test-busy: $(STAMP)
+# `make <target>` while BUSY CPU-bound processes compete (stress-ng if present, else python busy loops);
+# they are always stopped, pass or fail. test-busy: 4 beside the suite; bench-busy: 2 beside make bench.
+define compete
 	@set -u; pids=""; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
-	if command -v stress-ng >/dev/null 2>&1; then stress-ng --cpu 4 --quiet & pids="$$!"; \
-	else for i in 1 2 3 4; do $(BIN)/python -c 'while 1: pass' & pids="$$pids $$!"; done; fi; \
-	echo "4 CPU-bound processes compete (pids $$pids)"; started=$$(date +%s); \
-	$(MAKE) --no-print-directory test; status=$$?; \
-	echo "make test under CPU contention: exit $$status after $$(( $$(date +%s) - started )) s"; exit $$status
+	if command -v stress-ng >/dev/null 2>&1; then stress-ng --cpu $(1) --quiet & pids="$$!"; \
+	else for i in $$(seq $(1)); do $(BIN)/python -c 'while 1: pass' & pids="$$pids $$!"; done; fi; \
+	echo "$(1) CPU-bound processes compete (pids $$pids)"; started=$$(date +%s); \
+	$(MAKE) --no-print-directory $(2); status=$$?; \
+	echo "make $(2) under CPU contention ($(1) busy processes): exit $$status after $$(( $$(date +%s) - started )) s"; \
+	exit $$status
+endef
+
+test-busy: $(STAMP)
+	$(call compete,4,test)
+
+bench-busy: $(STAMP)
+	$(call compete,2,bench)
 
 # The PostgreSQL instance test (sp_assets_tests/e2e/test_postgres_instance.py) starts Debian's server
 # itself; this installs the package when it is missing and we may (root, apt-get). Otherwise the test
