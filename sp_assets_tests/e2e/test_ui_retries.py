@@ -3,8 +3,9 @@ failure still is.
 
 ``dagster.yaml`` turns run retries on (``run_retries: max_retries: 1``): the daemon re-launches a
 failed run once. The real stack runs (``python -m sp_assets.dev``: webserver and daemon) against a
-sandbox the test starts behind a proxy that rewrites Amazon's answers. Runs are launched over the
-UI's GraphQL (``launchRun``, the asset job, one partition of ``us/orders``).
+sandbox behind a proxy that rewrites Amazon's answers: the stack the PostgreSQL instance test shares
+(``daemon_stack`` in ``conftest.py``), so on PostgreSQL where its server is installed. Runs are
+launched over the UI's GraphQL (``launchRun``, the asset job, one partition of ``us/orders``).
 
 * Amazon answers every searchOrders with 403: the step fails at once (no step retry), and the run is
   tagged so that Dagster does not retry it (``dagster/retry_on_asset_or_op_failure=false``): the
@@ -17,17 +18,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from sp_assets.defs.common import NOT_RETRIED_TAG, RUN_RETRY_ON_STEP_FAILURE_TAG
-from sp_assets_tests.reliability import support
 from sp_assets_tests.reliability.proxy import Answer, TamperingProxy
 
-from .stack import POLL_SECONDS, DevStack
-from .test_ui_backfill import stack_env
+from .stack import POLL_SECONDS, DevStack, SharedStack
 
 pytestmark = pytest.mark.slow
 
@@ -108,20 +107,12 @@ def answer_orders_with(status: int, body: dict, until: list[bool]):
 
 
 @pytest.fixture
-def rig(tmp_path: Path):
-    proxy = TamperingProxy().start()
-    sandbox = support.frozen_sandbox(support.now_utc(), public_base_url=proxy.url)
-    proxy.upstream = sandbox.base_url
-    env = stack_env(tmp_path)
-    env.update({"SP_API_ENDPOINT": proxy.url, "SP_ASSETS_SANDBOX": "1", "SP_SANDBOX_SPEED": "1000"})
-    stack = DevStack(tmp_path, env)
+def rig(daemon_stack: SharedStack) -> Iterator[tuple[DevStack, TamperingProxy]]:
+    assert not daemon_stack.proxy.rules, "the proxy must pass the sandbox's answers through"
     try:
-        stack.start()
-        yield stack, proxy
+        yield daemon_stack.stack, daemon_stack.proxy
     finally:
-        stack.kill_everything()
-        proxy.stop()
-        sandbox.stop()
+        daemon_stack.proxy.rules.clear()  # the next test on the stack gets the sandbox's answers
 
 
 def test_a_refused_run_is_not_retried_and_a_transient_failure_is(rig) -> None:
