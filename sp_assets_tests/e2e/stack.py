@@ -137,6 +137,7 @@ PG_USER, PG_DB = "sp_assets", "dagster"
 class SharedStack:
     stack: DevStack
     proxy: TamperingProxy
+    server_info: dict  # the webserver's /server_info
     postgres: dict[str, str] | None  # the DAGSTER_PG_* settings; None on the default profile
     no_postgres: str  # why not, when ``postgres`` is None
 
