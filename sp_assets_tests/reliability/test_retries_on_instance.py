@@ -178,6 +178,21 @@ def test_a_clean_run_stages_nothing_and_reports_its_calls(rig) -> None:
     assert not staging_dir.exists() or not any(staging_dir.iterdir())
 
 
+@pytest.fixture
+def quick_step_retries(monkeypatch: pytest.MonkeyPatch) -> dg.RetryPolicy:
+    """The project's step retry policy with the same attempts, backoff and jitter, but a 0.5 s delay instead
+    of 10 s: the bound tests below count the attempts and derive their time bound from the policy in use
+    (``retry_backoff_s``), so waiting the production delays (40 s of pauses) would only slow them down."""
+    import sp_assets.defs.common as common
+
+    production = common.RETRY
+    assert production is not None and production.max_retries == STEP_ATTEMPTS - 1
+    quick = dg.RetryPolicy(max_retries=production.max_retries, delay=0.5, backoff=production.backoff,
+                           jitter=production.jitter)
+    monkeypatch.setattr(common, "RETRY", quick)  # every asset's retry policy comes from common.multi_asset_kwargs
+    return quick
+
+
 def _nothing_written(db: Path) -> bool:
     if not db.exists():
         return True
@@ -189,7 +204,7 @@ def _nothing_written(db: Path) -> bool:
             for t in tables & {"orders", "order_items"})
 
 
-def test_a_new_token_every_page_fails_the_run_at_the_configured_cap(rig) -> None:
+def test_a_new_token_every_page_fails_the_run_at_the_configured_cap(rig, quick_step_retries: dg.RetryPolicy) -> None:
     proxy: TamperingProxy = rig["proxy"]
     served = 0
 
@@ -214,11 +229,11 @@ def test_a_new_token_every_page_fails_the_run_at_the_configured_cap(rig) -> None
         assert f"searchOrders: still a continuation token after {cap} pages" in message, message
         assert f"max_pages_per_call: {cap}" in message, message
     assert served == cap * STEP_ATTEMPTS
-    assert took < STARTUP_MARGIN_S + retry_backoff_s(), f"{took:.0f} s"
+    assert took < STARTUP_MARGIN_S + retry_backoff_s(quick_step_retries), f"{took:.0f} s"
     assert _nothing_written(rig["db"])
 
 
-def test_a_trickled_answer_fails_the_run_at_the_configured_deadline(rig) -> None:
+def test_a_trickled_answer_fails_the_run_at_the_configured_deadline(rig, quick_step_retries: dg.RetryPolicy) -> None:
     proxy: TamperingProxy = rig["proxy"]
     proxy.trickle = lambda method, full_path: full_path.split("?", 1)[0] == SEARCH_ORDERS
     proxy.trickle_interval = 0.5
@@ -235,6 +250,7 @@ def test_a_trickled_answer_fails_the_run_at_the_configured_deadline(rig) -> None
                f"of {deadline_s:g} s" in message, message
     # Each step attempt: the client's attempts, each cut at the deadline (its pauses are scaled by the
     # sandbox speed); then the policy's backoff between step attempts.
-    bound = STEP_ATTEMPTS * ClientRetry().max_attempts * deadline_s + retry_backoff_s() + STARTUP_MARGIN_S
+    bound = STEP_ATTEMPTS * ClientRetry().max_attempts * deadline_s + retry_backoff_s(quick_step_retries) \
+        + STARTUP_MARGIN_S
     assert took < bound, f"{took:.0f} s, bound {bound:.0f} s"
     assert _nothing_written(rig["db"])
