@@ -178,21 +178,6 @@ def test_a_clean_run_stages_nothing_and_reports_its_calls(rig) -> None:
     assert not staging_dir.exists() or not any(staging_dir.iterdir())
 
 
-@pytest.fixture
-def quick_step_retries(monkeypatch: pytest.MonkeyPatch) -> dg.RetryPolicy:
-    """The project's step retry policy with the same attempts, backoff and jitter, but a 0.5 s delay instead
-    of 10 s: the bound tests below count the attempts and derive their time bound from the policy in use
-    (``retry_backoff_s``), so waiting the production delays (40 s of pauses) would only slow them down."""
-    import sp_assets.defs.common as common
-
-    production = common.RETRY
-    assert production is not None and production.max_retries == STEP_ATTEMPTS - 1
-    quick = dg.RetryPolicy(max_retries=production.max_retries, delay=0.5, backoff=production.backoff,
-                           jitter=production.jitter)
-    monkeypatch.setattr(common, "RETRY", quick)  # every asset's retry policy comes from common.multi_asset_kwargs
-    return quick
-
-
 def _nothing_written(db: Path) -> bool:
     if not db.exists():
         return True
