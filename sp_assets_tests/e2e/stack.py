@@ -8,12 +8,15 @@ temporary ``DAGSTER_HOME`` in its environment, so none can hide in another proce
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +24,9 @@ import requests
 
 from sp_assets.defs.paths import PROJECT_ROOT
 from sp_assets.local_env import wait_for_webserver
+from sp_assets_tests.reliability.proxy import TamperingProxy
 
-POLL_SECONDS = 2.0
+POLL_SECONDS = 0.5  # how often a test asks the webserver; each wait has its own deadline
 
 
 def free_port() -> int:
@@ -123,3 +127,39 @@ class DevStack:
         body = response.json()
         assert not body.get("errors"), body["errors"]
         return body["data"]
+
+
+# ------------------------------------------------------------- the shared stack (conftest.py)
+PG_USER, PG_DB = "sp_assets", "dagster"
+
+
+@dataclass
+class SharedStack:
+    stack: DevStack
+    proxy: TamperingProxy
+    server_info: dict  # the webserver's /server_info
+    postgres: dict[str, str] | None  # the DAGSTER_PG_* settings; None on the default profile
+    no_postgres: str  # why not, when ``postgres`` is None
+
+
+def server_binaries() -> Path | None:
+    """The folder of ``initdb`` and ``pg_ctl`` (on PATH, or Debian's /usr/lib/postgresql/<version>/bin)."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).resolve().parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def as_server_user(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run it as ``postgres`` then."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def why_no_postgres() -> str:
+    if server_binaries() is None:
+        return ("PostgreSQL's server (initdb, pg_ctl) is not installed; `make test` installs Debian's "
+                "postgresql package when it runs as root")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser: PostgreSQL cannot be started as root"
+    return ""

@@ -88,6 +88,8 @@ def test_the_demo_runs_belong_to_the_code_location_and_show_on_the_jobs_pages(tm
             assert [run["runId"] for run in page["runs"]] == [runs["results"][0]["runId"]], page
         stack.interrupt()
         assert stack.wait_stopped(timeout=90) == 0, stack.log_tail()
+        # make dev started its own sandbox here (no SP_API_ENDPOINT): Ctrl-C stops it with everything else.
+        assert stack.leftovers() == [], stack.log_tail()
     finally:
         stack.kill_everything()
 

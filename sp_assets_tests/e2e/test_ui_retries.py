@@ -3,8 +3,9 @@ failure still is.
 
 ``dagster.yaml`` turns run retries on (``run_retries: max_retries: 1``): the daemon re-launches a
 failed run once. The real stack runs (``python -m sp_assets.dev``: webserver and daemon) against a
-sandbox the test starts behind a proxy that rewrites Amazon's answers. Runs are launched over the
-UI's GraphQL (``launchRun``, the asset job, one partition of ``us/orders``).
+sandbox behind a proxy that rewrites Amazon's answers: the stack the PostgreSQL instance test shares
+(``daemon_stack`` in ``conftest.py``), so on PostgreSQL where its server is installed. Runs are
+launched over the UI's GraphQL (``launchRun``, the asset job, one partition of ``us/orders``).
 
 * Amazon answers every searchOrders with 403: the step fails at once (no step retry), and the run is
   tagged so that Dagster does not retry it (``dagster/retry_on_asset_or_op_failure=false``): the
@@ -17,17 +18,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from sp_assets.defs.common import NOT_RETRIED_TAG, RUN_RETRY_ON_STEP_FAILURE_TAG
-from sp_assets_tests.reliability import support
 from sp_assets_tests.reliability.proxy import Answer, TamperingProxy
 
-from .stack import POLL_SECONDS, DevStack
-from .test_ui_backfill import stack_env
+from .stack import POLL_SECONDS, DevStack, SharedStack
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +55,7 @@ query Log($id: ID!) {
   }
 }"""
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+WILL_RETRY_TAG = "dagster/will_retry"  # set by the run worker just after it stores the failure
 LAUNCHED_TAG = "sp_assets_tests/ui_retries"  # on the runs this test launches; Dagster copies tags to a retry
 
 
@@ -75,6 +75,16 @@ def runs(stack: DevStack) -> list[dict]:
     may launch runs of their own on the same stack: those are not this test's business)."""
     found = stack.graphql(RUNS)["runsOrError"]["results"]
     return [r for r in found if tags_of(r).get(LAUNCHED_TAG) == "1"]
+
+
+def decided(stack: DevStack, run_id: str) -> dict | None:
+    """The run once it has finished and, if it failed, Dagster has tagged whether it will retry it: the run
+    worker stores the failure and then the tag (``dagster/will_retry``), so a poll can see one without the
+    other."""
+    run = next((r for r in runs(stack) if r["runId"] == run_id), None)
+    if run is None or run["status"] not in FINISHED:
+        return None
+    return run if run["status"] != "FAILURE" or WILL_RETRY_TAG in tags_of(run) else None
 
 
 def tags_of(run: dict) -> dict[str, str]:
@@ -108,20 +118,12 @@ def answer_orders_with(status: int, body: dict, until: list[bool]):
 
 
 @pytest.fixture
-def rig(tmp_path: Path):
-    proxy = TamperingProxy().start()
-    sandbox = support.frozen_sandbox(support.now_utc(), public_base_url=proxy.url)
-    proxy.upstream = sandbox.base_url
-    env = stack_env(tmp_path)
-    env.update({"SP_API_ENDPOINT": proxy.url, "SP_ASSETS_SANDBOX": "1", "SP_SANDBOX_SPEED": "1000"})
-    stack = DevStack(tmp_path, env)
+def rig(daemon_stack: SharedStack) -> Iterator[tuple[DevStack, TamperingProxy]]:
+    assert not daemon_stack.proxy.rules, "the proxy must pass the sandbox's answers through"
     try:
-        stack.start()
-        yield stack, proxy
+        yield daemon_stack.stack, daemon_stack.proxy
     finally:
-        stack.kill_everything()
-        proxy.stop()
-        sandbox.stop()
+        daemon_stack.proxy.rules.clear()  # the next test on the stack gets the sandbox's answers
 
 
 def test_a_refused_run_is_not_retried_and_a_transient_failure_is(rig) -> None:
@@ -131,12 +133,11 @@ def test_a_refused_run_is_not_retried_and_a_transient_failure_is(rig) -> None:
                           "details": ""}]}
     proxy.rules.append(answer_orders_with(403, denied, []))
     refused = launch(stack)
-    run = wait_until(lambda: next((r for r in runs(stack) if r["runId"] == refused and r["status"] in FINISHED),
-                                  None), RUN_TIMEOUT, "the refused run to finish", stack)
+    run = wait_until(lambda: decided(stack, refused), RUN_TIMEOUT, "the refused run to finish", stack)
     assert run["status"] == "FAILURE"
     tags = tags_of(run)
     assert tags[RUN_RETRY_ON_STEP_FAILURE_TAG] == "false" and tags[NOT_RETRIED_TAG] == "us/orders", tags
-    assert tags.get("dagster/will_retry") == "false", tags
+    assert tags.get(WILL_RETRY_TAG) == "false", tags
     wait_until(lambda: any("Not retrying run" in m for m in messages(stack, refused)), RUN_TIMEOUT,
                "the daemon to decide about the refused run", stack)
     assert [r["runId"] for r in runs(stack)] == [refused]
@@ -148,10 +149,9 @@ def test_a_refused_run_is_not_retried_and_a_transient_failure_is(rig) -> None:
     proxy.rules.append(answer_orders_with(503, {"errors": [{"code": "ServiceUnavailable", "message": "down"}]},
                                           healed))
     flaky = launch(stack)
-    run = wait_until(lambda: next((r for r in runs(stack) if r["runId"] == flaky and r["status"] in FINISHED),
-                                  None), RUN_TIMEOUT, "the failing run to finish", stack)
+    run = wait_until(lambda: decided(stack, flaky), RUN_TIMEOUT, "the failing run to finish", stack)
     assert run["status"] == "FAILURE"
-    assert tags_of(run).get("dagster/will_retry") == "true", tags_of(run)
+    assert tags_of(run).get(WILL_RETRY_TAG) == "true", tags_of(run)
     healed.append(True)
     retry = wait_until(lambda: next((r for r in runs(stack) if r["parentRunId"] == flaky and r["status"] in FINISHED),
                                     None), RUN_TIMEOUT, "the retry run", stack)

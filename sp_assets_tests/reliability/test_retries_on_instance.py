@@ -189,7 +189,7 @@ def _nothing_written(db: Path) -> bool:
             for t in tables & {"orders", "order_items"})
 
 
-def test_a_new_token_every_page_fails_the_run_at_the_configured_cap(rig) -> None:
+def test_a_new_token_every_page_fails_the_run_at_the_configured_cap(rig, quick_step_retries: dg.RetryPolicy) -> None:
     proxy: TamperingProxy = rig["proxy"]
     served = 0
 
@@ -214,11 +214,11 @@ def test_a_new_token_every_page_fails_the_run_at_the_configured_cap(rig) -> None
         assert f"searchOrders: still a continuation token after {cap} pages" in message, message
         assert f"max_pages_per_call: {cap}" in message, message
     assert served == cap * STEP_ATTEMPTS
-    assert took < STARTUP_MARGIN_S + retry_backoff_s(), f"{took:.0f} s"
+    assert took < STARTUP_MARGIN_S + retry_backoff_s(quick_step_retries), f"{took:.0f} s"
     assert _nothing_written(rig["db"])
 
 
-def test_a_trickled_answer_fails_the_run_at_the_configured_deadline(rig) -> None:
+def test_a_trickled_answer_fails_the_run_at_the_configured_deadline(rig, quick_step_retries: dg.RetryPolicy) -> None:
     proxy: TamperingProxy = rig["proxy"]
     proxy.trickle = lambda method, full_path: full_path.split("?", 1)[0] == SEARCH_ORDERS
     proxy.trickle_interval = 0.5
@@ -235,6 +235,7 @@ def test_a_trickled_answer_fails_the_run_at_the_configured_deadline(rig) -> None
                f"of {deadline_s:g} s" in message, message
     # Each step attempt: the client's attempts, each cut at the deadline (its pauses are scaled by the
     # sandbox speed); then the policy's backoff between step attempts.
-    bound = STEP_ATTEMPTS * ClientRetry().max_attempts * deadline_s + retry_backoff_s() + STARTUP_MARGIN_S
+    bound = STEP_ATTEMPTS * ClientRetry().max_attempts * deadline_s + retry_backoff_s(quick_step_retries) \
+        + STARTUP_MARGIN_S
     assert took < bound, f"{took:.0f} s, bound {bound:.0f} s"
     assert _nothing_written(rig["db"])

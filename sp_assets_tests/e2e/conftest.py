@@ -1,0 +1,129 @@
+"""One ``make dev`` shared by the end-to-end tests that can share it.
+
+Each stack costs a webserver, a daemon and their code servers starting (20 s on a loaded 2-core machine)
+and stopping, and each backfill the daemon's fixed 30-second loops. The tests that need *a* stack share
+``daemon_stack``: the UI backfill test (``test_ui_backfill.py``), the PostgreSQL instance test
+(``test_postgres_instance.py``) and the UI retry test (``test_ui_retries.py``), in that order (the
+backfill test checks that the marts' automation rebuilt exactly its days: no other test may have written
+a raw partition before). It runs on the production profile (``dagster.postgres.yaml`` on a PostgreSQL
+server the fixture starts) where PostgreSQL's server is installed, so the backfill and the retries are
+checked on that storage; elsewhere on the default profile, and the PostgreSQL test skips, saying why.
+The sandbox runs in the test process behind a ``TamperingProxy`` (the retry test rewrites its answers);
+tests must leave the proxy without rules and count only the runs they launched (the marts' automation
+and freshness sensors launch runs of their own). At the end Ctrl-C must stop the stack cleanly and leave
+no process.
+
+The demo tests keep their own stacks: they start ``make dev`` on the demo's Dagster home, with the
+sandbox ``make dev`` starts itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sp_assets_tests.reliability import support
+from sp_assets_tests.reliability.proxy import TamperingProxy
+
+from .stack import (
+    PG_DB,
+    PG_USER,
+    DevStack,
+    SharedStack,
+    as_server_user,
+    free_port,
+    server_binaries,
+    why_no_postgres,
+)
+from .test_ui_backfill import ORDERS_PER_DAY, SEED, stack_env
+
+SHARED_FIXTURE = "daemon_stack"
+# The order the tests sharing it run in (by module); see the module's docstring.
+SHARED_ORDER = ("test_ui_backfill.py", "test_postgres_instance.py", "test_ui_retries.py")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str] | None]:
+    """A PostgreSQL server on 127.0.0.1 (a free port, its own data folder) with an empty database for
+    Dagster; None where it cannot run (``why_no_postgres``). Stopped at the end, pass or fail."""
+    binaries = server_binaries()
+    if binaries is None or why_no_postgres():
+        yield None  # the stack runs on the default profile; the PostgreSQL test skips, saying why
+        return
+    base = Path(tempfile.mkdtemp(prefix="sp_assets_pg_"))
+    base.chmod(0o755)
+    data, port = base / "data", free_port()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    try:
+        subprocess.run(as_server_user([str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", PG_USER,
+                                       "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
+        subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"),
+                                       "-o", f"-h 127.0.0.1 -p {port} -k {base} -F", "-w", "-t", "120", "start"]),
+                       check=True, capture_output=True)
+        import psycopg2
+
+        admin = psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname="postgres")
+        admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        admin.cursor().execute(f"CREATE DATABASE {PG_DB}")
+        admin.close()
+        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": PG_USER,
+               "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_DB": PG_DB}
+    finally:
+        subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def daemon_stack(tmp_path_factory: pytest.TempPathFactory, postgres: dict[str, str] | None
+                 ) -> Iterator[SharedStack]:
+    """``make dev`` (webserver, daemon) on the production profile where PostgreSQL runs, against a frozen
+    sandbox behind a ``TamperingProxy``. At the end Ctrl-C must stop it cleanly, leaving no process."""
+    tmp_path = tmp_path_factory.mktemp("daemon_stack")
+    proxy = TamperingProxy().start()
+    # The seller the backfill test compares DuckDB with (its seed and orders per day).
+    sandbox = support.frozen_sandbox(support.now_utc(), seed=SEED, orders_per_day=ORDERS_PER_DAY,
+                                     public_base_url=proxy.url)
+    proxy.upstream = sandbox.base_url
+    env = stack_env(tmp_path)
+    env.update({"SP_API_ENDPOINT": proxy.url, "SP_ASSETS_SANDBOX": "1", "SP_SANDBOX_SPEED": "1000"})
+    if postgres is not None:
+        env.update({**postgres, "SP_ASSETS_INSTANCE_PROFILE": "dagster.postgres.yaml"})
+    stack = DevStack(tmp_path, env)
+    try:
+        info = stack.start()
+        yield SharedStack(stack, proxy, info, postgres, why_no_postgres())
+        proxy.rules.clear()
+        stack.interrupt()
+        assert stack.wait_stopped(timeout=90) == 0, stack.log_tail()
+        assert stack.leftovers() == [], stack.log_tail()
+        if postgres is not None:
+            assert not list(stack.home.rglob("runs.db")), "runs must live in PostgreSQL, not SQLite"
+    finally:
+        stack.kill_everything()
+        proxy.stop()
+        sandbox.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests sharing ``daemon_stack`` one after the other, in ``SHARED_ORDER``, where the first
+    of them was: the stack does not idle (a daemon, a webserver, their code servers) while another
+    test's stack runs, and the backfill test comes first."""
+    sharing = [item for item in items if SHARED_FIXTURE in getattr(item, "fixturenames", ())]
+    if not sharing:
+        return
+    first = items.index(sharing[0])
+    rest = [item for item in items if item not in sharing]
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SHARED_ORDER.index(name) if name in SHARED_ORDER else len(SHARED_ORDER)
+
+    items[:] = rest[:first] + sorted(sharing, key=rank) + rest[first:]  # sorted() is stable within a module
