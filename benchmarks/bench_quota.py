@@ -267,7 +267,7 @@ def main() -> None:
             f"ratio min/median/max {show(plan['ratio'])}; {plan['calls']} calls, 429s {plan['http_429']} of "
             f"{plan['requests']} (worst {plan['http_429_share_max']:.2%}); wall {show(plan['wall_s'])} s vs "
             f"limit {plan['limit_s']:.2f} s; sandbox CPU "
-            + (f"{show({k: round(v * 100) for k, v in cpu.items()})}% of wall" if cpu else "n/a")
+            + (f"{show({k: round(v * 100, 1) for k, v in cpu.items()})}% of wall" if cpu else "n/a")
             + f"; load (1 min) {show(plan['load_average_1min'])}"))
     emit({
         "benchmark": "quota",
