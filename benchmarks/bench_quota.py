@@ -166,7 +166,8 @@ def summarize(api: str, wall: float, orders: int, items: int, delta: dict[str, i
         "server_counters": {k: v for k, v in delta.items() if not k.startswith("lwa")},
     }
     log(f"{api}: {orders} orders, {items} items, {calls} calls, {throttled} x 429, wall {wall:.2f} s, "
-        f"limit {physical:.2f} s, ratio {result['ratio']}, sandbox CPU {sandbox_cpu['share']}, "
+        f"limit {physical:.2f} s, ratio {result['ratio']}, sandbox CPU {sandbox_cpu['share']}, client CPU "
+        f"{sandbox_cpu['client_share']}, machine idle {sandbox_cpu['machine_idle_share']}, "
         f"load {load_before[0]} -> {result['load_average_after'][0]}")
     return result
 
@@ -174,7 +175,10 @@ def summarize(api: str, wall: float, orders: int, items: int, delta: dict[str, i
 def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One plan's repetitions: min/median/max of the ratio, the wall and the sandbox's CPU share."""
     shares = [r["sandbox_cpu"]["share"] for r in runs if r["sandbox_cpu"]["share"] is not None]
+    idle = [r["sandbox_cpu"]["machine_idle_share"] for r in runs if r["sandbox_cpu"]["machine_idle_share"] is not None]
     return {
+        "client_cpu_share": spread([r["sandbox_cpu"]["client_share"] for r in runs]),
+        "machine_idle_share": spread(idle) if idle else None,
         "orders_api": runs[0]["orders_api"],
         "repetitions": len(runs),
         "ratio": spread([r["ratio"] for r in runs]),
@@ -268,6 +272,9 @@ def main() -> None:
             f"{plan['requests']} (worst {plan['http_429_share_max']:.2%}); wall {show(plan['wall_s'])} s vs "
             f"limit {plan['limit_s']:.2f} s; sandbox CPU "
             + (f"{show({k: round(v * 100, 1) for k, v in cpu.items()})}% of wall" if cpu else "n/a")
+            + f", client CPU {show({k: round(v * 100) for k, v in plan['client_cpu_share'].items()})}%"
+            + (f", machine idle {show({k: round(v * 100) for k, v in plan['machine_idle_share'].items()})}%"
+               if plan["machine_idle_share"] else "")
             + f"; load (1 min) {show(plan['load_average_1min'])}"))
     emit({
         "benchmark": "quota",

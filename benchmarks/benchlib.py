@@ -151,25 +151,45 @@ def process_cpu_s(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_idle_s() -> float | None:
+    """Idle CPU seconds of the whole machine, all cores summed (/proc/stat: idle + iowait)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuShare:
     """The CPU time a process (the sandbox) used over a measured span, as a share of that span's wall.
 
     A sandbox near 100% of one core would be the bottleneck of the figure beside which this is printed
-    (issue 20): the share says whether a ratio measures the client or the sandbox.
+    (issue 20): the share says whether a ratio measures the client or the sandbox. Beside it, the
+    benchmark process's own share (the client: every thread) and the machine's idle share (of all
+    cores): a client that needed more CPU than it got on a machine with no idle time was starved by
+    the machine's other work, not slowed by its pacing.
     """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.started = time.perf_counter()
         self.cpu_before = process_cpu_s(pid)
+        self.own_before = time.process_time()
+        self.idle_before = machine_idle_s()
 
     def stop(self) -> dict[str, float | None]:
         wall = time.perf_counter() - self.started
         after = process_cpu_s(self.pid)
+        own = time.process_time() - self.own_before
+        idle_after = machine_idle_s()
+        idle = (None if idle_after is None or self.idle_before is None or wall <= 0
+                else round((idle_after - self.idle_before) / (wall * (os.cpu_count() or 1)), 3))
+        measured: dict[str, float | None] = {"wall_s": round(wall, 3), "client_share": round(own / wall, 3) if wall > 0
+                                             else None, "machine_idle_share": idle}
         if after is None or self.cpu_before is None or wall <= 0:
-            return {"cpu_s": None, "wall_s": round(wall, 3), "share": None}
+            return {"cpu_s": None, "share": None, **measured}
         cpu = after - self.cpu_before
-        return {"cpu_s": round(cpu, 2), "wall_s": round(wall, 3), "share": round(cpu / wall, 3)}
+        return {"cpu_s": round(cpu, 2), "share": round(cpu / wall, 3), **measured}
 
 
 # ------------------------------------------------------------------------------------------ sandbox
