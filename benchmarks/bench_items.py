@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchlib import RESULTS_DIR, US, emit, figure, log, machine_info, ratio
+from benchlib import (
+    RESULTS_DIR,
+    US,
+    emit,
+    figure,
+    log,
+    machine_info,
+    peak_rss_mb,
+    ratio,
+    run_measured_child,
+    spread,
+)
 
 ROWS_PER_ORDER = 1.6  # the synthetic seller's mean items per order
 RATIO_TARGET = 0.5
@@ -77,23 +87,6 @@ def document(rows: int, orders_per_day: int, seed: int, cache: Path) -> tuple[Pa
 
 
 # ------------------------------------------------------------------------------------------ children
-def peak_rss_mb() -> float:
-    """This process's own peak RSS: ``VmHWM`` of /proc/self/status.
-
-    Not ``ru_maxrss``: Linux carries the parent's high-water mark across fork and exec into it, so a
-    child of a parent that generated the document would report the parent's peak, not its own.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def child_items(args: argparse.Namespace) -> None:
     """The asset's path: header, SELECT, replace_partition_from_sql into a fresh file; JSON to stdout."""
     from sp_assets.lib.marketplaces import by_id
@@ -130,20 +123,15 @@ def child_baseline(args: argparse.Namespace) -> None:
 
 def run_child(mode: str, tsv: Path, db: Path) -> dict[str, Any]:
     db.unlink(missing_ok=True)
-    command = [sys.executable, str(Path(__file__).resolve()), mode, "--tsv", str(tsv), "--db", str(db)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    db.unlink(missing_ok=True)
-    Path(f"{db}.lock").unlink(missing_ok=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{mode} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        return run_measured_child([sys.executable, str(Path(__file__).resolve()), mode, "--tsv", str(tsv),
+                                   "--db", str(db)], CHILD_TIMEOUT_S, mode)
+    finally:
+        db.unlink(missing_ok=True)
+        Path(f"{db}.lock").unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------ main
-def spread(values: list[float]) -> dict[str, float]:
-    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
-
-
 def measure(tsv: Path, rows: int, repeat: int, scratch: Path) -> dict[str, Any]:
     items_runs, base_runs = [], []
     for attempt in range(1, repeat + 1):

@@ -41,16 +41,30 @@ def command(name: str, quick: bool) -> list[str]:
     return [sys.executable, script, *args]
 
 
+def timeout_for(name: str) -> float:
+    """``TIMEOUTS_S`` hold on an idle machine; a loaded one gets proportionally more.
+
+    Issue 20: ``make bench`` failed after 32.9 min on a machine with a load of ~6 on 2 cores. With
+    more runnable processes than cores every benchmark gets a share of a core, so the timeout is
+    multiplied by the load per core (the 1-minute load average at the benchmark's start), never less
+    than 1. A benchmark that waits on the sandbox's own progress (bench_ingest's preparation) has
+    no deadline of its own beyond this one.
+    """
+    load_per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return round(TIMEOUTS_S[name] * max(1.0, load_per_core))
+
+
 def run(name: str, quick: bool) -> dict[str, Any]:
     """Run one benchmark; its JSON (or an error record) plus the wall time and machine load."""
     cmd = command(name, quick)
-    log(f"=== {name}: {' '.join(Path(c).name if c.endswith('.py') else c for c in cmd[1:])}")
+    timeout = timeout_for(name)
+    log(f"=== {name}: {' '.join(Path(c).name if c.endswith('.py') else c for c in cmd[1:])} (timeout {timeout} s)")
     load_before = os.getloadavg()
     started = time.perf_counter()
     try:
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=TIMEOUTS_S[name], cwd=HERE.parent)
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout, cwd=HERE.parent)
     except subprocess.TimeoutExpired:
-        return {"benchmark": name, "error": f"timed out after {TIMEOUTS_S[name]} s",
+        return {"benchmark": name, "error": f"timed out after {timeout} s (load {load_before[0]:.1f} at the start)",
                 "wall_s": round(time.perf_counter() - started, 1)}
     wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -61,6 +75,7 @@ def run(name: str, quick: bool) -> dict[str, Any]:
         return {"benchmark": name, "error": "no JSON on stdout", "stdout_tail": done.stdout[-1000:],
                 "wall_s": round(wall, 1)}
     result["wall_s"] = round(wall, 1)
+    result["timeout_s"] = timeout
     result["load_average_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     return result
 

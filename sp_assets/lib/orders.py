@@ -103,7 +103,7 @@ DuckDB or Dagster (the all-orders report's items are a SELECT the warehouse runs
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -913,15 +913,43 @@ def fetch_order_rows(client: SPAPIClient, marketplace_id: str, timezone: str, st
     return [order_row_v0(record, timezone, include_pii, _day_field(by, "v0")) for record in records]
 
 
+def _item_rows_of(client: SPAPIClient, order: dict[str, Any]) -> list[dict[str, Any]]:
+    return [order_item_row_v0(order, item) for item in get_order_items(client, order["amazon_order_id"])]
+
+
 def fetch_item_rows(client: SPAPIClient, order_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Orders v0: the items of each order (one getOrderItems call per order, all pages)."""
     orders = list(order_rows)
-
-    def items_of(order: dict[str, Any]) -> list[dict[str, Any]]:
-        return [order_item_row_v0(order, item) for item in get_order_items(client, order["amazon_order_id"])]
-
     with ThreadPoolExecutor(max_workers=ITEM_THREADS, thread_name_prefix="order-items") as pool:
-        return [row for rows in pool.map(items_of, orders) for row in rows]
+        return [row for rows in pool.map(lambda order: _item_rows_of(client, order), orders) for row in rows]
+
+
+def fetch_orders_with_items_v0(client: SPAPIClient, marketplace_id: str, timezone: str, start: datetime,
+                               end: datetime, *, by: str = "created", statuses: Sequence[str] = (),
+                               include_pii: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Orders v0: order rows and item rows, each order's getOrderItems started as soon as its page is in.
+
+    getOrders (0.0167/s, burst 20) and getOrderItems (0.5/s, burst 30) are separate buckets. Reading
+    every page first and the items after makes a pass take the SUM of both buckets' times; overlapping
+    them makes it take the slower one's (issue 20: 28 s instead of 35 s for 14,000 orders at speed
+    1000, about 2 h less on Amazon). Items come out in the orders' order, as ``fetch_item_rows``'s do.
+    A failure on either side cancels the item calls not yet started and is raised.
+    """
+    orders: list[dict[str, Any]] = []
+    futures: list[Future[list[dict[str, Any]]]] = []
+    with ThreadPoolExecutor(max_workers=ITEM_THREADS, thread_name_prefix="order-items") as pool:
+        try:
+            for record in get_orders(client, [marketplace_id], order_statuses=list(statuses) or None,
+                                     **_window(by, start, end)):
+                row = order_row_v0(record, timezone, include_pii, _day_field(by, "v0"))
+                orders.append(row)
+                futures.append(pool.submit(_item_rows_of, client, row))
+            items = [item for future in futures for item in future.result()]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return orders, items
 
 
 def fetch_orders_with_items_2026(client: SPAPIClient, marketplace_id: str, timezone: str, start: datetime,

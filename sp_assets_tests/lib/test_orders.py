@@ -270,3 +270,21 @@ def test_orders_window_empty_after_clamping() -> None:
     assert orders_window(NOW - timedelta(hours=1), NOW, margin, NOW) == (NOW - timedelta(hours=1), NOW - margin)
     with pytest.raises(ValueError, match="timezone-aware"):
         orders_window(datetime(2024, 1, 1), None, margin, NOW)
+
+
+def test_v0_items_fetched_while_pages_come_in_equal_the_two_pass_fetch(sandbox: SandboxServer) -> None:
+    """The overlapped v0 fetch (item calls start as each page arrives) gives the same rows, in the same
+    order, as reading every page first and the items after."""
+    from sp_assets.lib.orders import fetch_item_rows, fetch_order_rows, fetch_orders_with_items_v0
+
+    from .spapi.support import client_for
+
+    us = by_code("us")
+    start, end = local_day_window(us)
+    with client_for(sandbox, us.region) as client:
+        orders, items = fetch_orders_with_items_v0(client, us.marketplace_id, us.timezone, start, end)
+        two_pass_orders = fetch_order_rows(client, us.marketplace_id, us.timezone, start, end)
+        two_pass_items = fetch_item_rows(client, two_pass_orders)
+    assert len(orders) > 100  # more than one getOrders page
+    assert orders == two_pass_orders
+    assert items == two_pass_items and len(items) > len(orders)

@@ -78,6 +78,7 @@ from sp_assets.lib.orders import (
     fetch_item_rows,
     fetch_order_rows,
     fetch_orders_with_items_2026,
+    fetch_orders_with_items_v0,
     order_items_from_report_sql,
 )
 from sp_assets.lib.reports import catalog
@@ -166,6 +167,10 @@ def build_orders_assets(entry: MarketplaceConfig, *, checks_in_step: bool = True
                 client, entry.marketplace_id, entry.timezone, start, end, by=by, statuses=entry.order_statuses,
                 include_pii=entry.include_pii)
             return (both[0] if want_orders else None), (both[1] if want_items else None)
+        if want_orders and want_items:  # both: the item calls run while the order pages come in
+            return fetch_orders_with_items_v0(
+                client, entry.marketplace_id, entry.timezone, start, end, by=by, statuses=entry.order_statuses,
+                include_pii=entry.include_pii)
         orders: list[dict[str, Any]] | None = None
         if want_orders:
             orders = fetch_order_rows(client, entry.marketplace_id, entry.timezone, start, end, by=by,

@@ -58,7 +58,16 @@ from .errors import (
     foreign_error,
     snippet,
 )
-from .quota import PAGING, OperationQuota, PageLimit, TokenBucket, parse_rate_header, quota_for, shared_bucket
+from .quota import (
+    PAGING,
+    OperationQuota,
+    PageLimit,
+    TokenBucket,
+    parse_rate_header,
+    quota_for,
+    shared_bucket,
+    unearned_refill,
+)
 from .quota_store import StoredTokenBucket
 from .redaction import Secret, get_logger
 from .retry import RETRYABLE_EXCEPTIONS, RETRYABLE_STATUSES, RetryPolicy
@@ -457,6 +466,7 @@ class _Call:
             # two would start our bucket's refill before Amazon's, and the next call would arrive
             # early and get a 429. (The second get() below is a cache hit unless the wait outlived it.)
             client._tokens.get()
+            level = bucket.available()  # before our token: how close the bucket is to its cap
             waited = bucket.acquire()
             if waited:
                 client.stats.record(self.family, quota_wait_seconds=waited)
@@ -472,7 +482,10 @@ class _Call:
             except RETRYABLE_EXCEPTIONS as exc:
                 self._on_connection_error(exc, time.monotonic() - started)
                 continue
-            self._log(response, time.monotonic() - started)
+            in_flight = time.monotonic() - started
+            self._log(response, in_flight)
+            if response.status_code != 429:  # a 429 took no token; drain() below settles our count
+                bucket.debit(unearned_refill(level if not waited else 1.0, bucket.rate, bucket.burst, in_flight))
             rate = parse_rate_header(response.headers.get("x-amzn-RateLimit-Limit"))
             if rate is not None and abs(rate - bucket.rate) > 1e-9:
                 bucket.set_rate(rate)

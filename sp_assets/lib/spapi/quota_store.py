@@ -146,6 +146,11 @@ class StoredTokenBucket:
     def drain(self) -> None:
         self._update(lambda tokens, rate, burst: (min(tokens, 0.0), rate, 0.0))
 
+    def debit(self, tokens: float) -> None:
+        """Take back refill the server may not have earned (``quota.unearned_refill``)."""
+        if tokens > 0:
+            self._update(lambda left, rate, burst: (left - tokens, rate, 0.0))
+
 
 _stores: dict[Path, QuotaStore] = {}
 _stores_lock = threading.Lock()

@@ -29,6 +29,7 @@ from sp_assets.lib.spapi.quota import (
     page_cap,
     parse_rate_header,
     quota_for,
+    unearned_refill,
 )
 from sp_assets.lib.spapi.redaction import Secret, get_logger, scrub
 from sp_assets.lib.spapi.retry import RetryPolicy
@@ -190,6 +191,42 @@ def test_bucket_drain_and_rate_update() -> None:
     assert bucket.reserve() == pytest.approx(0.5)  # -2 tokens at 4/s
     with pytest.raises(ValueError):
         bucket.set_rate(0)
+
+
+def paced_calls_refused(settle: bool, first_in_flight: float, calls: int = 40) -> int:
+    """Calls a sandbox bucket refuses when our client paces ``calls`` calls at its margin.
+
+    The first call's request takes ``first_in_flight`` seconds to reach the server (a cold start);
+    every other reaches it at once. With ``settle`` the client debits ``unearned_refill`` after each
+    answer, as ``_Call.run`` does.
+    """
+    from sp_assets.sandbox.quota import TokenBucket as ServerBucket
+
+    clock = FakeClock()
+    ours = TokenBucket(rate=5.6, burst=20, clock=clock, sleep=clock.sleep)
+    server = ServerBucket(rate=5.6, burst=20, clock=clock)
+    refused = 0
+    for number in range(calls):
+        level = ours.available()
+        waited = ours.acquire()
+        in_flight = first_in_flight if number == 0 else 0.01
+        sent = clock.now
+        clock.now += in_flight  # the server meters the call on arrival and answers at once
+        refused += not server.try_take()
+        if settle:
+            ours.debit(unearned_refill(level if not waited else 1.0, ours.rate, ours.burst, clock.now - sent))
+        clock.now += 0.02  # the client handles the page before the next call
+    return refused
+
+
+def test_a_slow_first_call_from_a_full_bucket_does_not_make_a_later_call_early() -> None:
+    """Issue 20's one 429 of 44: counting the first token as taken at the send, our bucket refilled
+    0.46 s before the server's (full, so capped) did; settling after the answer keeps it behind."""
+    assert paced_calls_refused(settle=False, first_in_flight=0.46) >= 1
+    assert paced_calls_refused(settle=True, first_in_flight=0.46) == 0
+    assert unearned_refill(3.0, 2.0, 10, 1.0) == 0.0  # far below the cap: steady pacing is unchanged
+    assert unearned_refill(10.0, 2.0, 10, 0.2) == pytest.approx(0.4)
+    assert unearned_refill(10.0, 2.0, 10, 5.0) == 1.0  # never more than the one token the call took
 
 
 def test_bucket_is_thread_safe() -> None:
