@@ -185,23 +185,20 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
     longer than ``_LONG_LINE`` and any other charset go through Python's incremental decoder.
     """
     output = _Output(errors)
-    pending: deque[tuple[bytes, Future[_Converted | None]]] = deque()
+    pending: deque[tuple[bytes, str, Future[_Converted | None]]] = deque()
     native: native_codecs.IconvConverter | None = None
     streaming: codecs.IncrementalDecoder | None = None
     with _Pieces(source) as pieces, target.open("wb") as out, ThreadPoolExecutor(_THREADS) as pool:
         def flush(keep: int) -> None:
             while len(pending) > keep:
-                piece, future = pending.popleft()
+                piece, piece_codec, future = pending.popleft()
                 done = future.result()
                 if done is None:  # refused by the C converter: Python decides (UnicodeDecodeError or U+FFFD)
-                    done = _python_piece(piece, _piece_codec(codec, piece is first_piece), errors), None
+                    done = _python_piece(piece, piece_codec, errors), None
                 output.write(out, *done)
 
-        first_piece: bytes | None = None
-        for piece, whole in pieces:
-            if first_piece is None:
-                first_piece = piece
-            piece_codec = _piece_codec(codec, piece is first_piece)
+        for index, (piece, whole) in enumerate(pieces):
+            piece_codec = _piece_codec(codec, index == 0)
             if not whole or codec not in _LINE_SAFE:
                 if streaming is None:
                     streaming = codecs.getincrementaldecoder(piece_codec)(errors=errors)
@@ -219,7 +216,7 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
             else:
                 future = Future()
                 future.set_result((_python_piece(piece, piece_codec, errors), None))
-            pending.append((piece, future))
+            pending.append((piece, piece_codec, future))
             flush(_IN_FLIGHT)
         flush(0)
         if streaming is not None:
