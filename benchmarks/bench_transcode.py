@@ -149,7 +149,9 @@ def document(codec: str, mib: int, accented: float, cache: Path, seed: int = 20)
         written += len(head)
         while written < target:
             part = memoryview(block)[:target - written]
-            end = bytes(part).rfind(b"\n") + 1 or len(part)
+            end = bytes(part).rfind(b"\n") + 1
+            if end == 0:
+                break  # whole rows only: a cut Shift_JIS character would make the document invalid
             for start in range(0, end, 1 << 20):
                 out.write(compressor.compress(part[start:min(end, start + (1 << 20))]))
             written += end
