@@ -187,6 +187,7 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
     output = _Output(errors)
     pending: deque[tuple[bytes, str, Future[_Converted | None]]] = deque()
     native: native_codecs.IconvConverter | None = None
+    native_checked, seen = False, 0
     streaming: codecs.IncrementalDecoder | None = None
     with _Pieces(source) as pieces, target.open("wb") as out, ThreadPoolExecutor(_THREADS) as pool:
         def flush(keep: int) -> None:
@@ -208,8 +209,9 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
             if streaming is not None:  # the long line ended with the last piece: its state is empty
                 output.write(out, streaming.decode(b"", final=True).encode("utf-8"))
                 streaming = None
-            if native is None and errors == "strict" and len(piece) >= _NATIVE_MIN:
-                native = native_codecs.converter(codec)
+            seen += len(piece)
+            if not native_checked and errors == "strict" and seen >= _NATIVE_MIN:
+                native, native_checked = native_codecs.converter(codec), True
             future: Future[_Converted | None]
             if native is not None and errors == "strict":
                 future = pool.submit(_native_piece, native, piece)
@@ -226,10 +228,13 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
 
 # A converted piece: its UTF-8 and its newlines when already counted.
 _Converted = tuple[bytes, int | None]
-_BLOCK = 4 << 20  # bytes read from the gunzipped stream at a time
-_LONG_LINE = 16 << 20  # a piece without a newline this long goes to the incremental decoder
-_NATIVE_MIN = 1 << 20  # smaller documents are not worth checking the C converter for
-_IN_FLIGHT = 4  # pieces being converted at once (memory: ~4 x (4 MiB + 12 MiB of output))
+# Bytes read from the gunzipped stream at a time. Small on purpose: a piece, its text and its UTF-8 stay
+# in the CPU's cache (measured on a 100 MiB Cp1252 document: 4 MiB pieces cost 0.45 s of CPU, 1 MiB
+# 0.36 s, 256 KiB 0.29 s).
+_BLOCK = 256 << 10
+_LONG_LINE = 8 << 20  # a piece without a newline this long goes to the incremental decoder
+_NATIVE_MIN = 1 << 20  # the C converter from this many bytes on: not worth checking it for less
+_IN_FLIGHT = 8  # pieces being converted at once
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 # Charsets where 0x0A is a newline and nothing else and a newline ends any multibyte sequence: a piece
 # of whole lines decodes the same alone as in the stream, and an ASCII piece is its own UTF-8.
@@ -295,7 +300,7 @@ class _Pieces:
 
     def __init__(self, source: Path) -> None:
         self._source = source
-        self._queue: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(maxsize=8)
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="transcode-gunzip", daemon=True)
@@ -331,20 +336,23 @@ class _Pieces:
     def _run(self) -> None:
         try:
             with _open_fast(self._source) as stream:
-                carry, mid_line = b"", False
+                carry: list[bytes | memoryview] = []  # the start of a line that began in an earlier read
+                carried, mid_line = 0, False
                 while chunk := stream.read(_BLOCK):
                     cut = chunk.rfind(b"\n") + 1
                     if cut == 0:
-                        carry += chunk
-                        if len(carry) < _LONG_LINE:
+                        carry.append(chunk)
+                        carried += len(chunk)
+                        if carried < _LONG_LINE:
                             continue
-                        piece, carry, whole, mid_line = carry, b"", False, True
-                    else:  # one copy: the carried start of the line and this chunk up to its last newline
-                        piece = b"".join((carry, memoryview(chunk)[:cut])) if carry or cut < len(chunk) else chunk
-                        carry, whole, mid_line = chunk[cut:], not mid_line, False
+                        piece, rest, whole, mid_line = b"".join(carry), b"", False, True
+                    else:  # one copy: the carried start of the line and this read up to its last newline
+                        piece = b"".join((*carry, memoryview(chunk)[:cut])) if carry or cut < len(chunk) else chunk
+                        rest, whole, mid_line = chunk[cut:], not mid_line, False
+                    carry, carried = ([rest], len(rest)) if rest else ([], 0)
                     if not self._put((piece, whole)):
                         return
-                if carry and not self._put((carry, not mid_line)):
+                if carry and not self._put((b"".join(carry), not mid_line)):
                     return
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
             self._error = error
