@@ -181,8 +181,10 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
     pieces of whole lines. In Amazon's charsets (``_LINE_SAFE``) a newline byte is always a newline
     and never part of a character, so each such piece decodes on its own, exactly as the stream would:
     an ASCII piece is already its UTF-8; in strict Cp1252 and Shift_JIS, pieces go to the C library's
-    converter (``native_codecs``) on ``_THREADS`` threads at once; the rest is Python's codec. A line
-    longer than ``_LONG_LINE`` and any other charset go through Python's incremental decoder.
+    converter (``native_codecs``) on ``_THREADS`` threads while one is free, and this thread converts
+    the next piece with Python's codec when none is (on a busy machine that shares out the work); the
+    rest is Python's codec. A line longer than ``_LONG_LINE`` and any other charset go through
+    Python's incremental decoder.
     """
     output = _Output(errors)
     pending: deque[tuple[bytes, str, Future[_Converted | None]]] = deque()
@@ -213,9 +215,9 @@ def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcode
             if not native_checked and errors == "strict" and seen >= _NATIVE_MIN:
                 native, native_checked = native_codecs.converter(codec), True
             future: Future[_Converted | None]
-            if native is not None and errors == "strict":
+            if native is not None and sum(not f.done() for _, _, f in pending) < _THREADS:
                 future = pool.submit(_native_piece, native, piece)
-            else:
+            else:  # Python's codec costs less CPU for Cp1252: when the threads are busy, this one works too
                 future = Future()
                 future.set_result((_python_piece(piece, piece_codec, errors), None))
             pending.append((piece, piece_codec, future))
