@@ -11,6 +11,7 @@ Where things live (plain Python, no Dagster; the Dagster assets are in ``sp_asse
 ``ledger.py``     ``ReportLedger``: the SQLite file of report ids that lets a relaunched run resume
 ``lifecycle.py``  ``run_report``: request or resume -> poll -> download (fresh URL on 403) -> decode
 ``decoding.py``   gunzip and transcode a document to UTF-8 (declared, marketplace or fallback charset)
+                  (Cp1252 and Shift_JIS through glibc's iconv: ``native_codecs.py``)
 ``parsing.py``    read a flat file by header name; flatten the sales and traffic JSON
 ``tables.py``     the rules every report load shares (row numbers, constants, sales and traffic tables)
 ================  ========================================================================================

@@ -10,13 +10,32 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import importlib
+import os
+import queue
 import re
+import threading
 import zlib
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO
 
+from sp_assets.lib.reports import native_codecs
 from sp_assets.lib.spapi.redaction import get_logger
+
+_fast_gzip: ModuleType
+_IsalError: type[BaseException]
+try:  # isal's gunzip: the same gzip format and errors (its own for a corrupt stream), ~3x faster
+    _fast_gzip = importlib.import_module("isal.igzip")
+    _IsalError = importlib.import_module("isal.isal_zlib").error
+except ImportError:  # pragma: no cover - isal is a dependency; plain zlib still works
+    _fast_gzip, _IsalError = gzip, zlib.error
+# What a truncated or corrupt gzip stream raises, from zlib or isal.
+GZIP_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile, _IsalError)
 
 log = get_logger(__name__)
 
@@ -88,7 +107,7 @@ def transcode_to_utf8(source: Path, target: Path, *, declared: str | None, fallb
         result = choose_and_transcode(source, target, declared=declared, fallback=fallback)
         judge_charset(source, result, declared=declared, fallback=fallback)
         return result
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+    except GZIP_ERRORS as error:
         target.unlink(missing_ok=True)
         raise TruncatedDocumentError(f"the gzip document is truncated or corrupt ({error}); it was not loaded "
                                      f"and its partial download was removed") from None
@@ -102,7 +121,7 @@ def read_head(path: Path, size: int = 512) -> bytes:
     try:
         with open_maybe_gzip(path) as stream:
             return stream.read(size)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+    except GZIP_ERRORS as error:
         raise TruncatedDocumentError(f"the gzip document is truncated or corrupt ({error}); it was not loaded "
                                      f"and its partial download was removed") from None
 
@@ -156,30 +175,199 @@ def _has_utf8_multibyte(source: Path) -> bool:
 
 
 def _transcode(source: Path, target: Path, codec: str, errors: str) -> Transcoded:
-    decoder = codecs.getincrementaldecoder(codec)(errors=errors)
-    lines = replacements = 0
-    last = ""
-    first = True
-    with open_maybe_gzip(source) as stream, target.open("w", encoding="utf-8", newline="") as out:
-        while True:
-            chunk = stream.read(_CHUNK)
-            text = decoder.decode(chunk, final=not chunk)
-            if text:
-                if first and text.startswith("\ufeff"):
-                    text = text[1:]
-                first = False
-                out.write(text)
-                lines += text.count("\n")
-                if errors == "replace":
-                    replacements += text.count("\ufffd")
-                last = text[-1:] or last
-            if not chunk:
-                break
-    if last and last != "\n":
-        lines += 1
-    return Transcoded(codec, lines, replacements)
+    """Write ``source`` decoded as ``codec`` into ``target`` as UTF-8; counts as ``Transcoded`` says.
+
+    Gunzip runs on a thread of its own (``_Pieces``) and hands over pieces of whole lines. In Amazon's
+    charsets (``_LINE_SAFE``) a newline byte is always a newline and never part of a character, so each
+    such piece decodes on its own exactly as the stream would: an ASCII piece is already its UTF-8; in
+    strict Cp1252 and Shift_JIS, pieces go to the C library's converter (``native_codecs``) on
+    ``_THREADS`` threads, off the GIL (isal's gunzip holds it; for Cp1252 iconv costs a little more CPU
+    than Python's codec, 0.14 s against 0.105 s per 100 MiB, but runs beside the gunzip instead of
+    after it); the rest is Python's codec. A line longer than ``_LONG_LINE`` and any other charset go
+    through Python's incremental decoder.
+    """
+    output = _Output(errors)
+    pending: deque[tuple[bytes, str, Future[_Converted | None]]] = deque()
+    native: native_codecs.IconvConverter | None = None
+    native_checked, seen = False, 0
+    streaming: codecs.IncrementalDecoder | None = None
+    with _Pieces(source) as pieces, target.open("wb") as out, ThreadPoolExecutor(_THREADS) as pool:
+        def flush(keep: int) -> None:
+            while len(pending) > keep:
+                piece, piece_codec, future = pending.popleft()
+                done = future.result()
+                if done is None:  # refused by the C converter: Python decides (UnicodeDecodeError or U+FFFD)
+                    done = _python_piece(piece, piece_codec, errors), None
+                output.write(out, *done)
+
+        for index, (piece, whole) in enumerate(pieces):
+            piece_codec = _piece_codec(codec, index == 0)
+            if not whole or codec not in _LINE_SAFE:
+                if streaming is None:
+                    streaming = codecs.getincrementaldecoder(piece_codec)(errors=errors)
+                flush(0)
+                output.write(out, streaming.decode(piece).encode("utf-8"))
+                continue
+            if streaming is not None:  # the long line ended with the last piece: its state is empty
+                output.write(out, streaming.decode(b"", final=True).encode("utf-8"))
+                streaming = None
+            seen += len(piece)
+            if not native_checked and errors == "strict" and seen >= _NATIVE_MIN:
+                native, native_checked = native_codecs.converter(codec), True
+            future: Future[_Converted | None]
+            if native is not None:
+                future = pool.submit(_native_piece, native, piece)
+            else:
+                future = Future()
+                future.set_result((_python_piece(piece, piece_codec, errors), None))
+            pending.append((piece, piece_codec, future))
+            flush(_IN_FLIGHT)
+        flush(0)
+        if streaming is not None:
+            output.write(out, streaming.decode(b"", final=True).encode("utf-8"))
+    return Transcoded(codec, output.total_lines(), output.replacements)
 
 
+# A converted piece: its UTF-8 and its newlines when already counted.
+_Converted = tuple[bytes, int | None]
+# Bytes read from the gunzipped stream at a time. Small on purpose: a piece, its text and its UTF-8 stay
+# in the CPU's cache (measured on a 100 MiB Cp1252 document: 4 MiB pieces cost 0.45 s of CPU, 1 MiB
+# 0.36 s, 256 KiB 0.29 s).
+_BLOCK = 256 << 10
+_LONG_LINE = 8 << 20  # a piece without a newline this long goes to the incremental decoder
+_NATIVE_MIN = 1 << 20  # the C converter from this many bytes on: not worth checking it for less
+_IN_FLIGHT = 8  # pieces being converted at once
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+# Charsets where 0x0A is a newline and nothing else and a newline ends any multibyte sequence: a piece
+# of whole lines decodes the same alone as in the stream, and an ASCII piece is its own UTF-8.
+_LINE_SAFE = frozenset({"cp1252", "cp932", "utf-8-sig", "utf-8"})
+_BOM = codecs.BOM_UTF8
+_REPLACEMENT = "\ufffd".encode()
+
+
+def _piece_codec(codec: str, first: bool) -> str:
+    """``utf-8-sig`` skips a BOM at the start of the document only, not at the start of every piece."""
+    return codec if first or codec != "utf-8-sig" else "utf-8"
+
+
+def _python_piece(piece: bytes, codec: str, errors: str) -> bytes:
+    if piece.isascii():
+        return piece
+    text = piece.decode(codec, errors)
+    if errors == "strict" and codec.startswith("utf-8"):
+        return piece[len(_BOM):] if codec == "utf-8-sig" and piece.startswith(_BOM) else piece
+    return text.encode("utf-8")
+
+
+def _native_piece(native: native_codecs.IconvConverter, piece: bytes) -> _Converted | None:
+    """On a pool thread: the piece as UTF-8 and its newlines (counted on the source: the same bytes)."""
+    if piece.isascii():
+        return piece, piece.count(b"\n")
+    converted = native.convert(piece)
+    return None if converted is None else (converted, piece.count(b"\n"))
+
+
+class _Output:
+    """What ``_transcode`` counts while it writes: lines, U+FFFD (when replacing), the leading BOM skipped."""
+
+    def __init__(self, errors: str) -> None:
+        self.count_replacements = errors == "replace"
+        self.lines = self.replacements = 0
+        self.first = True
+        self.last = b""
+
+    def write(self, out: BinaryIO, data: bytes, newlines: int | None = None) -> None:
+        if not data:
+            return
+        if self.first and data.startswith(_BOM):
+            data = data[len(_BOM):]
+        self.first = False
+        out.write(data)
+        self.lines += data.count(b"\n") if newlines is None else newlines
+        if self.count_replacements:
+            self.replacements += data.count(_REPLACEMENT)
+        self.last = data[-1:] or self.last
+
+    def total_lines(self) -> int:
+        return self.lines + (1 if self.last and self.last != b"\n" else 0)
+
+
+class _Pieces:
+    """The gunzipped document in pieces of whole lines, read on a thread of its own.
+
+    Yields ``(piece, whole)``: ``whole`` when the piece starts at a line start and ends with a newline
+    or the document. A line longer than ``_LONG_LINE`` comes in pieces that are not whole. The thread
+    stops when the consumer leaves (``__exit__``); its error (truncated gzip...) is raised to the consumer.
+    """
+
+    def __init__(self, source: Path) -> None:
+        self._source = source
+        self._queue: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(maxsize=8)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="transcode-gunzip", daemon=True)
+
+    def __enter__(self) -> _Pieces:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def __iter__(self) -> Iterator[tuple[bytes, bool]]:
+        while (item := self._queue.get()) is not None:
+            yield item
+        if self._error is not None:
+            raise self._error
+
+    def _put(self, item: tuple[bytes, bool] | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            with _open_fast(self._source) as stream:
+                carry: list[bytes | memoryview] = []  # the start of a line that began in an earlier read
+                carried, mid_line = 0, False
+                while chunk := stream.read(_BLOCK):
+                    cut = chunk.rfind(b"\n") + 1
+                    if cut == 0:
+                        carry.append(chunk)
+                        carried += len(chunk)
+                        if carried < _LONG_LINE:
+                            continue
+                        piece, rest, whole, mid_line = b"".join(carry), b"", False, True
+                    else:  # one copy: the carried start of the line and this read up to its last newline
+                        piece = b"".join((*carry, memoryview(chunk)[:cut])) if carry or cut < len(chunk) else chunk
+                        rest, whole, mid_line = chunk[cut:], not mid_line, False
+                    carry, carried = ([rest], len(rest)) if rest else ([], 0)
+                    if not self._put((piece, whole)):
+                        return
+                if carry and not self._put((b"".join(carry), not mid_line)):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._error = error
+        self._put(None)
+
+
+def _open_fast(path: Path) -> BinaryIO:
+    """``open_maybe_gzip`` with isal's gunzip when installed (about 3x zlib's speed, same format checks)."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    if magic != b"\x1f\x8b":
+        return path.open("rb")
+    return _fast_gzip.open(path, "rb")
 
 
 # ------------------------------------------------------------------------------------------ plausibility
