@@ -9,11 +9,12 @@ writes nothing. Each ``plan_*`` returns the ``WritePlan`` that ``transaction.run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from sp_assets.lib.naming import quote_identifier
 from sp_assets.lib.tablespec import (
@@ -40,6 +41,11 @@ from sp_assets.lib.warehouse.sql import (
 from sp_assets.lib.warehouse.transaction import Counts, WritePlan
 
 _CLASSIFIED = "_sp_classified"
+_STAGED_KEYS = "_sp_staged_keys"
+_STAGED_STREAM = "_sp_staged_stream"
+# About this much of a merged frame is handed to DuckDB at a time (``_arrow_stream``).
+MERGE_BATCH_BYTES = 32 * 2**20
+_ARROW_LEVEL = pl.CompatLevel.newest()
 _ORDER = "_sp_order"
 _PARTITION_VALUE_TYPES: dict[str, tuple[type, ...]] = {
     DATE: (date,),
@@ -184,10 +190,17 @@ def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, 
     target = _frame_target(schema, spec, prepared, "merge", note, source)
 
     def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
-        if prepared.width:  # a zero-column frame only makes sure the table exists
-            _merge_staged(connection, target, spec, prepared.columns, counts)
+        if not prepared.width:  # a zero-column frame only makes sure the table exists
+            return
+        # Bounded like a report file's load: beyond the limit DuckDB spills the staged rows, the
+        # classification and its hash tables to disk. Not in a ``finally``: see ``delimited._bounded_memory``.
+        connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
+        _merge_staged(connection, target, spec, staged, counts)
+        connection.execute("RESET memory_limit")
 
-    return WritePlan(target, body, staged, duplicates)
+    # Only the frame's schema is registered up front (``ensure_table`` reads the drift types from it);
+    # the body copies the rows into DuckDB batch by batch, so the frame is never copied whole.
+    return WritePlan(target, body, staged.clear(), duplicates)
 
 
 def plan_replace_table(
@@ -273,7 +286,7 @@ def _prepare_frame(spec: TableSpec, frame: pl.DataFrame, *, dedupe: bool) -> tup
 
 def _newest_per_key(frame: pl.DataFrame, keys: list[str], version: str | None) -> tuple[pl.DataFrame, int]:
     """Keep one row per key: the highest version (nulls lowest), ties to the later row in the frame."""
-    if frame.select(pl.struct(keys).is_unique().all()).item():
+    if _keys_unique(frame, keys):
         return frame, 0
     order = [version, _ORDER] if version and version in frame.columns else [_ORDER]
     newest = (
@@ -284,6 +297,17 @@ def _newest_per_key(frame: pl.DataFrame, keys: list[str], version: str | None) -
         .drop(_ORDER)
     )
     return newest, frame.height - newest.height
+
+
+def _keys_unique(frame: pl.DataFrame, keys: list[str]) -> bool:
+    """True if no key repeats: distinct 64-bit hashes of the key prove it.
+
+    Hashing costs 8 bytes a row and no per-group bookkeeping (``is_unique`` on the key struct held
+    ~170 bytes a row: 700 MB for 4M keys; a struct of one column still costs 30 bytes a row). Two keys sharing a hash only send the frame down the exact
+    (sorting) path of ``_newest_per_key``, so a collision can cost time, never a wrong row.
+    """
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    return bool(frame.select(key.hash().n_unique()).item() == frame.height)
 
 
 def _check_window(spec: TableSpec, partition: str, start: object, end: object) -> None:
@@ -329,14 +353,50 @@ def _insert_staged(connection: duckdb.DuckDBPyConnection, target: Target, column
     return scalar(connection, f"INSERT INTO {target.qualified} ({names_sql}) SELECT {names_sql} FROM {STAGED}")
 
 
+def _arrow_stream(
+    frame: pl.DataFrame, keep: pl.Series | None = None, batch_bytes: int = MERGE_BATCH_BYTES
+) -> pa.RecordBatchReader:
+    """``frame`` (only its rows where ``keep`` is true) as a one-pass stream of Arrow record batches
+    of about ``batch_bytes`` each.
+
+    Each slice is exported only when DuckDB asks for it and dropped once read (polars keeps the
+    contiguous copy it exports inside the slice object, so slices made up front would hold the frame
+    a second time). Polars' own Arrow layout (string views) exports a slice without converting text.
+    """
+    rows = max(1, batch_bytes * frame.height // max(1, frame.estimated_size()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for offset in range(0, frame.height, rows):
+            part = frame.slice(offset, rows)
+            if keep is not None:
+                part = part.filter(keep.slice(offset, rows))
+            yield from part.to_arrow(compat_level=_ARROW_LEVEL).to_batches()
+
+    return pa.RecordBatchReader.from_batches(frame.head(0).to_arrow(compat_level=_ARROW_LEVEL).schema, batches())
+
+
 def _merge_staged(
     connection: duckdb.DuckDBPyConnection,
     target: Target,
     spec: TableSpec,
-    columns: Sequence[str],
+    staged: pl.DataFrame,
     counts: Counts,
 ) -> None:
-    """Classify each staged row against the table (one hash join), delete replaced rows, insert."""
+    """Classify each staged row against the table (one hash join), delete replaced rows, insert.
+
+    The frame reaches DuckDB as a stream of Arrow batches (``_arrow_stream``), never as one Arrow copy
+    of the whole frame: DuckDB reads a registered polars frame through such a copy, outside its memory
+    limit (850 MB for 4M orders, measured by benchmarks/bench_merge.py). Only the key and version
+    columns are copied into DuckDB (``_sp_staged_keys``, its own storage, which the memory limit
+    bounds); the classification joins them with the table, and the rows to write stream once more,
+    batch by batch, straight into the INSERT.
+    """
+    matched = [*spec.primary_key, *((spec.version_column,) if spec.version_column else ())]
+    connection.execute(
+        f"CREATE TEMP TABLE {_STAGED_KEYS} AS SELECT {column_list([ROW, *matched])} FROM {STAGED} LIMIT 0"
+    )
+    if staged.height:
+        connection.from_arrow(_arrow_stream(staged.select(ROW, *matched))).insert_into(_STAGED_KEYS)
     join = " AND ".join(
         f"t.{quote_identifier(key, 'column')} = s.{quote_identifier(key, 'column')}"
         for key in spec.primary_key
@@ -351,8 +411,9 @@ def _merge_staged(
         action = "CASE WHEN t.rowid IS NULL THEN 'insert' ELSE 'update' END"
     connection.execute(
         f"CREATE TEMP TABLE {_CLASSIFIED} AS SELECT s.{ROW} AS row_nr, t.rowid AS target_rowid, "
-        f"{action} AS action FROM {STAGED} s LEFT JOIN {target.qualified} t ON {join}"
+        f"{action} AS action FROM {_STAGED_KEYS} s LEFT JOIN {target.qualified} t ON {join}"
     )
+    connection.execute(f"DROP TABLE {_STAGED_KEYS}")
     by_action = dict(
         connection.execute(
             f"SELECT action, count(DISTINCT row_nr) FROM {_CLASSIFIED} GROUP BY action"
@@ -366,12 +427,19 @@ def _merge_staged(
             f"DELETE FROM {target.qualified} WHERE rowid IN "
             f"(SELECT target_rowid FROM {_CLASSIFIED} WHERE action = 'update')",
         )
-    names = column_list([name for name in columns if name != ROW])
-    written = scalar(
-        connection,
-        f"INSERT INTO {target.qualified} ({names}) SELECT {names} FROM {STAGED} WHERE {ROW} IN "
-        f"(SELECT row_nr FROM {_CLASSIFIED} WHERE action IN ('insert', 'update'))",
-    )
+    names = column_list([name for name in staged.columns if name != ROW])
+    written = 0
+    if by_action.get("insert") or by_action.get("update"):
+        wanted = connection.sql(
+            f"SELECT DISTINCT row_nr FROM {_CLASSIFIED} WHERE action IN ('insert', 'update')"
+        ).pl().get_column("row_nr")
+        keep = pl.repeat(False, staged.height, dtype=pl.Boolean, eager=True).scatter(wanted, True)
+        # A stream is read once: registered under its own name, so no frame outlives the statement.
+        connection.register(_STAGED_STREAM, _arrow_stream(staged, keep))
+        written = scalar(
+            connection, f"INSERT INTO {target.qualified} ({names}) SELECT {names} FROM {_STAGED_STREAM}"
+        )
+        connection.unregister(_STAGED_STREAM)
     counts.inserted = by_action.get("insert", 0)
     counts.updated = written - counts.inserted
     connection.execute(f"DROP TABLE {_CLASSIFIED}")
