@@ -148,10 +148,12 @@ def file_relation(path: str | os.PathLike[str], *, quote: str | None = None, str
 
 
 def load_memory_limit() -> str:
-    """DuckDB's memory limit while a report file loads (``SP_ASSETS_DUCKDB_LOAD_MEMORY``, default 256MB).
+    """DuckDB's memory limit while a report file loads or a frame merges (``SP_ASSETS_DUCKDB_LOAD_MEMORY``,
+    default 256MB).
 
-    A multi-gigabyte document then loads in bounded memory, spilling to disk if it must, instead of
-    DuckDB taking most of the machine's RAM while other runs work beside it.
+    A multi-gigabyte document then loads (and millions of changed rows merge) in bounded memory,
+    spilling to disk if it must, instead of DuckDB taking most of the machine's RAM while other runs
+    work beside it.
     """
     value = os.environ.get(LOAD_MEMORY_ENV, "").strip() or DEFAULT_LOAD_MEMORY
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value, flags=re.IGNORECASE):

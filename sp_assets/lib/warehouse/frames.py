@@ -41,6 +41,9 @@ from sp_assets.lib.warehouse.sql import (
 from sp_assets.lib.warehouse.transaction import Counts, WritePlan
 
 _CLASSIFIED = "_sp_classified"
+# What the merge does with a staged row, as stored in ``_sp_classified`` (a byte: a text label there
+# doubled the classification's time once it spilled beyond the memory limit).
+_INSERT, _UPDATE, _UNCHANGED, _STALE = 1, 2, 3, 4
 _STAGED_KEYS = "_sp_staged_keys"
 _STAGED_STREAM = "_sp_staged_stream"
 # About this much of a merged frame is handed to DuckDB at a time (``_arrow_stream``).
@@ -172,8 +175,9 @@ def plan_replace_partition_from_sql(
 def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, source: str) -> WritePlan:
     """Upsert by ``spec.primary_key``; never replace a stored row with an older ``version_column``.
 
-    Implemented as classify (one hash join into a temp table) + delete by rowid + one insert: about
-    2x a plain INSERT for 1M rows into 5M (target <= 3x). A bare ``MERGE INTO`` is about 1.5x but
+    Implemented as classify (one hash join into a temp table) + delete by rowid + one insert, in
+    bounded memory (``_merge_staged``): 4M changed rows merge into 20M in under 1 GB of RSS, frame
+    included, within 3x a plain INSERT (benchmarks/bench_merge.py). A bare ``MERGE INTO`` is faster but
     reports no per-action counts (``RETURNING merge_action`` made it slower than this), and
     ``INSERT ... ON CONFLICT`` needs a PRIMARY KEY index, which slows every load and blocks schema
     drift; see benchmarks/bench_merge.py. Tables therefore carry no PRIMARY KEY constraint:
@@ -192,14 +196,14 @@ def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, 
     def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
         if not prepared.width:  # a zero-column frame only makes sure the table exists
             return
-        # Bounded like a report file's load: beyond the limit DuckDB spills the staged rows, the
+        # Bounded like a report file's load: beyond the limit DuckDB spills the staged keys, the
         # classification and its hash tables to disk. Not in a ``finally``: see ``delimited._bounded_memory``.
         connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
         _merge_staged(connection, target, spec, staged, counts)
         connection.execute("RESET memory_limit")
 
     # Only the frame's schema is registered up front (``ensure_table`` reads the drift types from it);
-    # the body copies the rows into DuckDB batch by batch, so the frame is never copied whole.
+    # the body streams the rows to DuckDB batch by batch, so the frame is never copied whole.
     return WritePlan(target, body, staged.clear(), duplicates)
 
 
@@ -353,17 +357,15 @@ def _insert_staged(connection: duckdb.DuckDBPyConnection, target: Target, column
     return scalar(connection, f"INSERT INTO {target.qualified} ({names_sql}) SELECT {names_sql} FROM {STAGED}")
 
 
-def _arrow_stream(
-    frame: pl.DataFrame, keep: pl.Series | None = None, batch_bytes: int = MERGE_BATCH_BYTES
-) -> pa.RecordBatchReader:
+def _arrow_stream(frame: pl.DataFrame, keep: pl.Series | None = None) -> pa.RecordBatchReader:
     """``frame`` (only its rows where ``keep`` is true) as a one-pass stream of Arrow record batches
-    of about ``batch_bytes`` each.
+    of about ``MERGE_BATCH_BYTES`` each (read at call time, so a test can make every row a batch).
 
     Each slice is exported only when DuckDB asks for it and dropped once read (polars keeps the
     contiguous copy it exports inside the slice object, so slices made up front would hold the frame
     a second time). Polars' own Arrow layout (string views) exports a slice without converting text.
     """
-    rows = max(1, batch_bytes * frame.height // max(1, frame.estimated_size()))
+    rows = max(1, int(MERGE_BATCH_BYTES * frame.height // max(1, frame.estimated_size())))
 
     def batches() -> Iterator[pa.RecordBatch]:
         for offset in range(0, frame.height, rows):
@@ -404,14 +406,14 @@ def _merge_staged(
     if spec.version_column:
         new, old = (f"{alias}.{quote_identifier(spec.version_column, 'column')}" for alias in ("s", "t"))
         action = (
-            f"CASE WHEN t.rowid IS NULL THEN 'insert' WHEN {old} IS NULL OR {new} > {old} THEN 'update' "
-            f"WHEN {new} = {old} THEN 'unchanged' ELSE 'stale' END"
+            f"CASE WHEN t.rowid IS NULL THEN {_INSERT} WHEN {old} IS NULL OR {new} > {old} THEN {_UPDATE} "
+            f"WHEN {new} = {old} THEN {_UNCHANGED} ELSE {_STALE} END"
         )
     else:
-        action = "CASE WHEN t.rowid IS NULL THEN 'insert' ELSE 'update' END"
+        action = f"CASE WHEN t.rowid IS NULL THEN {_INSERT} ELSE {_UPDATE} END"
     connection.execute(
         f"CREATE TEMP TABLE {_CLASSIFIED} AS SELECT s.{ROW} AS row_nr, t.rowid AS target_rowid, "
-        f"{action} AS action FROM {_STAGED_KEYS} s LEFT JOIN {target.qualified} t ON {join}"
+        f"CAST({action} AS UTINYINT) AS action FROM {_STAGED_KEYS} s LEFT JOIN {target.qualified} t ON {join}"
     )
     connection.execute(f"DROP TABLE {_STAGED_KEYS}")
     by_action = dict(
@@ -419,19 +421,19 @@ def _merge_staged(
             f"SELECT action, count(DISTINCT row_nr) FROM {_CLASSIFIED} GROUP BY action"
         ).fetchall()
     )
-    counts.unchanged = by_action.get("unchanged", 0)
-    counts.stale = by_action.get("stale", 0)
-    if by_action.get("update"):
+    counts.unchanged = by_action.get(_UNCHANGED, 0)
+    counts.stale = by_action.get(_STALE, 0)
+    if by_action.get(_UPDATE):
         scalar(
             connection,
             f"DELETE FROM {target.qualified} WHERE rowid IN "
-            f"(SELECT target_rowid FROM {_CLASSIFIED} WHERE action = 'update')",
+            f"(SELECT target_rowid FROM {_CLASSIFIED} WHERE action = {_UPDATE})",
         )
     names = column_list([name for name in staged.columns if name != ROW])
     written = 0
-    if by_action.get("insert") or by_action.get("update"):
+    if by_action.get(_INSERT) or by_action.get(_UPDATE):
         wanted = connection.sql(
-            f"SELECT DISTINCT row_nr FROM {_CLASSIFIED} WHERE action IN ('insert', 'update')"
+            f"SELECT DISTINCT row_nr FROM {_CLASSIFIED} WHERE action IN ({_INSERT}, {_UPDATE})"
         ).pl().get_column("row_nr")
         keep = pl.repeat(False, staged.height, dtype=pl.Boolean, eager=True).scatter(wanted, True)
         # A stream is read once: registered under its own name, so no frame outlives the statement.
@@ -440,6 +442,6 @@ def _merge_staged(
             connection, f"INSERT INTO {target.qualified} ({names}) SELECT {names} FROM {_STAGED_STREAM}"
         )
         connection.unregister(_STAGED_STREAM)
-    counts.inserted = by_action.get("insert", 0)
+    counts.inserted = by_action.get(_INSERT, 0)
     counts.updated = written - counts.inserted
     connection.execute(f"DROP TABLE {_CLASSIFIED}")
