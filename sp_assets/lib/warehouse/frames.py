@@ -432,10 +432,14 @@ def _merge_staged(
     names = column_list([name for name in staged.columns if name != ROW])
     written = 0
     if by_action.get(_INSERT) or by_action.get(_UPDATE):
+        # Which frame rows to write, as a mask over the frame, read in batches (a result is held in
+        # DuckDB's memory until fetched, and a fetch of millions of row numbers at once needs more).
+        keep = pl.repeat(False, staged.height, dtype=pl.Boolean, eager=True)
         wanted = connection.sql(
-            f"SELECT DISTINCT row_nr FROM {_CLASSIFIED} WHERE action IN ({_INSERT}, {_UPDATE})"
-        ).pl().get_column("row_nr")
-        keep = pl.repeat(False, staged.height, dtype=pl.Boolean, eager=True).scatter(wanted, True)
+            f"SELECT row_nr FROM {_CLASSIFIED} WHERE action IN ({_INSERT}, {_UPDATE})"
+        ).to_arrow_reader()
+        for batch in wanted:
+            keep.scatter(pl.Series(batch.column(0)), True)
         # A stream is read once: registered under its own name, so no frame outlives the statement.
         connection.register(_STAGED_STREAM, _arrow_stream(staged, keep))
         written = scalar(
