@@ -250,13 +250,15 @@ def test_a_merge_streamed_row_by_row_gives_the_result_of_one_batch(
 
 
 def test_merge_counts_a_staged_row_once_when_the_table_repeats_its_key(wh: Warehouse) -> None:
-    stored = orders_frame([order("a", updated="2024-01-05T00:00:00Z"), order("b")])
+    stored = orders_frame([order(key, updated="2024-01-05T00:00:00Z") for key in ("a", "b", "s")])
     wh.append("us", ORDERS, stored)
-    wh.append("us", ORDERS, stored.head(1))  # "a" twice: appends check no keys
-    result = wh.merge("us", ORDERS, orders_frame([order("a", updated="2024-01-06T00:00:00Z"), order("c")]))
-    assert (result.inserted, result.updated, result.stale, result.unchanged) == (1, 1, 0, 0)
+    wh.append("us", ORDERS, stored.head(2))  # "a" and "b" twice: appends check no keys
+    incoming = [order("a", updated="2024-01-06T00:00:00Z"), order("b", updated="2024-01-04T00:00:00Z"),
+                order("c")]
+    result = wh.merge("us", ORDERS, orders_frame(incoming))
+    assert (result.inserted, result.updated, result.stale, result.unchanged) == (1, 1, 1, 0)
     assert wh.query("SELECT amazon_order_id, count(*) FROM us.orders GROUP BY 1 ORDER BY 1").rows() == [
-        ("a", 1), ("b", 1), ("c", 1)]
+        ("a", 1), ("b", 2), ("c", 1), ("s", 1)]  # a stale row leaves the stored copies alone
 
 
 def test_replace_table_and_append(wh: Warehouse) -> None:
