@@ -307,8 +307,8 @@ def main() -> None:
                f"inserted {result['counts']['inserted']:,}, stale {result['counts']['stale']:,}; {load}"),
         figure(f"{name}: peak RSS of the merge process (MB)", peak, f"<= {RSS_TARGET_MB:g} MB",
                peak <= RSS_TARGET_MB,
-               f"min/median/max {rss['min']:.0f}/{rss['median']:.0f}/{rss['max']:.0f} MB, of which the "
-               f"frame read from Parquet and the imports {result['rss_with_frame_mb']:.0f} MB; plain INSERT "
+               f"min/median/max {rss['min']:.0f}/{rss['median']:.0f}/{rss['max']:.0f} MB; RSS once the frame "
+               f"is read (imports included) {result['rss_with_frame_mb']:.0f} MB; plain INSERT "
                f"peak {result['insert_peak_rss_mb']['max']:.0f} MB; {load}"),
     ]
     emit({"benchmark": "merge", "machine": machine,
