@@ -31,11 +31,7 @@ TIMEOUTS_S = {"quota": 600, "callplan": 600, "ingest": 1500, "items": 1200, "mer
 
 def command(name: str, quick: bool) -> list[str]:
     script = str(HERE / f"bench_{name}.py")
-    args: list[str] = []
-    if name == "merge":
-        args = ["--rows", "1000000", "--changed", "200000"] if quick else []
-    elif quick:
-        args = ["--quick"]
+    args: list[str] = ["--quick"] if quick else []
     if name == "callplan" and (RESULTS_DIR / "quota.json").exists():
         args += ["--quota-json", str(RESULTS_DIR / "quota.json")]
     return [sys.executable, script, *args]
@@ -80,21 +76,11 @@ def run(name: str, quick: bool) -> dict[str, Any]:
     return result
 
 
-def merge_summary(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """``bench_merge.py`` predates the shared summary format: derive its row here."""
-    merge = result.get("merge", {})
-    return [figure(
-        f"merge {result['changed_rows']:,} changed rows into {result['table_rows']:,}: merge / plain INSERT time",
-        result["ratio"], f"<= {result['target_ratio']:g}", result["within_target"],
-        f"merge {result['merge_s']:.2f} s vs INSERT {result['insert_s']:.2f} s; updated {merge.get('updated', '?'):,}, "
-        f"inserted {merge.get('inserted', '?'):,}, stale {merge.get('stale', '?'):,}")]
-
-
 def summary_rows(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     if "error" in result:
         rows = [figure(f"{name}: did not finish", None, "", False, result["error"])]
     else:
-        rows = merge_summary(result) if name == "merge" else result.get("summary", [])
+        rows = result.get("summary", [])
     return [{"benchmark": name, **row} for row in rows]
 
 

@@ -60,6 +60,9 @@ ENCODING = "utf-8"
 MAX_LINE_BYTES = 16 * 1024 * 1024
 LOAD_MEMORY_ENV = "SP_ASSETS_DUCKDB_LOAD_MEMORY"
 DEFAULT_LOAD_MEMORY = "256MB"
+# A merge's default is lower: its frame already sits in the same process (4M changed orders merged
+# into 20M stay under 1 GB of RSS with it, frame included; benchmarks/bench_merge.py).
+DEFAULT_MERGE_MEMORY = "192MB"
 
 
 def plan_delimited_load(
@@ -147,13 +150,15 @@ def file_relation(path: str | os.PathLike[str], *, quote: str | None = None, str
     return names, _read_csv_sql(file_path, names, quote, strict)
 
 
-def load_memory_limit() -> str:
-    """DuckDB's memory limit while a report file loads (``SP_ASSETS_DUCKDB_LOAD_MEMORY``, default 256MB).
+def load_memory_limit(default: str = DEFAULT_LOAD_MEMORY) -> str:
+    """DuckDB's memory limit while a report file loads or a frame merges (``SP_ASSETS_DUCKDB_LOAD_MEMORY``,
+    else ``default``: 256MB, or ``DEFAULT_MERGE_MEMORY`` for a merge).
 
-    A multi-gigabyte document then loads in bounded memory, spilling to disk if it must, instead of
-    DuckDB taking most of the machine's RAM while other runs work beside it.
+    A multi-gigabyte document then loads (and millions of changed rows merge) in bounded memory,
+    spilling to disk if it must, instead of DuckDB taking most of the machine's RAM while other runs
+    work beside it.
     """
-    value = os.environ.get(LOAD_MEMORY_ENV, "").strip() or DEFAULT_LOAD_MEMORY
+    value = os.environ.get(LOAD_MEMORY_ENV, "").strip() or default
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value, flags=re.IGNORECASE):
         raise ValueError(f"{LOAD_MEMORY_ENV}: {value!r} must be a size such as 256MB or 1GB")
     return value

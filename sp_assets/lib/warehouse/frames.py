@@ -9,11 +9,12 @@ writes nothing. Each ``plan_*`` returns the ``WritePlan`` that ``transaction.run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from sp_assets.lib.naming import quote_identifier
 from sp_assets.lib.tablespec import (
@@ -26,7 +27,7 @@ from sp_assets.lib.tablespec import (
     TableSpec,
     conform_frame,
 )
-from sp_assets.lib.warehouse.delimited import load_memory_limit
+from sp_assets.lib.warehouse.delimited import DEFAULT_MERGE_MEMORY, load_memory_limit
 from sp_assets.lib.warehouse.sql import (
     ROW,
     STAGED,
@@ -40,6 +41,14 @@ from sp_assets.lib.warehouse.sql import (
 from sp_assets.lib.warehouse.transaction import Counts, WritePlan
 
 _CLASSIFIED = "_sp_classified"
+# What the merge does with a staged row, as stored in ``_sp_classified`` (a byte: a text label there
+# doubled the classification's time once it spilled beyond the memory limit).
+_INSERT, _UPDATE, _UNCHANGED, _STALE = 1, 2, 3, 4
+_STAGED_KEYS = "_sp_staged_keys"
+_STAGED_STREAM = "_sp_staged_stream"
+# About this much of a merged frame is handed to DuckDB at a time (``_arrow_stream``).
+MERGE_BATCH_BYTES = 32 * 2**20
+_ARROW_LEVEL = pl.CompatLevel.newest()
 _ORDER = "_sp_order"
 _PARTITION_VALUE_TYPES: dict[str, tuple[type, ...]] = {
     DATE: (date,),
@@ -166,8 +175,9 @@ def plan_replace_partition_from_sql(
 def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, source: str) -> WritePlan:
     """Upsert by ``spec.primary_key``; never replace a stored row with an older ``version_column``.
 
-    Implemented as classify (one hash join into a temp table) + delete by rowid + one insert: about
-    2x a plain INSERT for 1M rows into 5M (target <= 3x). A bare ``MERGE INTO`` is about 1.5x but
+    Implemented as classify (one hash join into a temp table) + delete by rowid + one insert, in
+    bounded memory (``_merge_staged``): 4M changed rows merge into 20M in under 1 GB of RSS, frame
+    included, within 3x a plain INSERT (benchmarks/bench_merge.py). A bare ``MERGE INTO`` is faster but
     reports no per-action counts (``RETURNING merge_action`` made it slower than this), and
     ``INSERT ... ON CONFLICT`` needs a PRIMARY KEY index, which slows every load and blocks schema
     drift; see benchmarks/bench_merge.py. Tables therefore carry no PRIMARY KEY constraint:
@@ -184,10 +194,17 @@ def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, 
     target = _frame_target(schema, spec, prepared, "merge", note, source)
 
     def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
-        if prepared.width:  # a zero-column frame only makes sure the table exists
-            _merge_staged(connection, target, spec, prepared.columns, counts)
+        if not prepared.width:  # a zero-column frame only makes sure the table exists
+            return
+        # Bounded like a report file's load: beyond the limit DuckDB spills the staged keys, the
+        # classification and its hash tables to disk. Not in a ``finally``: see ``delimited._bounded_memory``.
+        connection.execute(f"SET memory_limit = {literal(load_memory_limit(DEFAULT_MERGE_MEMORY))}")
+        _merge_staged(connection, target, spec, staged, counts)
+        connection.execute("RESET memory_limit")
 
-    return WritePlan(target, body, staged, duplicates)
+    # Only the frame's schema is registered up front (``ensure_table`` reads the drift types from it);
+    # the body streams the rows to DuckDB batch by batch, so the frame is never copied whole.
+    return WritePlan(target, body, staged.clear(), duplicates)
 
 
 def plan_replace_table(
@@ -273,7 +290,7 @@ def _prepare_frame(spec: TableSpec, frame: pl.DataFrame, *, dedupe: bool) -> tup
 
 def _newest_per_key(frame: pl.DataFrame, keys: list[str], version: str | None) -> tuple[pl.DataFrame, int]:
     """Keep one row per key: the highest version (nulls lowest), ties to the later row in the frame."""
-    if frame.select(pl.struct(keys).is_unique().all()).item():
+    if _keys_unique(frame, keys):
         return frame, 0
     order = [version, _ORDER] if version and version in frame.columns else [_ORDER]
     newest = (
@@ -284,6 +301,17 @@ def _newest_per_key(frame: pl.DataFrame, keys: list[str], version: str | None) -
         .drop(_ORDER)
     )
     return newest, frame.height - newest.height
+
+
+def _keys_unique(frame: pl.DataFrame, keys: list[str]) -> bool:
+    """True if no key repeats: distinct 64-bit hashes of the key prove it.
+
+    Hashing costs 8 bytes a row and no per-group bookkeeping (``is_unique`` on the key struct held
+    ~170 bytes a row: 700 MB for 4M keys; a struct of one column still costs 30 bytes a row). Two keys sharing a hash only send the frame down the exact
+    (sorting) path of ``_newest_per_key``, so a collision can cost time, never a wrong row.
+    """
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    return bool(frame.select(key.hash().n_unique()).item() == frame.height)
 
 
 def _check_window(spec: TableSpec, partition: str, start: object, end: object) -> None:
@@ -329,14 +357,48 @@ def _insert_staged(connection: duckdb.DuckDBPyConnection, target: Target, column
     return scalar(connection, f"INSERT INTO {target.qualified} ({names_sql}) SELECT {names_sql} FROM {STAGED}")
 
 
+def _arrow_stream(frame: pl.DataFrame, keep: pl.Series | None = None) -> pa.RecordBatchReader:
+    """``frame`` (only its rows where ``keep`` is true) as a one-pass stream of Arrow record batches
+    of about ``MERGE_BATCH_BYTES`` each (read at call time, so a test can make every row a batch).
+
+    Each slice is exported only when DuckDB asks for it and dropped once read (polars keeps the
+    contiguous copy it exports inside the slice object, so slices made up front would hold the frame
+    a second time). Polars' own Arrow layout (string views) exports a slice without converting text.
+    """
+    rows = max(1, int(MERGE_BATCH_BYTES * frame.height // max(1, frame.estimated_size())))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for offset in range(0, frame.height, rows):
+            part = frame.slice(offset, rows)
+            if keep is not None:
+                part = part.filter(keep.slice(offset, rows))
+            yield from part.to_arrow(compat_level=_ARROW_LEVEL).to_batches()
+
+    return pa.RecordBatchReader.from_batches(frame.head(0).to_arrow(compat_level=_ARROW_LEVEL).schema, batches())
+
+
 def _merge_staged(
     connection: duckdb.DuckDBPyConnection,
     target: Target,
     spec: TableSpec,
-    columns: Sequence[str],
+    staged: pl.DataFrame,
     counts: Counts,
 ) -> None:
-    """Classify each staged row against the table (one hash join), delete replaced rows, insert."""
+    """Classify each staged row against the table (one hash join), delete replaced rows, insert.
+
+    The frame reaches DuckDB as a stream of Arrow batches (``_arrow_stream``), never as one Arrow copy
+    of the whole frame: DuckDB reads a registered polars frame through such a copy, outside its memory
+    limit (850 MB for 4M orders, measured by benchmarks/bench_merge.py). Only the key and version
+    columns are copied into DuckDB (``_sp_staged_keys``, its own storage, which the memory limit
+    bounds); the classification joins them with the table, and the rows to write stream once more,
+    batch by batch, straight into the INSERT.
+    """
+    matched = [*spec.primary_key, *((spec.version_column,) if spec.version_column else ())]
+    connection.execute(
+        f"CREATE TEMP TABLE {_STAGED_KEYS} AS SELECT {column_list([ROW, *matched])} FROM {STAGED} LIMIT 0"
+    )
+    if staged.height:
+        connection.from_arrow(_arrow_stream(staged.select(ROW, *matched))).insert_into(_STAGED_KEYS)
     join = " AND ".join(
         f"t.{quote_identifier(key, 'column')} = s.{quote_identifier(key, 'column')}"
         for key in spec.primary_key
@@ -344,34 +406,47 @@ def _merge_staged(
     if spec.version_column:
         new, old = (f"{alias}.{quote_identifier(spec.version_column, 'column')}" for alias in ("s", "t"))
         action = (
-            f"CASE WHEN t.rowid IS NULL THEN 'insert' WHEN {old} IS NULL OR {new} > {old} THEN 'update' "
-            f"WHEN {new} = {old} THEN 'unchanged' ELSE 'stale' END"
+            f"CASE WHEN t.rowid IS NULL THEN {_INSERT} WHEN {old} IS NULL OR {new} > {old} THEN {_UPDATE} "
+            f"WHEN {new} = {old} THEN {_UNCHANGED} ELSE {_STALE} END"
         )
     else:
-        action = "CASE WHEN t.rowid IS NULL THEN 'insert' ELSE 'update' END"
+        action = f"CASE WHEN t.rowid IS NULL THEN {_INSERT} ELSE {_UPDATE} END"
     connection.execute(
         f"CREATE TEMP TABLE {_CLASSIFIED} AS SELECT s.{ROW} AS row_nr, t.rowid AS target_rowid, "
-        f"{action} AS action FROM {STAGED} s LEFT JOIN {target.qualified} t ON {join}"
+        f"CAST({action} AS UTINYINT) AS action FROM {_STAGED_KEYS} s LEFT JOIN {target.qualified} t ON {join}"
     )
-    by_action = dict(
-        connection.execute(
-            f"SELECT action, count(DISTINCT row_nr) FROM {_CLASSIFIED} GROUP BY action"
-        ).fetchall()
-    )
-    counts.unchanged = by_action.get("unchanged", 0)
-    counts.stale = by_action.get("stale", 0)
-    if by_action.get("update"):
+    connection.execute(f"DROP TABLE {_STAGED_KEYS}")
+    # The LEFT JOIN gives each staged row at least one row; exactly one unless the table repeats a
+    # key, and only then do the counts need the costlier count(DISTINCT).
+    by_action = dict(connection.execute(f"SELECT action, count(*) FROM {_CLASSIFIED} GROUP BY action").fetchall())
+    if sum(by_action.values()) != staged.height:
+        by_action = dict(connection.execute(
+            f"SELECT action, count(DISTINCT row_nr) FROM {_CLASSIFIED} GROUP BY action").fetchall())
+    counts.unchanged = by_action.get(_UNCHANGED, 0)
+    counts.stale = by_action.get(_STALE, 0)
+    if by_action.get(_UPDATE):
         scalar(
             connection,
             f"DELETE FROM {target.qualified} WHERE rowid IN "
-            f"(SELECT target_rowid FROM {_CLASSIFIED} WHERE action = 'update')",
+            f"(SELECT target_rowid FROM {_CLASSIFIED} WHERE action = {_UPDATE})",
         )
-    names = column_list([name for name in columns if name != ROW])
-    written = scalar(
-        connection,
-        f"INSERT INTO {target.qualified} ({names}) SELECT {names} FROM {STAGED} WHERE {ROW} IN "
-        f"(SELECT row_nr FROM {_CLASSIFIED} WHERE action IN ('insert', 'update'))",
-    )
-    counts.inserted = by_action.get("insert", 0)
+    names = column_list([name for name in staged.columns if name != ROW])
+    written = 0
+    if by_action.get(_INSERT) or by_action.get(_UPDATE):
+        # Which frame rows to write, as a mask over the frame, read in batches (a result is held in
+        # DuckDB's memory until fetched, and a fetch of millions of row numbers at once needs more).
+        keep = pl.repeat(False, staged.height, dtype=pl.Boolean, eager=True)
+        wanted = connection.sql(
+            f"SELECT row_nr FROM {_CLASSIFIED} WHERE action IN ({_INSERT}, {_UPDATE})"
+        ).to_arrow_reader()
+        for batch in wanted:
+            keep.scatter(pl.Series(batch.column(0)), True)
+        # A stream is read once: registered under its own name, so no frame outlives the statement.
+        connection.register(_STAGED_STREAM, _arrow_stream(staged, keep))
+        written = scalar(
+            connection, f"INSERT INTO {target.qualified} ({names}) SELECT {names} FROM {_STAGED_STREAM}"
+        )
+        connection.unregister(_STAGED_STREAM)
+    counts.inserted = by_action.get(_INSERT, 0)
     counts.updated = written - counts.inserted
     connection.execute(f"DROP TABLE {_CLASSIFIED}")

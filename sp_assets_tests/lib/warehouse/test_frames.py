@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -21,6 +22,7 @@ from sp_assets.lib.tablespec import (
 from sp_assets.lib.warehouse import (
     Warehouse,
     WarehouseError,
+    frames,
 )
 from sp_assets_tests.lib.warehouse.support import (
     DAY,
@@ -200,6 +202,63 @@ def test_merge_rejects_null_keys_and_specs_without_keys(wh: Warehouse) -> None:
     with pytest.raises(ValueError, match="no primary_key"):
         wh.merge("us", keyless, frame_from_records(keyless, [{"a": "1"}]))
     assert not wh.table_exists("us", "orders")
+
+
+def test_a_merge_streamed_row_by_row_gives_the_result_of_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge streams the frame to DuckDB in batches (bounded memory); batch size must change nothing.
+
+    The incoming frame updates, inserts, leaves stale and unchanged rows, repeats a key, adds a column
+    (drift) and lacks a nullable one; with one row per batch, a slice or its filter mask out of step
+    would write the wrong rows.
+    """
+    base = [order(f"k{n}", updated="2024-01-05T00:00:00Z", order_status="stored") for n in range(6)]
+    incoming = [
+        order("k0", updated="2024-01-06T00:00:00Z", order_status="newer", order_total="1.10"),
+        order("k1", updated="2024-01-04T00:00:00Z", order_status="older"),
+        order("k2", updated="2024-01-05T00:00:00Z", order_status="equal"),
+        order("new1", updated="2024-01-06T00:00:00Z", order_status="new"),
+        order("nullv", order_status="newer"),
+        order("new2", updated="2024-01-01T00:00:00Z", order_status="older copy"),
+        order("k3", updated="2024-01-07T00:00:00Z", order_status="newer", order_total="3.30"),
+        order("new2", updated="2024-01-02T00:00:00Z", order_status="new"),
+        order("k4", updated="", order_status="no version"),
+    ]
+    frame = orders_frame(incoming).drop("items").with_columns(
+        pl.format("gift {}", pl.col("amazon_order_id")).alias("gift_message"))
+    outcomes = {}
+    for name, batch_bytes in (("one batch", 2**40), ("a row per batch", 1)):
+        monkeypatch.setattr(frames, "MERGE_BATCH_BYTES", batch_bytes)
+        wh = Warehouse(tmp_path / f"{name}.duckdb")
+        wh.merge("us", ORDERS, orders_frame([*base, order("nullv", updated="", order_status="stored")]))
+        result = wh.merge("us", ORDERS, frame)
+        counts = (result.inserted, result.updated, result.unchanged, result.stale, result.duplicates)
+        outcomes[name] = counts, result.added_columns, wh.query("SELECT * FROM us.orders ORDER BY amazon_order_id")
+
+    (counts, added, rows), batched = outcomes["one batch"], outcomes["a row per batch"]
+    assert counts == (2, 3, 1, 2, 1) and added == ("gift_message",)
+    assert batched[:2] == (counts, added)
+    assert batched[2].equals(rows)
+    by_key = {row["amazon_order_id"]: row for row in rows.iter_rows(named=True)}
+    assert {key: row["order_status"] for key, row in by_key.items()} == {
+        "k0": "newer", "k1": "stored", "k2": "stored", "k3": "newer", "k4": "stored", "k5": "stored",
+        "new1": "new", "new2": "new", "nullv": "newer"}
+    assert (by_key["k0"]["order_total"], by_key["k3"]["order_total"]) == (Decimal("1.10"), Decimal("3.30"))
+    assert (by_key["k3"]["gift_message"], by_key["k3"]["items"]) == ("gift k3", None)  # replaced whole
+    assert (by_key["k1"]["gift_message"], by_key["k1"]["items"]) == (None, 1)  # stale: left alone
+
+
+def test_merge_counts_a_staged_row_once_when_the_table_repeats_its_key(wh: Warehouse) -> None:
+    stored = orders_frame([order(key, updated="2024-01-05T00:00:00Z") for key in ("a", "b", "s")])
+    wh.append("us", ORDERS, stored)
+    wh.append("us", ORDERS, stored.head(2))  # "a" and "b" twice: appends check no keys
+    incoming = [order("a", updated="2024-01-06T00:00:00Z"), order("b", updated="2024-01-04T00:00:00Z"),
+                order("c")]
+    result = wh.merge("us", ORDERS, orders_frame(incoming))
+    assert (result.inserted, result.updated, result.stale, result.unchanged) == (1, 1, 1, 0)
+    assert wh.query("SELECT amazon_order_id, count(*) FROM us.orders GROUP BY 1 ORDER BY 1").rows() == [
+        ("a", 1), ("b", 2), ("c", 1), ("s", 1)]  # a stale row leaves the stored copies alone
 
 
 def test_replace_table_and_append(wh: Warehouse) -> None:
