@@ -173,7 +173,7 @@ def asset_report_plan(args: argparse.Namespace, start: datetime, end: datetime, 
     with sandbox_process(speed=args.speed, orders_per_day=args.orders_per_day) as sandbox:
         sandbox_environment(sandbox.base_url, args.speed, data_dir)
         resources = {resource_key("us"): sp_api_resource(entry),
-                     "warehouse": WarehouseResource(path=str(data_dir / "bench.duckdb"))}
+                     "warehouse": WarehouseResource(database=str(data_dir / "bench.duckdb"))}
         home = scratch / "asset_plan_dagster_home"
         home.mkdir()
         instance = dg.DagsterInstance.local_temp(tempdir=str(home))

@@ -23,8 +23,12 @@ page size, ``quota.PAGING``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from sp_assets.defs.config import MarketplaceConfig, ProjectConfig
@@ -173,20 +177,31 @@ def quota_store_path() -> str | None:
     return os.environ.get(QUOTA_STORE_VAR, "").strip() or None
 
 
-class WarehouseResource(dg.ConfigurableResource):
+class WarehouseResource(DuckDBResource):
     """The DuckDB file every asset writes to (``SP_ASSETS_DUCKDB``, default ``data/sp_assets.duckdb``).
 
-    ``lock_timeout_seconds`` bounds the wait for other sp_assets writers; ``busy_timeout_seconds`` the
-    wait while another program (DuckDB CLI, a notebook) holds DuckDB's own lock, unset meaning
-    ``SP_ASSETS_DUCKDB_BUSY_TIMEOUT`` or 120 s.
+    It is dagster-duckdb's ``DuckDBResource``, so an asset of your own takes it as
+    ``warehouse: DuckDBResource`` and calls ``get_connection()``, as Dagster's DuckDB guide shows; the
+    connection it yields is sp_assets's own: under the writers' file lock (your SQL never meets an
+    sp_assets write half done), retried while another program holds DuckDB's lock, in UTC, with
+    ``connection_config`` applied (as to every connection the assets open). ``database`` unset means
+    ``SP_ASSETS_DUCKDB`` or ``data/sp_assets.duckdb``. ``lock_timeout_seconds`` bounds the wait for
+    other sp_assets writers; ``busy_timeout_seconds`` the wait while another program (DuckDB CLI, a
+    notebook) holds DuckDB's own lock, unset meaning ``SP_ASSETS_DUCKDB_BUSY_TIMEOUT`` or 120 s.
     """
 
-    path: str = ""
+    database: str = ""
     lock_timeout_seconds: float = 900.0
     busy_timeout_seconds: float | None = None
 
     def resolved_path(self) -> str:
-        return self.path or str(duckdb_path())
+        return self.database or str(duckdb_path())
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the warehouse under sp_assets's writer lock; keep the block short."""
+        with self.warehouse().connect() as connection:
+            yield connection
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Check the settings and the database path before the step fetches anything; neither is retried."""
@@ -206,7 +221,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def _warehouse(self, source: str) -> Warehouse:
         return Warehouse(self.resolved_path(), lock_timeout_s=self.lock_timeout_seconds,
-                         busy_timeout_s=self.busy_timeout_seconds, source=source)
+                         busy_timeout_s=self.busy_timeout_seconds, source=source,
+                         connection_config=self.connection_config)
 
 
 def sp_api_resource(entry: MarketplaceConfig) -> SpApiResource:

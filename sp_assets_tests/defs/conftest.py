@@ -59,7 +59,7 @@ class AssetEnv:
 
     def resources(self, config: ProjectConfig) -> dict[str, Any]:
         found: dict[str, Any] = {resource_key(m.code): sp_api_resource(m) for m in config.marketplaces}
-        found["warehouse"] = WarehouseResource(path=str(self.db_path))
+        found["warehouse"] = WarehouseResource(database=str(self.db_path))
         return found
 
     def materialize(self, assets: Sequence[Any], config: ProjectConfig, *, partition_key: str | None = None,

@@ -52,12 +52,12 @@ def _materialize(config: ProjectConfig, db: Path, names: list[str], *, tags: dic
     marts = build_marts(config, _raw_specs(config))
     assets = [a for a in (marts.assets or []) if isinstance(a, dg.AssetsDefinition)]
     return dg.materialize(assets, selection=dg.AssetSelection.assets(*(mart_key(n) for n in names)),
-                          resources={"warehouse": WarehouseResource(path=str(db))}, tags=tags,
+                          resources={"warehouse": WarehouseResource(database=str(db))}, tags=tags,
                           raise_on_error=raise_on_error)
 
 
 def _graph(*defs: dg.Definitions) -> dg.AssetGraph:
-    resources = dg.Definitions(resources={"warehouse": WarehouseResource(path="unused.duckdb")})
+    resources = dg.Definitions(resources={"warehouse": WarehouseResource(database="unused.duckdb")})
     return dg.Definitions.merge(*defs, resources).get_repository_def().asset_graph
 
 
@@ -186,7 +186,7 @@ def test_raw_days_materialized_request_exactly_those_mart_days(tmp_path: Path) -
     mart days once, and for nothing after they are handled."""
     config = _config(tmp_path)
     defs = dg.Definitions.merge(dg.Definitions(assets=_raw_specs(config)), build_marts(config, _raw_specs(config)),
-                                dg.Definitions(resources={"warehouse": WarehouseResource(path="unused.duckdb")}))
+                                dg.Definitions(resources={"warehouse": WarehouseResource(database="unused.duckdb")}))
     marts = [mart_key(name) for name in ("fx_rates", "sku_daily_profit", "marketplace_daily", "inventory_cover",
                                          "returns", "settlement_reconciliation")]
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
+import filelock
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from sp_assets.defs import embedded_sandbox
 from sp_assets.defs.common import today_local
 from sp_assets.defs.marketplace_factory import DOMAINS
 from sp_assets.defs.orders.assets import build_orders_assets
-from sp_assets.defs.resources import sandbox_requested
+from sp_assets.defs.resources import WarehouseResource, sandbox_requested
 from sp_assets.defs.sellers.assets import build_sellers_assets
 from sp_assets.lib.spapi.credentials import (
     CLIENT_ID_VAR,
@@ -164,3 +166,31 @@ def test_the_request_bounds_come_from_the_resource_else_the_environment(monkeypa
     monkeypatch.delenv("SP_ASSETS_MAX_PAGES_PER_CALL")
     client = SpApiResource(marketplace="us").client()
     assert (client.request_deadline_s, client.max_pages_per_call) == (120.0, None)
+
+
+def test_an_asset_of_your_own_takes_the_warehouse_as_dagster_duckdbs_resource(tmp_path, monkeypatch) -> None:
+    """``warehouse: DuckDBResource`` (Dagster's DuckDB guide) gets sp_assets's connection: its
+    ``connection_config`` applied, UTC, and the writers' lock held while the block runs."""
+    db = tmp_path / "wh.duckdb"
+    seen: dict[str, object] = {}
+
+    @dg.asset
+    def my_own_table(warehouse: DuckDBResource) -> None:
+        with warehouse.get_connection() as connection:
+            connection.execute("create table my_own as select 42 as answer")
+            seen["threads"] = connection.execute("select current_setting('threads')").fetchone()[0]
+            seen["tz"] = connection.execute("select current_setting('TimeZone')").fetchone()[0]
+            lock = filelock.FileLock(f"{db}.lock")
+            try:
+                lock.acquire(timeout=0)
+                seen["lock_free"] = True
+                lock.release()
+            except filelock.Timeout:
+                seen["lock_free"] = False
+
+    result = dg.materialize([my_own_table], resources={
+        "warehouse": WarehouseResource(database=str(db), connection_config={"threads": 1})})
+    assert result.success
+    assert seen == {"threads": 1, "tz": "UTC", "lock_free": False}
+    with WarehouseResource(database=str(db)).warehouse().connect() as connection:
+        assert connection.execute("select answer from my_own").fetchone() == (42,)

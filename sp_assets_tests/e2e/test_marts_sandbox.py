@@ -90,7 +90,7 @@ def test_net_proceeds_of_a_closed_settlement_period_equal_its_settlement_report(
     graph = definitions.resolve_asset_graph()
     assets = [a for a in (definitions.assets or []) if isinstance(a, dg.AssetsDefinition)]
     resources = {resource_key("us"): sp_api_resource(config.get("us")),
-                 "warehouse": WarehouseResource(path=str(env))}
+                 "warehouse": WarehouseResource(database=str(env))}
 
     def run(keys: list[dg.AssetKey], first: date | None = None, last: date | None = None) -> None:
         tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()} if first and last else None

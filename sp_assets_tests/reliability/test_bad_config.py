@@ -280,7 +280,7 @@ def _materialize(config, assets: list, db: Path, partition: str) -> dg.ExecuteIn
     """A run of ``assets``: of ``partition`` when they are partitioned (point-in-time assets are not: a
     run of them takes today's snapshot)."""
     resources = {resource_key(m.code): sp_api_resource(m) for m in config.marketplaces}
-    resources["warehouse"] = WarehouseResource(path=str(db))
+    resources["warehouse"] = WarehouseResource(database=str(db))
     partitioned = any(a.partitions_def is not None for a in assets)
     return dg.materialize(assets, partition_key=partition if partitioned else None, resources=resources,
                           raise_on_error=False)

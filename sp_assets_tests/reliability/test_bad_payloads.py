@@ -87,7 +87,7 @@ class PayloadEnv:
         # The report ledger lives beside the DuckDB file (SP_ASSETS_DUCKDB): each warehouse gets its own.
         monkeypatch.setenv("SP_ASSETS_DUCKDB", str(db))
         resources = {resource_key(m.code): sp_api_resource(m) for m in config.marketplaces}
-        resources["warehouse"] = WarehouseResource(path=str(db))
+        resources["warehouse"] = WarehouseResource(database=str(db))
         return dg.materialize(assets, partition_key=day.isoformat(), resources=resources, raise_on_error=False)
 
 

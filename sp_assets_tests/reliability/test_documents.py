@@ -86,7 +86,7 @@ def _materialize(instance: dg.DagsterInstance, code: str) -> dg.ExecuteInProcess
     entry = config.get(code)
     report = next(r for r in entry.reports if r.report_type == ALL_ORDERS)
     resources = {resource_key(m.code): sp_api_resource(m) for m in config.marketplaces}
-    resources["warehouse"] = WarehouseResource(path=str(_db()))
+    resources["warehouse"] = WarehouseResource(database=str(_db()))
     return dg.materialize([build_report_asset(entry, report)], instance=instance, partition_key=DAY.isoformat(),
                           resources=resources, raise_on_error=False)
 

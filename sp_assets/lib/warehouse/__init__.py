@@ -81,12 +81,14 @@ class Warehouse:
         lock_timeout_s: float = 600.0,
         busy_timeout_s: float | None = None,
         source: str = "amazon",
+        connection_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = validated_path(path)
         self.lock_path = Path(f"{self.path}.lock")
         self.lock_timeout_s = lock.checked_seconds("lock_timeout_s", lock_timeout_s)
         self.busy_timeout_s = lock.busy_timeout_s(busy_timeout_s)
         self.source = ledger.check_source(source)
+        self.connection_config = dict(connection_config or {})
         self._lock = lock.file_lock(self.lock_path)
 
     def __repr__(self) -> str:
@@ -124,7 +126,7 @@ class Warehouse:
 
     def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
         """A method, not a direct call, so benchmarks/bench_ingest.py can configure each connection."""
-        return lock.open_duckdb(self.path, self.busy_timeout_s)
+        return lock.open_duckdb(self.path, self.busy_timeout_s, self.connection_config)
 
     def _write(self, plan: WritePlan) -> WriteResult:
         with self._locked_connection() as (connection, waited):

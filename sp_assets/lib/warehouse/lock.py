@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import backoff
 import duckdb
@@ -81,8 +83,9 @@ def acquire(lock: filelock.FileLock, timeout_s: float, path: Path) -> float:
     return waited
 
 
-def open_duckdb(path: Path, busy_timeout_s: float) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying (with jittered backoff, bounded by ``busy_timeout_s``) only on DuckDB's lock."""
+def open_duckdb(path: Path, busy_timeout_s: float, config: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying (with jittered backoff, bounded by ``busy_timeout_s``) only on DuckDB's lock;
+    ``config`` is DuckDB's connection configuration (``threads``, ``memory_limit``...)."""
     opener = backoff.on_exception(
         backoff.expo,
         duckdb.IOException,
@@ -90,7 +93,7 @@ def open_duckdb(path: Path, busy_timeout_s: float) -> duckdb.DuckDBPyConnection:
         max_value=2.0,
         giveup=lambda exc: not is_duckdb_lock_conflict(exc),
         logger=_LOG,
-    )(lambda: duckdb.connect(str(path)))
+    )(lambda: duckdb.connect(str(path), config=dict(config or {})))
     try:
         return opener()
     except duckdb.IOException as exc:
