@@ -288,7 +288,9 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
     work_log = data_dir / "work.log"
     os.environ[layouts.CONFIG_JSON] = json.dumps({
         "defaults": {"start_date": (days[0] - timedelta(days=5)).isoformat(), "orders_api": "2026-01-01"},
-        "marketplaces": {"us": {"timezone": "UTC"}}})
+        # The rolling job keeps the marketplace's own time zone: its finances assets read their days in it
+        # whatever ``timezone`` says (a bug found here, issue 20), so under UTC a day's run failed.
+        "marketplaces": {"us": {"timezone": "UTC"} if job == "orders" else {}}})
     os.environ[layouts.WORK_LOG] = str(work_log)
     layouts.instrument()
     runs = []
