@@ -109,13 +109,15 @@ def results_in_step(context: dg.AssetExecutionContext, checks: Sequence[TableChe
     rest of the step (an order window's items after its orders) and every downstream asset wait for a
     fix, as they did when the check was a step of its own.
     """
-    selected = context.selected_asset_check_keys
-    warehouse = warehouse_of(context)
+    selected = [check for check in checks if check.spec.key in context.selected_asset_check_keys]
+    if not selected:
+        return
+    # Every check on one DuckDB connection (one open of the file, not two or four per check), and the
+    # results yielded after it is closed: Dagster writes each result's event outside the warehouse lock.
+    with warehouse_of(context).session() as warehouse:
+        results = [(check, check.result(warehouse)) for check in selected]
     failed: list[str] = []
-    for check in checks:
-        if check.spec.key not in selected:
-            continue
-        result = check.result(warehouse)
+    for check, result in results:
         yield result
         if check.spec.blocking and not result.passed:
             failed.append(check.spec.name)

@@ -27,6 +27,7 @@ window and the cap.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,8 +100,11 @@ def iter_pages(
 ) -> Iterator[Body]:
     """Yield each page's parsed body, following ``style``'s tokens until there is none.
 
-    A long paging tells the client's ``progress`` callback how far it is (the first pages, then every
-    ``PROGRESS_EVERY_PAGES``, then the total; ``records`` counts the rows so far); one page says nothing.
+    A long paging tells the client's ``progress`` callback how far it is (when ``PROGRESS_EVERY_S`` passed
+    since the paging began or its last line, and every ``PROGRESS_EVERY_PAGES``), then the total
+    (``records`` counts the rows so far); one page says nothing. Each line is an event in the run's
+    log (a database write), so a quick paging (a day's three pages) gets its total alone, while at
+    Amazon's rates, minutes per page once the burst is spent, every page is told.
     """
     original = dict(params or {})
     query = original
@@ -114,6 +118,7 @@ def iter_pages(
     if configured is not None:  # the deployment's own cap replaces the table's
         cap, cap_source = configured, f"max_pages_per_call: {configured}"
     rows = 0
+    told = time.monotonic()  # the paging's start, then the last progress line
     while True:
         body = client.request(operation, "GET", path, params=query)
         pages += 1
@@ -124,7 +129,9 @@ def iter_pages(
             if pages > 1:
                 _tell(client, f"{operation}: done, {pages} pages{_rows(records, rows)}")
             return
-        if pages <= 3 or pages % PROGRESS_EVERY_PAGES == 0:
+        now = time.monotonic()
+        if pages % PROGRESS_EVERY_PAGES == 0 or now - told >= PROGRESS_EVERY_S:
+            told = now
             _tell(client, f"{operation}: {pages} page{'s' if pages > 1 else ''}{_rows(records, rows)} so far, "
                           "paging on")
         if token in seen:
@@ -139,6 +146,7 @@ def iter_pages(
 
 
 PROGRESS_EVERY_PAGES = 10
+PROGRESS_EVERY_S = 10.0
 
 
 def _tell(client: Any, message: str) -> None:

@@ -65,7 +65,8 @@ __all__ = [
 
 
 class Warehouse:
-    """One DuckDB warehouse file. Cheap to construct; every method opens and closes its own connection.
+    """One DuckDB warehouse file. Cheap to construct; every method opens and closes its own connection
+    (inside ``session()``, they share one).
 
     ``lock_timeout_s`` bounds the wait for other sp_assets writers (they queue on ``<path>.lock``);
     ``busy_timeout_s`` bounds retries while a process outside that lock keeps DuckDB's own file lock
@@ -123,6 +124,20 @@ class Warehouse:
                 connection.close()
         finally:
             self._lock.release()
+
+    @contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """This warehouse on ONE connection, held with the lock for the block: several calls in a row
+        (a step's checks: ``table_exists`` then a query, per check) open the file once instead of once
+        per call (~10 ms each, under the lock). Every method works on the yielded object; keep the block
+        short and free of waits (HTTP, Dagster events): other writers queue on the lock meanwhile.
+        Before the first write there is no file, and the block gets this warehouse itself, so reading
+        creates nothing."""
+        if not self.path.exists():
+            yield self
+            return
+        with self._locked_connection() as (connection, _waited):
+            yield _Session(self, connection)
 
     def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
         """A method, not a direct call, so benchmarks/bench_ingest.py can configure each connection."""
@@ -328,3 +343,18 @@ class Warehouse:
                 return ledger.empty_loads()
             sql, params = ledger.loads_query(list(existing), filters)
             return connection.sql(sql, params=params).pl()
+
+
+class _Session(Warehouse):
+    """A ``Warehouse`` whose every call runs on one connection its ``session()`` already opened and locked."""
+
+    def __init__(self, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection) -> None:
+        self.__dict__.update(warehouse.__dict__)
+        self._connection = connection
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r}, session)"
+
+    @contextmanager
+    def _locked_connection(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, float]]:
+        yield self._connection, 0.0
