@@ -287,11 +287,12 @@ class EventRows:
 
 
 def flatten_events(pages: Iterator[dict[str, Any]] | list[dict[str, Any]], marketplace: Marketplace,
-                   listed_day: date, into: EventRows | None = None) -> EventRows:
+                   listed_day: date, into: EventRows | None = None, timezone: str | None = None) -> EventRows:
     """Rows of every event of this marketplace in ``pages`` (``FinancialEvents`` mappings) listed for one
-    local day; an event without a posted date gets ``listed_day`` as its ``posted_date``."""
+    day in ``timezone`` (the partitions' zone: the marketplace's unless configured UTC); an event without
+    a posted date gets ``listed_day`` as its ``posted_date``."""
     out = into if into is not None else EventRows()
-    zone = ZoneInfo(marketplace.timezone)
+    zone = ZoneInfo(timezone or marketplace.timezone)
     seen: Counter[str] = Counter()
     for page in pages:
         for list_name, events in page.items():
@@ -346,9 +347,11 @@ def _related(transaction: dict[str, Any], name: str) -> str | None:
                  if r.get("relatedIdentifierName") == name), None)
 
 
-def transaction_rows(transaction: dict[str, Any], marketplace: Marketplace) -> list[dict[str, Any]]:
-    """One row per leaf breakdown of a ``Transaction`` (one row with its total when it has none)."""
-    zone = ZoneInfo(marketplace.timezone)
+def transaction_rows(transaction: dict[str, Any], marketplace: Marketplace,
+                     timezone: str | None = None) -> list[dict[str, Any]]:
+    """One row per leaf breakdown of a ``Transaction`` (one row with its total when it has none);
+    ``posted_date`` is the day in ``timezone`` (the partitions' zone, by default the marketplace's)."""
+    zone = ZoneInfo(timezone or marketplace.timezone)
     value = transaction.get("postedDate")
     posted = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC) if isinstance(value, str) else None
     details = transaction.get("marketplaceDetails") or {}
@@ -492,17 +495,19 @@ def local_day_window(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 
 def fetch_financial_event_rows(client: SPAPIClient, marketplace: Marketplace, days: list[date],
-                               now: datetime | None = None) -> EventRows:
-    """The ``financial_events`` rows of each local day (one listFinancialEvents query per day), ends
-    clamped to what Amazon allows now; a day that has not begun two minutes ago is not asked for."""
+                               now: datetime | None = None, timezone: str | None = None) -> EventRows:
+    """The ``financial_events`` rows of each day in ``timezone`` (the partitions' zone, by default the
+    marketplace's; one listFinancialEvents query per day), ends clamped to what Amazon allows now; a day
+    that has not begun two minutes ago is not asked for."""
     latest = latest_end(now)
     out = EventRows()
+    zone = timezone or marketplace.timezone
     for day in days:
-        start, end = local_day_window(day, marketplace.timezone)
+        start, end = local_day_window(day, zone)
         end = min(end, latest)
         if start >= end:
             continue
-        flatten_events(list_financial_events(client, start, end), marketplace, day, into=out)
+        flatten_events(list_financial_events(client, start, end), marketplace, day, into=out, timezone=zone)
     return out
 
 
@@ -516,10 +521,11 @@ def fetch_group_rows(client: SPAPIClient, marketplace: Marketplace, fetched_at: 
 
 
 def fetch_transaction_rows(client: SPAPIClient, marketplace: Marketplace, start: datetime, end: datetime,
-                           now: datetime | None = None) -> list[dict[str, Any]]:
-    """``transactions`` rows of the marketplace posted in [start, end), the end clamped to what Amazon allows."""
+                           now: datetime | None = None, timezone: str | None = None) -> list[dict[str, Any]]:
+    """``transactions`` rows of the marketplace posted in [start, end), the end clamped to what Amazon
+    allows; ``posted_date`` in ``timezone`` (the partitions' zone, by default the marketplace's)."""
     end = min(end, latest_end(now))
     if start >= end:
         return []
     return [row for t in list_transactions(client, marketplace.marketplace_id, start, end)
-            for row in transaction_rows(t, marketplace)]
+            for row in transaction_rows(t, marketplace, timezone)]

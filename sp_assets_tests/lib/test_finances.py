@@ -173,3 +173,27 @@ def test_transactions_flatten_to_leaf_breakdowns(sandbox) -> None:
                              "totalAmount": {"currencyCode": "USD", "currencyAmount": -39.99}}, US)
     assert [(r["breakdown_path"], r["amount"], r["posted_date"]) for r in bare] == [
         ("totalAmount", -39.99, date(2026, 2, 28))], "a transaction without breakdowns keeps its total"
+
+
+def test_posted_days_follow_the_partitions_zone_when_it_is_configured_utc() -> None:
+    """``timezone: UTC`` partitions by UTC day: 07:30 UTC on Mar 1 is Mar 1 there, Feb 28 in Los Angeles."""
+    transaction = {"transactionId": "T1", "postedDate": "2026-03-01T07:30:00Z",
+                   "totalAmount": {"currencyCode": "USD", "currencyAmount": -39.99}}
+    assert [r["posted_date"] for r in transaction_rows(transaction, US)] == [date(2026, 2, 28)]
+    assert [r["posted_date"] for r in transaction_rows(transaction, US, "UTC")] == [date(2026, 3, 1)]
+    page = {"ServiceFeeEventList": [{"FeeReason": "Subscription", "PostedDate": "2026-03-01T07:30:00Z",
+                                     "FeeList": [{"FeeType": "Subscription", "FeeAmount": _usd("-39.99")}]}]}
+    assert {r["posted_date"] for r in flatten_events([page], US, date(2026, 3, 1), timezone="UTC").rows} == {
+        date(2026, 3, 1)}
+    assert {r["posted_date"] for r in flatten_events([page], US, date(2026, 2, 28)).rows} == {date(2026, 2, 28)}
+
+
+def test_a_utc_day_is_asked_for_as_the_utc_day(sandbox) -> None:
+    """The listFinancialEvents window of a partition day is that day in the partitions' zone."""
+    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    with client_for(sandbox, "NA", refresh_token="Atzr|sandbox-na-lib-finances-utc") as client:
+        rows = fetch_financial_event_rows(client, US, [day], timezone="UTC").rows
+    posted = [r["posted_at"] for r in rows if r["posted_at"] is not None]
+    assert posted, "the sandbox posts events every day"
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    assert all(start <= p < start + timedelta(days=1) for p in posted)

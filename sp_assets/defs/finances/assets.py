@@ -97,7 +97,7 @@ def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tr
         client = sp_client(context, entry)
 
         def fetch() -> tuple[list[dict], dict]:
-            found = fetch_financial_event_rows(client, entry.marketplace, days, utc_now())
+            found = fetch_financial_event_rows(client, entry.marketplace, days, utc_now(), entry.timezone)
             return found.rows, found.metadata()
 
         frame, side, api, stage = fetch_staged(context, entry, FINANCIAL_EVENTS, client, fetch)
@@ -133,7 +133,7 @@ def build_finances_assets(entry: MarketplaceConfig, *, checks_in_step: bool = Tr
         start, end = utc_window(context)
         client = sp_client(context, entry)
         frame, _, api, stage = fetch_staged(context, entry, TRANSACTIONS, client, lambda: (
-            fetch_transaction_rows(client, entry.marketplace, start, end, utc_now()), {}))
+            fetch_transaction_rows(client, entry.marketplace, start, end, utc_now(), entry.timezone), {}))
         result = write_frame(context, entry, TRANSACTIONS, frame, mode=REPLACE_PARTITION, window=(start, end),
                              api=api, days=local_dates(entry, start, end), **stage.metadata())
         stage.written()
