@@ -30,6 +30,7 @@ from sp_assets.defs.common import (
 from sp_assets.defs.config import DAILY_SCHEDULE, ConfigError, MarketplaceConfig, ScheduleConfig
 from sp_assets.defs.history import build_history_sensor
 from sp_assets.defs.partitions import monthly_partitions
+from sp_assets.defs.scoped_jobs import scoped_asset_job
 from sp_assets.lib.reports import catalog
 
 # Amazon charges a month's storage fees between the 7th and the 15th of the following month, so the
@@ -57,9 +58,9 @@ def build_refresh_jobs(entry: MarketplaceConfig, exclude_checks: Sequence[dg.Ass
     (without ``exclude_checks``)."""
     group = dg.AssetSelection.groups(group_name(entry))
     excluded = dg.AssetSelection.checks(*exclude_checks)
-    return [dg.define_asset_job(job_name(entry, refresh),
-                                selection=(group & dg.AssetSelection.tag(REFRESH_TAG, refresh)) - excluded,
-                                description=f"{entry.code}: {what}")
+    return [scoped_asset_job(entry.code, job_name(entry, refresh),
+                             selection=(group & dg.AssetSelection.tag(REFRESH_TAG, refresh)) - excluded,
+                             description=f"{entry.code}: {what}")
             for refresh, what in JOB_DESCRIPTIONS.items()]
 
 
@@ -156,8 +157,8 @@ def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
     """
     if not any(catalog.lookup(r.report_type).window == catalog.MONTHLY for r in entry.reports):
         return [], []
-    job = dg.define_asset_job(
-        f"{entry.code}_monthly_job", partitions_def=monthly_partitions(entry),
+    job = scoped_asset_job(
+        entry.code, f"{entry.code}_monthly_job", partitions_def=monthly_partitions(entry),
         selection=dg.AssetSelection.groups(group_name(entry)) & dg.AssetSelection.tag(REFRESH_TAG, MONTHLY),
         description=f"{entry.code}: monthly reports, the last complete month",
     )
