@@ -30,7 +30,7 @@ from sp_assets.defs.common import (
 from sp_assets.defs.config import DAILY_SCHEDULE, ConfigError, MarketplaceConfig, ScheduleConfig
 from sp_assets.defs.history import build_history_sensor
 from sp_assets.defs.partitions import monthly_partitions
-from sp_assets.defs.scoped_jobs import scoped_asset_job
+from sp_assets.defs.scoped_jobs import scoped_asset_job, scoped_schedule_target
 from sp_assets.lib.reports import catalog
 
 # Amazon charges a month's storage fees between the 7th and the 15th of the following month, so the
@@ -108,7 +108,7 @@ def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig
 
     return dg.ScheduleDefinition(
         name=f"{entry.code}_{schedule.name}", cron_schedule=schedule.cron, execution_timezone=schedule.timezone,
-        target=target, execution_fn=requests, default_status=dg.DefaultScheduleStatus.RUNNING,
+        target=scoped_schedule_target(entry.code, f"{entry.code}_{schedule.name}", target), execution_fn=requests, default_status=dg.DefaultScheduleStatus.RUNNING,
         description=_describe(entry, schedule))
 
 

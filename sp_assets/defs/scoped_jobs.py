@@ -25,6 +25,7 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+from dagster._core.definitions.target import ANONYMOUS_ASSET_JOB_PREFIX
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 # full graph -> scope -> the graph of that scope's assets and checks (built on first use)
@@ -67,11 +68,31 @@ class ScopedAssetJob(UnresolvedAssetJobDefinition):
     def resolve(self, asset_graph: AssetGraph, default_executor_def: dg.ExecutorDefinition | None = None,
                 resource_defs: Mapping[str, dg.ResourceDefinition] | None = None) -> dg.JobDefinition:
         scope = getattr(self, "_scope", None)
-        graph = asset_graph if scope is None else narrowed_graph(asset_graph, scope)
-        return super().resolve(graph, default_executor_def=default_executor_def, resource_defs=resource_defs)
+        if scope is None:
+            return super().resolve(asset_graph, default_executor_def=default_executor_def, resource_defs=resource_defs)
+        graph = narrowed_graph(asset_graph, scope)
+        return super().resolve(graph, default_executor_def=default_executor_def,
+                               resource_defs=None if resource_defs is None else _needed(graph, resource_defs))
 
 
-def scoped_asset_job(scope: str, name: str, selection: dg.AssetSelection, description: str,
+def _needed(graph: AssetGraph, resource_defs: Mapping[str, dg.ResourceDefinition]
+            ) -> dict[str, dg.ResourceDefinition]:
+    """The resources ``graph``'s assets and checks require, and theirs: a job's run config schema holds
+    every resource it is given, so each job given all 300 marketplaces' SP-API resources made every
+    job's schema (built for the UI's snapshot) grow with the number of marketplaces too."""
+    wanted = {key for definition in graph.assets_defs for key in definition.required_resource_keys}
+    wanted.add("io_manager")
+    found: dict[str, dg.ResourceDefinition] = {}
+    while wanted:
+        key = wanted.pop()
+        if key in found or key not in resource_defs:
+            continue
+        found[key] = resource_defs[key]
+        wanted |= set(resource_defs[key].required_resource_keys)
+    return found
+
+
+def scoped_asset_job(scope: str, name: str, selection: dg.AssetSelection, description: str | None = None,
                      partitions_def: dg.PartitionsDefinition | None = None) -> ScopedAssetJob:
     """``dg.define_asset_job(name, selection, ...)``, resolved within ``scope`` (see the module)."""
     job = dg.define_asset_job(name, selection=selection, description=description, partitions_def=partitions_def)
@@ -79,3 +100,9 @@ def scoped_asset_job(scope: str, name: str, selection: dg.AssetSelection, descri
         "name", "selection", "config", "description", "tags", "run_tags", "metadata", "partitions_def",
         "executor_def", "hooks", "op_retry_policy", "owners", "automation_condition")}
     return ScopedAssetJob(scope=scope, **fields)
+
+
+def scoped_schedule_target(scope: str, schedule_name: str, selection: dg.AssetSelection) -> ScopedAssetJob:
+    """The job ``dg.ScheduleDefinition(target=selection)`` would make for ``schedule_name`` (the same
+    anonymous name, so the UI shows the schedule as targeting its assets), resolved within ``scope``."""
+    return scoped_asset_job(scope, f"{ANONYMOUS_ASSET_JOB_PREFIX}_{schedule_name}", selection)
