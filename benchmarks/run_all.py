@@ -24,9 +24,9 @@ from typing import Any
 from benchlib import RESULTS_DIR, figure, log, machine_info
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("quota", "callplan", "ingest", "items", "merge", "orchestration", "marts", "finances")
+ORDER = ("quota", "callplan", "ingest", "items", "merge", "orchestration", "marts", "finances", "definitions")
 TIMEOUTS_S = {"quota": 600, "callplan": 600, "ingest": 1500, "items": 1200, "merge": 900, "orchestration": 2400,
-              "marts": 1200, "finances": 900}
+              "marts": 1200, "finances": 900, "definitions": 2400}
 
 
 def command(name: str, quick: bool) -> list[str]:
