@@ -127,7 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,10,50,100", help="numbers of accounts (x 3 marketplaces)")
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per size (median)")
-    parser.add_argument("--group", type=int, default=10, help="accounts of one code location (SP_ASSETS_ACCOUNTS)")
+    parser.add_argument("--group", type=int, default=10,
+                        help="accounts of one code location (SP_ASSETS_ACCOUNTS); 0: no group measured")
     parser.add_argument("--quick", action="store_true", help="1, 10 and 20 accounts, one run each")
     args = parser.parse_args()
     sizes = [1, 10, 20] if args.quick else [int(n) for n in args.sizes.split(",")]
@@ -140,10 +141,12 @@ def main() -> None:
         location = {n: repeated(configs[n], "location", repeats, f"{n} accounts, code location") for n in sizes}
         run_process = {n: repeated(configs[n], "run", repeats, f"{n} accounts, a run's process") for n in sizes}
         names = ",".join(f"a{i:03d}" for i in range(1, group + 1))
-        group_location = repeated(configs[largest], "location", repeats,
-                                  f"{group} of {largest} accounts (SP_ASSETS_ACCOUNTS), code location", names)
-        group_run = repeated(configs[largest], "run", repeats,
-                             f"{group} of {largest} accounts (SP_ASSETS_ACCOUNTS), a run's process", names)
+        group_location = group_run = None
+        if group > 0:
+            group_location = repeated(configs[largest], "location", repeats,
+                                      f"{group} of {largest} accounts (SP_ASSETS_ACCOUNTS), code location", names)
+            group_run = repeated(configs[largest], "run", repeats,
+                                 f"{group} of {largest} accounts (SP_ASSETS_ACCOUNTS), a run's process", names)
     medians = {n: r["median_s"] for n, r in location.items()}
     growth = exponent(medians, 10, largest) if largest > 10 else None
     run_growth = exponent({n: r["median_s"] for n, r in run_process.items()}, 10, largest) if largest > 10 else None
@@ -154,12 +157,13 @@ def main() -> None:
                whole["median_s"], f"<= {TARGET_S:g} s", whole["median_s"] <= TARGET_S,
                f"min {whole['min_s']} / max {whole['max_s']} s, peak RSS {whole['peak_rss_mb']} MB, "
                f"load {whole['load_average_before']}; growth exponent 10->{largest}: {growth}"),
-        figure(f"the same file, one code location per group of {group} accounts (SP_ASSETS_ACCOUNTS): "
-               f"load of one group, median of {per_group['runs']} (s)",
-               per_group["median_s"], f"<= {TARGET_S:g} s", per_group["median_s"] <= TARGET_S,
-               f"{per_group['assets']:,} assets, {per_group['jobs']} jobs, peak RSS {per_group['peak_rss_mb']} MB, "
-               f"load {per_group['load_average_before']}; a run's process of that group: "
-               f"{group_run['median_s']} s"),
+        *([] if per_group is None or group_run is None else [figure(
+            f"the same file, one code location per group of {group} accounts (SP_ASSETS_ACCOUNTS): "
+            f"load of one group, median of {per_group['runs']} (s)",
+            per_group["median_s"], f"<= {TARGET_S:g} s", per_group["median_s"] <= TARGET_S,
+            f"{per_group['assets']:,} assets, {per_group['jobs']} jobs, peak RSS {per_group['peak_rss_mb']} MB, "
+            f"load {per_group['load_average_before']}; a run's process of that group: "
+            f"{group_run['median_s']} s")]),
         figure(f"a run's process at {largest} accounts (whole file): definitions + its one job, before its "
                f"first step (s)", run_process[largest]["median_s"], "(informative)", None,
                f"growth exponent 10->{largest}: {run_growth}"),
