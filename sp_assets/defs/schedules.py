@@ -85,9 +85,16 @@ def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig
     requested through the job of its kind, and a name that is not an asset of the marketplace is an error.
     """
     selected = _selected_by_refresh(entry, schedule, refresh_of or {})
-    group = dg.AssetSelection.groups(group_name(entry))
-    target = (group - dg.AssetSelection.tag(REFRESH_TAG, MONTHLY) if selected is None
-              else dg.AssetSelection.assets(*(key for keys in selected.values() for key in keys)))
+    if selected is not None:
+        target = dg.AssetSelection.assets(*(key for keys in selected.values() for key in keys))
+    elif refresh_of:
+        # The same assets as "the group but the monthly reports", named: the UI's snapshot resolves a
+        # schedule's selection against the whole code location, and a group or tag selection scans
+        # every asset of every marketplace there (O(marketplaces^2) over all schedules).
+        target = dg.AssetSelection.assets(*(asset_key(entry, name) for name, refresh in refresh_of.items()
+                                            if refresh != MONTHLY))
+    else:
+        target = dg.AssetSelection.groups(group_name(entry)) - dg.AssetSelection.tag(REFRESH_TAG, MONTHLY)
     prefix = entry.code if schedule.name == DAILY_SCHEDULE else f"{entry.code}-{schedule.name}"
 
     def requests(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
