@@ -85,6 +85,7 @@ def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig
     requested through the job of its kind, and a name that is not an asset of the marketplace is an error.
     """
     selected = _selected_by_refresh(entry, schedule, refresh_of or {})
+    target: dg.AssetSelection
     if selected is not None:
         target = dg.AssetSelection.assets(*(key for keys in selected.values() for key in keys))
     elif refresh_of:
