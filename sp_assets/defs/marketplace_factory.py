@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import TracebackType
 
 import dagster as dg
@@ -72,15 +73,51 @@ def marketplace_definitions(entry: MarketplaceConfig) -> dg.Definitions:
 EXECUTOR = dg.in_process_executor
 
 
-def project_definitions(config: ProjectConfig) -> dg.Definitions:
+def project_definitions(config: ProjectConfig, accounts: Sequence[str] = ()) -> dg.Definitions:
     """The whole code location for one configuration: every marketplace, the marts built across them
     (``defs/marts``: one set per project, downstream of the raw assets that exist), the resources, the
-    executor, and the sensor that fails dead runs and frees their pool slots (``run_health``)."""
+    executor, and the sensor that fails dead runs and frees their pool slots (``run_health``).
+
+    ``accounts`` (``SP_ASSETS_ACCOUNTS``) builds only those accounts' marketplaces, their resources and
+    the executor: one code location of a workspace that splits many accounts into groups. The marts
+    and the dead-runs sensor are the project's, built by the location that builds every account.
+    """
+    if accounts:
+        chosen = select_accounts(config, accounts)
+        return dg.Definitions.merge(*(marketplace_definitions(entry) for entry in chosen.marketplaces),
+                                    dg.Definitions(resources=project_resources(chosen), executor=EXECUTOR))
     per_marketplace = [marketplace_definitions(entry) for entry in config.marketplaces]
     raw_assets = [a for d in per_marketplace for a in (d.assets or []) if isinstance(a, dg.AssetsDefinition)]
     return dg.Definitions.merge(*per_marketplace, build_marts(config, raw_assets),
                                 dg.Definitions(resources=project_resources(config), executor=EXECUTOR,
                                                sensors=[build_dead_runs_sensor()]))
+
+
+# A workspace of many accounts can load them as several code locations (workspace.yaml, one
+# ``python_module`` entry per group with ``SP_ASSETS_ACCOUNTS`` in its environment): each loads, and
+# each run's process rebuilds, only its group's definitions (BENCHMARKS.md section 10).
+ACCOUNTS_VAR = "SP_ASSETS_ACCOUNTS"
+
+
+def accounts_wanted(value: str | None = None) -> list[str]:
+    """The account names in ``SP_ASSETS_ACCOUNTS`` (comma-separated; unset or empty: every account)."""
+    raw = os.environ.get(ACCOUNTS_VAR, "") if value is None else value
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def select_accounts(config: ProjectConfig, accounts: Sequence[str]) -> ProjectConfig:
+    """``config`` with only the marketplaces of ``accounts``; names, keys and the reporting currency
+    stay those of the whole file (an account's tables are the same in any group)."""
+    listed = list(dict.fromkeys(m.credentials_account for m in config.marketplaces if m.credentials_account))
+    if not listed:
+        raise ConfigError(f"{ACCOUNTS_VAR}: {config.source} lists no 'accounts:' (it uses 'marketplaces:'); "
+                          f"allowed: unset {ACCOUNTS_VAR}, or list the file's accounts under 'accounts:'")
+    unknown = [name for name in accounts if name not in listed]
+    if unknown:
+        shown = ", ".join(listed[:20]) + (f" ... ({len(listed)} in all)" if len(listed) > 20 else "")
+        raise ConfigError(f"{ACCOUNTS_VAR}: {', '.join(repr(n) for n in unknown)} not an account of "
+                          f"{config.source}; allowed: {shown} (comma-separated), or unset for every account")
+    return replace(config, marketplaces=tuple(m for m in config.marketplaces if m.credentials_account in accounts))
 
 
 # ------------------------------------------------------------------------------------------ errors
@@ -128,7 +165,7 @@ def show_sentence_first() -> None:
 @dg.definitions
 def defs() -> dg.Definitions:
     try:
-        return project_definitions(load_config())
+        return project_definitions(load_config(), accounts_wanted())
     except ConfigError:
         show_sentence_first()
         raise

@@ -30,6 +30,7 @@ from sp_assets.defs.common import (
 from sp_assets.defs.config import DAILY_SCHEDULE, ConfigError, MarketplaceConfig, ScheduleConfig
 from sp_assets.defs.history import build_history_sensor
 from sp_assets.defs.partitions import monthly_partitions
+from sp_assets.defs.scoped_jobs import scoped_asset_job, scoped_schedule_target
 from sp_assets.lib.reports import catalog
 
 # Amazon charges a month's storage fees between the 7th and the 15th of the following month, so the
@@ -57,9 +58,9 @@ def build_refresh_jobs(entry: MarketplaceConfig, exclude_checks: Sequence[dg.Ass
     (without ``exclude_checks``)."""
     group = dg.AssetSelection.groups(group_name(entry))
     excluded = dg.AssetSelection.checks(*exclude_checks)
-    return [dg.define_asset_job(job_name(entry, refresh),
-                                selection=(group & dg.AssetSelection.tag(REFRESH_TAG, refresh)) - excluded,
-                                description=f"{entry.code}: {what}")
+    return [scoped_asset_job(entry.code, job_name(entry, refresh),
+                             selection=(group & dg.AssetSelection.tag(REFRESH_TAG, refresh)) - excluded,
+                             description=f"{entry.code}: {what}")
             for refresh, what in JOB_DESCRIPTIONS.items()]
 
 
@@ -84,9 +85,17 @@ def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig
     requested through the job of its kind, and a name that is not an asset of the marketplace is an error.
     """
     selected = _selected_by_refresh(entry, schedule, refresh_of or {})
-    group = dg.AssetSelection.groups(group_name(entry))
-    target = (group - dg.AssetSelection.tag(REFRESH_TAG, MONTHLY) if selected is None
-              else dg.AssetSelection.assets(*(key for keys in selected.values() for key in keys)))
+    target: dg.AssetSelection
+    if selected is not None:
+        target = dg.AssetSelection.assets(*(key for keys in selected.values() for key in keys))
+    elif refresh_of:
+        # The same assets as "the group but the monthly reports", named: the UI's snapshot resolves a
+        # schedule's selection against the whole code location, and a group or tag selection scans
+        # every asset of every marketplace there (O(marketplaces^2) over all schedules).
+        target = dg.AssetSelection.assets(*(asset_key(entry, name) for name, refresh in refresh_of.items()
+                                            if refresh != MONTHLY))
+    else:
+        target = dg.AssetSelection.groups(group_name(entry)) - dg.AssetSelection.tag(REFRESH_TAG, MONTHLY)
     prefix = entry.code if schedule.name == DAILY_SCHEDULE else f"{entry.code}-{schedule.name}"
 
     def requests(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
@@ -107,7 +116,7 @@ def build_configured_schedule(entry: MarketplaceConfig, schedule: ScheduleConfig
 
     return dg.ScheduleDefinition(
         name=f"{entry.code}_{schedule.name}", cron_schedule=schedule.cron, execution_timezone=schedule.timezone,
-        target=target, execution_fn=requests, default_status=dg.DefaultScheduleStatus.RUNNING,
+        target=scoped_schedule_target(entry.code, f"{entry.code}_{schedule.name}", target), execution_fn=requests, default_status=dg.DefaultScheduleStatus.RUNNING,
         description=_describe(entry, schedule))
 
 
@@ -156,8 +165,8 @@ def build_monthly_schedule(entry: MarketplaceConfig) -> tuple[list, list]:
     """
     if not any(catalog.lookup(r.report_type).window == catalog.MONTHLY for r in entry.reports):
         return [], []
-    job = dg.define_asset_job(
-        f"{entry.code}_monthly_job", partitions_def=monthly_partitions(entry),
+    job = scoped_asset_job(
+        entry.code, f"{entry.code}_monthly_job", partitions_def=monthly_partitions(entry),
         selection=dg.AssetSelection.groups(group_name(entry)) & dg.AssetSelection.tag(REFRESH_TAG, MONTHLY),
         description=f"{entry.code}: monthly reports, the last complete month",
     )
