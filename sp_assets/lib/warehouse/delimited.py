@@ -8,10 +8,14 @@ caller does not type by their header names (the report catalog's rule table).
 
 A typed column is parsed inside DuckDB by the file's ``TextFormat`` (``1.234,56``, ``02.01.2026``:
 ``textformats``). A value that does not parse is not nulled silently and does not fail the load: its
-text goes to ``<column>__raw`` and the load counts it (``WriteResult.unparsed``). Which columns need
-a raw column is found by one read of the file before the lock (``_count_unparsed``), so the table
-only gains ``__raw`` columns that hold something. A table column still text from before typing is
-converted in place (``ddl.migrate_text_columns``). Amazon writes these files tab-separated;
+text goes to ``<column>__raw`` and the load counts it (``WriteResult.unparsed``). The file is read
+once (issue 20: a separate counting read made a 1 GiB load 1.6x slower): a new table is created
+with every typed column's raw column, the INSERT keeps the failed values' text, the count comes from
+the table, and the raw columns left empty are dropped in the same transaction, so the table only
+has ``__raw`` columns that hold something. An existing table lacking a raw column has the file's
+failed values of that column counted first (``_needed_raw_columns``): adding a column to a table
+with rows costs a null per row, so it is added only when needed. A table column still text from
+before typing is converted in place (``ddl.migrate_text_columns``). Amazon writes these files tab-separated;
 the report code decodes other charsets (cp1252, Shift_JIS) to UTF-8 while decompressing, so this
 module reads exactly one dialect: TAB, UTF-8, an optional quote character.
 """
@@ -58,9 +62,12 @@ DELIMITER = "\t"
 ENCODING = "utf-8"
 MAX_LINE_BYTES = 16 * 1024 * 1024
 LOAD_MEMORY_ENV = "SP_ASSETS_DUCKDB_LOAD_MEMORY"
-DEFAULT_LOAD_MEMORY = "256MB"
-# A merge's default is lower: its frame already sits in the same process (4M changed orders merged
-# into 20M stay under 1 GB of RSS with it, frame included; benchmarks/bench_merge.py).
+# 192MB: read_csv pins 8 buffers of MAX_LINE_BYTES (128 MB with 2 threads) and the INSERT's row groups
+# use the rest; at 256MB a 1 GiB document's load peaked at 420-445 MB of RSS (the asset code's imports
+# included), at 192MB at 380 MB in the same time, and 160MB still loads it (benchmarks/bench_ingest.py).
+DEFAULT_LOAD_MEMORY = "192MB"
+# A merge's own default: its frame already sits in the same process (4M changed orders merged into
+# 20M stay under 1 GB of RSS with it, frame included; benchmarks/bench_merge.py).
 DEFAULT_MERGE_MEMORY = "192MB"
 
 
@@ -158,7 +165,7 @@ def file_relation(path: str | os.PathLike[str], *, quote: str | None = None, str
 
 def load_memory_limit(default: str = DEFAULT_LOAD_MEMORY) -> str:
     """DuckDB's memory limit while a report file loads or a frame merges (``SP_ASSETS_DUCKDB_LOAD_MEMORY``,
-    else ``default``: 256MB, or ``DEFAULT_MERGE_MEMORY`` for a merge).
+    else ``default``: ``DEFAULT_LOAD_MEMORY``, or ``DEFAULT_MERGE_MEMORY`` for a merge).
 
     A multi-gigabyte document then loads (and millions of changed rows merge) in bounded memory,
     spilling to disk if it must, instead of DuckDB taking most of the machine's RAM while other runs
