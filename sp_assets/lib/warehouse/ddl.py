@@ -21,7 +21,11 @@ from sp_assets.lib.warehouse.sql import ROW, STAGED, Target, literal, scalar, ta
 
 
 def ensure_table(connection: duckdb.DuckDBPyConnection, target: Target) -> tuple[bool, tuple[str, ...]]:
-    """Create the table, or add the columns it lacks (schema drift); report (created, added columns)."""
+    """Create the table, or add the columns it lacks (schema drift); report (created, added columns).
+
+    ``target.provisional`` columns are only part of a new table: adding a column to a table that
+    has rows writes a null for every row (in memory, under the load's memory limit), so the body
+    of the write adds such a column itself, only when it turns out to be needed."""
     wanted = dict(target.columns)
     if target.typed_from_staged:
         for name, sql_type in staged_types(connection).items():
@@ -34,7 +38,7 @@ def ensure_table(connection: duckdb.DuckDBPyConnection, target: Target) -> tuple
         connection.execute(f"CREATE TABLE {target.qualified} ({definitions})")
         comment(connection, target, list(wanted), table=True)
         return True, ()
-    added = [name for name in wanted if name not in existing]
+    added = [name for name in wanted if name not in existing and name not in target.provisional]
     for name in added:
         connection.execute(
             f"ALTER TABLE {target.qualified} ADD COLUMN {quote_identifier(name, 'column')} {wanted[name]}"

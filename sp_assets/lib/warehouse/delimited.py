@@ -8,10 +8,14 @@ caller does not type by their header names (the report catalog's rule table).
 
 A typed column is parsed inside DuckDB by the file's ``TextFormat`` (``1.234,56``, ``02.01.2026``:
 ``textformats``). A value that does not parse is not nulled silently and does not fail the load: its
-text goes to ``<column>__raw`` and the load counts it (``WriteResult.unparsed``). Which columns need
-a raw column is found by one read of the file before the lock (``_count_unparsed``), so the table
-only gains ``__raw`` columns that hold something. A table column still text from before typing is
-converted in place (``ddl.migrate_text_columns``). Amazon writes these files tab-separated;
+text goes to ``<column>__raw`` and the load counts it (``WriteResult.unparsed``). The file is read
+once (issue 20: a separate counting read made a 1 GiB load 1.6x slower): a new table is created
+with every typed column's raw column, the INSERT keeps the failed values' text, the count comes from
+the table, and the raw columns left empty are dropped in the same transaction, so the table only
+has ``__raw`` columns that hold something. An existing table lacking a raw column has the file's
+failed values of that column counted first (``_needed_raw_columns``): adding a column to a table
+with rows costs a null per row, so it is added only when needed. A table column still text from
+before typing is converted in place (``ddl.migrate_text_columns``). Amazon writes these files tab-separated;
 the report code decodes other charsets (cp1252, Shift_JIS) to UTF-8 while decompressing, so this
 module reads exactly one dialect: TAB, UTF-8, an optional quote character.
 """
@@ -42,7 +46,6 @@ from sp_assets.lib.tablespec import (
 )
 from sp_assets.lib.textformats import ISO, NameTypes, TextFormat, failed_sql, parse_sql, raw_column
 from sp_assets.lib.warehouse.ddl import migrate_text_columns
-from sp_assets.lib.warehouse.errors import WarehouseError
 from sp_assets.lib.warehouse.sql import (
     Target,
     check_write_schema,
@@ -59,10 +62,12 @@ DELIMITER = "\t"
 ENCODING = "utf-8"
 MAX_LINE_BYTES = 16 * 1024 * 1024
 LOAD_MEMORY_ENV = "SP_ASSETS_DUCKDB_LOAD_MEMORY"
-DEFAULT_LOAD_MEMORY = "256MB"
-# A merge's default is lower: its frame already sits in the same process (4M changed orders merged
-# into 20M stay under 1 GB of RSS with it, frame included; benchmarks/bench_merge.py).
-DEFAULT_MERGE_MEMORY = "192MB"
+# 192MB: read_csv pins 8 buffers of MAX_LINE_BYTES (128 MB with 2 threads) and the INSERT's row groups
+# use the rest; at 256MB a 1 GiB document's load peaked at 420-445 MB of RSS (the asset code's imports
+# included), at 192MB at 380 MB in the same time, and 160MB still loads it (benchmarks/bench_ingest.py).
+# A merge runs under the same limit: its frame already sits in the process, and 4M changed orders merged
+# into 20M stay under 1 GB of RSS with it, frame included (benchmarks/bench_merge.py).
+DEFAULT_LOAD_MEMORY = "192MB"
 
 
 def plan_delimited_load(
@@ -97,8 +102,7 @@ def plan_delimited_load(
     parsers = _parsers(file_columns, text_format or ISO, column_formats or {})
     predicates, predicate_params = _replace_predicate(replace_where)
     read_sql = _read_csv_sql(file_path, names, quote, strict)
-    unparsed = _count_unparsed(read_sql, parsers, f"{schema}.{table}", file_path)
-    raw_columns = tuple((raw_column(name), VARCHAR) for name in parsers if unparsed.get(name))
+    raw_columns = tuple((raw_column(name), VARCHAR) for name in parsers)
     target = Target(
         schema=schema,
         table=table,
@@ -108,6 +112,7 @@ def plan_delimited_load(
         partition_start=partition_text(partition_start),
         partition_end=partition_text(partition_end),
         note=note or file_path.name,
+        provisional=frozenset(name for name, _ in raw_columns),
     )
 
     def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
@@ -115,8 +120,6 @@ def plan_delimited_load(
         if added:
             counts.added.extend(added)
             rebuild_union_view(connection, table)
-        counts.unparsed.update({name: migrated.get(name, 0) + unparsed.get(name, 0)
-                                for name in parsers if migrated.get(name) or unparsed.get(name)})
         existing = table_columns(connection, schema, table)
         if predicates and existing:
             unknown = [name for name in (replace_where or {}) if name not in existing]
@@ -125,10 +128,19 @@ def plan_delimited_load(
             counts.deleted = scalar(
                 connection, f"DELETE FROM {target.qualified} WHERE {predicates}", predicate_params
             )
+        unparsed: dict[str, int] = {}
         if names:
             with _bounded_memory(connection, load_memory_limit()):
-                counts.inserted = _insert_file(connection, target, file_columns, parsers,
-                                               [name for name, _ in raw_columns], constant_columns, read_sql)
+                raw_kept = _needed_raw_columns(connection, target, parsers, existing, read_sql, counts)
+                before = _raw_counts(connection, target, raw_kept)
+                counts.inserted = _insert_file(connection, target, file_columns, parsers, raw_kept,
+                                               constant_columns, read_sql)
+                unparsed = {name: count - before[name]
+                            for name, count in _raw_counts(connection, target, raw_kept).items()}
+            if counts.created:
+                _drop_empty_raw_columns(connection, target, unparsed)
+        counts.unparsed.update({name: migrated.get(name, 0) + unparsed.get(name, 0)
+                                for name in parsers if migrated.get(name) or unparsed.get(name)})
 
     return WritePlan(target, body)
 
@@ -150,15 +162,15 @@ def file_relation(path: str | os.PathLike[str], *, quote: str | None = None, str
     return names, _read_csv_sql(file_path, names, quote, strict)
 
 
-def load_memory_limit(default: str = DEFAULT_LOAD_MEMORY) -> str:
+def load_memory_limit() -> str:
     """DuckDB's memory limit while a report file loads or a frame merges (``SP_ASSETS_DUCKDB_LOAD_MEMORY``,
-    else ``default``: 256MB, or ``DEFAULT_MERGE_MEMORY`` for a merge).
+    else ``DEFAULT_LOAD_MEMORY``).
 
     A multi-gigabyte document then loads (and millions of changed rows merge) in bounded memory,
     spilling to disk if it must, instead of DuckDB taking most of the machine's RAM while other runs
     work beside it.
     """
-    value = os.environ.get(LOAD_MEMORY_ENV, "").strip() or default
+    value = os.environ.get(LOAD_MEMORY_ENV, "").strip() or DEFAULT_LOAD_MEMORY
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value, flags=re.IGNORECASE):
         raise ValueError(f"{LOAD_MEMORY_ENV}: {value!r} must be a size such as 256MB or 1GB")
     return value
@@ -185,25 +197,6 @@ def _types_by_name(names: Sequence[str], declared: Mapping[str, str], name_types
     if name_types is None:
         return {}
     return {name: normalize_sql_type(sql) for name, sql in name_types.types(names).items() if name not in declared}
-
-
-def _count_unparsed(read_sql: str, parsers: Mapping[str, str], where: str, path: Path) -> dict[str, int]:
-    """Values per typed column that do not parse, read from the file before the lock (DuckDB in memory,
-    streaming, bounded like the load), so the load knows which ``__raw`` columns it needs."""
-    if not parsers:
-        return {}
-    counts = ", ".join(
-        f"count(*) FILTER (WHERE {failed_sql(quote_identifier(name, 'column'), parsed)})"
-        for name, parsed in parsers.items()
-    )
-    try:
-        with duckdb.connect() as connection:
-            connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
-            row = connection.execute(f"SELECT {counts} FROM {read_sql}").fetchone()
-    except duckdb.Error as exc:
-        raise WarehouseError(f"load_delimited_file into {where}: reading {path} failed (nothing written): {exc}"
-                             ) from exc
-    return {name: int(count) for name, count in zip(parsers, row or (), strict=False) if count}
 
 
 def _existing_file(path: str | os.PathLike[str]) -> Path:
@@ -340,20 +333,80 @@ def _bounded_memory(connection: duckdb.DuckDBPyConnection, limit: str) -> Iterat
     connection.execute("RESET preserve_insertion_order")
 
 
+def _needed_raw_columns(
+    connection: duckdb.DuckDBPyConnection,
+    target: Target,
+    parsers: Mapping[str, str],
+    existing: Mapping[str, str],
+    read_sql: str,
+    counts: Counts,
+) -> list[str]:
+    """The typed columns whose failed values the INSERT keeps in ``<column>__raw``: every one whose raw
+    column the table has (a new table has them all, provisionally), plus those of an existing table
+    that the file needs: found by a counting read of the file, and added (``counts.added``). Only
+    this case reads the file twice; adding an empty column to a table with rows would cost a null
+    per row, so it is done only for a column that will hold something."""
+    missing = {name: parsed for name, parsed in parsers.items() if raw_column(name) not in existing}
+    needed = _count_unparsed(connection, read_sql, missing)
+    for name in needed:
+        raw = raw_column(name)
+        connection.execute(f"ALTER TABLE {target.qualified} ADD COLUMN {quote_identifier(raw, 'column')} {VARCHAR}")
+        counts.added.append(raw)
+    return [name for name in parsers if name not in missing or name in needed]
+
+
+def _count_unparsed(connection: duckdb.DuckDBPyConnection, read_sql: str, parsers: Mapping[str, str]
+                    ) -> dict[str, int]:
+    """Values per typed column of the file that do not parse (columns with none are left out)."""
+    if not parsers:
+        return {}
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {failed_sql(quote_identifier(name, 'column'), parsed)})"
+        for name, parsed in parsers.items()
+    )
+    row = connection.execute(f"SELECT {counts} FROM {read_sql}").fetchone()
+    return {name: int(count) for name, count in zip(parsers, row or (), strict=False) if count}
+
+
+def _raw_counts(connection: duckdb.DuckDBPyConnection, target: Target, names: Sequence[str]) -> dict[str, int]:
+    """The values held in each ``<name>__raw`` column of the table: counted before and after the
+    INSERT, the difference is what the file could not parse (a columnar count, not a read of the file)."""
+    if not names:
+        return {}
+    counts = ", ".join(f"count({quote_identifier(raw_column(name), 'column')})" for name in names)
+    row = connection.execute(f"SELECT {counts} FROM {target.qualified}").fetchone()
+    return {name: int(count) for name, count in zip(names, row or (), strict=True)}
+
+
+def _drop_empty_raw_columns(connection: duckdb.DuckDBPyConnection, target: Target, unparsed: Mapping[str, int]
+                            ) -> None:
+    """Drop the provisional ``__raw`` columns of a table this write created that hold nothing, so the
+    table has the shape it would have had with the needed raw columns alone (cheap: the new table's
+    rows are still the transaction's own)."""
+    for name, count in unparsed.items():
+        if not count:
+            connection.execute(f"ALTER TABLE {target.qualified} DROP COLUMN "
+                               f"{quote_identifier(raw_column(name), 'column')}")
+
+
 def _insert_file(
     connection: duckdb.DuckDBPyConnection,
     target: Target,
     file_columns: Sequence[tuple[str, str]],
     parsers: Mapping[str, str],
-    raw_columns: Sequence[str],
+    parsed_names: Sequence[str],
     constant_columns: Sequence[tuple[str, str, Any]],
     read_sql: str,
 ) -> int:
-    """One INSERT ... SELECT from read_csv: typed columns parsed, failed values' text in ``__raw``."""
-    selects = [parsers.get(name, quote_identifier(name, "column")) for name, _ in file_columns]
-    parsed_names = [name for name in parsers if raw_column(name) in raw_columns]
+    """One INSERT ... SELECT from read_csv: typed columns parsed, failed values' text in ``__raw``.
+
+    The parse expressions are computed once, in a subquery, and both the typed value and the raw
+    text (of ``parsed_names``) are taken from them."""
+    parsed = {name: f"_sp_parsed_{position}" for position, name in enumerate(parsers)}
+    inner = ", ".join(f"{parsers[name]} AS {alias}" for name, alias in parsed.items())
+    selects = [parsed.get(name, quote_identifier(name, "column")) for name, _ in file_columns]
     selects += [
-        f"CASE WHEN {failed_sql(quote_identifier(name, 'column'), parsers[name])} "
+        f"CASE WHEN {failed_sql(quote_identifier(name, 'column'), parsed[name])} "
         f"THEN {quote_identifier(name, 'column')} END"
         for name in parsed_names
     ]
@@ -361,5 +414,6 @@ def _insert_file(
     names = column_list([name for name, _ in file_columns] + [raw_column(name) for name in parsed_names]
                         + [name for name, _, _ in constant_columns])
     params = [value for _, _, value in constant_columns]
-    sql = f"INSERT INTO {target.qualified} ({names}) SELECT {', '.join(selects)} FROM {read_sql}"
+    source = f"(SELECT *{', ' + inner if inner else ''} FROM {read_sql})"
+    sql = f"INSERT INTO {target.qualified} ({names}) SELECT {', '.join(selects)} FROM {source}"
     return scalar(connection, sql, params or None)

@@ -27,7 +27,7 @@ from sp_assets.lib.tablespec import (
     TableSpec,
     conform_frame,
 )
-from sp_assets.lib.warehouse.delimited import DEFAULT_MERGE_MEMORY, load_memory_limit
+from sp_assets.lib.warehouse.delimited import load_memory_limit
 from sp_assets.lib.warehouse.sql import (
     ROW,
     STAGED,
@@ -199,7 +199,7 @@ def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, 
             return
         # Bounded like a report file's load: beyond the limit DuckDB spills the staged keys, the
         # classification and its hash tables to disk. Not in a ``finally``: see ``delimited._bounded_memory``.
-        connection.execute(f"SET memory_limit = {literal(load_memory_limit(DEFAULT_MERGE_MEMORY))}")
+        connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
         _merge_staged(connection, target, spec, staged, counts)
         connection.execute("RESET memory_limit")
 

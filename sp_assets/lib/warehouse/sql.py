@@ -43,6 +43,9 @@ class Target:
     partition_end: str | None = None
     note: str = ""
     typed_from_staged: bool = False  # add the staged frame's extra columns with DuckDB's inferred types
+    # Columns created with the table but never added to an existing one: a load's candidate ``__raw``
+    # columns, which its body keeps only if they hold something (``delimited``).
+    provisional: frozenset[str] = frozenset()
 
     @property
     def qualified(self) -> str:

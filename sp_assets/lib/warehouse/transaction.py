@@ -83,6 +83,7 @@ class Counts:
     stale: int = 0
     added: list[str] = field(default_factory=list)  # columns the body added (raw text of unparsed values)
     unparsed: dict[str, int] = field(default_factory=dict)
+    created: bool = False  # set before the body runs: the write created the table (its provisional columns are new)
 
 
 WriteBody = Callable[[duckdb.DuckDBPyConnection, Counts], None]
@@ -115,7 +116,7 @@ def run_write(
     connection.execute("BEGIN TRANSACTION")
     try:
         created, added = ensure_table(connection, target)
-        counts = Counts()
+        counts = Counts(created=created)
         plan.body(connection, counts)
         added += tuple(counts.added)
         ledger.record_load(connection, target, counts)
@@ -177,6 +178,7 @@ def _apply(connection: duckdb.DuckDBPyConnection, plan: WritePlan) -> tuple[Coun
         connection.register(STAGED, plan.staged)
     try:
         created, added = ensure_table(connection, plan.target)
+        counts.created = created
         plan.body(connection, counts)
         added += tuple(counts.added)
         ledger.record_load(connection, plan.target, counts)

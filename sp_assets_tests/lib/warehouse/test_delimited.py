@@ -18,6 +18,7 @@ from sp_assets.lib.textformats import ISO_8601, TextFormat
 from sp_assets.lib.warehouse import (
     Warehouse,
     WarehouseError,
+    WriteResult,
 )
 from sp_assets_tests.lib.warehouse.support import (
     DAY,
@@ -206,3 +207,43 @@ def test_a_text_column_from_before_typing_is_converted_in_place(wh: Warehouse, t
         ("b", None, "kaputt", date(2026, 12, 2)),
         ("c", Decimal("2.50"), None, date(2026, 12, 3)),
     ]
+
+
+SETTLEMENT_TYPES = {"amount": MONEY, "quantity": BIGINT, "posted_date": DATE}
+
+
+def test_one_bad_amount_in_a_new_table_is_kept_raw_counted_once_and_no_other_raw_column_exists(
+        wh: Warehouse, tmp_path: Path) -> None:
+    """One read of the file: the load keeps every typed column's failed text, counts it from the table,
+    and drops the raw columns that stayed empty, so the new table has exactly the columns it needs."""
+    tsv = write_tsv(tmp_path / "settlement.tsv", ["sku", "amount", "quantity", "posted-date"],
+                    [["a", "1.234,56", "1", "02.01.2026"], ["b", "12,5O", "2", "03.01.2026"],
+                     ["c", "-3,25", "", "04.01.2026"]])
+    result = wh.load_delimited_file("de", "settlement", tsv, column_types=SETTLEMENT_TYPES, text_format=GERMAN,
+                                    constants={"day": DAY}, replace_where={"day": DAY})
+    assert result.unparsed == {"amount": 1} and result.rows == 3
+    assert result.created_table and result.added_columns == ()
+    assert list(wh.columns("de", "settlement")) == ["sku", "amount", "quantity", "posted_date", "amount__raw", "day"]
+    assert wh.query("SELECT sku, amount, amount__raw, quantity FROM de.settlement ORDER BY sku").rows() == [
+        ("a", Decimal("1234.56"), None, 1), ("b", None, "12,5O", 2), ("c", Decimal("-3.25"), None, None)]
+    assert "amount__raw" in wh.query("SELECT * FROM amazon.settlement").columns, "the union view has the raw column"
+    assert wh.loads("de", "settlement")["rows"].to_list() == [3]
+
+
+def test_unparsed_values_of_later_loads_count_only_the_loads_own(wh: Warehouse, tmp_path: Path) -> None:
+    """An existing table gains a raw column only when a file needs it; the count of a load is its own
+    values, not the raw values other partitions (or the rows it replaces) already hold."""
+    def load(day: date, amounts: list[str]) -> WriteResult:
+        tsv = write_tsv(tmp_path / f"{day}.tsv", ["sku", "amount", "quantity"],
+                        [[f"s{i}", amount, "1"] for i, amount in enumerate(amounts)])
+        return wh.load_delimited_file("de", "t", tsv, column_types=SETTLEMENT_TYPES, text_format=GERMAN,
+                                      constants={"day": day}, replace_where={"day": day})
+
+    assert load(DAY, ["1,00"]).unparsed == {} and "amount__raw" not in wh.columns("de", "t")
+    second = load(NEXT_DAY, ["2,00", "kaputt"])
+    assert second.unparsed == {"amount": 1} and second.added_columns == ("amount__raw",)
+    assert "quantity__raw" not in wh.columns("de", "t")
+    third = load(NEXT_DAY, ["x", "y", "3,00"])  # replaces the day holding "kaputt"
+    assert third.unparsed == {"amount": 2} and third.added_columns == () and third.deleted == 2
+    assert load(DAY, ["1,00"]).unparsed == {}
+    assert wh.query("SELECT amount__raw FROM de.t WHERE amount__raw IS NOT NULL ORDER BY 1").rows() == [("x",), ("y",)]
