@@ -110,9 +110,9 @@ def per_order_plans(args: argparse.Namespace, start: datetime, end: datetime) ->
             runs.setdefault(run["orders_api"], run)
         log(f"per-order and searchOrders plans taken from {args.quota_json}")
     else:
-        for runner in (bench_quota.run_v0, bench_quota.run_2026):
+        for api in ("v0", "2026-01-01"):
             with sandbox_process(speed=args.speed, orders_per_day=args.orders_per_day) as sandbox:
-                run = runner(sandbox, args.speed, start, end)
+                run = bench_quota.run_plan(api, sandbox, args.speed, start, end)
                 runs[run["orders_api"]] = run
     plans = []
     for name, api in (("per_order_v0", "v0"), ("search_orders_2026", "2026-01-01")):

@@ -40,11 +40,11 @@ from benchlib import (
     RESULTS_DIR,
     US,
     emit,
-    figure,
     log,
     machine_info,
     peak_rss_mb,
     ratio,
+    ratio_and_rss_figures,
     run_measured_child,
     spread,
 )
@@ -198,18 +198,15 @@ def main() -> None:
     result.update({"prepare_s": round(prepare_s, 1), "load_average_before": [round(x, 2) for x in load_before],
                    "load_average_after": [round(x, 2) for x in load_after]})
     peak = result["items_peak_rss_mb"]
-    summary = [
-        figure(f"report-sourced order items, {rows:,} rows: rows/s / DuckDB read_csv rows/s", result["ratio"],
-               f">= {RATIO_TARGET}", result["ratio"] is not None and result["ratio"] >= RATIO_TARGET,
-               f"median {result['items_s']['median']:.2f} s vs {result['baseline_s']['median']:.2f} s "
-               f"({result['items_rows_per_s']:,} vs {result['baseline_rows_per_s']:,} rows/s); per-pair ratio "
-               f"min/median/max {result['pair_ratios']['min']}/{result['pair_ratios']['median']}/"
-               f"{result['pair_ratios']['max']}; load {load_before[0]:.1f} -> {load_after[0]:.1f}"),
-        figure(f"report-sourced order items, {rows:,} rows: peak RSS of the run process (MB)", peak,
-               f"<= {RSS_TARGET_MB:g} MB", peak <= RSS_TARGET_MB,
-               f"after imports {result['items_rss_after_imports_mb']:.0f} MB; baseline read_csv "
-               f"{result['baseline_peak_rss_mb']:.0f} MB"),
-    ]
+    summary = ratio_and_rss_figures(
+        f"report-sourced order items, {rows:,} rows: rows/s / DuckDB read_csv rows/s", result["ratio"], RATIO_TARGET,
+        f"median {result['items_s']['median']:.2f} s vs {result['baseline_s']['median']:.2f} s "
+        f"({result['items_rows_per_s']:,} vs {result['baseline_rows_per_s']:,} rows/s); per-pair ratio "
+        f"min/median/max {result['pair_ratios']['min']}/{result['pair_ratios']['median']}/"
+        f"{result['pair_ratios']['max']}; load {load_before[0]:.1f} -> {load_after[0]:.1f}",
+        f"report-sourced order items, {rows:,} rows: peak RSS of the run process (MB)", peak, RSS_TARGET_MB,
+        f"after imports {result['items_rss_after_imports_mb']:.0f} MB; baseline read_csv "
+        f"{result['baseline_peak_rss_mb']:.0f} MB")
     emit({"benchmark": "items", "machine": machine,
           "parameters": {"rows": args.rows, "orders_per_day": args.orders_per_day, "seed": args.seed,
                          "repeat": args.repeat, "quick": args.quick},

@@ -209,12 +209,8 @@ def raw_alternatives(template: Path, frame_file: Path, scratch: Path) -> dict[st
 
 
 # ------------------------------------------------------------------------------------------ main
-def spread(values: list[float]) -> dict[str, float]:
-    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
-
-
 def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
-    from benchlib import log, ratio
+    from benchlib import log, ratio, spread
     template, frame_file = scratch / "template.duckdb", scratch / "changed.parquet"
     started = time.monotonic()
     prepare(template, frame_file, args.rows, args.changed)
@@ -288,7 +284,7 @@ def main() -> None:
     if args.child:
         return child(args)
     # Not at the top: benchlib imports the sandbox and the HTTP client, which would swell the children.
-    from benchlib import emit, figure, machine_info
+    from benchlib import emit, machine_info, ratio_and_rss_figures
 
     machine = machine_info()
     with tempfile.TemporaryDirectory(prefix="bench_merge_") as scratch:
@@ -298,19 +294,17 @@ def main() -> None:
     inserts, pairs = result["insert_s"], result["pair_ratios"]
     load = f"load {result['load_average_before'][0]:.1f} -> {result['load_average_after'][0]:.1f}"
     name = f"merge {result['changed_rows']:,} changed rows into {result['table_rows']:,}"
-    summary = [
-        figure(f"{name}: merge / plain INSERT time, medians of {args.repeat}", result["ratio"],
-               f"<= {RATIO_TARGET:g}", result["ratio"] is not None and result["ratio"] <= RATIO_TARGET,
-               f"merge min/median/max {times['min']:.2f}/{times['median']:.2f}/{times['max']:.2f} s, INSERT "
-               f"{inserts['min']:.2f}/{inserts['median']:.2f}/{inserts['max']:.2f} s; per-pair ratio "
-               f"{pairs['min']}/{pairs['median']}/{pairs['max']}; updated {result['counts']['updated']:,}, "
-               f"inserted {result['counts']['inserted']:,}, stale {result['counts']['stale']:,}; {load}"),
-        figure(f"{name}: peak RSS of the merge process (MB)", peak, f"<= {RSS_TARGET_MB:g} MB",
-               peak <= RSS_TARGET_MB,
-               f"min/median/max {rss['min']:.0f}/{rss['median']:.0f}/{rss['max']:.0f} MB; RSS once the frame "
-               f"is read (imports included) {result['rss_with_frame_mb']:.0f} MB; plain INSERT "
-               f"peak {result['insert_peak_rss_mb']['max']:.0f} MB; {load}"),
-    ]
+    summary = ratio_and_rss_figures(
+        f"{name}: merge / plain INSERT time, medians of {args.repeat}", result["ratio"], RATIO_TARGET,
+        f"merge min/median/max {times['min']:.2f}/{times['median']:.2f}/{times['max']:.2f} s, INSERT "
+        f"{inserts['min']:.2f}/{inserts['median']:.2f}/{inserts['max']:.2f} s; per-pair ratio "
+        f"{pairs['min']}/{pairs['median']}/{pairs['max']}; updated {result['counts']['updated']:,}, "
+        f"inserted {result['counts']['inserted']:,}, stale {result['counts']['stale']:,}; {load}",
+        f"{name}: peak RSS of the merge process (MB)", peak, RSS_TARGET_MB,
+        f"min/median/max {rss['min']:.0f}/{rss['median']:.0f}/{rss['max']:.0f} MB; RSS once the frame "
+        f"is read (imports included) {result['rss_with_frame_mb']:.0f} MB; plain INSERT "
+        f"peak {result['insert_peak_rss_mb']['max']:.0f} MB; {load}",
+        at_most=True)
     emit({"benchmark": "merge", "machine": machine,
           "parameters": {"rows": args.rows, "changed": args.changed, "repeat": args.repeat, "quick": args.quick,
                          "compare_sql": args.compare_sql},

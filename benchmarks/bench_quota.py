@@ -101,33 +101,33 @@ def measured(sandbox: SandboxProcess, speed: float, fetch: Callable[[SPAPIClient
     return wall, orders, items, delta, sandbox_cpu, load_before
 
 
-def run_v0(sandbox: SandboxProcess, speed: float, start: datetime, end: datetime) -> dict[str, Any]:
+def fetch_v0(client: SPAPIClient, start: datetime, end: datetime) -> tuple[int, int]:
     """Orders v0 as the asset runs it: item calls overlap the getOrders pages."""
-    def fetch(client: SPAPIClient) -> tuple[int, int]:
-        orders, items = orders_domain.fetch_orders_with_items_v0(client, US, TIMEZONE, start, end)
-        return len(orders), len(items)
-
-    wall, orders, items, delta, cpu, load = measured(sandbox, speed, fetch)
-    return summarize("v0", wall, orders, items, delta, cpu, load, speed)
+    orders, items = orders_domain.fetch_orders_with_items_v0(client, US, TIMEZONE, start, end)
+    return len(orders), len(items)
 
 
-def run_v0_two_pass(sandbox: SandboxProcess, speed: float, start: datetime, end: datetime) -> dict[str, Any]:
+def fetch_v0_two_pass(client: SPAPIClient, start: datetime, end: datetime) -> tuple[int, int]:
     """Orders v0 the old way (every page, then the items): diagnostic, against both limits."""
-    def fetch(client: SPAPIClient) -> tuple[int, int]:
-        orders = orders_domain.fetch_order_rows(client, US, TIMEZONE, start, end)
-        return len(orders), len(orders_domain.fetch_item_rows(client, orders))
-
-    wall, orders, items, delta, cpu, load = measured(sandbox, speed, fetch)
-    return summarize("v0 two-pass", wall, orders, items, delta, cpu, load, speed)
+    orders = orders_domain.fetch_order_rows(client, US, TIMEZONE, start, end)
+    return len(orders), len(orders_domain.fetch_item_rows(client, orders))
 
 
-def run_2026(sandbox: SandboxProcess, speed: float, start: datetime, end: datetime) -> dict[str, Any]:
-    def fetch(client: SPAPIClient) -> tuple[int, int]:
-        orders, items = orders_domain.fetch_orders_with_items_2026(client, US, TIMEZONE, start, end)
-        return len(orders), len(items)
+def fetch_2026(client: SPAPIClient, start: datetime, end: datetime) -> tuple[int, int]:
+    """Orders v2026-01-01: searchOrders pages carry the items."""
+    orders, items = orders_domain.fetch_orders_with_items_2026(client, US, TIMEZONE, start, end)
+    return len(orders), len(items)
 
-    wall, orders, items, delta, cpu, load = measured(sandbox, speed, fetch)
-    return summarize("2026-01-01", wall, orders, items, delta, cpu, load, speed)
+
+# The plans, by the ``orders_api`` name their results carry; ``summarize`` picks the limits by that name.
+PLANS: dict[str, Callable[[SPAPIClient, datetime, datetime], tuple[int, int]]] = {
+    "v0": fetch_v0, "2026-01-01": fetch_2026, "v0 two-pass": fetch_v0_two_pass}
+
+
+def run_plan(api: str, sandbox: SandboxProcess, speed: float, start: datetime, end: datetime) -> dict[str, Any]:
+    """One run of the plan ``api`` (a key of ``PLANS``) against ``sandbox``, summarized."""
+    wall, orders, items, delta, cpu, load = measured(sandbox, speed, lambda client: PLANS[api](client, start, end))
+    return summarize(api, wall, orders, items, delta, cpu, load, speed)
 
 
 def summarize(api: str, wall: float, orders: int, items: int, delta: dict[str, int], sandbox_cpu: dict[str, Any],
@@ -244,12 +244,12 @@ def main() -> None:
     log(f"window {start:%Y-%m-%d}..{end:%Y-%m-%d} ({args.days} days), {args.orders_per_day} orders/day, "
         f"speed {args.speed:g}, {args.repeat} repetitions")
     machine = machine_info()
-    plans = [run_v0, run_2026] + ([run_v0_two_pass] if args.two_pass else [])
+    plans = ["v0", "2026-01-01"] + (["v0 two-pass"] if args.two_pass else [])
     runs: dict[str, list[dict[str, Any]]] = {}
     for repetition in range(1, args.repeat + 1):
-        for runner in plans:
+        for api in plans:
             with sandbox_process(speed=args.speed, orders_per_day=args.orders_per_day) as sandbox:
-                result = runner(sandbox, args.speed, start, end)
+                result = run_plan(api, sandbox, args.speed, start, end)
             result["repetition"] = repetition
             runs.setdefault(result["orders_api"], []).append(result)
     plans_summary = {api: aggregate(plan_runs) for api, plan_runs in runs.items()}

@@ -298,3 +298,20 @@ def figure(name: str, value: float | None, target: str, ok: bool | None, detail:
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3) if denominator > 0 else None
+
+
+def ratio_and_rss_figures(ratio_name: str, value: float | None, limit: float, ratio_detail: str,
+                          rss_name: str, peak_mb: float, rss_limit_mb: float, rss_detail: str, *,
+                          at_most: bool = False, rss_note: str = "") -> list[dict[str, Any]]:
+    """The two summary rows of a paired benchmark: its ratio against the baseline, and its peak RSS.
+
+    The paired benchmarks (items, ingest, merge, transcode) each run the path under test and a
+    baseline in pairs and report the same two rows; built here so that the target text (``>= 0.5``,
+    ``<= 1024 MB``), the direction of the ratio and a ratio of ``None`` (no baseline time) are
+    judged one way in every one of them. ``at_most``: the ratio is a cost (time / baseline time),
+    so it must stay at or under ``limit``; otherwise it is a speed and must reach it. ``rss_note``
+    follows the RSS target (a target that holds only at another size says so there).
+    """
+    ok = value is not None and (value <= limit if at_most else value >= limit)
+    return [figure(ratio_name, value, f"{'<=' if at_most else '>='} {limit:g}", ok, ratio_detail),
+            figure(rss_name, peak_mb, f"<= {rss_limit_mb:g} MB{rss_note}", peak_mb <= rss_limit_mb, rss_detail)]
