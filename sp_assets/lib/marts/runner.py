@@ -89,7 +89,8 @@ def build(warehouse: Warehouse, model: Model | str, sources: Mapping[str, Sequen
                 _ensure_table(connection, FX_RATES if dependency == FX_RATES.name else MODELS[dependency].spec)
             _ensure_table(connection, model.spec)
             target = qualified(MARTS_SCHEMA, model.name)
-            where, parameters = ["true"], []
+            where: list[str] = ["true"]
+            parameters: list[object] = []
             if model.day_column is not None:
                 day = quote_identifier(model.day_column, "column")
                 where += [f"{day} >= ?", f"{day} < ?"]
