@@ -1,8 +1,11 @@
 """The marts as Dagster assets: ``["marts", <table>]`` in group ``marts``, downstream of the raw assets they read.
 
-The marts span marketplaces, so they are built once per project (not per marketplace, unlike every
-other domain): ``build_marts`` is called by ``marketplace_factory.project_definitions`` with the
-assets of every marketplace, and a mart depends on exactly the raw assets that exist. The finances
+The marts span marketplaces, so they are built once per code location (not per marketplace, unlike
+every other domain): ``build_marts`` is called by ``marketplace_factory.project_definitions`` with the
+assets of every marketplace it builds, and a mart depends on exactly the raw assets that exist. Every
+row carries its ``account`` (the ``amazon.*`` views' value), part of every mart's key. A location of
+a group of accounts (``SP_ASSETS_ACCOUNTS``) builds its accounts' marts as ``["marts", <group>,
+<table>]`` into the same tables, replacing and checking only its accounts' rows (``Scope``). The finances
 assets (``[<code>, "financial_events"]``, ``[<code>, "financial_event_groups"]``) are read when they
 are defined, so the lineage and the SQL pick them up as soon as that domain is merged; the storage
 fee report only where a marketplace configures it.
@@ -62,13 +65,14 @@ DOMAIN = "marts"  # the UI's domain filter (``sp_assets/domain``): the modelled 
 # What each mart's table holds, as the first line of its description (plain text: the catalog list shows it).
 HOLDS: dict[str, str] = {
     FX_RATES.name: "Exchange rates to the reporting currency, each holding from its date until the currency's next.",
-    "sku_daily_profit": "Units, sales, fees, refunds and net proceeds per marketplace, SKU and local day, in the "
-                        "marketplace's and the reporting currency.",
-    "marketplace_daily": "Net proceeds per marketplace and day: the SKU daily profit summed over SKUs, in both "
-                         "currencies.",
-    "inventory_cover": "FBA stock per marketplace, SKU and snapshot day, with the demand of the last 7 and 30 days "
-                       "and days of cover.",
-    "returns": "Units sold and returned per marketplace, SKU and month, with the return rate and top reasons.",
+    "sku_daily_profit": "Units, sales, fees, refunds and net proceeds per account, marketplace, SKU and local day, "
+                        "in the marketplace's and the reporting currency.",
+    "marketplace_daily": "Net proceeds per account, marketplace and day: the SKU daily profit summed over SKUs, in "
+                         "both currencies.",
+    "inventory_cover": "FBA stock per account, marketplace, SKU and snapshot day, with the demand of the last 7 and "
+                       "30 days and days of cover.",
+    "returns": "Units sold and returned per account, marketplace, SKU and month, with the return rate and top "
+               "reasons.",
     "settlement_reconciliation": "Each settlement's report total against the sum of its financial events, and the "
                                  "difference.",
 }
@@ -194,7 +198,8 @@ def _fx_check(scope: Scope, spec: TableSpec) -> TableCheck:
                   f"string_agg(distinct currency || ' ' || day::varchar, ', ' order by currency || ' ' || day::varchar)"
                   f" filter (where fx_rate is null) as sample from {scope.relation(spec.name)}",
                   explain="add a rate on or before these days to the fx_rates CSV (date,currency,rate), "
-                          "materialize marts/fx_rates, then these mart partitions again")
+                          f"materialize {scope.key(FX_RATES.name).to_user_string()}, then these mart partitions "
+                          "again")
 
 
 def fx_checks(scope: Scope = EVERY_ACCOUNT) -> list[TableCheck]:
@@ -299,6 +304,8 @@ def _description(model: Model, wiring: _Wiring) -> str:
     first = (wired or list(model.marts) or list(model.inputs))[0]
     mode = (f"{PARTITION_REPLACE} (the partition's days, in one transaction)" if model.day_column
             else f"{TABLE_REPLACE} (every row, in one transaction)")
+    if wiring.scope.accounts is not None:
+        mode += f", of the rows of account {', '.join(wiring.scope.accounts)} only (this group's location)"
     return describe(HOLDS[model.name], None,
                     f"{model.spec.description} Derived from `{first}` and the other inputs in its lineage, by the "
                     f"SQL in sp_assets/lib/marts/models/{model.name}.sql. Write mode: **{mode}**.")

@@ -33,7 +33,7 @@ NO_SKU = "(no sku)"  # the SKU of money that belongs to no SKU (service fees, su
 @dataclass(frozen=True)
 class Input:
     """A raw table a model reads, as ``in_<name>``: every configured marketplace's copy, UNION ALL, with
-    a ``marketplace`` column; the declared columns only, cast to their types (a column a copy lacks
+    ``account`` and ``marketplace`` columns (the ``amazon.*`` views' values for the copy's schema); the declared columns only, cast to their types (a column a copy lacks
     is NULL); no copy at all is an empty relation of the same shape, so the model still runs."""
 
     name: str
