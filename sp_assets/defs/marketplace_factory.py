@@ -25,7 +25,7 @@ from sp_assets.defs.fees.assets import build_fees_assets, build_fees_checks
 from sp_assets.defs.finances.assets import build_finances_assets, build_finances_checks
 from sp_assets.defs.freshness import build_freshness_checks, build_freshness_sensor
 from sp_assets.defs.inventory.assets import build_inventory_assets, build_inventory_checks
-from sp_assets.defs.marts.assets import build_marts
+from sp_assets.defs.marts.assets import build_marts, group_scope
 from sp_assets.defs.orders.assets import build_orders_assets, build_orders_checks
 from sp_assets.defs.pricing.assets import build_pricing_assets, build_pricing_checks
 from sp_assets.defs.reports.assets import build_report_assets
@@ -78,13 +78,16 @@ def project_definitions(config: ProjectConfig, accounts: Sequence[str] = ()) -> 
     (``defs/marts``: one set per project, downstream of the raw assets that exist), the resources, the
     executor, and the sensor that fails dead runs and frees their pool slots (``run_health``).
 
-    ``accounts`` (``SP_ASSETS_ACCOUNTS``) builds only those accounts' marketplaces, their resources and
-    the executor: one code location of a workspace that splits many accounts into groups. The marts
-    and the dead-runs sensor are the project's, built by the location that builds every account.
+    ``accounts`` (``SP_ASSETS_ACCOUNTS``) builds only those accounts' marketplaces, their resources, the
+    executor and their marts (``marts/<first account>/<table>``, replacing only the group's rows of the
+    shared ``marts.*`` tables; ``marts.assets.Scope``): one code location of a workspace that splits many
+    accounts into groups. The dead-runs sensor is the project's, built by the location of every account.
     """
     if accounts:
         chosen = select_accounts(config, accounts)
-        return dg.Definitions.merge(*(marketplace_definitions(entry) for entry in chosen.marketplaces),
+        group = [marketplace_definitions(entry) for entry in chosen.marketplaces]
+        raw = [a for d in group for a in (d.assets or []) if isinstance(a, dg.AssetsDefinition)]
+        return dg.Definitions.merge(*group, build_marts(chosen, raw, group_scope(chosen, accounts)),
                                     dg.Definitions(resources=project_resources(chosen), executor=EXECUTOR))
     per_marketplace = [marketplace_definitions(entry) for entry in config.marketplaces]
     raw_assets = [a for d in per_marketplace for a in (d.assets or []) if isinstance(a, dg.AssetsDefinition)]

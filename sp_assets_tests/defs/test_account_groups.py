@@ -33,16 +33,18 @@ THREE = {"defaults": {"start_date": START},
 
 def test_a_group_builds_only_its_accounts_and_their_resources() -> None:
     names = summary(project_definitions(parse_config(THREE), ["acme", "cafe"]))
-    assert {key.split("/")[0] for key in names["assets"]} == {"acme_us", "acme_ca", "cafe_mx"}
+    assert {key.split("/")[0] for key in names["assets"]} == {"acme_us", "acme_ca", "cafe_mx", "marts"}
     assert names["resources"] == ["sp_api_acme_ca", "sp_api_acme_us", "sp_api_cafe_mx", "warehouse"]
     assert {job.split("_")[0] for job in names["jobs"]} == {"acme", "cafe"}
     assert not [s for s in names["schedules"] if s.startswith("brand")]
-    # the marts and the dead-runs sensor belong to the location that builds every account
-    assert "marts" not in {key.split("/")[0] for key in names["assets"]}
+    # the group's marts carry the group's name (its first account), so no two locations define one key
+    marts = {key for key in names["assets"] if key.startswith("marts/")}
+    assert marts and all(key.startswith("marts/acme/") for key in marts)
     whole = summary(project_definitions(parse_config(THREE)))
-    assert "marts" in {key.split("/")[0] for key in whole["assets"]}
+    assert {key for key in whole["assets"] if key.startswith("marts/")} == {
+        key.replace("marts/acme/", "marts/") for key in marts}
     # an account's names are the same in a group as in the whole file
-    assert set(names["assets"]) <= set(whole["assets"]) and set(names["jobs"]) <= set(whole["jobs"])
+    assert set(names["assets"]) - marts <= set(whole["assets"]) and set(names["jobs"]) <= set(whole["jobs"])
 
 
 def test_the_code_location_reads_the_group_from_the_environment(tmp_path: Path,

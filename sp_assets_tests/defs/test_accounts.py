@@ -3,13 +3,15 @@
 With several accounts every name carries the account (``acme_us/orders``, schema ``acme_us``, pools
 ``sp_api__acme__<family>``); with one, the names are the marketplace's alone, as before accounts, so
 an existing warehouse keeps its tables. The acceptance test loads one day of orders of two accounts
-that both sell in the US into their own tables and reads them back through ``amazon.orders``.
+that both sell in the US into their own tables and reads them back through ``amazon.orders``; the
+marts keep the two accounts' rows apart, built by one location or by each account group's.
 """
 
 from __future__ import annotations
 
 import warnings
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -18,10 +20,13 @@ import pytest
 from sp_assets.defs.config import ProjectConfig, parse_config
 from sp_assets.defs.marketplace_factory import project_definitions
 from sp_assets.defs.orders.assets import build_orders_assets
-from sp_assets.defs.resources import SpApiResource, resource_key
+from sp_assets.defs.resources import SpApiResource, WarehouseResource, resource_key
 from sp_assets.lib.marketplaces import DEFAULT_ACCOUNT
 from sp_assets.lib.spapi import credentials
+from sp_assets.lib.warehouse import Warehouse
+from sp_assets_tests.defs.rest_helpers import check_evaluations
 from sp_assets_tests.defs.test_marketplace_factory import summary
+from sp_assets_tests.lib.marts.fixtures import create_account_tables
 
 from .conftest import AssetEnv, day_window, make_config, past_day
 
@@ -118,3 +123,76 @@ def test_two_accounts_in_the_us_load_into_their_own_tables_and_the_union_view(as
         "group by all order by 1").rows()
     assert rows == [("acme", "us", len(expected), len(expected)), ("brand", "us", len(expected), len(expected))]
     assert DEFAULT_ACCOUNT not in {row[0] for row in rows}
+
+
+MART_DAYS = {"dagster/asset_partition_range_start": "2026-10-05", "dagster/asset_partition_range_end": "2026-10-10"}
+MARTS = ("fx_rates", "sku_daily_profit", "marketplace_daily", "inventory_cover", "returns", "settlement_reconciliation")
+
+
+def _build_marts(definitions: dg.Definitions, database: Path) -> set[str]:
+    """Materialize every mart of a code location's ``definitions`` (the daily ones for 10-05..10-10) over
+    the raw tables already in ``database``; the mart keys built, every check passed."""
+    marts = [a for a in definitions.assets or [] if isinstance(a, dg.AssetsDefinition)
+             and all(key.path[0] == "marts" for key in a.keys)]
+    keys = {a.key for a in marts}
+    resources = {"warehouse": WarehouseResource(database=str(database))}
+    whole = dg.materialize(marts, selection=dg.AssetSelection.assets(*(k for k in keys if k.path[-1] in
+                                                                         ("fx_rates", "returns",
+                                                                          "settlement_reconciliation"))),
+                           resources=resources)
+    daily = dg.materialize(marts, selection=dg.AssetSelection.assets(*(k for k in keys if k.path[-1] in
+                                                                         ("sku_daily_profit", "marketplace_daily",
+                                                                          "inventory_cover"))),
+                           resources=resources, tags=MART_DAYS)
+    failed = {k: e.metadata for k, e in {**check_evaluations(whole), **check_evaluations(daily)}.items()
+              if not e.passed}
+    assert not failed
+    return {key.to_user_string() for key in keys}
+
+
+def _per_account(warehouse: Warehouse) -> dict[str, list[tuple]]:
+    return {
+        "daily": warehouse.query("select account, marketplace, day::varchar, net_proceeds::varchar "
+                                 "from marts.marketplace_daily where net_proceeds <> 0 order by all").rows(),
+        "cover": warehouse.query("select account, marketplace, available, days_of_cover from marts.inventory_cover "
+                                 "where sku = 'SKU-A' order by all").rows(),
+        "settled": warehouse.query("select account, events_total::varchar, difference::varchar from "
+                                   "marts.settlement_reconciliation where settlement_id = 'G1' order by 1").rows(),
+    }
+
+
+# acme_us holds the fixture's US rows, brand_us the same with every amount doubled and 7 more units in stock
+EXPECTED = {
+    "daily": [("acme", "us", "2026-10-05", "-27.49"), ("acme", "us", "2026-10-06", "10.00"),
+              ("brand", "us", "2026-10-05", "-54.98"), ("brand", "us", "2026-10-06", "20.00")],
+    "cover": [("acme", "us", 14, 7.0), ("brand", "us", 21, 10.5)],
+    "settled": [("acme", "-17.49", "0.00"), ("brand", "-34.98", "0.00")],
+}
+
+
+def test_two_accounts_in_the_us_get_their_own_rows_in_every_mart(tmp_path: Path) -> None:
+    """Issue 19: the marts tell two sellers of the same marketplace apart by ``account``, whether one
+    code location builds every account or each group's location (``SP_ASSETS_ACCOUNTS``) builds its own."""
+    config = accounts_config(TWO_IN_THE_US, start_date="2026-09-01")
+    database = tmp_path / "whole.duckdb"
+    create_account_tables(Warehouse(database))
+    whole = _build_marts(project_definitions(config), database)
+    assert "marts/sku_daily_profit" in whole
+    assert _per_account(Warehouse(database)) == EXPECTED
+
+    # one location per account: each builds its own marts, under its own keys, into the same tables
+    database = tmp_path / "groups.duckdb"
+    create_account_tables(Warehouse(database))
+    acme = _build_marts(project_definitions(config, ["acme"]), database)
+    assert _per_account(Warehouse(database))["cover"] == EXPECTED["cover"][:1]
+    brand = _build_marts(project_definitions(config, ["brand"]), database)
+    assert not acme & brand, "two locations never define one asset key"
+    assert {key.replace("marts/acme/", "marts/") for key in acme} == whole
+    assert _per_account(Warehouse(database)) == EXPECTED
+    # the acme location's rebuild replaces acme's rows only, and checks only them (brand's bad row is
+    # brand's location's to report)
+    with Warehouse(database).connect() as db:
+        db.execute("update acme_us.fba_inventory set afn_fulfillable_quantity = 28")
+        db.execute("update marts.inventory_cover set available = -1 where account = 'brand' and sku = 'SKU-A'")
+    _build_marts(project_definitions(config, ["acme"]), database)
+    assert _per_account(Warehouse(database))["cover"] == [("acme", "us", 28, 14.0), ("brand", "us", -1, 10.5)]

@@ -77,7 +77,8 @@ def test_the_marts_wire_to_the_raw_assets_that_exist(tmp_path: Path) -> None:
     assert profit.partitions_def.get_last_partition_key() == utc_tomorrow
     assert graph.get(mart_key("returns")).partitions_def is None
     schema = profit.metadata["dagster/column_schema"]
-    assert [c.name for c in schema.columns][:4] == ["marketplace", "day", "sku", "currency"]
+    assert [c.name for c in schema.columns][:5] == ["account", "marketplace", "day", "sku", "currency"]
+    assert profit.metadata["grain"] == "account, marketplace, day, sku"
     sensor = build_marts(config, []).sensors[0]
     assert sensor.name == AUTOMATION_SENSOR and sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
@@ -150,7 +151,7 @@ def test_a_settlement_that_does_not_reconcile_fails_its_check(tmp_path: Path) ->
         connection.execute("update us.settlements set total_amount = total_amount + 0.01 where row_number = 1")
     result = _materialize(config, db, ["settlement_reconciliation"], raise_on_error=False)
     evaluation = check_evaluations(result)[("marts/settlement_reconciliation", "settlement_reconciliation_difference_zero")]
-    assert not evaluation.passed and evaluation.metadata["sample"].value == "us G1: 0.01"
+    assert not evaluation.passed and evaluation.metadata["sample"].value == "default us G1: 0.01"
 
 
 def test_a_negative_unit_count_fails_its_check(tmp_path: Path) -> None:
@@ -161,7 +162,7 @@ def test_a_negative_unit_count_fails_its_check(tmp_path: Path) -> None:
         connection.execute("update us.order_items set quantity_ordered = -50 where amazon_order_id = 'O-3'")
     result = _materialize(config, db, ["returns"], raise_on_error=False)
     evaluation = check_evaluations(result)[("marts/returns", "returns_no_negative_units")]
-    assert not evaluation.passed and "us 2026-09-01 SKU-A" in evaluation.metadata["sample"].value
+    assert not evaluation.passed and "default us 2026-09-01 SKU-A" in evaluation.metadata["sample"].value
 
 
 @pytest.mark.parametrize(("data", "message"), [

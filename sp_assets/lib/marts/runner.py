@@ -9,10 +9,15 @@ warehouse write: lock, one transaction, close.
 A build:
 
 1. creates the stand-ins ``in_<input>`` (temporary views) the model reads: the UNION ALL of every
-   configured marketplace's copy of the raw table that exists, with a ``marketplace`` column and
-   exactly the declared columns (``specs.INPUTS``), or an empty relation of that shape;
-2. creates ``marts.<table>`` from its ``TableSpec`` if missing (types and comments from the spec);
-3. replaces the window's days (daily models) or every row, with ``INSERT ... BY NAME`` of the model.
+   configured marketplace's copy of the raw table that exists, with ``account`` and ``marketplace``
+   columns holding what the ``amazon.*`` views say for that schema (``views.origin``: ``acme_us`` is
+   account ``acme``, marketplace ``us``; ``us`` alone is account ``default``) and exactly the declared
+   columns (``specs.INPUTS``), or an empty relation of that shape;
+2. creates ``marts.<table>`` from its ``TableSpec`` if missing (types and comments from the spec), or
+   adds the columns the spec gained (``account``: existing rows get it from their ``marketplace``);
+3. replaces the window's days (daily models) or every row, with ``INSERT ... BY NAME`` of the model;
+   with ``accounts`` (a code location that builds a group of accounts) only those accounts' rows, so
+   the groups' locations share one table without deleting each other's rows.
 
 ``mart_settings`` (one row: ``reporting_currency``) is the only parameter a model sees.
 """
@@ -34,6 +39,7 @@ from sp_assets.lib.naming import quote_identifier
 from sp_assets.lib.tablespec import TableSpec
 from sp_assets.lib.warehouse import Warehouse
 from sp_assets.lib.warehouse.sql import MARTS_SCHEMA, literal, qualified, scalar, table_columns
+from sp_assets.lib.warehouse.views import ACCOUNT_COLUMN, MARKETPLACE_COLUMN, origin
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 FX_CSV_COLUMNS = ("date", "currency", "rate")
@@ -45,7 +51,8 @@ class MartError(ValueError):
 
 @dataclass(frozen=True)
 class Source:
-    """One marketplace's copy of a raw input: ``<marketplace>.<table>``."""
+    """One marketplace's copy of a raw input: ``<marketplace>.<table>`` (``marketplace``: the schema,
+    ``acme_us`` with several accounts)."""
 
     marketplace: str
     table: str
@@ -60,8 +67,12 @@ class BuildResult:
 
 
 def build(warehouse: Warehouse, model: Model | str, sources: Mapping[str, Sequence[Source]], *,
-          reporting_currency: str, start: date | None = None, end: date | None = None) -> BuildResult:
-    """Rebuild ``marts.<model>``: the days in ``[start, end)`` for a daily model, everything otherwise."""
+          reporting_currency: str, start: date | None = None, end: date | None = None,
+          accounts: Sequence[str] | None = None) -> BuildResult:
+    """Rebuild ``marts.<model>``: the days in ``[start, end)`` for a daily model, everything otherwise.
+
+    ``accounts``: replace only the rows of these accounts (the views' ``account`` values); None: every row.
+    """
     model = MODELS[model] if isinstance(model, str) else model
     if (model.day_column is None) != (start is None and end is None) or (start is None) != (end is None):
         raise MartError(f"marts.{model.name}: a daily model needs a [start, end) window and any other none; "
@@ -78,15 +89,19 @@ def build(warehouse: Warehouse, model: Model | str, sources: Mapping[str, Sequen
                 _ensure_table(connection, FX_RATES if dependency == FX_RATES.name else MODELS[dependency].spec)
             _ensure_table(connection, model.spec)
             target = qualified(MARTS_SCHEMA, model.name)
+            where: list[str] = ["true"]
+            parameters: list[object] = []
             if model.day_column is not None:
                 day = quote_identifier(model.day_column, "column")
-                window = [start, end]
-                deleted = scalar(connection, f"DELETE FROM {target} WHERE {day} >= ? AND {day} < ?", window)
-                rows = scalar(connection, f"INSERT INTO {target} BY NAME SELECT * FROM ({sql}) "
-                                          f"WHERE {day} >= ? AND {day} < ?", window)
-            else:
-                deleted = scalar(connection, f"DELETE FROM {target}")
-                rows = scalar(connection, f"INSERT INTO {target} BY NAME {sql}")
+                where += [f"{day} >= ?", f"{day} < ?"]
+                parameters += [start, end]
+            if accounts is not None:
+                where.append(f"{ACCOUNT_COLUMN} IN (SELECT unnest(?::VARCHAR[]))")
+                parameters.append(list(accounts))
+            condition = " AND ".join(where)
+            deleted = scalar(connection, f"DELETE FROM {target} WHERE {condition}", parameters)
+            rows = scalar(connection, f"INSERT INTO {target} BY NAME SELECT * FROM ({sql}) WHERE {condition}",
+                          parameters)
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -175,18 +190,32 @@ def _stand_in(connection: duckdb.DuckDBPyConnection, name: str, sources: Sequenc
         if not present:
             continue
         found.append(f"{source.marketplace}.{source.table}")
+        account, marketplace = origin(source.marketplace)
         columns = ", ".join(
             f"CAST({quote_identifier(column, 'column') if column in present else 'NULL'} AS {sql_type}) "
             f"AS {quote_identifier(column, 'column')}" for column, sql_type in declared)
-        selects.append(f"SELECT {literal(source.marketplace)} AS marketplace, {columns} "
+        selects.append(f"SELECT {literal(account)} AS {ACCOUNT_COLUMN}, {literal(marketplace)} AS "
+                       f"{MARKETPLACE_COLUMN}, {columns} "
                        f"FROM {qualified(source.marketplace, source.table)}")
     if not selects:
         columns = ", ".join(f"CAST(NULL AS {sql_type}) AS {quote_identifier(column, 'column')}"
                             for column, sql_type in declared)
-        selects = [f"SELECT CAST(NULL AS VARCHAR) AS marketplace, {columns} WHERE false"]
+        selects = [f"SELECT CAST(NULL AS VARCHAR) AS {ACCOUNT_COLUMN}, CAST(NULL AS VARCHAR) AS "
+                   f"{MARKETPLACE_COLUMN}, {columns} WHERE false"]
     connection.execute(f"CREATE OR REPLACE TEMP VIEW {quote_identifier('in_' + name, 'table')} AS "
                        + " UNION ALL ".join(selects))
     return found
+
+
+def _label_accounts(connection: duckdb.DuckDBPyConnection, target: str) -> None:
+    """A mart from before the ``account`` column: its rows were labelled by schema (``us``, or ``acme_us``
+    with several accounts); give each the account and marketplace the views give that schema, so the
+    days a build does not replace keep a full key (account is part of every mart's key)."""
+    labels = [origin(name) + (name,) for (name,) in connection.execute(
+        f"SELECT DISTINCT {MARKETPLACE_COLUMN} FROM {target} WHERE {MARKETPLACE_COLUMN} IS NOT NULL").fetchall()]
+    if labels:
+        connection.executemany(f"UPDATE {target} SET {ACCOUNT_COLUMN} = ?, {MARKETPLACE_COLUMN} = ? "
+                               f"WHERE {MARKETPLACE_COLUMN} = ? AND {ACCOUNT_COLUMN} IS NULL", labels)
 
 
 def _ensure_table(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
@@ -199,6 +228,8 @@ def _ensure_table(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> Non
             if column.name not in existing:
                 connection.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(column.name, 'column')} "
                                    f"{column.type}")
+                if column.name == ACCOUNT_COLUMN and MARKETPLACE_COLUMN in existing:
+                    _label_accounts(connection, target)
         return
     columns = ", ".join(f"{quote_identifier(c.name, 'column')} {c.type}" for c in spec.columns)
     connection.execute(f"CREATE TABLE {target} ({columns})")

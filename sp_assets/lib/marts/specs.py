@@ -33,7 +33,7 @@ NO_SKU = "(no sku)"  # the SKU of money that belongs to no SKU (service fees, su
 @dataclass(frozen=True)
 class Input:
     """A raw table a model reads, as ``in_<name>``: every configured marketplace's copy, UNION ALL, with
-    a ``marketplace`` column; the declared columns only, cast to their types (a column a copy lacks
+    ``account`` and ``marketplace`` columns (the ``amazon.*`` views' values for the copy's schema); the declared columns only, cast to their types (a column a copy lacks
     is NULL); no copy at all is an empty relation of the same shape, so the model still runs."""
 
     name: str
@@ -112,6 +112,8 @@ _MONEY_PARTS = (
     ("storage_fees", "the storage report's monthly estimate spread evenly over the month's days; "
                      "informational, NOT in net_proceeds (Amazon charges storage as a service fee)"),
 )
+ACCOUNT = _c("account", VARCHAR, "the seller account, the amazon.* views' account column (the accounts: "
+                               "name; default with one account)", nullable=False)
 FX_COLUMNS = (
     _c("reporting_currency", VARCHAR, "the configured reporting_currency", nullable=False),
     _c("fx_rate", DOUBLE, "units of reporting currency per unit of currency, the latest rate of "
@@ -126,10 +128,11 @@ def _money(suffix: str, where: str) -> tuple[Column, ...]:
 SKU_DAILY_PROFIT = Model(
     TableSpec(
         name="sku_daily_profit",
-        description="Grain: one row per marketplace, SKU and day (the marketplace's local day the money "
+        description="Grain: one row per account, marketplace, SKU and day (the marketplace's local day the money "
                     "was posted). From the financial events (units, sales, fees, refunds, reimbursements) "
                     "and the storage fee report; in the marketplace's currency and the reporting currency.",
         columns=(
+            ACCOUNT,
             _c("marketplace", VARCHAR, "marketplace code (us, de, ...)", nullable=False),
             _c("day", DATE, "posted day, the marketplace's local day", nullable=False),
             _c("sku", VARCHAR, f"seller SKU; {NO_SKU!r} for money of no SKU", nullable=False),
@@ -139,7 +142,7 @@ SKU_DAILY_PROFIT = Model(
             *FX_COLUMNS,
             *_money("_rc", "reporting currency"),
         ),
-        primary_key=("marketplace", "day", "sku"),
+        primary_key=("account", "marketplace", "day", "sku"),
         partition_column="day",
     ),
     inputs=("financial_events", "storage_fees", "ledger_summary", "fba_inventory"),
@@ -150,9 +153,10 @@ SKU_DAILY_PROFIT = Model(
 MARKETPLACE_DAILY = Model(
     TableSpec(
         name="marketplace_daily",
-        description="Grain: one row per marketplace and day: marts.sku_daily_profit summed over SKUs, in "
+        description="Grain: one row per account, marketplace and day: marts.sku_daily_profit summed over SKUs, in "
                     "the marketplace's currency and the reporting currency.",
         columns=(
+            ACCOUNT,
             _c("marketplace", VARCHAR, "marketplace code", nullable=False),
             _c("day", DATE, "posted day, the marketplace's local day", nullable=False),
             _c("currency", VARCHAR, "the marketplace's currency"),
@@ -162,7 +166,7 @@ MARKETPLACE_DAILY = Model(
             *FX_COLUMNS,
             *_money("_rc", "reporting currency"),
         ),
-        primary_key=("marketplace", "day"),
+        primary_key=("account", "marketplace", "day"),
         partition_column="day",
     ),
     inputs=(),
@@ -173,9 +177,10 @@ MARKETPLACE_DAILY = Model(
 INVENTORY_COVER = Model(
     TableSpec(
         name="inventory_cover",
-        description="Grain: one row per marketplace, SKU and day of an FBA inventory snapshot (fba_inventory): "
+        description="Grain: one row per account, marketplace, SKU and day of an FBA inventory snapshot (fba_inventory): "
                     "stock, demand of the last 7 and 30 days (order_items, cancelled excluded) and days of cover.",
         columns=(
+            ACCOUNT,
             _c("marketplace", VARCHAR, "marketplace code", nullable=False),
             _c("day", DATE, "the snapshot's local day", nullable=False),
             _c("sku", VARCHAR, "seller SKU", nullable=False),
@@ -187,7 +192,7 @@ INVENTORY_COVER = Model(
             _c("days_of_cover", DOUBLE, "available / avg_daily_units_7d; NULL without sales in 7 days"),
             _c("stock_out", BOOLEAN, "available is 0"),
         ),
-        primary_key=("marketplace", "day", "sku"),
+        primary_key=("account", "marketplace", "day", "sku"),
         partition_column="day",
     ),
     inputs=("fba_inventory", "order_items"),
@@ -197,9 +202,10 @@ INVENTORY_COVER = Model(
 RETURNS = Model(
     TableSpec(
         name="returns",
-        description="Grain: one row per marketplace, SKU and month: units sold (order_items by purchase day, "
+        description="Grain: one row per account, marketplace, SKU and month: units sold (order_items by purchase day, "
                     "cancelled excluded), units returned (customer_returns by return day), rate, top reasons.",
         columns=(
+            ACCOUNT,
             _c("marketplace", VARCHAR, "marketplace code", nullable=False),
             _c("month", DATE, "first day of the month", nullable=False),
             _c("sku", VARCHAR, "seller SKU", nullable=False),
@@ -208,7 +214,7 @@ RETURNS = Model(
             _c("return_rate", DOUBLE, "units_returned / units_sold; NULL when nothing was sold"),
             _c("top_return_reasons", VARCHAR, "the three most frequent reasons, 'REASON (units)', most first"),
         ),
-        primary_key=("marketplace", "month", "sku"),
+        primary_key=("account", "marketplace", "month", "sku"),
     ),
     inputs=("order_items", "customer_returns"),
 )
@@ -219,6 +225,7 @@ SETTLEMENT_RECONCILIATION = Model(
         description="Grain: one row per financial event group (= settlement): the settlement report's total, "
                     "the sum of the financial events posted in the group's period, the difference.",
         columns=(
+            ACCOUNT,
             _c("marketplace", VARCHAR, "marketplace code", nullable=False),
             _c("settlement_id", VARCHAR, "financial_event_group_id (the settlement id)", nullable=False),
             _c("processing_status", VARCHAR, "Open or Closed"),
@@ -231,7 +238,7 @@ SETTLEMENT_RECONCILIATION = Model(
             _c("events", BIGINT, "financial event components summed"),
             _c("difference", MONEY, "settlement_total - events_total; must be 0 for a closed group"),
         ),
-        primary_key=("marketplace", "settlement_id"),
+        primary_key=("account", "marketplace", "settlement_id"),
     ),
     inputs=("financial_event_groups", "financial_events", "settlements"),
 )

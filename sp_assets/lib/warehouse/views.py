@@ -76,6 +76,12 @@ def refresh_views(connection: duckdb.DuckDBPyConnection, schema: str, table: str
             rebuild_current_view(connection, schema, view)
 
 
+def origin(schema: str) -> tuple[str, str]:
+    """``(account, marketplace)`` the views give every row of ``schema``: the one place that says it, so
+    anything else labelling rows by seller account (the marts) reads the views' own values."""
+    return split_entry_name(schema)
+
+
 def rebuild_union_view(connection: duckdb.DuckDBPyConnection, table: str) -> None:
     """``amazon.<table>``: every marketplace's table, UNION ALL BY NAME, with ``account`` and ``marketplace``."""
     _union(connection, table, marketplace_schemas(connection, table))
@@ -91,7 +97,7 @@ def _union(connection: duckdb.DuckDBPyConnection, relation: str, schemas: list[s
         own = [name for name in _ORIGIN_COLUMNS if name in columns]
         star = "*" if not own else (f"* EXCLUDE ({', '.join(own)}), "
                                     + ", ".join(f"{name} AS {_ORIGIN_COLUMNS[name]}" for name in own))
-        account, marketplace = split_entry_name(schema)
+        account, marketplace = origin(schema)
         selects.append(f"SELECT {literal(account)} AS {ACCOUNT_COLUMN}, {literal(marketplace)} AS "
                        f"{MARKETPLACE_COLUMN}, {star} FROM {qualified(schema, relation)}")
     connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{VIEW_SCHEMA}"')

@@ -103,3 +103,25 @@ def sources(codes: tuple[str, ...] = ("us", "de", "jp")) -> dict[str, list[Sourc
 def write_fx_csv(path: Path, text: str = "date,currency,rate\n2026-10-01,EUR,1.10\n2026-10-06,EUR,1.20\n") -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# Two seller accounts both selling in the US: ``acme_us`` holds the us tables above, ``brand_us`` the same
+# rows with every amount doubled and 7 more units available, so a mart that mixed the accounts' rows (a
+# join or a grouping without ``account``) would show numbers that belong to neither.
+ACCOUNT_SCHEMAS = ("acme_us", "brand_us")
+US_TABLES = ("financial_events", "financial_event_groups", "settlements", "storage_fees", "ledger_summary",
+             "fba_inventory", "order_items", "customer_returns")
+
+
+def create_account_tables(warehouse: Warehouse) -> None:
+    """``acme_us.*`` and ``brand_us.*`` (see ``ACCOUNT_SCHEMAS``), copied from the us tables."""
+    create_raw_tables(warehouse)
+    with warehouse.connect() as db:
+        for schema in ACCOUNT_SCHEMAS:
+            db.execute(f"CREATE SCHEMA {schema}")
+            for table in US_TABLES:
+                db.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM us.{table}")
+        db.execute("UPDATE brand_us.financial_events SET amount = amount * 2")
+        db.execute("UPDATE brand_us.financial_event_groups SET original_total_amount = original_total_amount * 2")
+        db.execute("UPDATE brand_us.settlements SET total_amount = total_amount * 2")
+        db.execute("UPDATE brand_us.fba_inventory SET afn_fulfillable_quantity = afn_fulfillable_quantity + 7")

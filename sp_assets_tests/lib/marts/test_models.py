@@ -10,7 +10,14 @@ import pytest
 
 from sp_assets.lib.marts import MODELS, MartError, build, load_fx_rates, read_fx_csv
 from sp_assets.lib.warehouse import Warehouse
-from sp_assets_tests.lib.marts.fixtures import US_EVENTS_TOTAL, create_raw_tables, sources, write_fx_csv
+from sp_assets_tests.lib.marts.fixtures import (
+    ACCOUNT_SCHEMAS,
+    US_EVENTS_TOTAL,
+    create_account_tables,
+    create_raw_tables,
+    sources,
+    write_fx_csv,
+)
 
 D = Decimal
 OCT = (date(2026, 10, 1), date(2026, 11, 1))
@@ -178,3 +185,61 @@ def test_a_column_the_spec_gained_is_added_to_an_existing_mart(warehouse: Wareho
     assert result.rows == 2
     assert list(warehouse.columns("marts", "returns"))[-3:] == ["units_returned", "return_rate",
                                                                 "top_return_reasons"]
+
+
+def test_two_accounts_in_one_marketplace_keep_their_own_rows(tmp_path: Path) -> None:
+    """Both accounts sell SKU-A in the US on the same days: each mart row is one account's, by ``account``
+    (the views' value), and a build of one account replaces that account's rows only."""
+    warehouse = Warehouse(tmp_path / "w.duckdb", source="sandbox")
+    create_account_tables(warehouse)
+    load_fx_rates(warehouse, None)
+    both = sources(ACCOUNT_SCHEMAS)
+    for name, model in MODELS.items():
+        build(warehouse, name, both, reporting_currency="USD",
+              **({"start": OCT[0], "end": OCT[1]} if model.day_column else {}))
+    assert warehouse.query("select account, marketplace, day::varchar, net_proceeds::varchar "
+                           "from marts.marketplace_daily where net_proceeds <> 0 order by all").rows() == [
+        ("acme", "us", "2026-10-05", "-27.49"), ("acme", "us", "2026-10-06", "10.00"),
+        ("brand", "us", "2026-10-05", "-54.98"), ("brand", "us", "2026-10-06", "20.00")]
+    # the same SKU and day under both accounts: 7 units sold in 7 days each (not 14), own stock each
+    assert warehouse.query("select account, available, avg_daily_units_7d, days_of_cover from marts.inventory_cover "
+                           "where sku = 'SKU-A' order by 1").rows() == [("acme", 14, 2.0, 7.0),
+                                                                         ("brand", 21, 2.0, 10.5)]
+    assert warehouse.query("select account, events_total::varchar, difference::varchar "
+                           "from marts.settlement_reconciliation where settlement_id = 'G1' order by 1").rows() == [
+        ("acme", US_EVENTS_TOTAL, "0.00"), ("brand", str(2 * D(US_EVENTS_TOTAL)), "0.00")]
+    assert warehouse.query("select account, units_sold, units_returned from marts.returns "
+                           "where sku = 'SKU-A' and month = '2026-10-01' order by 1").rows() == [
+        ("acme", 14, 6), ("brand", 14, 6)]
+
+    # one account's build (a group's location) leaves the other account's rows as they were
+    with warehouse.connect() as db:
+        db.execute("update acme_us.financial_events set amount = amount * 10")
+        db.execute("update brand_us.financial_events set amount = 0")
+    only_acme = sources(ACCOUNT_SCHEMAS[:1])
+    result = build(warehouse, "sku_daily_profit", only_acme, reporting_currency="USD", start=OCT[0], end=OCT[1],
+                   accounts=["acme"])
+    assert result.deleted == result.rows == warehouse.query(
+        "select count(*) from marts.sku_daily_profit where account = 'acme'").item()
+    build(warehouse, "returns", only_acme, reporting_currency="USD", accounts=["acme"])
+    net = dict(warehouse.query("select account, sum(net_proceeds) from marts.sku_daily_profit group by 1").rows())
+    assert net == {"acme": 10 * D(US_EVENTS_TOTAL), "brand": 2 * D(US_EVENTS_TOTAL)}
+    assert warehouse.query("select count(distinct account) from marts.returns").item() == 2
+
+
+def test_a_mart_from_before_accounts_gets_its_account_in_place(warehouse: Warehouse) -> None:
+    """Existing marts gain ``account`` without a rebuild: each row the account the views give its
+    marketplace label (``us``: default; ``acme_us``, several accounts: acme, marketplace us), so the days
+    a build does not replace keep a full key."""
+    with warehouse.connect() as db:
+        db.execute("create schema if not exists marts; create table marts.sku_daily_profit (marketplace varchar, day date, "
+                   "sku varchar, net_proceeds decimal(18, 2))")
+        db.execute("insert into marts.sku_daily_profit values ('us', '2026-09-30', 'SKU-A', 1.00), "
+                   "('acme_us', '2026-09-30', 'SKU-A', 2.00)")
+    build(warehouse, "sku_daily_profit", sources(), reporting_currency="USD", start=OCT[0], end=OCT[1])
+    assert warehouse.query("select account, marketplace, net_proceeds::varchar from marts.sku_daily_profit "
+                           "where day = '2026-09-30' order by 1").rows() == [("acme", "us", "2.00"),
+                                                                             ("default", "us", "1.00")]
+    assert warehouse.query("select count(*) from marts.sku_daily_profit where account is null").item() == 0
+    assert warehouse.query("select distinct account from marts.sku_daily_profit where day >= '2026-10-01' "
+                           "and marketplace = 'us'").item() == "default"

@@ -1,9 +1,10 @@
--- marts.sku_daily_profit: one row per marketplace, SKU and posted day.
+-- marts.sku_daily_profit: one row per account, marketplace, SKU and posted day.
 -- Every financial event component lands in exactly one money column, so net_proceeds (their sum) is
 -- what Amazon pays out; storage_fees is the storage report's estimate spread over the month, shown
 -- beside it and not added (Amazon charges storage as a service fee, already in other_fees).
 with events as (
     select
+        account,
         marketplace,
         posted_date as day,
         coalesce(nullif(sku, ''), '(no sku)') as sku,
@@ -23,23 +24,23 @@ with events as (
     from in_financial_events
 ),
 sku_map as (  -- the storage report names FNSKUs; the ledger and the inventory report know their SKUs
-    select marketplace, fnsku, min(sku) as sku
-    from (select marketplace, fnsku, msku as sku from in_ledger_summary
-          union all select marketplace, fnsku, sku from in_fba_inventory)
+    select account, marketplace, fnsku, min(sku) as sku
+    from (select account, marketplace, fnsku, msku as sku from in_ledger_summary
+          union all select account, marketplace, fnsku, sku from in_fba_inventory)
     where fnsku is not null and sku is not null
     group by all
 ),
 storage_months as (
-    select s.marketplace, s.month_of_charge as month, coalesce(m.sku, s.fnsku) as sku,
+    select s.account, s.marketplace, s.month_of_charge as month, coalesce(m.sku, s.fnsku) as sku,
            any_value(s.currency) as currency,
            cast(round(sum(s.estimated_monthly_storage_fee) * 100) as bigint) as fee_cents
     from in_storage_fees s
-    left join sku_map m using (marketplace, fnsku)
+    left join sku_map m using (account, marketplace, fnsku)
     where s.month_of_charge is not null and s.estimated_monthly_storage_fee is not null
     group by all
 ),
 storage as (  -- whole cents per day; the days of a month add up to the month's fee exactly
-    select marketplace, day, sku, currency,
+    select account, marketplace, day, sku, currency,
            -cast((fee_cents * dayofmonth(day)) // days - (fee_cents * (dayofmonth(day) - 1)) // days
                  as decimal(18, 2)) / 100 as storage_fees
     from (select *, cast(unnest(generate_series(month, month + interval 1 month - interval 1 day,
@@ -48,7 +49,7 @@ storage as (  -- whole cents per day; the days of a month add up to the month's 
           from storage_months)
 ),
 sums as (
-    select marketplace, day, sku, any_value(currency) as currency,
+    select account, marketplace, day, sku, any_value(currency) as currency,
            sum(units) as units,
            sum(amount) filter (where part = 'gross_sales') as gross_sales,
            sum(amount) filter (where part = 'promotions') as promotions,
@@ -60,15 +61,15 @@ sums as (
            sum(amount) filter (where part = 'reimbursements') as reimbursements,
            sum(amount) as net_proceeds,
            sum(storage_fees) as storage_fees
-    from (select marketplace, day, sku, currency, units, amount, part, null::decimal(18, 2) as storage_fees
+    from (select account, marketplace, day, sku, currency, units, amount, part, null::decimal(18, 2) as storage_fees
           from events
           union all by name
-          select marketplace, day, sku, currency, 0 as units, null as amount, null as part, storage_fees
+          select account, marketplace, day, sku, currency, 0 as units, null as amount, null as part, storage_fees
           from storage)
-    group by marketplace, day, sku
+    group by account, marketplace, day, sku
 ),
 filled as (
-    select marketplace, day, sku, currency, coalesce(units, 0) as units,
+    select account, marketplace, day, sku, currency, coalesce(units, 0) as units,
            coalesce(gross_sales, 0) as gross_sales, coalesce(promotions, 0) as promotions,
            coalesce(referral_fees, 0) as referral_fees, coalesce(fba_fees, 0) as fba_fees,
            coalesce(other_fees, 0) as other_fees, coalesce(taxes_withheld, 0) as taxes_withheld,
