@@ -66,9 +66,11 @@ def refresh_views(connection: duckdb.DuckDBPyConnection, schema: str, table: str
     """The views over ``<schema>.<table>``, after a write to it (inside its transaction).
 
     ``changed``: the write created the table or added a column, so every view over it is rebuilt; a
-    current-state view is also built when it is missing (written before that view existed).
+    current-state view is also built when it is missing (written before that view existed), and the
+    union view when it predates its ``account`` column (a warehouse written before issue 19), so the
+    marts and analysts can rely on that column after any write.
     """
-    if changed:
+    if changed or not _union_has_account(connection, table):
         rebuild_union_view(connection, table)
     for view in CURRENT_VIEWS:
         reads_table = table in (view.base.name, view.updates.name)
@@ -145,6 +147,13 @@ def _view_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) 
     rows = connection.execute(
         "SELECT 1 FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ? "
         "AND view_name = ?", [schema, name]).fetchall()
+    return bool(rows)
+
+
+def _union_has_account(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    rows = connection.execute(
+        "SELECT 1 FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
+        "AND table_name = ? AND column_name = ?", [VIEW_SCHEMA, table, ACCOUNT_COLUMN]).fetchall()
     return bool(rows)
 
 

@@ -99,3 +99,15 @@ def test_orders_current_appears_in_a_warehouse_written_before_it_existed(wh: War
     wh.merge("us", ORDERS_UPSERT, frame_from_records(ORDERS_UPSERT, [order("us-1", updated="2024-01-06T00:00:00Z")]))
     assert wh.query("SELECT order_status, current_source FROM amazon.orders_current").row(0) == (
         "Shipped", "orders_upsert")
+
+
+def test_union_view_gains_its_account_column_at_the_next_write(wh: Warehouse) -> None:
+    """A warehouse written before the ``account`` column had ``amazon.orders`` without it; the next
+    write (no new table, no new column) rebuilds the view, so the marts and analysts can rely on it."""
+    wh.replace_partition("us", ORDERS, orders_frame([order("us-1")]), DAY, NEXT_DAY)
+    with wh.connect() as connection:  # the view as the previous version left it
+        connection.execute("CREATE OR REPLACE VIEW amazon.orders AS SELECT 'us' AS marketplace, * FROM us.orders")
+    assert "account" not in wh.query("SELECT * FROM amazon.orders").columns
+    wh.replace_partition("us", ORDERS, orders_frame([order("us-2")]), DAY, NEXT_DAY)
+    assert wh.query("SELECT account, marketplace, amazon_order_id FROM amazon.orders").rows() == [
+        ("default", "us", "us-2")]
