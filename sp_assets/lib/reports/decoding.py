@@ -349,9 +349,13 @@ class _Output:
             data = data[len(_BOM):]
         self.first = False
         out.write(data)
-        self.lines += data.count(b"\n") if newlines is None else newlines  # type: ignore[union-attr]
-        if self.count_replacements:
-            self.replacements += data.count(_REPLACEMENT)  # type: ignore[union-attr]
+        if newlines is None or self.count_replacements:  # memoryviews come with their newlines, when strict
+            counted = data if isinstance(data, bytes) else bytes(data)
+            self.lines += counted.count(b"\n") if newlines is None else newlines
+            if self.count_replacements:
+                self.replacements += counted.count(_REPLACEMENT)
+        else:
+            self.lines += newlines
         self.last = bytes(data[-1:]) or self.last
 
     def total_lines(self) -> int:
