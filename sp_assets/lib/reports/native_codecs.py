@@ -63,47 +63,18 @@ class IconvConverter:
 
     def convert_prefix(self, block: bytes) -> tuple[bytes, int]:
         """The UTF-8 of ``block`` up to the first byte iconv refuses, and how many bytes that covers."""
-        out = _buffer(output_size(len(block)))
-        written, consumed = self._iconv(_address(block), len(block), out)
-        return ctypes.string_at(out, written), consumed
-
-    def convert_into(self, source: bytes, start: int, end: int, out: ctypes.Array[ctypes.c_char]) -> int | None:
-        """Convert ``source[start:end]`` into ``out`` (at least ``output_size(end - start)`` long); the length
-        of its UTF-8 there, or None if iconv refuses any byte of it.
-
-        Why: neither side is copied. Slicing the piece out of the gunzipped block and ``string_at`` on the
-        result each cost another pass over the document's bytes, about as much as the conversion itself.
-        """
-        if len(out) < output_size(end - start):
-            raise ValueError(f"convert_into: the output buffer holds {len(out)} bytes, {end - start} input bytes "
-                             f"need {output_size(end - start)}; nothing was converted")
-        written, consumed = self._iconv(_address(source) + start, end - start, out)
-        return written if consumed == end - start else None
-
-    def _iconv(self, address: int, length: int, out: ctypes.Array[ctypes.c_char]) -> tuple[int, int]:
-        """One ``iconv`` call (GIL released) on ``length`` bytes at ``address``: (bytes written, bytes read)."""
         handle = self._libc.iconv_open(b"UTF-8", self._name)
         if handle is None or handle == _FAILED:
-            return 0, 0
+            return b"", 0
         try:
-            in_ptr, in_left = ctypes.c_char_p(address), ctypes.c_size_t(length)
+            out = _buffer(len(block) * _GROWTH + 16)
+            in_ptr, in_left = ctypes.c_char_p(block), ctypes.c_size_t(len(block))
             out_ptr, out_left = ctypes.cast(out, ctypes.c_char_p), ctypes.c_size_t(len(out))
             self._libc.iconv(handle, ctypes.byref(in_ptr), ctypes.byref(in_left), ctypes.byref(out_ptr),
                              ctypes.byref(out_left))
-            return len(out) - out_left.value, length - in_left.value
+            return ctypes.string_at(out, len(out) - out_left.value), len(block) - in_left.value
         finally:
             self._libc.iconv_close(handle)
-
-
-def output_size(length: int) -> int:
-    """The output buffer ``length`` input bytes may need (``_GROWTH`` UTF-8 bytes per byte, and some slack)."""
-    return length * _GROWTH + 16
-
-
-def _address(data: bytes) -> int:
-    """Where ``data``'s bytes are (no copy: ``c_char_p`` of a ``bytes`` points into it); ``data`` must stay alive."""
-    address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
-    return address or 0
 
 
 _buffers = threading.local()

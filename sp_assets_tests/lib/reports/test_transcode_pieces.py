@@ -9,7 +9,6 @@ reads, and compare with decoding the whole document at once in Python (what the 
 
 from __future__ import annotations
 
-import ctypes
 import gzip
 from pathlib import Path
 
@@ -174,18 +173,3 @@ def test_an_invalid_byte_in_a_range_of_a_read_is_refused_as_python_refuses_it(tm
     assert (refused.value.encoding, refused.value.reason) == (python.value.encoding, python.value.reason)
     assert refused.value.object[refused.value.start:][:1] == bad[:1]
 
-
-@pytest.mark.parametrize("codec", sorted(native_codecs.ICONV_NAMES))
-def test_convert_into_reads_a_range_in_place(codec: str) -> None:
-    converter = native_codecs.converter(codec)
-    if converter is None:
-        pytest.skip("no glibc iconv here: Python's codecs do all the work")
-    text = "ab€ü\n" if codec == "cp1252" else "ab水ｶ①\n"
-    source = b"xx" + text.encode(codec) * 3 + b"yy"
-    start, end = 2, len(source) - 2
-    out = ctypes.create_string_buffer(native_codecs.output_size(end - start))
-    written = converter.convert_into(source, start, end, out)
-    assert written is not None and out.raw[:written] == (text * 3).encode()
-    assert converter.convert_into(b"ok\x81" if codec == "cp1252" else b"ok\x82\n", 0, 3, out) is None
-    with pytest.raises(ValueError, match="output buffer holds 4 bytes.*nothing was converted"):
-        converter.convert_into(source, start, end, ctypes.create_string_buffer(4))
