@@ -131,3 +131,45 @@ def test_iconv_reads_every_short_sequence_as_python_does_or_refuses_it(codec: st
             if converted is not None and converted != python:
                 disagreements.append((sequence, python, converted))
     assert disagreements == []
+
+
+@pytest.mark.usefixtures("small_pieces")
+@pytest.mark.parametrize(("raw", "codec"), [
+    (b"".join(b"row %d\tplain ascii\n" % i for i in range(60)), "cp1252"),  # every read ASCII: passed as it is
+    (b"".join(b"row %d\tplain ascii\n" % i for i in range(60)), "cp932"),
+    (b"".join(b"row %d\tplain ascii\n" % i for i in range(30)) + GERMAN.encode("cp1252"), "cp1252"),  # ASCII, then not
+    (GERMAN.encode("cp1252") + b"".join(b"row %d\tplain ascii\n" % i for i in range(30)), "cp1252"),
+    (b"".join(b"row %d\tplain ascii\n" % i for i in range(30)) + JAPANESE.encode("cp932"), "cp932"),
+])
+def test_ascii_reads_pass_through_and_the_rest_converts(tmp_path: Path, raw: bytes, codec: str) -> None:
+    _check(tmp_path, raw, codec)
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "cp932"])
+@pytest.mark.parametrize("offset", [0, 1, 2, 3, 4])
+def test_a_high_byte_right_after_a_read_boundary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str,
+                                                 offset: int) -> None:
+    """8-byte reads; the non-ASCII character starts at each offset of a line, so at every read boundary."""
+    monkeypatch.setattr(decoding, "_BLOCK", 8)
+    monkeypatch.setattr(decoding, "_NATIVE_MIN", 0)
+    char = "€" if codec == "cp1252" else "水"
+    raw = "".join(f"{'x' * ((offset + i) % 8)}{char}ab\n" for i in range(24)).encode(codec)
+    _check(tmp_path, raw, codec)
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "cp932"])
+def test_an_invalid_byte_in_a_range_of_a_read_is_refused_as_python_refuses_it(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch,
+                                                                           codec: str) -> None:
+    """The bad line is inside a read (neither its first nor a joined line): Python's codec decides and says."""
+    monkeypatch.setattr(decoding, "_BLOCK", 64)
+    monkeypatch.setattr(decoding, "_NATIVE_MIN", 0)
+    bad = b"\x81" if codec == "cp1252" else b"\x82\n"  # undefined in Cp1252; a Shift_JIS lead byte cut by a newline
+    raw = b"first line\nsecond " + bad + b" line\n" + b"tail\n" * 20
+    with pytest.raises(UnicodeDecodeError) as refused:
+        _check(tmp_path, raw, codec)
+    with pytest.raises(UnicodeDecodeError) as python:
+        raw.decode(codec)
+    assert (refused.value.encoding, refused.value.reason) == (python.value.encoding, python.value.reason)
+    assert refused.value.object[refused.value.start:][:1] == bad[:1]
+
