@@ -33,6 +33,8 @@ _NARROWED: weakref.WeakKeyDictionary[AssetGraph, dict[str, AssetGraph]] = weakre
 # full graph -> scope -> that scope's AssetsDefinitions (one pass over the full graph)
 _BY_SCOPE: weakref.WeakKeyDictionary[AssetGraph, dict[str, list[dg.AssetsDefinition]]] = \
     weakref.WeakKeyDictionary()
+# narrowed graph -> the resource keys its assets and checks require (shared by a marketplace's jobs)
+_REQUIRED: weakref.WeakKeyDictionary[AssetGraph, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
 def _scopes_of(definition: dg.AssetsDefinition) -> set[str]:
@@ -80,8 +82,10 @@ def _needed(graph: AssetGraph, resource_defs: Mapping[str, dg.ResourceDefinition
     """The resources ``graph``'s assets and checks require, and theirs: a job's run config schema holds
     every resource it is given, so each job given all 300 marketplaces' SP-API resources made every
     job's schema (built for the UI's snapshot) grow with the number of marketplaces too."""
-    wanted = {key for definition in graph.assets_defs for key in definition.required_resource_keys}
-    wanted.add("io_manager")
+    if graph not in _REQUIRED:  # a marketplace's 4-5 jobs share its graph: asked once, not once per job
+        _REQUIRED[graph] = frozenset(key for definition in graph.assets_defs
+                                     for key in definition.required_resource_keys)
+    wanted = {*_REQUIRED[graph], "io_manager"}
     found: dict[str, dg.ResourceDefinition] = {}
     while wanted:
         key = wanted.pop()
