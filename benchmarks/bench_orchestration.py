@@ -41,7 +41,10 @@ more at ``--amazon-like-speed`` (100: a call waits 1.8 s for searchOrders' token
 its share counts the runs after the bucket's burst is spent.
 
 Usage: .venv/bin/python benchmarks/bench_orchestration.py [--days 90] [--orders-per-day 300] [--layout-repeats 3]
-[--quick]
+[--quick] [--only rolling [--rolling-layouts new,old]] [--profile DIR]
+
+Each layout run also reports how long Dagster spent writing the run's events to its SQLite event log
+(``eventlog_s``, timed around ``SqliteEventLogStorage.store_event``; part of the orchestration, not work).
 """
 
 from __future__ import annotations
