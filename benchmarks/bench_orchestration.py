@@ -41,13 +41,17 @@ more at ``--amazon-like-speed`` (100: a call waits 1.8 s for searchOrders' token
 its share counts the runs after the bucket's burst is spent.
 
 Usage: .venv/bin/python benchmarks/bench_orchestration.py [--days 90] [--orders-per-day 300] [--layout-repeats 3]
-[--quick]
+[--quick] [--only rolling [--rolling-layouts new,old]] [--profile DIR]
+
+Each layout run also reports how long Dagster spent writing the run's events to its SQLite event log
+(``eventlog_s``, timed around ``SqliteEventLogStorage.store_event``; part of the orchestration, not work).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import os
 import subprocess
 import sys
@@ -303,14 +307,20 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
         calls_before = server_stats(sandbox.base_url).get("searchOrders.served", 0)
         for day in days:
             work_log.write_text("")
+            profiler = cProfile.Profile() if getattr(args, "profile", None) else None
             started = time.time()
+            if profiler:
+                profiler.enable()
             result = dg.execute_job(reconstructable, instance, run_config=console_config(args.console_log_level),
                                     tags={"dagster/partition": day.isoformat()})
             wall = time.time() - started
+            if profiler:  # in-process steps only: a multiprocess step's own work is in its child
+                profiler.disable()
+                profiler.dump_stats(Path(args.profile) / f"{job}_{layout}_{day}_{time.monotonic_ns()}.prof")
             if not result.success:
                 raise RuntimeError(f"{job} {layout}: the run for {day} failed")
             intervals = layouts.read_work_log(str(work_log))
-            work = layouts.union_seconds([i for found in intervals.values() for i in found])
+            work = layouts.union_seconds([i for category in layouts.WORK for i in intervals.get(category, [])])
             calls_after = server_stats(sandbox.base_url).get("searchOrders.served", 0)
             events = instance.all_logs(result.run_id)  # after the wall time: what the run wrote
             runs.append({"wall_s": wall, "work_s": work, "events": len(events), "calls_before": calls_before,
@@ -318,6 +328,7 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
                          "event_types": dict(Counter(e.dagster_event_type.value for e in events
                                                      if e.dagster_event_type is not None)),
                          **{f"{k}_s": layouts.union_seconds(v) for k, v in intervals.items()},
+                         "event_log_writes": len(intervals.get(layouts.EVENT_LOG, [])),
                          "steps": sum(1 for e in result.all_events if e.event_type_value == "STEP_SUCCESS")})
             calls_before = calls_after
         instance.dispose()
@@ -327,7 +338,9 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
     out = {"job": job, "layout": layout, "speed": speed, "runs": len(runs), "steps_per_run": runs[0]["steps"],
            "events_per_run": runs[0]["events"], "event_types_first_run": runs[0]["event_types"],
            "total_s": round(wall, 2), "work_s": round(work, 2),
-           **{k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in ("api_s", "frames_s", "duckdb_s")},
+           **{k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in ("api_s", "frames_s", "duckdb_s", "eventlog_s")},
+           "event_log_share": ratio(sum(r.get("eventlog_s", 0.0) for r in runs), wall),
+           "event_log_s_per_run_min_median_max": _min_median_max([r.get("eventlog_s", 0.0) for r in runs], 3),
            "searchOrders_calls": sum(r["calls"] for r in runs),
            "orchestration_share": ratio(wall - work, wall),
            "share_min_median_max": _min_median_max(shares, 3),
@@ -341,7 +354,8 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
                        for r in runs]}
     log(f"{job} {layout} (speed {speed:g}): {len(runs)} runs in {wall:.1f} s ({runs[0]['steps']} steps each), work "
         f"{work:.1f} s, orchestration {out['orchestration_share']:.1%} ({out['orchestration_s_per_run']:.3f} s/run), "
-        f"{runs[0]['events']} events per run, load {load_before} -> {out['load_after']}")
+        f"{runs[0]['events']} events per run (event log writes {out['eventlog_s']:.1f} s, {out['event_log_share']:.1%} "
+        f"of the wall), load {load_before} -> {out['load_after']}")
     return out
 
 
@@ -362,13 +376,14 @@ def compare_layouts(days: list[date], args: argparse.Namespace, scratch: Path) -
     rolling runs new and old; then the new layout at ``--amazon-like-speed``."""
     results = []
     rolling_day = [days[-1]]
+    rolling_layouts = [layout.strip() for layout in args.rolling_layouts.split(",") if layout.strip()]
     for _ in range(args.layout_repeats):
-        results += [layout_runs("orders", "new", days, args, scratch),
-                    layout_runs("orders", "floor", days[:args.floor_days], args, scratch),
-                    layout_runs("orders", "old", days[:args.old_days], args, scratch),
-                    layout_runs("rolling", "new", rolling_day, args, scratch),
-                    layout_runs("rolling", "old", rolling_day, args, scratch)]
-    if args.amazon_like_speed:
+        if args.only != "rolling":
+            results += [layout_runs("orders", "new", days, args, scratch),
+                        layout_runs("orders", "floor", days[:args.floor_days], args, scratch),
+                        layout_runs("orders", "old", days[:args.old_days], args, scratch)]
+        results += [layout_runs("rolling", layout, rolling_day, args, scratch) for layout in rolling_layouts]
+    if args.amazon_like_speed and args.only != "rolling":
         slow = layout_runs("orders", "new", days[:args.amazon_like_days], args, scratch, speed=args.amazon_like_speed)
         slow["layout"] = "new_amazon_like"
         results.append(slow)
@@ -411,7 +426,9 @@ def layout_summary(results: list[dict[str, Any]], import_s: float, args: argpars
                 f"share min/median/max {_min_median_max(shares, 3)}; {found[0]['steps_per_run']} steps and "
                 f"{found[0]['events_per_run']} events per run; per run (median sample) wall "
                 f"{median['run_wall_s_min_median_max']} s, work {median['run_work_s_min_median_max']} s, orchestration "
-                f"{median['run_orchestration_s_min_median_max']} s (min/median/max); load (1 min) "
+                f"{median['run_orchestration_s_min_median_max']} s (min/median/max), of which Dagster's SQLite event "
+                f"log writes {median.get('event_log_s_per_run_min_median_max')} s; event log share of the wall, per "
+                f"sample {[r.get('event_log_share') for r in found]}; load (1 min) "
                 f"{min(loads, default=0):.2f}-{max(loads, default=0):.2f}; with a {import_s:.1f} s process start per "
                 f"run (a deployed run worker) {with_start:.1%}"))
     floor = [r for r in results if r["job"] == "orders" and r["layout"] == "floor"]
@@ -491,7 +508,16 @@ def main() -> None:
     parser.add_argument("--console-log-level", default="WARNING",
                         help="Dagster console log level (DEBUG prints every event, as a default run does)")
     parser.add_argument("--quick", action="store_true", help="21 days")
+    parser.add_argument("--only", choices=("rolling",), default=None,
+                        help="rolling: only the one-day us_rolling_job side by side (layouts mode, no backfills, "
+                             "no orders or floor runs, no Amazon-like sample)")
+    parser.add_argument("--rolling-layouts", default="new,old",
+                        help="layouts of the rolling runs (the old one costs ~2-3 min per run on a busy machine)")
+    parser.add_argument("--profile", default=None, metavar="DIR",
+                        help="write a cProfile of each layout run's execute_job to DIR (measurement slows the run)")
     args = parser.parse_args()
+    if args.only == "rolling":
+        args.modes = "layouts"
     if args.quick:
         args.days, args.old_days, args.layout_repeats = min(args.days, 21), min(args.old_days, 3), 1
         args.floor_days, args.amazon_like_days = min(args.floor_days, 10), min(args.amazon_like_days, 10)
