@@ -535,13 +535,15 @@ def code_location_import_s() -> float:
 @contextlib.contextmanager
 def postgres_for(args: argparse.Namespace) -> Iterator[dict[str, str] | None]:
     """The PostgreSQL server of the production-profile runs (``sp_assets.local_postgres``, the one the
-    end-to-end tests start): 127.0.0.1, a free port, a temporary data folder, fsync on as deployed,
+    end-to-end tests start): 127.0.0.1, a free port, a temporary data folder, fsync on as deployed
+    (``--postgres-fsync off`` is a diagnostic),
     stopped at the end. None where ``--instances`` leaves it out or it cannot run (the row says why)."""
     if "postgres" not in args.instances or why_no_postgres():
         yield None
         return
-    with postgres_server(fsync=True) as settings:
-        log(f"PostgreSQL for the production profile on 127.0.0.1:{settings['DAGSTER_PG_PORT']}")
+    with postgres_server(fsync=args.postgres_fsync == "on") as settings:
+        log(f"PostgreSQL for the production profile on 127.0.0.1:{settings['DAGSTER_PG_PORT']}, fsync "
+            f"{args.postgres_fsync}")
         yield settings
 
 
@@ -570,6 +572,9 @@ def main() -> None:
     parser.add_argument("--instances", default="sqlite,postgres",
                         help="instance profiles of the rolling runs: sqlite (dagster.yaml) and/or postgres "
                              "(dagster.postgres.yaml on a PostgreSQL server the benchmark starts and stops)")
+    parser.add_argument("--postgres-fsync", choices=("on", "off"), default="on",
+                        help="off: a diagnostic only (the server skips flushing commits to disk, as the tests "
+                             "run it), to tell the disk's share of the PostgreSQL event writes from the rest")
     parser.add_argument("--profile", default=None, metavar="DIR",
                         help="write a cProfile of each layout run's execute_job to DIR (measurement slows the run)")
     args = parser.parse_args()
@@ -642,6 +647,7 @@ def main() -> None:
                                    "the project's dagster.yaml as shipped (Dagster's default SQLite storage); "
                                    "rolling runs also on dagster.postgres.yaml (a local PostgreSQL server)",
                        "instances": args.instances, "no_postgres": no_postgres,
+                       "postgres_fsync": args.postgres_fsync,
                        "console_log_level": args.console_log_level},
         "modes": results,
         "layouts": layout_results,
