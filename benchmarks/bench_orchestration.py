@@ -41,7 +41,8 @@ more at ``--amazon-like-speed`` (100: a call waits 1.8 s for searchOrders' token
 its share counts the runs after the bucket's burst is spent.
 
 Usage: .venv/bin/python benchmarks/bench_orchestration.py [--days 90] [--orders-per-day 300] [--layout-repeats 3]
-[--quick] [--only rolling [--rolling-layouts new,old]] [--instances sqlite,postgres] [--profile DIR]
+[--quick] [--only rolling [--rolling-layouts new,old]] [--instances sqlite,postgres]
+[--postgres-layouts new[,old]] [--postgres-fsync on|off] [--profile DIR]
 
 Each layout run also reports how long Dagster spent writing the run's events to its event log
 (``eventlog_s``, timed around ``SqliteEventLogStorage.store_event`` or ``PostgresEventLogStorage.store_event``;
@@ -52,7 +53,8 @@ instance of ``dagster.yaml`` and the production profile, ``dagster.postgres.yaml
 ``DAGSTER_PG_*`` variables pointing at a PostgreSQL server the benchmark starts (``sp_assets.local_postgres``,
 the start the end-to-end tests use: 127.0.0.1, a free port, a temporary data folder, fsync on as deployed,
 a fresh database per sample) and stops at the end. Where PostgreSQL's server is not installed, its row says
-why. The order runs stay on SQLite.
+why. The order runs stay on SQLite, and by default only the new layout runs on PostgreSQL
+(``--postgres-layouts new,old`` adds the old one, minutes per run).
 """
 
 from __future__ import annotations
@@ -410,7 +412,7 @@ def compare_layouts(days: list[date], args: argparse.Namespace, scratch: Path,
         for layout in rolling_layouts:  # the two instances back to back, under the same load
             if "sqlite" in args.instances:
                 results.append(layout_runs("rolling", layout, rolling_day, args, scratch))
-            if postgres is not None:
+            if postgres is not None and layout in args.postgres_layouts:
                 results.append(layout_runs("rolling", layout, rolling_day, args, scratch, postgres=postgres))
     if args.amazon_like_speed and args.only != "rolling":
         slow = layout_runs("orders", "new", days[:args.amazon_like_days], args, scratch, speed=args.amazon_like_speed)
@@ -572,6 +574,9 @@ def main() -> None:
     parser.add_argument("--instances", default="sqlite,postgres",
                         help="instance profiles of the rolling runs: sqlite (dagster.yaml) and/or postgres "
                              "(dagster.postgres.yaml on a PostgreSQL server the benchmark starts and stops)")
+    parser.add_argument("--postgres-layouts", default="new",
+                        help="rolling layouts also run on PostgreSQL (new,old adds ~2-5 min of old-layout runs per "
+                             "round to make bench)")
     parser.add_argument("--postgres-fsync", choices=("on", "off"), default="on",
                         help="off: a diagnostic only (the server skips flushing commits to disk, as the tests "
                              "run it), to tell the disk's share of the PostgreSQL event writes from the rest")
@@ -579,6 +584,7 @@ def main() -> None:
                         help="write a cProfile of each layout run's execute_job to DIR (measurement slows the run)")
     args = parser.parse_args()
     args.instances = [name.strip() for name in args.instances.split(",") if name.strip()]
+    args.postgres_layouts = [name.strip() for name in args.postgres_layouts.split(",") if name.strip()]
     no_postgres = (why_no_postgres() or "") if "postgres" in args.instances else ""
     if args.only == "rolling":
         args.modes = "layouts"
