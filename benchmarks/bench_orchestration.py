@@ -41,10 +41,20 @@ more at ``--amazon-like-speed`` (100: a call waits 1.8 s for searchOrders' token
 its share counts the runs after the bucket's burst is spent.
 
 Usage: .venv/bin/python benchmarks/bench_orchestration.py [--days 90] [--orders-per-day 300] [--layout-repeats 3]
-[--quick] [--only rolling [--rolling-layouts new,old]] [--profile DIR]
+[--quick] [--only rolling [--rolling-layouts new,old]] [--instances sqlite,postgres]
+[--postgres-layouts new[,old]] [--postgres-fsync on|off] [--profile DIR]
 
-Each layout run also reports how long Dagster spent writing the run's events to its SQLite event log
-(``eventlog_s``, timed around ``SqliteEventLogStorage.store_event``; part of the orchestration, not work).
+Each layout run also reports how long Dagster spent writing the run's events to its event log
+(``eventlog_s``, timed around ``SqliteEventLogStorage.store_event`` or ``PostgresEventLogStorage.store_event``;
+part of the orchestration, not work).
+
+The one-day rolling runs are measured on both instance profiles, back to back in each round: the SQLite
+instance of ``dagster.yaml`` and the production profile, ``dagster.postgres.yaml`` read as shipped with its
+``DAGSTER_PG_*`` variables pointing at a PostgreSQL server the benchmark starts (``sp_assets.local_postgres``,
+the start the end-to-end tests use: 127.0.0.1, a free port, a temporary data folder, fsync on as deployed,
+a fresh database per sample) and stops at the end. Where PostgreSQL's server is not installed, its row says
+why. The order runs stay on SQLite, and by default only the new layout runs on PostgreSQL
+(``--postgres-layouts new,old`` adds the old one, minutes per run).
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +87,8 @@ from benchlib import (
     server_stats,
     stats_delta,
 )
+
+from sp_assets.local_postgres import create_database, postgres_server, why_no_postgres
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 SHARE_TARGET = 0.15
@@ -244,14 +256,19 @@ def backfill(mode: str, days: list[date], args: argparse.Namespace, scratch: Pat
     return result
 
 
-def project_instance(home: Path, *, consolidated_event_log: bool) -> Any:
-    """An instance configured by the project's ``dagster.yaml``, as a deployment runs (pools, whose slot
-    claims are events too, included). ``consolidated_event_log`` adds Dagster's one-database SQLite event
-    log, measured in BENCHMARKS.md 5.1 but not shipped (Dagster meant it for tests)."""
+INSTANCE_PROFILES = {"sqlite": "dagster.yaml", "postgres": "dagster.postgres.yaml"}
+
+
+def project_instance(home: Path, *, consolidated_event_log: bool, profile: str = "sqlite") -> Any:
+    """An instance configured by one of the project's instance files, as a deployment runs (pools, whose
+    slot claims are events too, included): ``sqlite`` reads ``dagster.yaml`` (Dagster's default SQLite
+    storage), ``postgres`` the production profile ``dagster.postgres.yaml`` as users deploy it, its
+    ``DAGSTER_PG_*`` variables set by the caller. ``consolidated_event_log`` adds Dagster's one-database
+    SQLite event log, measured in BENCHMARKS.md 5.1 but not shipped (Dagster meant it for tests)."""
     import dagster as dg
     import yaml
 
-    settings = yaml.safe_load((ROOT / "dagster.yaml").read_text(encoding="utf-8"))
+    settings = yaml.safe_load((ROOT / INSTANCE_PROFILES[profile]).read_text(encoding="utf-8"))
     if consolidated_event_log:
         settings["event_log_storage"] = {"module": "dagster._core.storage.event_log",
                                          "class": "ConsolidatedSqliteEventLogStorage",
@@ -276,10 +293,12 @@ def _min_median_max(values: list[float], digits: int = 2) -> list[float]:
 
 
 def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespace, scratch: Path, *,
-                speed: float | None = None) -> dict[str, Any]:
+                speed: float | None = None, postgres: dict[str, str] | None = None) -> dict[str, Any]:
     """One run per day of ``job`` (``orders`` or ``rolling``) in ``layout`` (``new``, ``old`` or, for
     ``orders``, ``floor``), fresh sandbox, warehouse and instance; each run's wall time and work (see the
-    module docstring), the searchOrders calls it made, and the load average before and after."""
+    module docstring), the searchOrders calls it made, and the load average before and after. With
+    ``postgres`` (the server's ``DAGSTER_PG_*`` settings) the instance is the production profile on a fresh
+    database of that server; without, ``dagster.yaml``'s SQLite storage in a fresh Dagster home."""
     import json
 
     import dagster as dg
@@ -301,7 +320,12 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
     load_before = loadavg()
     with sandbox_process(speed=speed, orders_per_day=args.orders_per_day) as sandbox:
         sandbox_environment(sandbox.base_url, speed, data_dir)
-        instance = project_instance(data_dir / "home", consolidated_event_log=False)  # as shipped
+        if postgres is not None:  # a fresh database, as the SQLite instance is a fresh home
+            database = f"bench_{job}_{layout}_{time.monotonic_ns()}"
+            create_database(postgres, database)
+            os.environ.update({**postgres, "DAGSTER_PG_DB": database})  # step processes inherit them
+        instance = project_instance(data_dir / "home", consolidated_event_log=False,  # as shipped
+                                    profile="sqlite" if postgres is None else "postgres")
         # Step processes load the job from this file (benchmarks/ is not an importable package).
         reconstructable = ReconstructableJob.for_file(layouts.__file__, layouts.JOBS[(job, layout)].__name__)
         calls_before = server_stats(sandbox.base_url).get("searchOrders.served", 0)
@@ -335,7 +359,8 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
     wall = sum(r["wall_s"] for r in runs)
     work = sum(r["work_s"] for r in runs)
     shares = [1 - r["work_s"] / r["wall_s"] for r in runs]
-    out = {"job": job, "layout": layout, "speed": speed, "runs": len(runs), "steps_per_run": runs[0]["steps"],
+    out = {"job": job, "layout": layout, "instance": "sqlite" if postgres is None else "postgres", "speed": speed,
+           "runs": len(runs), "steps_per_run": runs[0]["steps"],
            "events_per_run": runs[0]["events"], "event_types_first_run": runs[0]["event_types"],
            "total_s": round(wall, 2), "work_s": round(work, 2),
            **{k: round(sum(r.get(k, 0.0) for r in runs), 2) for k in ("api_s", "frames_s", "duckdb_s", "eventlog_s")},
@@ -352,7 +377,7 @@ def layout_runs(job: str, layout: str, days: list[date], args: argparse.Namespac
            "load_before": load_before, "load_after": loadavg(),
            "per_run": [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items() if k != "event_types"}
                        for r in runs]}
-    log(f"{job} {layout} (speed {speed:g}): {len(runs)} runs in {wall:.1f} s ({runs[0]['steps']} steps each), work "
+    log(f"{job} {layout} ({out['instance']}, speed {speed:g}): {len(runs)} runs in {wall:.1f} s ({runs[0]['steps']} steps each), work "
         f"{work:.1f} s, orchestration {out['orchestration_share']:.1%} ({out['orchestration_s_per_run']:.3f} s/run), "
         f"{runs[0]['events']} events per run (event log writes {out['eventlog_s']:.1f} s, {out['event_log_share']:.1%} "
         f"of the wall), load {load_before} -> {out['load_after']}")
@@ -370,10 +395,12 @@ def steady_state(result: dict[str, Any], burst: int) -> dict[str, Any]:
             "work_s_per_run": round(work / len(runs), 3), "orchestration_s_per_run": round((wall - work) / len(runs), 4)}
 
 
-def compare_layouts(days: list[date], args: argparse.Namespace, scratch: Path) -> list[dict[str, Any]]:
+def compare_layouts(days: list[date], args: argparse.Namespace, scratch: Path,
+                    postgres: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """``--layout-repeats`` rounds, each: per-partition order runs in the new layout, the same number
     (``--floor-days``) of runs of Dagster's floor job, the old layout (``--old-days`` runs), then one-day
-    rolling runs new and old; then the new layout at ``--amazon-like-speed``."""
+    rolling runs new and old, on the SQLite instance and, with ``postgres``, on the PostgreSQL one (the
+    rolling job only: the issue-17 figure); then the new layout at ``--amazon-like-speed``."""
     results = []
     rolling_day = [days[-1]]
     rolling_layouts = [layout.strip() for layout in args.rolling_layouts.split(",") if layout.strip()]
@@ -382,7 +409,11 @@ def compare_layouts(days: list[date], args: argparse.Namespace, scratch: Path) -
             results += [layout_runs("orders", "new", days, args, scratch),
                         layout_runs("orders", "floor", days[:args.floor_days], args, scratch),
                         layout_runs("orders", "old", days[:args.old_days], args, scratch)]
-        results += [layout_runs("rolling", layout, rolling_day, args, scratch) for layout in rolling_layouts]
+        for layout in rolling_layouts:  # the two instances back to back, under the same load
+            if "sqlite" in args.instances:
+                results.append(layout_runs("rolling", layout, rolling_day, args, scratch))
+            if postgres is not None and layout in args.postgres_layouts:
+                results.append(layout_runs("rolling", layout, rolling_day, args, scratch, postgres=postgres))
     if args.amazon_like_speed and args.only != "rolling":
         slow = layout_runs("orders", "new", days[:args.amazon_like_days], args, scratch, speed=args.amazon_like_speed)
         slow["layout"] = "new_amazon_like"
@@ -394,43 +425,55 @@ def _median_of(found: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return sorted(found, key=lambda r: r[key])[len(found) // 2]
 
 
-def layout_summary(results: list[dict[str, Any]], import_s: float, args: argparse.Namespace) -> list[dict[str, Any]]:
+def layout_summary(results: list[dict[str, Any]], import_s: float, args: argparse.Namespace,
+                   no_postgres: str = "") -> list[dict[str, Any]]:
     """Per job and layout, the median of the repeats' shares (min/median/max given), with the run's
     per-run seconds and the load; the floor job's per-run cost against the per-run work of the orders
     step, and the share at a speed nearer Amazon's. The detail also gives the share with a fresh process
-    per run, as a deployed run worker starts (``import_s``, not in the runs measured)."""
+    per run, as a deployed run worker starts (``import_s``, not in the runs measured). The rolling job
+    has a row per instance profile; where PostgreSQL was asked for but could not run, its row says why."""
     from sp_assets.sandbox.routes.orders_2026 import SEARCH_ORDERS
 
     rows = []
     targets = {"orders": 0.15, "rolling": 0.25}
-    for job in ("orders", "rolling"):
-        for layout in ("new", "old"):
-            found = [r for r in results if r["job"] == job and r["layout"] == layout]
-            if not found:
-                continue
-            shares = [r["orchestration_share"] for r in found]
-            median = _median_of(found, "orchestration_share")
-            share = median["orchestration_share"]
-            runs = median["runs"]
-            with_start = ratio(median["total_s"] - median["work_s"] + runs * import_s,
-                               median["total_s"] + runs * import_s)
-            loads = [r["load_before"][0] for r in found if r["load_before"]] + [
-                r["load_after"][0] for r in found if r["load_after"]]
-            what = (f"{median['runs']} per-partition runs of us_orders + checks" if job == "orders"
-                    else "one-day us_rolling_job")
-            rows.append(figure(
-                f"orchestration, {layout} layout: {what}: orchestration share of wall time, median of {len(found)}",
-                share,
-                f"<= {targets[job]:.0%}" if layout == "new" else "(old layout, for comparison)",
-                share <= targets[job] if (layout == "new" and share is not None) else None,
-                f"share min/median/max {_min_median_max(shares, 3)}; {found[0]['steps_per_run']} steps and "
-                f"{found[0]['events_per_run']} events per run; per run (median sample) wall "
-                f"{median['run_wall_s_min_median_max']} s, work {median['run_work_s_min_median_max']} s, orchestration "
-                f"{median['run_orchestration_s_min_median_max']} s (min/median/max), of which Dagster's SQLite event "
-                f"log writes {median.get('event_log_s_per_run_min_median_max')} s; event log share of the wall, per "
-                f"sample {[r.get('event_log_share') for r in found]}; load (1 min) "
-                f"{min(loads, default=0):.2f}-{max(loads, default=0):.2f}; with a {import_s:.1f} s process start per "
-                f"run (a deployed run worker) {with_start:.1%}"))
+    storage = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+    for job, layout, instance in [("orders", "new", "sqlite"), ("orders", "old", "sqlite"),
+                                  *[("rolling", layout, instance) for instance in ("sqlite", "postgres")
+                                    for layout in ("new", "old")]]:
+        found = [r for r in results
+                 if r["job"] == job and r["layout"] == layout and r.get("instance", "sqlite") == instance]
+        if instance == "postgres" and layout == "new" and no_postgres:
+            rows.append(figure("one-day us_rolling_job on the PostgreSQL instance: orchestration share", None,
+                               f"<= {targets[job]:.0%}", None, f"not measured: {no_postgres}"))
+        if not found:
+            continue
+        shares = [r["orchestration_share"] for r in found]
+        median = _median_of(found, "orchestration_share")
+        share = median["orchestration_share"]
+        runs = median["runs"]
+        with_start = ratio(median["total_s"] - median["work_s"] + runs * import_s,
+                           median["total_s"] + runs * import_s)
+        loads = [r["load_before"][0] for r in found if r["load_before"]] + [
+            r["load_after"][0] for r in found if r["load_after"]]
+        what = (f"{median['runs']} per-partition runs of us_orders + checks" if job == "orders"
+                else "one-day us_rolling_job")
+        name = f"orchestration, {layout} layout: {what}: orchestration share of wall time, median of {len(found)}"
+        if instance == "postgres":  # the production profile's row (issue 17), next to the SQLite one
+            name = (f"one-day us_rolling_job on the PostgreSQL instance: orchestration share ({layout} layout, "
+                    f"dagster.postgres.yaml), median of {len(found)}")
+        rows.append(figure(
+            name,
+            share,
+            f"<= {targets[job]:.0%}" if layout == "new" else "(old layout, for comparison)",
+            share <= targets[job] if (layout == "new" and share is not None) else None,
+            f"share min/median/max {_min_median_max(shares, 3)}; {found[0]['steps_per_run']} steps and "
+            f"{found[0]['events_per_run']} events per run; per run (median sample) wall "
+            f"{median['run_wall_s_min_median_max']} s, work {median['run_work_s_min_median_max']} s, orchestration "
+            f"{median['run_orchestration_s_min_median_max']} s (min/median/max), of which Dagster's "
+            f"{storage[instance]} event log writes {median.get('event_log_s_per_run_min_median_max')} s; event log share of the wall, per "
+            f"sample {[r.get('event_log_share') for r in found]}; load (1 min) "
+            f"{min(loads, default=0):.2f}-{max(loads, default=0):.2f}; with a {import_s:.1f} s process start per "
+            f"run (a deployed run worker) {with_start:.1%}"))
     floor = [r for r in results if r["job"] == "orders" and r["layout"] == "floor"]
     new = [r for r in results if r["job"] == "orders" and r["layout"] == "new"]
     if floor and new:
@@ -491,6 +534,21 @@ def code_location_import_s() -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
+@contextlib.contextmanager
+def postgres_for(args: argparse.Namespace) -> Iterator[dict[str, str] | None]:
+    """The PostgreSQL server of the production-profile runs (``sp_assets.local_postgres``, the one the
+    end-to-end tests start): 127.0.0.1, a free port, a temporary data folder, fsync on as deployed
+    (``--postgres-fsync off`` is a diagnostic),
+    stopped at the end. None where ``--instances`` leaves it out or it cannot run (the row says why)."""
+    if "postgres" not in args.instances or why_no_postgres():
+        yield None
+        return
+    with postgres_server(fsync=args.postgres_fsync == "on") as settings:
+        log(f"PostgreSQL for the production profile on 127.0.0.1:{settings['DAGSTER_PG_PORT']}, fsync "
+            f"{args.postgres_fsync}")
+        yield settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
@@ -513,9 +571,21 @@ def main() -> None:
                              "no orders or floor runs, no Amazon-like sample)")
     parser.add_argument("--rolling-layouts", default="new,old",
                         help="layouts of the rolling runs (the old one costs ~2-3 min per run on a busy machine)")
+    parser.add_argument("--instances", default="sqlite,postgres",
+                        help="instance profiles of the rolling runs: sqlite (dagster.yaml) and/or postgres "
+                             "(dagster.postgres.yaml on a PostgreSQL server the benchmark starts and stops)")
+    parser.add_argument("--postgres-layouts", default="new",
+                        help="rolling layouts also run on PostgreSQL (new,old adds ~2-5 min of old-layout runs per "
+                             "round to make bench)")
+    parser.add_argument("--postgres-fsync", choices=("on", "off"), default="on",
+                        help="off: a diagnostic only (the server skips flushing commits to disk, as the tests "
+                             "run it), to tell the disk's share of the PostgreSQL event writes from the rest")
     parser.add_argument("--profile", default=None, metavar="DIR",
                         help="write a cProfile of each layout run's execute_job to DIR (measurement slows the run)")
     args = parser.parse_args()
+    args.instances = [name.strip() for name in args.instances.split(",") if name.strip()]
+    args.postgres_layouts = [name.strip() for name in args.postgres_layouts.split(",") if name.strip()]
+    no_postgres = (why_no_postgres() or "") if "postgres" in args.instances else ""
     if args.only == "rolling":
         args.modes = "layouts"
     if args.quick:
@@ -534,7 +604,8 @@ def main() -> None:
         scratch = Path(scratch_name)
         for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
             if mode == "layouts":
-                layout_results = compare_layouts(days, args, scratch)
+                with postgres_for(args) as postgres:
+                    layout_results = compare_layouts(days, args, scratch, postgres)
             else:
                 repeats = [backfill(mode, days, args, Path(scratch / f"{mode}_{n}"), timers)
                            for n in range(args.layout_repeats)]
@@ -571,7 +642,7 @@ def main() -> None:
             f"{result['dagster_per_run_over_floor_work_min_median_max']}. The older figure, wall time added "
             f"beyond the quota floor / total, {result['dagster_cost_share_min_median_max']}, hides this cost "
             f"behind the bucket refill (wall / token-bucket minimum {result['wall_over_bucket_minimum']})"))
-    summary += layout_summary(layout_results, import_s, args) if layout_results else []
+    summary += layout_summary(layout_results, import_s, args, no_postgres) if layout_results else []
     emit({
         "benchmark": "orchestration",
         "machine": machine,
@@ -579,7 +650,10 @@ def main() -> None:
                        "first_day": days[0].isoformat(), "last_day": days[-1].isoformat(), "quick": args.quick,
                        "orders_api": "2026-01-01", "executor": "in-process (dg.materialize)",
                        "instance": "chunks/per_partition: DagsterInstance.local_temp (SQLite storage); layouts: "
-                                   "the project's dagster.yaml as shipped (Dagster's default SQLite storage)",
+                                   "the project's dagster.yaml as shipped (Dagster's default SQLite storage); "
+                                   "rolling runs also on dagster.postgres.yaml (a local PostgreSQL server)",
+                       "instances": args.instances, "no_postgres": no_postgres,
+                       "postgres_fsync": args.postgres_fsync,
                        "console_log_level": args.console_log_level},
         "modes": results,
         "layouts": layout_results,

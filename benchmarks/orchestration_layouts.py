@@ -14,8 +14,9 @@ A multiprocess run starts its steps in child processes that import this file aga
 so the configuration comes from ``BENCH_CONFIG_JSON`` and the work each process does is appended, as
 wall-clock intervals, to the file named by ``BENCH_WORK_LOG``: SP-API calls and report polling
 (``api``), frame building (``frames``), DuckDB (``duckdb``). The union of those intervals is the work of
-a run; the rest of its wall time is orchestration. Dagster's writes to its SQLite event log are logged
-too (``eventlog``), as the part of the orchestration that is the event log alone.
+a run; the rest of its wall time is orchestration. Dagster's writes to its event log (SQLite, or
+PostgreSQL on the production profile) are logged too (``eventlog``), as the part of the orchestration
+that is the event log alone.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def instrument() -> None:
     # and index shards, a connection each). Orchestration, not work: logged as ``eventlog`` so the
     # benchmark can say how much of the orchestration is the event log alone (issue 17).
     SqliteEventLogStorage.store_event = _logged(EVENT_LOG, SqliteEventLogStorage.store_event)
+    # The same on the production profile (dagster.postgres.yaml): one pooled connection, a network round
+    # trip per event instead of a file opened per event. Absent without the ``postgres`` extra.
+    with contextlib.suppress(ImportError):
+        from dagster_postgres.event_log.event_log import PostgresEventLogStorage
+
+        PostgresEventLogStorage.store_event = _logged(EVENT_LOG, PostgresEventLogStorage.store_event)
     if hasattr(Warehouse, "session"):  # a step's checks on one connection (issue 20; absent before)
         Warehouse.session = _logged_block("duckdb", Warehouse.session)
     # Frame building of every domain: the REST tables, the orders, the sales-and-traffic JSON.

@@ -19,28 +19,15 @@ sandbox ``make dev`` starts itself.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from sp_assets.local_postgres import postgres_server, why_no_postgres
 from sp_assets_tests.reliability import support
 from sp_assets_tests.reliability.proxy import TamperingProxy
 
-from .stack import (
-    PG_DB,
-    PG_USER,
-    DevStack,
-    SharedStack,
-    as_server_user,
-    free_port,
-    server_binaries,
-    why_no_postgres,
-)
+from .stack import DevStack, SharedStack
 from .test_ui_backfill import ORDERS_PER_DAY, SEED, stack_env
 
 SHARED_FIXTURE = "daemon_stack"
@@ -50,35 +37,14 @@ SHARED_ORDER = ("test_ui_backfill.py", "test_postgres_instance.py", "test_ui_ret
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[dict[str, str] | None]:
-    """A PostgreSQL server on 127.0.0.1 (a free port, its own data folder) with an empty database for
-    Dagster; None where it cannot run (``why_no_postgres``). Stopped at the end, pass or fail."""
-    binaries = server_binaries()
-    if binaries is None or why_no_postgres():
+    """A PostgreSQL server on 127.0.0.1 (a free port, its own data folder, no fsync: the data dies with
+    the tests) with an empty database for Dagster; None where it cannot run (``why_no_postgres``).
+    Stopped at the end, pass or fail (``sp_assets.local_postgres``, shared with the benchmark)."""
+    if why_no_postgres():
         yield None  # the stack runs on the default profile; the PostgreSQL test skips, saying why
         return
-    base = Path(tempfile.mkdtemp(prefix="sp_assets_pg_"))
-    base.chmod(0o755)
-    data, port = base / "data", free_port()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    try:
-        subprocess.run(as_server_user([str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", PG_USER,
-                                       "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
-        subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"),
-                                       "-o", f"-h 127.0.0.1 -p {port} -k {base} -F", "-w", "-t", "120", "start"]),
-                       check=True, capture_output=True)
-        import psycopg2
-
-        admin = psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname="postgres")
-        admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
-        admin.cursor().execute(f"CREATE DATABASE {PG_DB}")
-        admin.close()
-        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": PG_USER,
-               "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_DB": PG_DB}
-    finally:
-        subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with postgres_server(fsync=False) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,8 @@ temporary ``DAGSTER_HOME`` in its environment, so none can hide in another proce
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +21,10 @@ import requests
 
 from sp_assets.defs.paths import PROJECT_ROOT
 from sp_assets.local_env import wait_for_webserver
+from sp_assets.local_postgres import free_port
 from sp_assets_tests.reliability.proxy import TamperingProxy
 
 POLL_SECONDS = 0.5  # how often a test asks the webserver; each wait has its own deadline
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def processes_with_env(name: str, value: str) -> list[tuple[int, str]]:
@@ -130,9 +122,6 @@ class DevStack:
 
 
 # ------------------------------------------------------------- the shared stack (conftest.py)
-PG_USER, PG_DB = "sp_assets", "dagster"
-
-
 @dataclass
 class SharedStack:
     stack: DevStack
@@ -140,26 +129,3 @@ class SharedStack:
     server_info: dict  # the webserver's /server_info
     postgres: dict[str, str] | None  # the DAGSTER_PG_* settings; None on the default profile
     no_postgres: str  # why not, when ``postgres`` is None
-
-
-def server_binaries() -> Path | None:
-    """The folder of ``initdb`` and ``pg_ctl`` (on PATH, or Debian's /usr/lib/postgresql/<version>/bin)."""
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def as_server_user(argv: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run it as ``postgres`` then."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
-def why_no_postgres() -> str:
-    if server_binaries() is None:
-        return ("PostgreSQL's server (initdb, pg_ctl) is not installed; `make test` installs Debian's "
-                "postgresql package when it runs as root")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "running as root without runuser: PostgreSQL cannot be started as root"
-    return ""

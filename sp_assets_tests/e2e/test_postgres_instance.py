@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from sp_assets.defs.paths import PROJECT_ROOT
+from sp_assets.local_postgres import PG_DB, PG_USER
 
-from .stack import PG_DB, PG_USER, SharedStack
+from .stack import SharedStack
 
 pytestmark = pytest.mark.slow
 

@@ -24,9 +24,10 @@ import pytest
 
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.lib.warehouse import Warehouse
+from sp_assets.local_postgres import PG_DB, PG_USER
 from sp_assets.sandbox.seller import SyntheticSeller
 
-from .stack import PG_DB, PG_USER, POLL_SECONDS, DevStack, SharedStack
+from .stack import POLL_SECONDS, DevStack, SharedStack
 
 pytestmark = pytest.mark.slow
 
