@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sp_assets.local_postgres import postgres_server, why_no_postgres
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
 
@@ -52,3 +53,15 @@ def models_dir() -> Path:
     if not MODELS_DIR.is_dir():
         pytest.skip(f"Amazon's models are not at {MODELS_DIR} (the ../shared folder is absent on this machine)")
     return MODELS_DIR
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str] | None]:
+    """A PostgreSQL server on 127.0.0.1 (a free port, its own data folder, no fsync: the data dies with
+    the tests) with an empty database for Dagster; None where it cannot run (``why_no_postgres``).
+    Stopped at the end, pass or fail (``sp_assets.local_postgres``, shared with the benchmark)."""
+    if why_no_postgres():
+        yield None  # the stack runs on the default profile; the PostgreSQL test skips, saying why
+        return
+    with postgres_server(fsync=False) as settings:
+        yield settings

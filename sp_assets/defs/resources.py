@@ -39,6 +39,7 @@ from sp_assets.lib.spapi.endpoints import Endpoint, resolve_endpoint
 from sp_assets.lib.spapi.errors import ConfigError as SPAPIConfigError
 from sp_assets.lib.spapi.errors import MissingCredentialsError
 from sp_assets.lib.spapi.http import DEFAULT_REQUEST_DEADLINE_S, SPAPIClient
+from sp_assets.lib.spapi.quota_store import STORE_VAR, quota_store
 from sp_assets.lib.warehouse import Warehouse, WarehousePathError
 
 SANDBOX_VAR = "SP_ASSETS_SANDBOX"
@@ -145,6 +146,9 @@ class SpApiResource(dg.ConfigurableResource):
         marketplace = by_code(self.marketplace)
         deadline = request_deadline_s(self.request_deadline_seconds)
         max_pages = max_pages_per_call(self.max_pages_per_call)
+        store = quota_store_path()
+        if store is not None:
+            quota_store(store)  # a wrong scheme or an unreachable database fails here, before any request
         if sandbox_requested():
             from sp_assets.defs import embedded_sandbox
 
@@ -155,26 +159,23 @@ class SpApiResource(dg.ConfigurableResource):
                                Endpoint(base, base + "/auth/o2/token"),
                                speed=embedded_sandbox.sandbox_speed(), marketplace=marketplace,
                                request_deadline_s=deadline, max_pages_per_call=max_pages,
-                               quota_store=quota_store_path())
+                               quota_store=store)
         # Outside sandbox mode missing credentials are an error that names every variable tried.
         creds = credentials_module.from_env(marketplace, account=self.account,
                                             account_only=self.account_credentials_only)
         endpoint = resolve_endpoint(marketplace, endpoint=self.endpoint, token_url=self.token_url)
         return SPAPIClient(creds, endpoint, marketplace=marketplace, request_deadline_s=deadline,
-                           max_pages_per_call=max_pages, quota_store=quota_store_path())
+                           max_pages_per_call=max_pages, quota_store=store)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
             self._client.close()
 
 
-QUOTA_STORE_VAR = "SP_ASSETS_QUOTA_STORE"
-
-
 def quota_store_path() -> str | None:
-    """The SQLite file whose token buckets every run process shares (``SP_ASSETS_QUOTA_STORE``), or None
-    for buckets of the run's own process (README "Production": when to set it)."""
-    return os.environ.get(QUOTA_STORE_VAR, "").strip() or None
+    """Where every run process's token buckets are shared (``SP_ASSETS_QUOTA_STORE``: a SQLite file's path
+    or a PostgreSQL URL), or None for buckets of the run's own process (README "Production": when to set it)."""
+    return os.environ.get(STORE_VAR, "").strip() or None
 
 
 class WarehouseResource(DuckDBResource):

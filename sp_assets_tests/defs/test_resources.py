@@ -153,6 +153,20 @@ def test_a_bad_request_bound_in_the_environment_is_refused_naming_it(monkeypatch
     assert f"marketplace us: {variable}: {value!r} is not allowed; use {allowed}" in refused.value.description
 
 
+def test_a_bad_quota_store_fails_the_run_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SP_ASSETS_QUOTA_STORE`` is checked when the client is built: a wrong scheme names the variable
+    and what is allowed (the password replaced), and the run fails without retries."""
+    from sp_assets.defs.resources import SpApiResource
+
+    monkeypatch.setenv("SP_ASSETS_QUOTA_STORE", "redis://:s3cret-for-redis@127.0.0.1:6379/0")
+    with pytest.raises(dg.Failure) as refused:
+        SpApiResource(marketplace="us").client()
+    description = refused.value.description or ""
+    assert description.startswith("marketplace us: SP_ASSETS_QUOTA_STORE='redis://:***@127.0.0.1:6379/0'")
+    assert "postgresql://" in description and "s3cret-for-redis" not in description
+    assert refused.value.allow_retries is False
+
+
 def test_the_request_bounds_come_from_the_resource_else_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from sp_assets.defs.resources import SpApiResource
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sp_assets.local_postgres import postgres_server, why_no_postgres
+from sp_assets.local_postgres import why_no_postgres
 from sp_assets_tests.reliability import support
 from sp_assets_tests.reliability.proxy import TamperingProxy
 
@@ -33,18 +33,6 @@ from .test_ui_backfill import ORDERS_PER_DAY, SEED, stack_env
 SHARED_FIXTURE = "daemon_stack"
 # The order the tests sharing it run in (by module); see the module's docstring.
 SHARED_ORDER = ("test_ui_backfill.py", "test_postgres_instance.py", "test_ui_retries.py")
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[dict[str, str] | None]:
-    """A PostgreSQL server on 127.0.0.1 (a free port, its own data folder, no fsync: the data dies with
-    the tests) with an empty database for Dagster; None where it cannot run (``why_no_postgres``).
-    Stopped at the end, pass or fail (``sp_assets.local_postgres``, shared with the benchmark)."""
-    if why_no_postgres():
-        yield None  # the stack runs on the default profile; the PostgreSQL test skips, saying why
-        return
-    with postgres_server(fsync=False) as settings:
-        yield settings
 
 
 @pytest.fixture(scope="session")

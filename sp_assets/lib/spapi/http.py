@@ -232,7 +232,7 @@ class SPAPIClient:
         # orchestrator's run log, set by whoever runs the client; None says nothing.
         self.progress: Callable[[str], None] | None = None
         self._quotas = dict(quotas or {})
-        # A SQLite file shared by every process of the account (quota_store.py); None: this process only.
+        # A SQLite file or PostgreSQL URL shared by every process of the account (quota_store.py); None: this process only.
         self.quota_store = quota_store
         self._paging = {**PAGING, **(paging or {})}
         self._tokens: AccessTokenProvider = shared_provider(

@@ -280,8 +280,8 @@ def shared_bucket(base_url: str, fingerprint: str, operation: str, quota: Operat
     Marketplaces of one seller account share its quota, so clients built for ``de`` and ``fr`` with
     the same refresh token must see one bucket. The endpoint is part of the key because two servers
     (two sandboxes in one test session) are two quota domains; the speed is, because a bucket seeded
-    at another speed would throttle at the wrong rate. With ``store`` (a SQLite file,
-    ``quota_store.py``) the bucket is shared with every other process using that file.
+    at another speed would throttle at the wrong rate. With ``store`` (a SQLite file or a
+    PostgreSQL URL, ``quota_store.py``) the bucket is shared with every other process using that file.
     """
     key = (base_url, fingerprint, operation, float(speed))
     if store is not None:

@@ -9,10 +9,10 @@ is one short ``BEGIN IMMEDIATE`` transaction: read the row, refill by the time p
 (possibly going negative, which queues the caller exactly as ``TokenBucket.reserve`` does), write back.
 
 Time is the wall clock (``time.time``): the only clock processes on one machine share. Several machines
-need a store they all reach with one clock: put the file on storage they share only if its locking is
-reliable (not NFS); otherwise keep one account's runs on one machine (the pools ``sp_api__<account>__*``
-already serialize one account's steps per API family within an instance). Nothing secret is stored:
-the key holds the credential's fingerprint, never a token.
+share a PostgreSQL store instead (``SP_ASSETS_QUOTA_STORE=postgresql://...``, ``quota_store_pg.py``),
+whose refill arithmetic runs on the database's clock, so machines whose clocks disagree still agree on
+the bucket. Both stores share the arithmetic below (``new_row_tokens``, ``settle``). Nothing secret is
+stored: the key holds the credential's fingerprint, never a token.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ConfigError
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS buckets (
     key TEXT PRIMARY KEY, tokens REAL NOT NULL, stamp REAL NOT NULL, rate REAL NOT NULL, burst INTEGER NOT NULL)"""
@@ -34,6 +37,52 @@ START_SLACK_S = 0.25
 # SQLite's own busy handler waits this long for another process's transaction (each is microseconds).
 BUSY_TIMEOUT_S = 60.0
 _T = TypeVar("_T")
+# The variable that names the store: a file path (SQLite) or a PostgreSQL URL (README "Production").
+STORE_VAR = "SP_ASSETS_QUOTA_STORE"
+POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgres")
+# A bucket row's change: (tokens after refill, rate, burst) -> (tokens, rate, the caller's result).
+Change = Callable[[float, float, int], tuple[float, float, float]]
+
+
+class QuotaStoreError(ConfigError):
+    """The quota store named by ``SP_ASSETS_QUOTA_STORE`` cannot be used (the message says why)."""
+
+
+class BucketStore(Protocol):
+    """Where shared bucket rows live: ``QuotaStore`` (SQLite) or ``PostgresQuotaStore``."""
+
+    def update(self, key: str, rate: float, burst: int, now: float, change: Change) -> float: ...
+
+    def close(self) -> None: ...
+
+
+def new_row_tokens(rate: float, burst: int) -> float:
+    """The tokens of a bucket row seen for the first time: full, but for ``START_SLACK_S`` of refill."""
+    return max(0.0, float(burst) - rate * START_SLACK_S)
+
+
+def settle(tokens: float, stamp: float, rate: float, burst: int, now: float,
+           change: Change) -> tuple[float, float, float, float]:
+    """Refill a stored row up to ``now`` and apply ``change``: (tokens, rate, result, stamp) to write back.
+
+    The stamp never moves back, so a caller whose clock lags cannot refill the bucket twice."""
+    refilled = min(float(burst), tokens + max(0.0, now - stamp) * rate)
+    new_tokens, new_rate, result = change(refilled, rate, burst)
+    return new_tokens, new_rate, result, max(now, stamp)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages (``postgresql://u:***@host/db``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.split("://", 1)[0].lower() in POSTGRES_SCHEMES and "://" in location
 
 
 class QuotaStore:
@@ -66,8 +115,7 @@ class QuotaStore:
             time.sleep(pause)  # a back-off on a lock held by another process, not synchronisation
             pause = min(pause * 2, 0.2)
 
-    def update(self, key: str, rate: float, burst: int, now: float,
-               change: Callable[[float, float, int], tuple[float, float, float]]) -> float:
+    def update(self, key: str, rate: float, burst: int, now: float, change: Change) -> float:
         """Run ``change(tokens_refilled, rate, burst) -> (tokens, rate, result)`` on the row atomically.
 
         A missing row starts full (like Amazon's bucket) but for ``START_SLACK_S``; the stored rate wins over ``rate`` once set, so
@@ -79,16 +127,14 @@ class QuotaStore:
             try:
                 row = db.execute("SELECT tokens, stamp, rate, burst FROM buckets WHERE key = ?", (key,)).fetchone()
                 if row is None:
-                    tokens = max(0.0, float(burst) - rate * START_SLACK_S)
-                    stamp, stored_rate, stored_burst = now, rate, burst
-                else:
-                    tokens, stamp, stored_rate, stored_burst = row
-                refilled = min(float(stored_burst), tokens + max(0.0, now - stamp) * stored_rate)
-                new_tokens, new_rate, result = change(refilled, stored_rate, stored_burst)
+                    row = (new_row_tokens(rate, burst), now, rate, burst)
+                tokens, stamp, stored_rate, stored_burst = row
+                new_tokens, new_rate, result, new_stamp = settle(tokens, stamp, stored_rate, stored_burst,
+                                                                 now, change)
                 db.execute("INSERT INTO buckets (key, tokens, stamp, rate, burst) VALUES (?, ?, ?, ?, ?) "
                            "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, stamp = excluded.stamp, "
                            "rate = excluded.rate, burst = excluded.burst",
-                           (key, new_tokens, max(now, stamp), new_rate, stored_burst))
+                           (key, new_tokens, new_stamp, new_rate, stored_burst))
                 db.execute("COMMIT")
                 return result
             except BaseException:
@@ -102,7 +148,7 @@ class QuotaStore:
 class StoredTokenBucket:
     """``quota.TokenBucket``'s interface over a row of a :class:`QuotaStore`."""
 
-    def __init__(self, store: QuotaStore, key: str, rate: float, burst: int,
+    def __init__(self, store: BucketStore, key: str, rate: float, burst: int,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self._store, self._key = store, key
         self._rate, self._burst = float(rate), int(burst)
@@ -116,7 +162,7 @@ class StoredTokenBucket:
     def burst(self) -> int:
         return self._burst
 
-    def _update(self, change: Callable[[float, float, int], tuple[float, float, float]]) -> float:
+    def _update(self, change: Change) -> float:
         return self._store.update(self._key, self._rate, self._burst, self._clock(), change)
 
     def available(self) -> float:
@@ -152,15 +198,26 @@ class StoredTokenBucket:
             self._update(lambda left, rate, burst: (left - tokens, rate, 0.0))
 
 
-_stores: dict[Path, QuotaStore] = {}
+_stores: dict[str, BucketStore] = {}
 _stores_lock = threading.Lock()
 
 
-def quota_store(path: Path | str) -> QuotaStore:
-    """The process's one open store for ``path`` (opened on first use)."""
-    resolved = Path(path).resolve()
+def quota_store(location: Path | str) -> BucketStore:
+    """The process's one open store for ``location`` (opened on first use): a PostgreSQL URL
+    (``postgresql://``, ``postgresql+psycopg2://``, ``postgres://``) or a SQLite file's path."""
+    text = str(location).strip()
+    if "://" in text and not is_postgres_url(text):
+        raise QuotaStoreError(
+            f"{STORE_VAR}={redact_url(text)!r}: the quota store is a file path (SQLite) or a PostgreSQL URL "
+            f"({', '.join(s + '://' for s in POSTGRES_SCHEMES)}); nothing was requested from Amazon")
+    key = text if is_postgres_url(text) else str(Path(text).resolve())
     with _stores_lock:
-        store = _stores.get(resolved)
+        store = _stores.get(key)
         if store is None:
-            store = _stores[resolved] = QuotaStore(resolved)
+            if is_postgres_url(text):
+                from .quota_store_pg import PostgresQuotaStore  # psycopg2 only when asked for
+                store = PostgresQuotaStore(text)
+            else:
+                store = QuotaStore(key)
+            _stores[key] = store
         return store
