@@ -10,13 +10,14 @@ quota state: use ``sandbox_factory`` when a test drains buckets or needs faults 
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from sp_assets.local_postgres import postgres_server, why_no_postgres
+from sp_assets.local_postgres import create_database, postgres_server, why_no_postgres
 from sp_assets.sandbox.config import SandboxConfig
 from sp_assets.sandbox.server import SandboxServer
 
@@ -65,3 +66,19 @@ def postgres() -> Iterator[dict[str, str] | None]:
         return
     with postgres_server(fsync=False) as settings:
         yield settings
+
+
+@pytest.fixture(scope="session")
+def new_pg_database(postgres: dict[str, str] | None) -> Callable[[], str]:
+    """``new_pg_database()``: the URL of a new, empty database on the session's PostgreSQL server, for the
+    state that can live there (quota buckets, the report ledger); skips, saying why, where none runs."""
+    numbers = itertools.count()
+
+    def make() -> str:
+        if postgres is None:
+            pytest.skip(why_no_postgres())
+        name = f"sp_assets_t{os.getpid()}_{next(numbers)}"
+        create_database(postgres, name)
+        return f"postgresql://{postgres['DAGSTER_PG_USER']}@127.0.0.1:{postgres['DAGSTER_PG_PORT']}/{name}"
+
+    return make

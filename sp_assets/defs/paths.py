@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sp_assets.lib.postgres import is_postgres_url
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,15 +25,19 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("SP_ASSETS_DUCKDB") or data_dir() / "sp_assets.duckdb")
 
 
-def report_ledger_path() -> Path:
-    """The durable record of requested report ids, beside the database."""
-    return Path(os.environ.get("SP_ASSETS_REPORT_LEDGER") or duckdb_path().with_suffix(".reports.sqlite"))
+def report_ledger_location() -> str:
+    """The durable record of requested report ids: ``SP_ASSETS_REPORT_LEDGER`` (a file path, or a
+    PostgreSQL URL that several machines share), else a SQLite file beside the database."""
+    return (os.environ.get("SP_ASSETS_REPORT_LEDGER", "").strip()
+            or str(duckdb_path().with_suffix(".reports.sqlite")))
 
 
 def report_download_dir() -> Path:
     """Where report documents are downloaded before they are loaded: ``SP_ASSETS_DATA_DIR/report_downloads``
     when that variable is set (the folder a user gave the project's files, which may be the only one with
-    room: a report can be gigabytes), else ``report_downloads`` beside the report ledger (``data/``)."""
+    room: a report can be gigabytes), else ``report_downloads`` beside the report ledger's file (``data/``),
+    or beside the database when the ledger is in PostgreSQL."""
     if os.environ.get("SP_ASSETS_DATA_DIR"):
         return data_dir() / "report_downloads"
-    return report_ledger_path().parent / "report_downloads"
+    ledger = report_ledger_location()
+    return (duckdb_path().parent if is_postgres_url(ledger) else Path(ledger).parent) / "report_downloads"

@@ -21,7 +21,7 @@ import dagster as dg
 import pytest
 import requests
 
-from sp_assets.defs.paths import report_ledger_path
+from sp_assets.defs.paths import report_ledger_location
 from sp_assets.defs.reports.assets import build_report_assets
 
 from .conftest import AssetEnv, day_window, make_config, materialization_metadata, past_day
@@ -73,7 +73,7 @@ def test_a_run_killed_while_polling_resumes_the_same_report(asset_env: AssetEnv,
     child = multiprocessing.get_context("spawn").Process(target=_materialize, args=(str(config_path), day.isoformat()))
     child.start()
     try:
-        report_id = _recorded_report_id(report_ledger_path(), time.monotonic() + 120)
+        report_id = _recorded_report_id(Path(report_ledger_location()), time.monotonic() + 120)
         assert child.is_alive(), "the first run must still be polling when it is killed"
         os.kill(child.pid, signal.SIGKILL)
     finally:

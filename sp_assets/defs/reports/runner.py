@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from sp_assets.defs.config import MarketplaceConfig
-from sp_assets.defs.paths import report_download_dir, report_ledger_path
+from sp_assets.defs.paths import report_download_dir, report_ledger_location
 from sp_assets.lib.naming import snake_case
 from sp_assets.lib.reports.catalog import (
     CALENDAR,
@@ -42,7 +42,7 @@ from sp_assets.lib.reports.catalog import (
     SNAPSHOT,
     ReportType,
 )
-from sp_assets.lib.reports.ledger import ReportLedger
+from sp_assets.lib.reports.ledger import LedgerError, ReportLedger
 from sp_assets.lib.reports.lifecycle import (
     PollPolicy,
     ReportDocumentError,
@@ -151,8 +151,13 @@ def day_requests(entry: MarketplaceConfig, row: ReportType, options: dict[str, s
 
 # ------------------------------------------------------------------------------------------ waiting
 def ledger() -> ReportLedger:
-    """The report ledger beside the database (``SP_ASSETS_REPORT_LEDGER`` to move it)."""
-    return ReportLedger(report_ledger_path())
+    """The report ledger beside the database (``SP_ASSETS_REPORT_LEDGER``: another file, or a PostgreSQL
+    URL several machines share). One that cannot be used fails the step before any report is requested,
+    with the sentence that names the variable."""
+    try:
+        return ReportLedger(report_ledger_location())
+    except LedgerError as error:
+        raise dg.Failure(description=str(error)) from None
 
 
 def download_dir() -> Path:

@@ -1,6 +1,10 @@
-"""The durable ledger of report ids (SQLite, WAL): a relaunched run resumes the report it requested.
+"""The durable ledger of report ids: a relaunched run resumes the report it requested.
 
-Keyed by (credential fingerprint, request key); see ``ReportLedger``. Plain Python.
+Keyed by (credential fingerprint, request key); see ``ReportLedger``. A SQLite file (WAL) on one
+machine; a PostgreSQL URL (``SP_ASSETS_REPORT_LEDGER=postgresql://...``) when runs of one account may
+land on several machines, so a relaunch on another machine still resumes instead of asking Amazon twice.
+The statements are written once, in the SQL both engines read (``?`` placeholders become psycopg2's
+``%s``). Plain Python.
 """
 
 from __future__ import annotations
@@ -13,10 +17,21 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
+from sp_assets.lib import postgres
 from sp_assets.lib.reports.request import ReportRequest, iso_or_none
+
+LEDGER_VAR = "SP_ASSETS_REPORT_LEDGER"
+# The advisory locks of a PostgreSQL ledger live in one namespace per database: the first of the two
+# keys (an arbitrary constant of this project) keeps them apart from anyone else's.
+_PG_LOCK_SPACE = 0x5350_4C47
+
+
+class LedgerError(ValueError):
+    """The ledger named by ``SP_ASSETS_REPORT_LEDGER`` cannot be used (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +48,7 @@ class LedgerEntry:
     error: str | None
 
 
-_SCHEMA = """
+_SCHEMA = ("""
 CREATE TABLE IF NOT EXISTS reports (
     key TEXT PRIMARY KEY,
     credential TEXT NOT NULL,
@@ -49,7 +64,7 @@ CREATE TABLE IF NOT EXISTS reports (
     updated_at TEXT NOT NULL,
     consumed_at TEXT,
     error TEXT
-);
+)""", """
 CREATE TABLE IF NOT EXISTS report_attempts (
     key TEXT NOT NULL,
     report_id TEXT NOT NULL,
@@ -57,30 +72,65 @@ CREATE TABLE IF NOT EXISTS report_attempts (
     status TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (key, report_id)
-);
-"""
+)""")
+
+
+class _PostgresConnection:
+    """A psycopg2 connection that reads the ledger's ``?`` statements (as ``sqlite3.Connection.execute``)."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self._db.cursor()
+        cursor.execute(sql.replace("?", "%s"), tuple(params))
+        return cursor
 
 
 class ReportLedger:
-    """Durable report ids per (credential, request), in a SQLite file (stdlib, WAL mode).
+    """Durable report ids per (credential, request): a SQLite file (stdlib, WAL) or a PostgreSQL database.
 
     Connections are opened per call, so one ledger object is safe across threads and several processes
-    can share one file (SQLite serializes the writes). The credential is stored as its fingerprint only.
-    ``report_attempts`` keeps every report ever requested per key, for debugging and metadata.
+    (several machines, on PostgreSQL) can share one ledger; each call is one transaction. The credential
+    is stored as its fingerprint only. ``report_attempts`` keeps every report ever requested per key,
+    for debugging and metadata.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | Path) -> None:
+        text = str(location).strip()
+        self.is_postgres = postgres.is_postgres_url(text)
+        if "://" in text and not self.is_postgres:
+            raise LedgerError(f"{LEDGER_VAR}={postgres.redact_url(text)!r}: the report ledger is a file path "
+                              f"(SQLite) or a PostgreSQL URL ({postgres.allowed_schemes()}); nothing was written")
+        self.url = text if self.is_postgres else None
+        self.path = Path(text)  # the SQLite file (unused on PostgreSQL)
+        if self.is_postgres:
+            with self._connect() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (_PG_LOCK_SPACE,))  # one creator at a time
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            for statement in _SCHEMA:
+                conn.execute(statement)
 
     def __repr__(self) -> str:
-        return f"ReportLedger({str(self.path)!r})"
+        return f"ReportLedger({postgres.redact_url(self.url) if self.url else str(self.path)!r})"
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[Any]:
+        """One transaction on a new connection: committed when the block ends, rolled back if it raises."""
+        if self.url is not None:
+            db = postgres.connect(self.url, variable=LEDGER_VAR, application_name="sp_assets report ledger",
+                                  error=LedgerError)
+            try:
+                with db:
+                    yield _PostgresConnection(db)
+            finally:
+                db.close()
+            return
         with closing(sqlite3.connect(self.path, timeout=60.0)) as conn:
             conn.execute("PRAGMA busy_timeout=60000")
             with conn:  # one transaction per call
@@ -92,11 +142,31 @@ class ReportLedger:
 
     @contextmanager
     def lock(self, credential: str, request: ReportRequest, timeout: float = 600.0) -> Iterator[None]:
-        """Serialize "look up or request" for one key across processes (two runs of one partition)."""
-        lock_dir = self.path.with_name(self.path.name + ".locks")
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(lock_dir / f"{self.key_for(credential, request)[:32]}.lock"), timeout=timeout):
+        """Serialize "look up or request" for one key across processes (two runs of one partition): a file
+        lock beside the SQLite file, or a PostgreSQL advisory lock (every machine sees it), held by a
+        connection of its own until the block ends. Raises ``TimeoutError`` after ``timeout`` seconds."""
+        key = self.key_for(credential, request)
+        if self.url is None:
+            lock_dir = self.path.with_name(self.path.name + ".locks")
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(lock_dir / f"{key[:32]}.lock"), timeout=timeout):
+                yield
+            return
+        psycopg2 = postgres.psycopg2_module(LEDGER_VAR, LedgerError)
+        db = postgres.connect(self.url, variable=LEDGER_VAR, application_name="sp_assets report ledger lock",
+                              error=LedgerError)
+        try:
+            db.autocommit = True
+            with db.cursor() as cursor:
+                cursor.execute("SET lock_timeout = %s", (f"{max(1, round(timeout * 1000))}ms",))
+                try:
+                    cursor.execute("SELECT pg_advisory_lock(%s, %s)", (_PG_LOCK_SPACE, _lock_number(key)))
+                except psycopg2.errors.LockNotAvailable:
+                    raise TimeoutError(f"the report ledger's lock for {request.report_type} was held by another "
+                                       f"run for {timeout:g} s") from None
             yield
+        finally:
+            db.close()  # ends the session: PostgreSQL releases its advisory locks
 
     def entry(self, credential: str, request: ReportRequest) -> LedgerEntry | None:
         with self._connect() as conn:
@@ -118,8 +188,10 @@ class ReportLedger:
                 (key, credential, ",".join(request.marketplace_ids), request.report_type, iso_or_none(request.data_start),
                  iso_or_none(request.data_end), json.dumps(request.options_dict, sort_keys=True), report_id, now, now),
             )
-            conn.execute("INSERT OR REPLACE INTO report_attempts VALUES (?, ?, ?, 'IN_QUEUE', ?)",
-                         (key, report_id, now, now))
+            conn.execute("INSERT INTO report_attempts (key, report_id, requested_at, status, updated_at) "
+                         "VALUES (?, ?, ?, 'IN_QUEUE', ?) ON CONFLICT (key, report_id) DO UPDATE SET "
+                         "requested_at = excluded.requested_at, status = excluded.status, "
+                         "updated_at = excluded.updated_at", (key, report_id, now, now))
         entry = self.entry(credential, request)
         assert entry is not None
         return entry
@@ -157,9 +229,16 @@ class ReportLedger:
     def attempts(self, credential: str, request: ReportRequest) -> list[tuple[str, str]]:
         """(report id, last status) of every report requested for the key, oldest first."""
         with self._connect() as conn:
-            rows = conn.execute("SELECT report_id, status FROM report_attempts WHERE key = ? ORDER BY requested_at, "
-                                "rowid", (self.key_for(credential, request),)).fetchall()
+            # Ties (one microsecond) in the order written: SQLite's rowid; PostgreSQL keeps no such order.
+            tie = "report_id" if self.is_postgres else "rowid"
+            rows = conn.execute(f"SELECT report_id, status FROM report_attempts WHERE key = ? ORDER BY requested_at, "
+                                f"{tie}", (self.key_for(credential, request),)).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+
+def _lock_number(key: str) -> int:
+    """A 32-bit advisory lock number for a ledger key (a sha256 hex digest)."""
+    return int(key[:8], 16) - (1 << 31)
 
 
 def _now_text() -> str:

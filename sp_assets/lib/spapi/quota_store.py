@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+
+from sp_assets.lib.postgres import allowed_schemes, is_postgres_url, redact_url
 
 from .errors import ConfigError
 
@@ -39,7 +40,6 @@ BUSY_TIMEOUT_S = 60.0
 _T = TypeVar("_T")
 # The variable that names the store: a file path (SQLite) or a PostgreSQL URL (README "Production").
 STORE_VAR = "SP_ASSETS_QUOTA_STORE"
-POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgres")
 # A bucket row's change: (tokens after refill, rate, burst) -> (tokens, rate, the caller's result).
 Change = Callable[[float, float, int], tuple[float, float, float]]
 
@@ -69,20 +69,6 @@ def settle(tokens: float, stamp: float, rate: float, burst: int, now: float,
     refilled = min(float(burst), tokens + max(0.0, now - stamp) * rate)
     new_tokens, new_rate, result = change(refilled, rate, burst)
     return new_tokens, new_rate, result, max(now, stamp)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``, for messages (``postgresql://u:***@host/db``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def is_postgres_url(location: str) -> bool:
-    return location.split("://", 1)[0].lower() in POSTGRES_SCHEMES and "://" in location
 
 
 class QuotaStore:
@@ -209,7 +195,7 @@ def quota_store(location: Path | str) -> BucketStore:
     if "://" in text and not is_postgres_url(text):
         raise QuotaStoreError(
             f"{STORE_VAR}={redact_url(text)!r}: the quota store is a file path (SQLite) or a PostgreSQL URL "
-            f"({', '.join(s + '://' for s in POSTGRES_SCHEMES)}); nothing was requested from Amazon")
+            f"({allowed_schemes()}); nothing was requested from Amazon")
     key = text if is_postgres_url(text) else str(Path(text).resolve())
     with _stores_lock:
         store = _stores.get(key)

@@ -23,10 +23,10 @@ import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-from .quota_store import STORE_VAR, Change, QuotaStoreError, new_row_tokens, redact_url, settle
-from .redaction import Secret, scrub
+from sp_assets.lib.postgres import connect, failure, psycopg2_module, redact_url
+
+from .quota_store import STORE_VAR, Change, QuotaStoreError, new_row_tokens, settle
 
 TABLE = "sp_assets_quota_buckets"
 _CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, "
@@ -35,24 +35,7 @@ _DB_NOW = "extract(epoch FROM clock_timestamp())::double precision"
 # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog: one advisory lock
 # (an arbitrary constant of this project) serializes the first processes.
 _CREATE_LOCK_ID = 0x5350_4153
-CONNECT_TIMEOUT_S = 10
 _T = TypeVar("_T")
-
-
-def _psycopg2() -> Any:
-    try:
-        import psycopg2  # type: ignore[import-untyped]  # the postgres extra ships no stubs
-    except ImportError:
-        raise QuotaStoreError(
-            f"{STORE_VAR} names a PostgreSQL database, which needs psycopg2: install the postgres extra "
-            "(pip install -e '.[postgres]'); nothing was requested from Amazon") from None
-    return psycopg2
-
-
-def libpq_dsn(url: str) -> str:
-    """The URL libpq understands: SQLAlchemy's ``postgresql+psycopg2://`` spelling becomes ``postgresql://``."""
-    scheme, rest = url.split("://", 1)
-    return f"{'postgresql' if scheme.lower().startswith('postgresql') else scheme}://{rest}"
 
 
 class PostgresQuotaStore:
@@ -60,10 +43,7 @@ class PostgresQuotaStore:
 
     def __init__(self, url: str) -> None:
         self.shown = redact_url(url)  # what messages may print
-        password = urlsplit(url).password
-        if password:
-            Secret(password)  # registered with the scrubber: a log line that echoes it prints ***
-        self._dsn = libpq_dsn(url)
+        self._url = url
         self._lock = threading.Lock()
         self._db: Any = None
         self._pid = os.getpid()
@@ -76,26 +56,18 @@ class PostgresQuotaStore:
                 self._db.close()
             self._db = None
 
-    def _failure(self, doing: str, error: Exception) -> QuotaStoreError:
-        reason = scrub(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
-        return QuotaStoreError(f"{STORE_VAR}: {doing} the quota store at {self.shown} failed: {reason}")
-
     def _connection(self) -> Any:
         if self._pid != os.getpid():  # a forked child must not talk on its parent's socket
             self._db, self._pid = None, os.getpid()
         if self._db is None or self._db.closed:
-            psycopg2 = _psycopg2()
-            try:
-                self._db = psycopg2.connect(self._dsn, connect_timeout=CONNECT_TIMEOUT_S,
-                                            application_name="sp_assets quota")
-            except psycopg2.Error as error:
-                raise self._failure("connecting to", error) from None
+            self._db = connect(self._url, variable=STORE_VAR, application_name="sp_assets quota",
+                               error=QuotaStoreError)
         return self._db
 
     def _run(self, transaction: Callable[[Any], _T]) -> _T:
         """``transaction(connection)``; a connection lost on the way is reopened and the transaction run
         again, once. At worst (lost during COMMIT) a token is taken twice: a longer wait, never a 429."""
-        psycopg2 = _psycopg2()
+        psycopg2 = psycopg2_module(STORE_VAR, QuotaStoreError)
         for attempt in (1, 2):
             db = self._connection()
             try:
@@ -107,9 +79,9 @@ class PostgresQuotaStore:
                 except psycopg2.Error:
                     pass
                 if attempt == 2:
-                    raise self._failure("using", error) from None
+                    raise failure(STORE_VAR, self._url, "using", error, QuotaStoreError) from None
             except psycopg2.Error as error:
-                raise self._failure("using", error) from None
+                raise failure(STORE_VAR, self._url, "using", error, QuotaStoreError) from None
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -70,9 +70,29 @@ def orders_request(days_ago: int = 8) -> ReportRequest:
     return ReportRequest(ALL_ORDERS, [US], *day_window(day(days_ago)))
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> ReportLedger:
-    return ReportLedger(tmp_path / "state" / "reports.sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> ReportLedger:
+    """Every lifecycle test on both ledgers: the SQLite file, and PostgreSQL (``SP_ASSETS_REPORT_LEDGER``
+    as a URL), where several machines share it."""
+    if request.param == "sqlite":
+        return ReportLedger(tmp_path / "state" / "reports.sqlite")
+    return ReportLedger(request.getfixturevalue("new_pg_database")())
+
+
+def ledger_dump(ledger: ReportLedger) -> str:
+    """Every row the ledger holds, as text."""
+    if not ledger.is_postgres:
+        with sqlite3.connect(ledger.path) as conn:
+            return "\n".join(conn.iterdump())
+    import psycopg2  # type: ignore[import-untyped]
+
+    assert ledger.url is not None
+    with psycopg2.connect(ledger.url) as conn, conn.cursor() as cursor:
+        rows = []
+        for table in ("reports", "report_attempts"):
+            cursor.execute(f"SELECT * FROM {table}")
+            rows += [repr(row) for row in cursor.fetchall()]
+    return "\n".join(rows)
 
 
 # ------------------------------------------------------------------------------------------ lifecycle
@@ -303,7 +323,31 @@ def test_the_ledger_stores_no_secret(sandbox_factory, ledger: ReportLedger) -> N
     sb = fast(sandbox_factory)
     with client_for(sb) as client:
         run_report(client, ledger, ReportRequest("GET_MERCHANT_LISTINGS_ALL_DATA", [US]))
-    with sqlite3.connect(ledger.path) as conn:
-        dump = "\n".join(conn.iterdump())
+    dump = ledger_dump(ledger)
     assert REFRESH_TOKENS["NA"] not in dump and "sandbox-client-secret" not in dump
     assert "GET_MERCHANT_LISTINGS_ALL_DATA" in dump
+
+
+def test_the_ledger_lock_holds_against_another_process_view(ledger: ReportLedger) -> None:
+    """"Look up or request" is serialized per key across processes (and machines, on PostgreSQL): a second
+    ledger object on the same store (another process's view) waits, then gives up naming the timeout."""
+    other = ReportLedger(ledger.url or ledger.path)
+    request, other_request = orders_request(8), orders_request(9)
+    with ledger.lock("fingerprint", request):
+        with pytest.raises(TimeoutError):
+            with other.lock("fingerprint", request, timeout=0.2):
+                pass
+        with other.lock("fingerprint", other_request, timeout=5):  # another key is not blocked
+            pass
+    with other.lock("fingerprint", request, timeout=5):  # released with the block
+        pass
+
+
+def test_a_ledger_that_is_neither_a_file_nor_postgres_is_refused(tmp_path: Path) -> None:
+    from sp_assets.lib.reports.ledger import LedgerError
+
+    with pytest.raises(LedgerError) as refused:
+        ReportLedger("sqlite://user:pa55-word-x@host/ledger")
+    message = str(refused.value)
+    assert message.startswith("SP_ASSETS_REPORT_LEDGER='sqlite://user:***@host/ledger'")
+    assert "postgresql://" in message and "pa55-word-x" not in message and "nothing was written" in message

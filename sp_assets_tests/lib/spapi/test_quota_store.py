@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from sp_assets.lib.postgres import redact_url
 from sp_assets.lib.spapi.quota import OperationQuota, shared_bucket
 from sp_assets.lib.spapi.quota_store import (
     START_SLACK_S,
@@ -23,24 +24,17 @@ from sp_assets.lib.spapi.quota_store import (
     QuotaStoreError,
     StoredTokenBucket,
     quota_store,
-    redact_url,
 )
 from sp_assets.lib.spapi.redaction import scrub
-from sp_assets.local_postgres import create_database
 from sp_assets_tests.lib.spapi.two_processes import BURST, OPERATION, RATE, bucket_minimum, run_two
 
 CALLS_PER_PROCESS = 9
-QUOTA_DB = "sp_assets_quota"
 
 
 @pytest.fixture(scope="module")
-def pg_url(postgres: dict[str, str] | None) -> Iterator[str]:
+def pg_url(new_pg_database: Callable[[], str]) -> str:
     """A PostgreSQL URL for the quota store: a database of its own on the session's server."""
-    if postgres is None:
-        from sp_assets.local_postgres import why_no_postgres
-        pytest.skip(why_no_postgres())
-    create_database(postgres, QUOTA_DB)
-    yield f"postgresql://{postgres['DAGSTER_PG_USER']}@127.0.0.1:{postgres['DAGSTER_PG_PORT']}/{QUOTA_DB}"
+    return new_pg_database()
 
 
 def test_stored_bucket_queues_reservations_like_the_in_process_one(tmp_path: Path) -> None:
