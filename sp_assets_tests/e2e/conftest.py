@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sp_assets.local_postgres import why_no_postgres
+from sp_assets.local_postgres import PG_DB, why_no_postgres
 from sp_assets_tests.reliability import support
 from sp_assets_tests.reliability.proxy import TamperingProxy
 
@@ -49,7 +49,11 @@ def daemon_stack(tmp_path_factory: pytest.TempPathFactory, postgres: dict[str, s
     env = stack_env(tmp_path)
     env.update({"SP_API_ENDPOINT": proxy.url, "SP_ASSETS_SANDBOX": "1", "SP_SANDBOX_SPEED": "1000"})
     if postgres is not None:
-        env.update({**postgres, "SP_ASSETS_INSTANCE_PROFILE": "dagster.postgres.yaml"})
+        # Production as README "Production" describes it: the instance, the quota buckets and the report
+        # ledger all in the instance's own database, where every machine would reach them.
+        shared = f"postgresql://{postgres['DAGSTER_PG_USER']}@127.0.0.1:{postgres['DAGSTER_PG_PORT']}/{PG_DB}"
+        env.update({**postgres, "SP_ASSETS_INSTANCE_PROFILE": "dagster.postgres.yaml",
+                    "SP_ASSETS_QUOTA_STORE": shared, "SP_ASSETS_REPORT_LEDGER": shared})
     stack = DevStack(tmp_path, env)
     try:
         info = stack.start()

@@ -37,7 +37,8 @@ def test_the_postgres_profile_is_dagster_yaml_with_postgres_storage() -> None:
 
 def test_the_shared_stack_keeps_its_instance_in_postgres(daemon_stack: SharedStack) -> None:
     """The profile is the one in use: Dagster's schema is in the server's database, the UI lists the runs
-    that are there (the backfill test's, on this stack), and the Dagster home holds no SQLite storage."""
+    that are there (the backfill test's, on this stack), and the Dagster home holds no SQLite storage.
+    The runs' token buckets are in the same database (``SP_ASSETS_QUOTA_STORE``), none in a file."""
     if daemon_stack.postgres is None:
         pytest.skip(daemon_stack.no_postgres)
     import psycopg2
@@ -50,7 +51,13 @@ def test_the_shared_stack_keeps_its_instance_in_postgres(daemon_stack: SharedSta
         tables = {row[0] for row in cursor.fetchall()}
         cursor.execute("SELECT run_id FROM runs")
         stored = {row[0] for row in cursor.fetchall()}
+        buckets = 0
+        if "sp_assets_quota_buckets" in tables:
+            cursor.execute("SELECT count(*) FROM sp_assets_quota_buckets")
+            buckets = cursor.fetchone()[0]
     assert {"runs", "event_logs", "daemon_heartbeats"} <= tables, tables
     listed = {run["runId"] for run in stack.graphql(RUNS)["runsOrError"]["results"]}
     assert listed <= stored, listed - stored
     assert not list(stack.home.rglob("*.db")), "the instance must keep nothing in SQLite"
+    if stored:  # the backfill's runs called Amazon (the sandbox): their buckets are rows here
+        assert buckets > 0, "the runs' quota buckets must be in PostgreSQL"

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sp_assets.lib.postgres import connect, failure, psycopg2_module, redact_url
+from sp_assets.lib.postgres import connect, failure, psycopg2_module
 
 from .quota_store import STORE_VAR, Change, QuotaStoreError, new_row_tokens, settle
 
@@ -42,8 +42,7 @@ class PostgresQuotaStore:
     """Bucket rows in one PostgreSQL table; one connection per process, used under a lock by its threads."""
 
     def __init__(self, url: str) -> None:
-        self.shown = redact_url(url)  # what messages may print
-        self._url = url
+        self._url = url  # messages show it through postgres.failure, password replaced
         self._lock = threading.Lock()
         self._db: Any = None
         self._pid = os.getpid()
