@@ -224,12 +224,12 @@ def _ensure_table(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> Non
     target = qualified(MARTS_SCHEMA, spec.name)
     existing = table_columns(connection, MARTS_SCHEMA, spec.name)
     if existing:
-        for column in spec.columns:
-            if column.name not in existing:
-                connection.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(column.name, 'column')} "
-                                   f"{column.type}")
-                if column.name == ACCOUNT_COLUMN and MARKETPLACE_COLUMN in existing:
-                    _label_accounts(connection, target)
+        added = [column for column in spec.columns if column.name not in existing]
+        for column in added:  # every ALTER before any UPDATE: DuckDB 1.5 refuses to commit the other order
+            connection.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(column.name, 'column')} "
+                               f"{column.type}")
+        if ACCOUNT_COLUMN in {column.name for column in added} and MARKETPLACE_COLUMN in existing:
+            _label_accounts(connection, target)
         return
     columns = ", ".join(f"{quote_identifier(c.name, 'column')} {c.type}" for c in spec.columns)
     connection.execute(f"CREATE TABLE {target} ({columns})")
