@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 from sp_assets.lib.postgres import is_postgres_url
+from sp_assets.lib.warehouse.lake import PREFIX as LAKE_PREFIX
+from sp_assets.lib.warehouse.lake import is_lake
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,15 +22,26 @@ def staging_dir() -> Path:
     return data_dir() / "staging"
 
 
+def warehouse_location() -> str:
+    """``SP_ASSETS_DUCKDB`` (a DuckDB file, or ``ducklake:<PostgreSQL URL>`` for a warehouse several
+    machines share) or ``data/sp_assets.duckdb``."""
+    return os.environ.get("SP_ASSETS_DUCKDB", "").strip() or str(data_dir() / "sp_assets.duckdb")
+
+
 def duckdb_path() -> Path:
-    """``SP_ASSETS_DUCKDB`` or ``data/sp_assets.duckdb``."""
-    return Path(os.environ.get("SP_ASSETS_DUCKDB") or data_dir() / "sp_assets.duckdb")
+    """The local DuckDB file (``warehouse_location()`` when it is one): the folder the other local files
+    sit beside. A DuckLake warehouse has no such file, and they go to ``data_dir()``."""
+    location = warehouse_location()
+    return data_dir() / "sp_assets.duckdb" if is_lake(location) else Path(location)
 
 
 def report_ledger_location() -> str:
     """The durable record of requested report ids: ``SP_ASSETS_REPORT_LEDGER`` (a file path, or a
-    PostgreSQL URL that several machines share), else a SQLite file beside the database."""
+    PostgreSQL URL that several machines share), else the DuckLake warehouse's catalog database when the
+    warehouse is one (the machines that share it share the ledger), else a SQLite file beside the database."""
+    location = warehouse_location()
     return (os.environ.get("SP_ASSETS_REPORT_LEDGER", "").strip()
+            or (location.strip()[len(LAKE_PREFIX):] if is_lake(location) else "")
             or str(duckdb_path().with_suffix(".reports.sqlite")))
 
 

@@ -10,6 +10,8 @@ and a connection whose failure names the variable and never the password. psycop
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -79,3 +81,24 @@ def connect(url: str, *, variable: str, application_name: str, error: type[Excep
                                 application_name=application_name)
     except psycopg2.Error as cause:
         raise failure(variable, url, "connecting to", cause, error) from None
+
+
+@contextmanager
+def advisory_lock(url: str, key: tuple[int, int], timeout_s: float, *, variable: str, application_name: str,
+                  error: type[Exception], timed_out: Callable[[], Exception]) -> Iterator[None]:
+    """Hold the PostgreSQL advisory lock ``key`` (two 32-bit numbers) for the block, on a connection of its
+    own: every machine that reaches the server sees it, and a process that dies releases it with its
+    session. ``timed_out()`` is raised when another session keeps it longer than ``timeout_s``."""
+    psycopg2 = psycopg2_module(variable, error)
+    db = connect(url, variable=variable, application_name=application_name, error=error)
+    try:
+        db.autocommit = True
+        with db.cursor() as cursor:
+            cursor.execute("SET lock_timeout = %s", (f"{max(1, round(timeout_s * 1000))}ms",))
+            try:
+                cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+            except psycopg2.errors.LockNotAvailable:
+                raise timed_out() from None
+        yield
+    finally:
+        db.close()  # ends the session: PostgreSQL releases its advisory locks

@@ -152,21 +152,12 @@ class ReportLedger:
             with FileLock(str(lock_dir / f"{key[:32]}.lock"), timeout=timeout):
                 yield
             return
-        psycopg2 = postgres.psycopg2_module(LEDGER_VAR, LedgerError)
-        db = postgres.connect(self.url, variable=LEDGER_VAR, application_name="sp_assets report ledger lock",
-                              error=LedgerError)
-        try:
-            db.autocommit = True
-            with db.cursor() as cursor:
-                cursor.execute("SET lock_timeout = %s", (f"{max(1, round(timeout * 1000))}ms",))
-                try:
-                    cursor.execute("SELECT pg_advisory_lock(%s, %s)", (_PG_LOCK_SPACE, _lock_number(key)))
-                except psycopg2.errors.LockNotAvailable:
-                    raise TimeoutError(f"the report ledger's lock for {request.report_type} was held by another "
-                                       f"run for {timeout:g} s") from None
+        with postgres.advisory_lock(
+                self.url, (_PG_LOCK_SPACE, _lock_number(key)), timeout, variable=LEDGER_VAR,
+                application_name="sp_assets report ledger lock", error=LedgerError,
+                timed_out=lambda: TimeoutError(f"the report ledger's lock for {request.report_type} was held "
+                                               f"by another run for {timeout:g} s")):
             yield
-        finally:
-            db.close()  # ends the session: PostgreSQL releases its advisory locks
 
     def entry(self, credential: str, request: ReportRequest) -> LedgerEntry | None:
         with self._connect() as conn:

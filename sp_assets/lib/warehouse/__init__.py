@@ -23,6 +23,7 @@ checks its arguments, takes the lock and delegates:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -45,6 +46,7 @@ from sp_assets.lib.warehouse.errors import (
     check_writable,
     validated_path,
 )
+from sp_assets.lib.warehouse.lake import Lake, is_lake
 from sp_assets.lib.warehouse.ledger import LOAD_SOURCES
 from sp_assets.lib.warehouse.sql import LEDGER_TABLE, META_SCHEMA, VIEW_SCHEMA, scalar, table_columns
 from sp_assets.lib.warehouse.transaction import WritePlan, WriteResult, run_write, run_writes
@@ -65,8 +67,10 @@ __all__ = [
 
 
 class Warehouse:
-    """One DuckDB warehouse file. Cheap to construct; every method opens and closes its own connection
-    (inside ``session()``, they share one).
+    """One DuckDB warehouse file, or a DuckLake that several machines share (``path`` is then
+    ``ducklake:<PostgreSQL URL>`` and ``lake_data_path`` the folder of a new lake's files, see ``lake``).
+    Cheap to construct; every method opens and closes its own connection (inside ``session()``, they
+    share one).
 
     ``lock_timeout_s`` bounds the wait for other sp_assets writers (they queue on ``<path>.lock``);
     ``busy_timeout_s`` bounds retries while a process outside that lock keeps DuckDB's own file lock
@@ -83,17 +87,23 @@ class Warehouse:
         busy_timeout_s: float | None = None,
         source: str = "amazon",
         connection_config: Mapping[str, Any] | None = None,
+        lake_data_path: str | None = None,
     ) -> None:
-        self.path = validated_path(path)
-        self.lock_path = Path(f"{self.path}.lock")
+        self.lake = Lake.parse(path, lake_data_path) if isinstance(path, str) and is_lake(path) else None
+        self.path: Path | None = None if self.lake else validated_path(path)
+        self.where = str(self.lake or self.path)  # for messages: a lake's URL shows no password
         self.lock_timeout_s = lock.checked_seconds("lock_timeout_s", lock_timeout_s)
         self.busy_timeout_s = lock.busy_timeout_s(busy_timeout_s)
         self.source = ledger.check_source(source)
         self.connection_config = dict(connection_config or {})
-        self._lock = lock.file_lock(self.lock_path)
+        self._lock = lock.file_lock(Path(f"{self.path}.lock")) if self.path else None
 
     def __repr__(self) -> str:
-        return f"Warehouse({str(self.path)!r})"
+        return f"Warehouse({self.where!r})"
+
+    def exists(self) -> bool:
+        """Whether anything has been written: the file exists, or the lake's catalog does."""
+        return self.lake.exists() if self.lake else bool(self.path and self.path.exists())
 
     def check_writable(self) -> None:
         """Fail now, naming the path, if the database could not be created or written there.
@@ -101,7 +111,10 @@ class Warehouse:
         Creates nothing: a run calls it before fetching, so a typo in ``SP_ASSETS_DUCKDB`` costs no API
         calls and leaves no stray file behind.
         """
-        check_writable(self.path)
+        if self.lake:
+            self.lake.check_writable()
+        elif self.path:
+            check_writable(self.path)
 
     # --- connections -----------------------------------------------------------------------------
 
@@ -113,15 +126,28 @@ class Warehouse:
 
     @contextmanager
     def _locked_connection(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, float]]:
-        lock.ensure_parent_directory(self.path)
-        waited = lock.acquire(self._lock, self.lock_timeout_s, self.path)
-        try:
+        with self._writers_lock() as waited:
             connection = self._open_duckdb()
             try:
                 connection.execute("SET SESSION TimeZone = 'UTC'")
                 yield connection, waited
             finally:
                 connection.close()
+
+    @contextmanager
+    def _writers_lock(self) -> Iterator[float]:
+        """The lock every sp_assets writer holds around connect + transaction; yields the seconds waited.
+        A file lock beside the DuckDB file, or the lake's PostgreSQL advisory lock (``lake``)."""
+        if self.lake:
+            started = time.perf_counter()
+            with self.lake.writers_lock(self.lock_timeout_s):
+                yield time.perf_counter() - started
+            return
+        assert self.path is not None and self._lock is not None
+        lock.ensure_parent_directory(self.path)
+        waited = lock.acquire(self._lock, self.lock_timeout_s, self.path)
+        try:
+            yield waited
         finally:
             self._lock.release()
 
@@ -133,7 +159,7 @@ class Warehouse:
         short and free of waits (HTTP, Dagster events): other writers queue on the lock meanwhile.
         Before the first write there is no file, and the block gets this warehouse itself, so reading
         creates nothing."""
-        if not self.path.exists():
+        if not self.exists():
             yield self
             return
         with self._locked_connection() as (connection, _waited):
@@ -141,15 +167,18 @@ class Warehouse:
 
     def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
         """A method, not a direct call, so benchmarks/bench_ingest.py can configure each connection."""
+        if self.lake:
+            return self.lake.open(self.connection_config)
+        assert self.path is not None
         return lock.open_duckdb(self.path, self.busy_timeout_s, self.connection_config)
 
     def _write(self, plan: WritePlan) -> WriteResult:
         with self._locked_connection() as (connection, waited):
-            return run_write(connection, plan, path=self.path, waited=waited)
+            return run_write(connection, plan, where=self.where, waited=waited)
 
     def _write_together(self, plans: list[WritePlan]) -> list[WriteResult]:
         with self._locked_connection() as (connection, waited):
-            return run_writes(connection, plans, path=self.path, waited=waited)
+            return run_writes(connection, plans, where=self.where, waited=waited)
 
     # --- frame writes (see ``frames``) -----------------------------------------------------------
 
@@ -292,8 +321,8 @@ class Warehouse:
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
         """Run SQL under the warehouse lock and return the result as a polars frame."""
-        if not self.path.exists():
-            raise WarehouseError(f"the warehouse {self.path} does not exist yet (nothing has been written)")
+        if not self.exists():
+            raise WarehouseError(f"the warehouse {self.where} does not exist yet (nothing has been written)")
         with self.connect() as connection:
             relation = connection.sql(sql, params=params)
             return relation.pl() if relation is not None else pl.DataFrame()
@@ -301,7 +330,7 @@ class Warehouse:
     def table_exists(self, schema: str, table: str) -> bool:
         safe_identifier(schema, "schema")
         safe_identifier(table, "table")
-        if not self.path.exists():
+        if not self.exists():
             return False
         with self.connect() as connection:
             return bool(table_columns(connection, schema, table))
@@ -310,7 +339,7 @@ class Warehouse:
         """``{column: DuckDB type}`` of a table or view, in table order (empty if it does not exist)."""
         safe_identifier(schema, "schema")
         safe_identifier(table, "table")
-        if not self.path.exists():
+        if not self.exists():
             return {}
         with self.connect() as connection:
             return table_columns(connection, schema, table, include_views=True)
@@ -318,11 +347,11 @@ class Warehouse:
     def row_count(self, schema: str, table: str) -> int:
         """Rows in a table or view; ``WarehouseError`` if it does not exist."""
         qualified = f"{quote_identifier(schema, 'schema')}.{quote_identifier(table, 'table')}"
-        if not self.path.exists():
-            raise WarehouseError(f"{schema}.{table} does not exist: {self.path} has not been written yet")
+        if not self.exists():
+            raise WarehouseError(f"{schema}.{table} does not exist: {self.where} has not been written yet")
         with self.connect() as connection:
             if not table_columns(connection, schema, table, include_views=True):
-                raise WarehouseError(f"{schema}.{table} does not exist in {self.path}")
+                raise WarehouseError(f"{schema}.{table} does not exist in {self.where}")
             return scalar(connection, f"SELECT count(*) FROM {qualified}")
 
     def loads(self, schema: str | None = None, table: str | None = None) -> pl.DataFrame:
@@ -335,7 +364,7 @@ class Warehouse:
             for column, value in (("schema_name", schema), ("table_name", table))
             if value is not None
         }
-        if not self.path.exists():
+        if not self.exists():
             return ledger.empty_loads()
         with self.connect() as connection:
             existing = table_columns(connection, META_SCHEMA, LEDGER_TABLE)
@@ -353,7 +382,10 @@ class _Session(Warehouse):
         self._connection = connection
 
     def __repr__(self) -> str:
-        return f"Warehouse({str(self.path)!r}, session)"
+        return f"Warehouse({self.where!r}, session)"
+
+    def exists(self) -> bool:
+        return True  # a session is only opened on a warehouse that exists
 
     @contextmanager
     def _locked_connection(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, float]]:

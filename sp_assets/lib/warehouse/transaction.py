@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -104,9 +103,9 @@ class WritePlan:
 
 
 def run_write(
-    connection: duckdb.DuckDBPyConnection, plan: WritePlan, *, path: Path, waited: float
+    connection: duckdb.DuckDBPyConnection, plan: WritePlan, *, where: str, waited: float
 ) -> WriteResult:
-    """Run ``plan`` as one transaction on a locked ``connection`` to the warehouse ``path``."""
+    """Run ``plan`` as one transaction on a locked ``connection`` to the warehouse ``where`` (named in errors)."""
     if not plan.target.columns:
         return _run_ledger_only(connection, plan, waited)
     target = plan.target
@@ -125,7 +124,7 @@ def run_write(
     except duckdb.Error as exc:
         rollback(connection)
         raise WarehouseError(
-            f"{target.operation} into {target.schema}.{target.table} in {path} failed and was "
+            f"{target.operation} into {target.schema}.{target.table} in {where} failed and was "
             f"rolled back (nothing written): {exc}"
         ) from exc
     except BaseException:
@@ -136,7 +135,7 @@ def run_write(
 
 
 def run_writes(
-    connection: duckdb.DuckDBPyConnection, plans: list[WritePlan], *, path: Path, waited: float
+    connection: duckdb.DuckDBPyConnection, plans: list[WritePlan], *, where: str, waited: float
 ) -> list[WriteResult]:
     """Run several plans as ONE transaction: every table is written, or none is.
 
@@ -157,7 +156,7 @@ def run_writes(
     except duckdb.Error as exc:
         rollback(connection)
         raise WarehouseError(
-            f"writing {names} together in {path} failed and was rolled back (nothing written to any of them): {exc}"
+            f"writing {names} together in {where} failed and was rolled back (nothing written to any of them): {exc}"
         ) from exc
     except BaseException:
         rollback(connection)

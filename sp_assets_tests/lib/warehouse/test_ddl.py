@@ -23,6 +23,8 @@ from sp_assets_tests.lib.warehouse.support import (
     orders_frame,
 )
 
+BOTH_ENGINES = True  # every test taking ``wh`` runs on a DuckDB file and on DuckLake (conftest.py)
+
 
 def test_schema_drift_adds_new_columns_and_nulls_missing_ones(wh: Warehouse) -> None:
     wh.replace_partition("us", ORDERS, orders_frame([order("a")]), DAY, NEXT_DAY)

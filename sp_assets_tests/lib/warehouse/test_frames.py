@@ -33,6 +33,8 @@ from sp_assets_tests.lib.warehouse.support import (
     orders_frame,
 )
 
+BOTH_ENGINES = True  # every test taking ``wh`` runs on a DuckDB file and on DuckLake (conftest.py)
+
 # --- replace_partition ----------------------------------------------------------------------------
 
 

@@ -11,6 +11,8 @@ import pytest
 from sp_assets.lib.warehouse import LOAD_SOURCES, Warehouse
 from sp_assets_tests.lib.warehouse.support import DAY, NEXT_DAY, ORDERS, order, orders_frame
 
+BOTH_ENGINES = True  # every test taking ``wh`` runs on a DuckDB file and on DuckLake (conftest.py)
+
 # The ledger as sp_assets created it before the ``source`` column existed.
 OLD_LEDGER_DDL = """
 CREATE SCHEMA "_sp_assets";

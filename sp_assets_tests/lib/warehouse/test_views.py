@@ -22,6 +22,8 @@ from sp_assets_tests.lib.warehouse.support import (
     rebuild_views,
 )
 
+BOTH_ENGINES = True  # every test taking ``wh`` runs on a DuckDB file and on DuckLake (conftest.py)
+
 
 def test_union_view_covers_every_marketplace_with_its_code(wh: Warehouse) -> None:
     for schema, count in (("us", 3), ("de", 2)):

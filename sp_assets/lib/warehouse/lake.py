@@ -1,0 +1,169 @@
+"""A warehouse several machines write: DuckLake, its catalog in PostgreSQL, its data files in a shared folder.
+
+The local DuckDB file stays the default. ``SP_ASSETS_DUCKDB=ducklake:postgresql://user:pw@host/db`` moves
+the warehouse to DuckLake (issue 19; README "Production"): the same SQL (tables, ``MERGE``-free upserts,
+union views, the marts) runs on a DuckDB connection that ATTACHes the lake, so every module of this
+package works unchanged. What differs is here:
+
+* **the connection**: an in-memory DuckDB that loads the ``ducklake`` and ``postgres`` extensions from
+  their wheels (the ``ducklake`` extra; nothing is fetched from the network), ATTACHes the lake and
+  makes it the default database;
+* **the writers' lock**: a PostgreSQL advisory lock in the catalog's database replaces the file lock, so
+  writers on every machine queue as processes on one machine queue today. DuckLake would let two
+  writers commit concurrently, but two writes of one day both rebuild the union views and the ledger,
+  and DuckLake then aborts one of them at commit (measured: 5 conflicts in 20 transactions); queuing
+  costs milliseconds, a retried load costs its whole transaction. Readers (an analyst's DuckDB) take
+  no lock: DuckLake gives each a committed snapshot;
+* **the data path**: ``SP_ASSETS_DUCKLAKE_DATA_PATH``, a folder every machine reaches (an NFS mount or
+  ``s3://...``), needed when the catalog is created and stored in it afterwards.
+
+Measured on this machine: writes take ~10x a local file's time (3.0 s against 0.29 s for 20 partition
+replacements of 20k rows), the price of a catalog round trip per statement.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sp_assets.lib import postgres
+from sp_assets.lib.warehouse.errors import DUCKDB_PATH_ENV, WarehouseLockTimeout, WarehousePathError
+
+PREFIX = "ducklake:"
+DATA_PATH_ENV = "SP_ASSETS_DUCKLAKE_DATA_PATH"
+ALIAS = "lake"
+# The advisory lock of the writers, in a namespace of this project's own (see lib/reports/ledger.py's).
+_LOCK_KEY = (0x5350_4C4B, 1)
+# The wheels that carry each extension, and the name DuckDB must load it by (its entry point's name).
+_EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake"),
+               "postgres_scanner": ("duckdb_extension_postgres", "postgres")}
+
+
+def is_lake(location: str | os.PathLike[str]) -> bool:
+    return isinstance(location, str) and location.strip().lower().startswith(PREFIX)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Where a DuckLake warehouse lives: ``url`` of its PostgreSQL catalog, and the data folder when set."""
+
+    url: str
+    data_path: str | None
+
+    @classmethod
+    def parse(cls, location: str, data_path: str | None = None) -> Lake:
+        """``ducklake:<PostgreSQL URL>``; anything else is refused naming the variable and what is allowed."""
+        url = location.strip()[len(PREFIX):]
+        if not postgres.is_postgres_url(url):
+            shown = postgres.redact_url(url) if "://" in url else url
+            raise WarehousePathError(
+                f"{DUCKDB_PATH_ENV}: ducklake:{shown} is not allowed; a DuckLake warehouse keeps its catalog in "
+                f"PostgreSQL: ducklake:<URL>, the URL starting with one of {postgres.allowed_schemes()} "
+                "(nothing was written)")
+        postgres.register_password(url)
+        return cls(url=url, data_path=(data_path or "").strip() or None)
+
+    def __str__(self) -> str:
+        """For messages: the URL with its password as ``***``."""
+        return f"{PREFIX}{postgres.redact_url(self.url)}"
+
+    # --- the catalog database ---------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """Whether the catalog has been created (the first write creates it; reads create nothing)."""
+        db = postgres.connect(self.url, variable=DUCKDB_PATH_ENV, application_name="sp_assets warehouse",
+                              error=WarehousePathError)
+        try:
+            with db.cursor() as cursor:
+                cursor.execute("SELECT to_regclass('ducklake_metadata') IS NOT NULL")
+                row = cursor.fetchone()
+            return bool(row and row[0])
+        finally:
+            db.close()
+
+    def check_writable(self) -> None:
+        """Fail now, naming the variable, if the catalog is unreachable or a new lake has no data folder."""
+        if self.exists():
+            return
+        if self.data_path is None:
+            raise WarehousePathError(
+                f"{DATA_PATH_ENV} is not set: the DuckLake catalog {self} is new, and DuckLake needs the folder "
+                "its Parquet files go to, one that every machine reaches (an NFS mount or s3://bucket/prefix/); "
+                "nothing was written")
+        if "://" not in self.data_path:
+            try:
+                Path(self.data_path).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WarehousePathError(f"{DATA_PATH_ENV}: cannot create {self.data_path}: {exc}; nothing was "
+                                         "written") from None
+
+    @contextmanager
+    def writers_lock(self, timeout_s: float) -> Iterator[None]:
+        """The lock every sp_assets writer of this lake holds around connect + transaction."""
+        with postgres.advisory_lock(
+                self.url, _LOCK_KEY, timeout_s, variable=DUCKDB_PATH_ENV,
+                application_name="sp_assets warehouse lock", error=WarehousePathError,
+                timed_out=lambda: WarehouseLockTimeout(
+                    f"waited {timeout_s:g} s for the warehouse lock of {self}: another sp_assets process kept "
+                    "writing; raise lock_timeout_s or lower the number of concurrent runs")):
+            yield
+
+    # --- the DuckDB connection --------------------------------------------------------------------
+
+    def open(self, config: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB with the lake attached as its default database."""
+        connection = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                        **dict(config or {})})
+        try:
+            for name in _EXTENSIONS:
+                connection.execute(f"LOAD '{extension_file(name)}'")
+            options = f" (DATA_PATH '{_sql_text(self.data_path)}')" if self.data_path else ""
+            connection.execute(f"ATTACH '{PREFIX}postgres:{_sql_text(postgres.libpq_dsn(self.url))}' AS {ALIAS}"
+                               f"{options}")
+            connection.execute(f"USE {ALIAS}")
+        except duckdb.Error as exc:
+            connection.close()
+            raise postgres.failure(DUCKDB_PATH_ENV, self.url, "attaching the DuckLake catalog", exc,
+                                   WarehousePathError) from None
+        return connection
+
+
+def extension_file(name: str) -> Path:
+    """The extension file DuckDB loads as ``name``, from its wheel for this DuckDB version.
+
+    The postgres wheel's file is ``postgres.duckdb_extension`` but its entry point is
+    ``postgres_scanner``, and DuckDB derives the entry point from the file name, so it is linked under
+    that name in a per-user folder."""
+    package, stem = _EXTENSIONS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WarehousePathError(f"{DUCKDB_PATH_ENV} names a DuckLake warehouse, which needs the {package} wheel: "
+                                 "install the ducklake extra (pip install -e '.[ducklake]'); nothing was written")
+    shipped = Path(list(spec.submodule_search_locations)[0]) / "extensions" / f"v{duckdb.__version__}" / \
+        f"{stem}.duckdb_extension"
+    if not shipped.is_file():
+        raise WarehousePathError(f"{package} has no extension for DuckDB {duckdb.__version__} ({shipped} is "
+                                 "missing): install the version pinned by the ducklake extra")
+    if stem == name:
+        return shipped
+    folder = Path(tempfile.gettempdir()) / f"sp_assets-duckdb-extensions-{os.getuid()}" / duckdb.__version__
+    linked = folder / f"{name}.duckdb_extension"
+    if not (linked.is_symlink() and linked.resolve() == shipped.resolve()):
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{name}.{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(shipped)
+        os.replace(temporary, linked)  # atomic: a process loading it meanwhile sees the old or new link
+    return linked
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
