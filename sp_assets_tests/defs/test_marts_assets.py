@@ -47,7 +47,7 @@ def _raw_specs(config: ProjectConfig, *, finances: bool = True) -> list[dg.Asset
     return [dg.AssetsDefinition(specs=[spec]) for spec in specs]
 
 
-def _materialize(config: ProjectConfig, db: Path, names: list[str], *, tags: dict | None = None,
+def _materialize(config: ProjectConfig, db: Path | str, names: list[str], *, tags: dict | None = None,
                  raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
     marts = build_marts(config, _raw_specs(config))
     assets = [a for a in (marts.assets or []) if isinstance(a, dg.AssetsDefinition)]
@@ -83,10 +83,17 @@ def test_the_marts_wire_to_the_raw_assets_that_exist(tmp_path: Path) -> None:
     assert sensor.name == AUTOMATION_SENSOR and sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_materialized_marts_hold_the_hand_computed_numbers_and_their_checks_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["file", "ducklake"])
+def test_materialized_marts_hold_the_hand_computed_numbers_and_their_checks_pass(
+        tmp_path: Path, engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same numbers on a DuckDB file and on a DuckLake several machines share (the marts' SQL:
+    temp views, window functions, partition replacement, the account column)."""
     config = _config(tmp_path)
-    db = tmp_path / "w.duckdb"
-    create_raw_tables(Warehouse(db))
+    db: Path | str = tmp_path / "w.duckdb"
+    if engine == "ducklake":
+        db = f"ducklake:{request.getfixturevalue('new_pg_database')()}"
+        monkeypatch.setenv("SP_ASSETS_DUCKLAKE_DATA_PATH", str(tmp_path / "lake"))
+    create_raw_tables(Warehouse(db, lake_data_path=str(tmp_path / "lake")))
     first = _materialize(config, db, ["fx_rates", "returns", "settlement_reconciliation"])
     daily = _materialize(config, db, ["sku_daily_profit", "marketplace_daily", "inventory_cover"], tags=RANGE)
     evaluations = {**check_evaluations(first), **check_evaluations(daily)}
