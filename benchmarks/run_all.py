@@ -24,9 +24,9 @@ from typing import Any
 from benchlib import RESULTS_DIR, figure, log, machine_info
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("quota", "shared_quota", "callplan", "ingest", "items", "merge", "orchestration", "marts", "finances", "transcode",
+ORDER = ("quota", "shared_quota", "callplan", "ingest", "items", "merge", "shared_warehouse", "orchestration", "marts", "finances", "transcode",
          "definitions")
-TIMEOUTS_S = {"quota": 600, "shared_quota": 600, "callplan": 600, "ingest": 1500, "items": 1200, "merge": 900, "orchestration": 3600,
+TIMEOUTS_S = {"quota": 600, "shared_quota": 600, "callplan": 600, "ingest": 1500, "items": 1200, "merge": 900, "shared_warehouse": 900, "orchestration": 3600,
               "marts": 1200, "finances": 900, "transcode": 1800, "definitions": 2400}
 
 

@@ -180,7 +180,8 @@ def quota_store_path() -> str | None:
 
 
 class WarehouseResource(DuckDBResource):
-    """The DuckDB file every asset writes to (``SP_ASSETS_DUCKDB``, default ``data/sp_assets.duckdb``).
+    """The warehouse every asset writes to (``SP_ASSETS_DUCKDB``, default ``data/sp_assets.duckdb``; a
+    ``ducklake:<PostgreSQL URL>`` there is a DuckLake several machines write, ``lib/warehouse/lake.py``).
 
     It is dagster-duckdb's ``DuckDBResource``, so an asset of your own takes it as
     ``warehouse: DuckDBResource`` and calls ``get_connection()``, as Dagster's DuckDB guide shows; the

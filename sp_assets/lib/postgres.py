@@ -28,6 +28,16 @@ def allowed_schemes() -> str:
     return ", ".join(f"{scheme}://" for scheme in POSTGRES_SCHEMES)
 
 
+def is_postgres_location(location: str, *, variable: str, what: str, nothing_done: str,
+                         error: type[Exception]) -> bool:
+    """Whether ``location`` (a file path or a URL) is a PostgreSQL URL; a URL of another scheme is refused
+    as ``error`` naming the variable, ``what`` it holds, the allowed schemes and ``nothing_done``."""
+    if "://" in location and not is_postgres_url(location):
+        raise error(f"{variable}={redact_url(location)!r}: {what} is a file path (SQLite) or a PostgreSQL URL "
+                    f"({allowed_schemes()}); {nothing_done}")
+    return is_postgres_url(location)
+
+
 def redact_url(url: str) -> str:
     """``url`` with its password replaced by ``***``, for messages (``postgresql://u:***@host/db``)."""
     parts = urlsplit(url)

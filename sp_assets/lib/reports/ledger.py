@@ -98,10 +98,8 @@ class ReportLedger:
 
     def __init__(self, location: str | Path) -> None:
         text = str(location).strip()
-        self.is_postgres = postgres.is_postgres_url(text)
-        if "://" in text and not self.is_postgres:
-            raise LedgerError(f"{LEDGER_VAR}={postgres.redact_url(text)!r}: the report ledger is a file path "
-                              f"(SQLite) or a PostgreSQL URL ({postgres.allowed_schemes()}); nothing was written")
+        self.is_postgres = postgres.is_postgres_location(text, variable=LEDGER_VAR, what="the report ledger",
+                                                         nothing_done="nothing was written", error=LedgerError)
         self.url = text if self.is_postgres else None
         self.path = Path(text)  # the SQLite file (unused on PostgreSQL)
         if self.is_postgres:

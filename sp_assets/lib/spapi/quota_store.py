@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from sp_assets.lib.postgres import allowed_schemes, is_postgres_url, redact_url
+from sp_assets.lib.postgres import is_postgres_location, is_postgres_url
 
 from .errors import ConfigError
 
@@ -192,11 +192,9 @@ def quota_store(location: Path | str) -> BucketStore:
     """The process's one open store for ``location`` (opened on first use): a PostgreSQL URL
     (``postgresql://``, ``postgresql+psycopg2://``, ``postgres://``) or a SQLite file's path."""
     text = str(location).strip()
-    if "://" in text and not is_postgres_url(text):
-        raise QuotaStoreError(
-            f"{STORE_VAR}={redact_url(text)!r}: the quota store is a file path (SQLite) or a PostgreSQL URL "
-            f"({allowed_schemes()}); nothing was requested from Amazon")
-    key = text if is_postgres_url(text) else str(Path(text).resolve())
+    shared = is_postgres_location(text, variable=STORE_VAR, what="the quota store",
+                                  nothing_done="nothing was requested from Amazon", error=QuotaStoreError)
+    key = text if shared else str(Path(text).resolve())
     with _stores_lock:
         store = _stores.get(key)
         if store is None:

@@ -1,8 +1,8 @@
 """A warehouse several machines write: DuckLake, its catalog in PostgreSQL, its data files in a shared folder.
 
 The local DuckDB file stays the default. ``SP_ASSETS_DUCKDB=ducklake:postgresql://user:pw@host/db`` moves
-the warehouse to DuckLake (issue 19; README "Production"): the same SQL (tables, ``MERGE``-free upserts,
-union views, the marts) runs on a DuckDB connection that ATTACHes the lake, so every module of this
+the warehouse to DuckLake (issue 19; README "Production"): the same SQL (tables, upserts, union views,
+the marts) runs on a DuckDB connection that ATTACHes the lake, so every module of this
 package works unchanged. What differs is here:
 
 * **the connection**: an in-memory DuckDB that loads the ``ducklake`` and ``postgres`` extensions from
@@ -17,8 +17,8 @@ package works unchanged. What differs is here:
 * **the data path**: ``SP_ASSETS_DUCKLAKE_DATA_PATH``, a folder every machine reaches (an NFS mount or
   ``s3://...``), needed when the catalog is created and stored in it afterwards.
 
-Measured on this machine: writes take ~10x a local file's time (3.0 s against 0.29 s for 20 partition
-replacements of 20k rows), the price of a catalog round trip per statement.
+What it costs (BENCHMARKS.md section 4.1): ~0.35 s more a write than the local file, the catalog's round
+trips and a new snapshot per commit.
 """
 
 from __future__ import annotations
