@@ -38,7 +38,7 @@ import dagster as dg
 from sp_assets.defs.common import group_name, today_local
 from sp_assets.defs.config import MarketplaceConfig, ProjectConfig, load_config
 from sp_assets.defs.marts.assets import GROUP as MARTS_GROUP
-from sp_assets.defs.paths import duckdb_path
+from sp_assets.defs.paths import lake_data_path, warehouse_location
 from sp_assets.launcher import (
     FINISHED,
     LaunchError,
@@ -324,7 +324,7 @@ def print_tables(warehouse: Warehouse, instance: dg.DagsterInstance, graph: dg.A
         "select table_schema, table_name from information_schema.tables "
         "where table_type = 'BASE TABLE' and table_schema not in ('main', '_sp_assets') order by 1, 2"
     ).rows()
-    print(f"\nDuckDB: {duckdb_path()}\n")
+    print(f"\nDuckDB: {warehouse.where}\n")
     print(f"{'table':<40} {'rows':>8}  date range")
     counts = []
     for schema, table in tables:
@@ -381,7 +381,7 @@ def print_net_proceeds(warehouse: Warehouse) -> None:
 
 
 def print_summary(instance: dg.DagsterInstance, graph: dg.AssetGraph) -> list[tuple[str, int]]:
-    warehouse = Warehouse(str(duckdb_path()))
+    warehouse = Warehouse(warehouse_location(), lake_data_path=lake_data_path())
     counts = print_tables(warehouse, instance, graph)
     print_revenue(warehouse)
     print_net_proceeds(warehouse)

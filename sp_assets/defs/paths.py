@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from sp_assets.lib.postgres import is_postgres_url
+from sp_assets.lib.warehouse.lake import DATA_PATH_ENV as LAKE_DATA_PATH_ENV
 from sp_assets.lib.warehouse.lake import PREFIX as LAKE_PREFIX
 from sp_assets.lib.warehouse.lake import is_lake
 
@@ -26,6 +27,11 @@ def warehouse_location() -> str:
     """``SP_ASSETS_DUCKDB`` (a DuckDB file, or ``ducklake:<PostgreSQL URL>`` for a warehouse several
     machines share) or ``data/sp_assets.duckdb``."""
     return os.environ.get("SP_ASSETS_DUCKDB", "").strip() or str(data_dir() / "sp_assets.duckdb")
+
+
+def lake_data_path() -> str | None:
+    """``SP_ASSETS_DUCKLAKE_DATA_PATH``: where a new DuckLake warehouse keeps its Parquet files."""
+    return os.environ.get(LAKE_DATA_PATH_ENV, "").strip() or None
 
 
 def duckdb_path() -> Path:

@@ -32,7 +32,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from sp_assets.defs.config import MarketplaceConfig, ProjectConfig
-from sp_assets.defs.paths import warehouse_location
+from sp_assets.defs.paths import lake_data_path, warehouse_location
 from sp_assets.lib.marketplaces import by_code
 from sp_assets.lib.spapi import credentials as credentials_module
 from sp_assets.lib.spapi.endpoints import Endpoint, resolve_endpoint
@@ -41,7 +41,6 @@ from sp_assets.lib.spapi.errors import MissingCredentialsError
 from sp_assets.lib.spapi.http import DEFAULT_REQUEST_DEADLINE_S, SPAPIClient
 from sp_assets.lib.spapi.quota_store import STORE_VAR, quota_store
 from sp_assets.lib.warehouse import Warehouse, WarehousePathError
-from sp_assets.lib.warehouse.lake import DATA_PATH_ENV as LAKE_DATA_PATH_ENV
 
 SANDBOX_VAR = "SP_ASSETS_SANDBOX"
 SANDBOX_VALUES = {"1": True, "0": False, "": False}
@@ -226,7 +225,7 @@ class WarehouseResource(DuckDBResource):
         return Warehouse(self.resolved_path(), lock_timeout_s=self.lock_timeout_seconds,
                          busy_timeout_s=self.busy_timeout_seconds, source=source,
                          connection_config=self.connection_config,
-                         lake_data_path=os.environ.get(LAKE_DATA_PATH_ENV))
+                         lake_data_path=lake_data_path())
 
 
 def sp_api_resource(entry: MarketplaceConfig) -> SpApiResource:

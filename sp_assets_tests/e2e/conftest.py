@@ -49,11 +49,14 @@ def daemon_stack(tmp_path_factory: pytest.TempPathFactory, postgres: dict[str, s
     env = stack_env(tmp_path)
     env.update({"SP_API_ENDPOINT": proxy.url, "SP_ASSETS_SANDBOX": "1", "SP_SANDBOX_SPEED": "1000"})
     if postgres is not None:
-        # Production as README "Production" describes it: the instance, the quota buckets and the report
-        # ledger all in the instance's own database, where every machine would reach them.
+        # Production as README "Production" describes it for several machines: the instance, the quota
+        # buckets and the warehouse (a DuckLake whose catalog is there) all in the instance's own database,
+        # and the report ledger there too, by default beside the lake's catalog.
         shared = f"postgresql://{postgres['DAGSTER_PG_USER']}@127.0.0.1:{postgres['DAGSTER_PG_PORT']}/{PG_DB}"
         env.update({**postgres, "SP_ASSETS_INSTANCE_PROFILE": "dagster.postgres.yaml",
-                    "SP_ASSETS_QUOTA_STORE": shared, "SP_ASSETS_REPORT_LEDGER": shared})
+                    "SP_ASSETS_QUOTA_STORE": shared, "SP_ASSETS_DUCKDB": f"ducklake:{shared}",
+                    "SP_ASSETS_DUCKLAKE_DATA_PATH": str(tmp_path / "lake")})
+        env.pop("SP_ASSETS_REPORT_LEDGER", None)
     stack = DevStack(tmp_path, env)
     try:
         info = stack.start()

@@ -13,6 +13,8 @@ default profile.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -38,7 +40,8 @@ def test_the_postgres_profile_is_dagster_yaml_with_postgres_storage() -> None:
 def test_the_shared_stack_keeps_its_instance_in_postgres(daemon_stack: SharedStack) -> None:
     """The profile is the one in use: Dagster's schema is in the server's database, the UI lists the runs
     that are there (the backfill test's, on this stack), and the Dagster home holds no SQLite storage.
-    The runs' token buckets are in the same database (``SP_ASSETS_QUOTA_STORE``), none in a file."""
+    The runs' token buckets, the warehouse's DuckLake catalog and the report ledger are in the same
+    database, and nothing of theirs in a file."""
     if daemon_stack.postgres is None:
         pytest.skip(daemon_stack.no_postgres)
     import psycopg2
@@ -55,9 +58,16 @@ def test_the_shared_stack_keeps_its_instance_in_postgres(daemon_stack: SharedSta
         if "sp_assets_quota_buckets" in tables:
             cursor.execute("SELECT count(*) FROM sp_assets_quota_buckets")
             buckets = cursor.fetchone()[0]
+        lake_tables = 0
+        if "ducklake_table" in tables:
+            cursor.execute("SELECT count(*) FROM ducklake_table WHERE end_snapshot IS NULL")
+            lake_tables = cursor.fetchone()[0]
     assert {"runs", "event_logs", "daemon_heartbeats"} <= tables, tables
     listed = {run["runId"] for run in stack.graphql(RUNS)["runsOrError"]["results"]}
     assert listed <= stored, listed - stored
     assert not list(stack.home.rglob("*.db")), "the instance must keep nothing in SQLite"
-    if stored:  # the backfill's runs called Amazon (the sandbox): their buckets are rows here
+    assert not list(stack.home.parent.rglob("*.duckdb")), "the warehouse is the lake, not a DuckDB file"
+    if stored:  # the backfill's runs called Amazon (the sandbox) and wrote: their state is here
         assert buckets > 0, "the runs' quota buckets must be in PostgreSQL"
+        assert lake_tables > 0 and "reports" in tables, "the lake's catalog and the report ledger must be here"
+        assert list(Path(stack.env["SP_ASSETS_DUCKLAKE_DATA_PATH"]).rglob("*.parquet")), "the lake's rows"

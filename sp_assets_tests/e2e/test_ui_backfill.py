@@ -262,8 +262,9 @@ def test_a_backfill_launched_like_the_ui_lands_the_sandbox_orders(daemon_stack: 
     timings["marts rebuilt"] = time.monotonic() - started
     print(" ".join(f"{name}: {seconds:.0f}s" for name, seconds in timings.items()))
 
-    # The stack is still running: read DuckDB under the warehouse's lock, as any other reader does.
-    with Warehouse(stack.home.parent / "data" / "e2e.duckdb").connect() as db:
+    # The stack is still running: read the warehouse (the DuckDB file, or the lake on the production
+    # profile) under the warehouse's lock, as any other reader does.
+    with Warehouse(stack.env["SP_ASSETS_DUCKDB"]).connect() as db:
         stored = {row[0]: (row[1], row[2], row[3]) for row in db.execute(
             "select amazon_order_id, partition_date, order_status, order_total_amount from us.orders").fetchall()}
         stored_items = {(row[0], row[1]): (row[2], row[3]) for row in db.execute(
