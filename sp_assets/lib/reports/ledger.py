@@ -121,11 +121,15 @@ class ReportLedger:
     def _connect(self) -> Iterator[Any]:
         """One transaction on a new connection: committed when the block ends, rolled back if it raises."""
         if self.url is not None:
+            psycopg2 = postgres.psycopg2_module(LEDGER_VAR, LedgerError)
             db = postgres.connect(self.url, variable=LEDGER_VAR, application_name="sp_assets report ledger",
                                   error=LedgerError)
             try:
                 with db:
                     yield _PostgresConnection(db)
+            except psycopg2.Error as cause:  # the server went away, a table was dropped...: name the variable
+                raise postgres.failure(LEDGER_VAR, self.url, "using the report ledger at", cause,
+                                       LedgerError) from None
             finally:
                 db.close()
             return

@@ -351,3 +351,22 @@ def test_a_ledger_that_is_neither_a_file_nor_postgres_is_refused(tmp_path: Path)
     message = str(refused.value)
     assert message.startswith("SP_ASSETS_REPORT_LEDGER='sqlite://user:***@host/ledger'")
     assert "postgresql://" in message and "pa55-word-x" not in message and "nothing was written" in message
+
+
+def test_a_postgres_ledger_that_fails_mid_call_names_the_variable_without_the_password(
+        new_pg_database: Callable[[], str]) -> None:
+    """A statement that fails on the server (here: its table dropped by someone) is the ledger's error,
+    naming the variable and the URL without its password, not psycopg2's bare exception."""
+    import psycopg2
+
+    from sp_assets.lib.reports.ledger import LedgerError
+
+    url = new_pg_database()
+    ledger = ReportLedger(url.replace("postgresql://sp_assets@", "postgresql://sp_assets:not-a-secret-pw@"))
+    with psycopg2.connect(url) as db, db.cursor() as cursor:
+        cursor.execute("DROP TABLE reports")
+    with pytest.raises(LedgerError) as raised:
+        ledger.entry("fingerprint", orders_request(8))
+    message = str(raised.value)
+    assert message.startswith("SP_ASSETS_REPORT_LEDGER: using the report ledger at postgresql://sp_assets:***@")
+    assert "reports" in message and "not-a-secret-pw" not in message and raised.value.__cause__ is None
