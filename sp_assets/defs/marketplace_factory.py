@@ -35,6 +35,7 @@ from sp_assets.defs.run_health import build_dead_runs_sensor
 from sp_assets.defs.schedules import build_schedules, build_sensors
 from sp_assets.defs.sellers.assets import build_sellers_assets, build_sellers_checks
 from sp_assets.defs.shipments.assets import build_shipments_assets, build_shipments_checks
+from sp_assets.defs.warehouse_maintenance import build_warehouse_maintenance
 
 AssetsBuilder = Callable[[MarketplaceConfig], Sequence[dg.AssetsDefinition]]
 ChecksBuilder = Callable[[MarketplaceConfig], Sequence[dg.AssetChecksDefinition]]
@@ -76,7 +77,8 @@ EXECUTOR = dg.in_process_executor
 def project_definitions(config: ProjectConfig, accounts: Sequence[str] = ()) -> dg.Definitions:
     """The whole code location for one configuration: every marketplace, the marts built across them
     (``defs/marts``: one set per project, downstream of the raw assets that exist), the resources, the
-    executor, and the sensor that fails dead runs and frees their pool slots (``run_health``).
+    executor, the sensor that fails dead runs and frees their pool slots (``run_health``), and a DuckLake
+    warehouse's nightly upkeep (``warehouse_maintenance``).
 
     ``accounts`` (``SP_ASSETS_ACCOUNTS``) builds only those accounts' marketplaces, their resources, the
     executor and their marts (``marts/<first account>/<table>``, replacing only the group's rows of the
@@ -91,7 +93,7 @@ def project_definitions(config: ProjectConfig, accounts: Sequence[str] = ()) -> 
                                     dg.Definitions(resources=project_resources(chosen), executor=EXECUTOR))
     per_marketplace = [marketplace_definitions(entry) for entry in config.marketplaces]
     raw_assets = [a for d in per_marketplace for a in (d.assets or []) if isinstance(a, dg.AssetsDefinition)]
-    return dg.Definitions.merge(*per_marketplace, build_marts(config, raw_assets),
+    return dg.Definitions.merge(*per_marketplace, build_marts(config, raw_assets), build_warehouse_maintenance(),
                                 dg.Definitions(resources=project_resources(config), executor=EXECUTOR,
                                                sensors=[build_dead_runs_sensor()]))
 

@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from sp_assets.lib.warehouse.errors import (
     check_writable,
     validated_path,
 )
-from sp_assets.lib.warehouse.lake import Lake, is_lake
+from sp_assets.lib.warehouse.lake import Lake, Maintenance, is_lake, maintain
 from sp_assets.lib.warehouse.ledger import LOAD_SOURCES
 from sp_assets.lib.warehouse.sql import LEDGER_TABLE, META_SCHEMA, VIEW_SCHEMA, scalar, table_columns
 from sp_assets.lib.warehouse.transaction import WritePlan, WriteResult, run_write, run_writes
@@ -316,6 +316,18 @@ class Warehouse:
             source=self.source,
         )
         return self._write(plan)
+
+    # --- upkeep ----------------------------------------------------------------------------------
+
+    def maintain(self, keep_snapshots: timedelta = timedelta(days=7), keep_files: timedelta = timedelta(hours=1)
+                 ) -> Maintenance | None:
+        """A DuckLake's upkeep under the writers' lock (``lake.maintain``: merge small files, expire
+        snapshots older than ``keep_snapshots``, delete unreferenced files after ``keep_files``);
+        None for a DuckDB file, which DuckDB keeps compact itself (and for a lake not created yet)."""
+        if self.lake is None or not self.exists():
+            return None
+        with self._locked_connection() as (connection, _waited):
+            return maintain(connection, keep_snapshots, keep_files)
 
     # --- reads -----------------------------------------------------------------------------------
 

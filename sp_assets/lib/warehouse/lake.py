@@ -15,7 +15,10 @@ package works unchanged. What differs is here:
   costs milliseconds, a retried load costs its whole transaction. Readers (an analyst's DuckDB) take
   no lock: DuckLake gives each a committed snapshot;
 * **the data path**: ``SP_ASSETS_DUCKLAKE_DATA_PATH``, a folder every machine reaches (an NFS mount or
-  ``s3://...``), needed when the catalog is created and stored in it afterwards.
+  ``s3://...``), needed when the catalog is created and stored in it afterwards;
+* **maintenance** (``maintain``): every write adds Parquet files and a snapshot; merging the small files,
+  expiring old snapshots and deleting the files nothing refers to any more keeps reads fast and the
+  folder bounded (the ``warehouse_maintenance`` job runs it nightly, ``defs/warehouse_maintenance.py``).
 
 What it costs (BENCHMARKS.md section 4.1): ~0.35 s more a write than the local file, the catalog's round
 trips and a new snapshot per commit.
@@ -29,6 +32,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +138,36 @@ class Lake:
             raise postgres.failure(DUCKDB_PATH_ENV, self.url, "attaching the DuckLake catalog", exc,
                                    WarehousePathError) from None
         return connection
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """What one ``maintain`` did: Parquet files merged into fewer, snapshots expired, files deleted."""
+
+    files_merged: int
+    snapshots_expired: int
+    files_deleted: int
+    files_left: int
+
+
+def maintain(connection: duckdb.DuckDBPyConnection, keep_snapshots: timedelta, keep_files: timedelta
+             ) -> Maintenance:
+    """Merge each table's adjacent small files, expire the snapshots older than ``keep_snapshots`` (time
+    travel reaches back that far), and delete the files of expired snapshots once ``keep_files`` has
+    passed since they were scheduled (a reader still scanning one keeps working meanwhile).
+
+    Run under the writers' lock: DuckLake would abort a write that committed against the files being
+    merged. Rows are untouched; only their files and the catalog's history change."""
+    merged = connection.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')").fetchall()
+    expired = connection.execute(f"CALL ducklake_expire_snapshots('{ALIAS}', older_than => now() - "
+                                 f"INTERVAL '{int(keep_snapshots.total_seconds())} seconds')").fetchall()
+    deleted = connection.execute(f"CALL ducklake_cleanup_old_files('{ALIAS}', older_than => now() - "
+                                 f"INTERVAL '{int(keep_files.total_seconds())} seconds')").fetchall()
+    left = connection.execute(f"SELECT count(*) FROM __ducklake_metadata_{ALIAS}.ducklake_data_file "
+                              "WHERE end_snapshot IS NULL").fetchone()
+    files_left = int(left[0]) if left else 0
+    return Maintenance(files_merged=sum(int(row[2]) for row in merged), snapshots_expired=len(expired),
+                       files_deleted=len(deleted), files_left=files_left)
 
 
 def extension_file(name: str) -> Path:

@@ -144,3 +144,28 @@ def test_an_unreachable_catalog_is_named_without_its_password(tmp_path: Path) ->
     text = str(raised.value)
     assert "SP_ASSETS_DUCKDB: connecting to postgresql://seller:***@127.0.0.1:1/lake failed" in text
     assert "hunter2" not in text and raised.value.__cause__ is None
+
+
+def test_maintenance_merges_the_days_files_and_deletes_the_replaced_ones_keeping_every_row(
+        new_pg_database: Callable[[], str], tmp_path: Path) -> None:
+    """Every replaced day leaves a Parquet file nothing reads; maintenance merges the live ones, expires
+    the history and deletes the dead files, and the rows and the union view stay as they were."""
+    data = tmp_path / "lake"
+    wh = Warehouse(f"ducklake:{new_pg_database()}", lake_data_path=str(data))
+    write_days(wh, DAYS_A, ROUNDS)
+    before = wh.query("SELECT * FROM amazon.orders ORDER BY amazon_order_id")
+    files_before = len(list(data.rglob("*.parquet")))
+    assert files_before >= len(DAYS_A) * ROUNDS
+    done = wh.maintain(keep_snapshots=timedelta(0), keep_files=timedelta(0))
+    assert done is not None and done.files_merged == len(DAYS_A) and done.snapshots_expired > 0
+    assert done.files_left == 1 == len(list(data.rglob("*.parquet")))
+    assert done.files_deleted == files_before  # every file of the old snapshots, and the merged ones
+    assert wh.query("SELECT * FROM amazon.orders ORDER BY amazon_order_id").equals(before)
+    write_days(wh, DAYS_B[:1], 1)  # writes go on after it
+    assert wh.row_count("us", "orders") == 6 * ROWS_PER_DAY
+
+
+def test_a_duckdb_file_needs_no_maintenance(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.append("us", ORDERS, orders_frame([order("a")]))
+    assert wh.maintain() is None and wh.row_count("us", "orders") == 1
