@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -111,3 +113,24 @@ def rebuild_views(wh: Warehouse) -> list[str]:
             raise
     return [f"{VIEW_SCHEMA}.{table}" for table in tables]
 
+
+
+@contextmanager
+def held_by_another_writer(wh: Warehouse, timeout_s: float = 60.0) -> Iterator[None]:
+    """For the block, another thread holds ``wh``'s writers' lock (a connection open), as another
+    process's write would: a second ``Warehouse`` on the same location must queue behind it."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with wh.connect():
+            holding.set()
+            release.wait(timeout_s)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout_s)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout_s)

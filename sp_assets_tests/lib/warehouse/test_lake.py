@@ -18,7 +18,14 @@ import pytest
 
 from sp_assets.lib.warehouse import Warehouse, WarehouseLockTimeout, WarehousePathError
 from sp_assets_tests.lib.warehouse.lake_processes import ROWS_PER_DAY, write_days
-from sp_assets_tests.lib.warehouse.support import DAY, ORDERS, REPO_ROOT, order, orders_frame
+from sp_assets_tests.lib.warehouse.support import (
+    DAY,
+    ORDERS,
+    REPO_ROOT,
+    held_by_another_writer,
+    order,
+    orders_frame,
+)
 
 ROUNDS = 2
 DAYS_A = [DAY + timedelta(days=n) for n in range(5)]
@@ -96,23 +103,10 @@ def test_a_writer_of_another_machine_queues_on_the_lake_lock_then_times_out_clea
     location = f"ducklake:{new_pg_database()}"
     wh = Warehouse(location, lake_data_path=str(tmp_path / "lake"))
     wh.append("us", ORDERS, orders_frame([order("a")]))
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with wh.connect():
-            holding.set()
-            release.wait(60)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(60)
+    with held_by_another_writer(wh):
         impatient = Warehouse(location, lock_timeout_s=0.3)
         with pytest.raises(WarehouseLockTimeout, match=r"waited 0.3 s for the warehouse lock of ducklake:postgresql://"):
             impatient.append("us", ORDERS, orders_frame([order("b")]))
-    finally:
-        release.set()
-        holder.join(60)
     assert Warehouse(location).append("us", ORDERS, orders_frame([order("b")])).inserted == 1
     assert sorted(wh.query("SELECT amazon_order_id FROM us.orders").to_series()) == ["a", "b"]
 

@@ -22,6 +22,7 @@ from sp_assets.lib.warehouse import (
 from sp_assets_tests.lib.warehouse.support import (
     ORDERS,
     REPO_ROOT,
+    held_by_another_writer,
     order,
     orders_frame,
     poll_until,
@@ -29,25 +30,12 @@ from sp_assets_tests.lib.warehouse.support import (
 
 
 def test_lock_timeout_is_a_clear_error(wh: Warehouse) -> None:
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with wh.connect():
-            holding.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(30)
+    with held_by_another_writer(wh):
         impatient = Warehouse(wh.path, lock_timeout_s=0.2)
         with pytest.raises(
             WarehouseLockTimeout, match=r"waited 0.2 s for the warehouse lock .*warehouse.duckdb.lock"
         ):
             impatient.append("us", ORDERS, orders_frame([order("a")]))
-    finally:
-        release.set()
-        holder.join(30)
     assert Warehouse(wh.path).append("us", ORDERS, orders_frame([order("a")])).inserted == 1
 
 
