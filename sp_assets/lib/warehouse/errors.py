@@ -39,7 +39,8 @@ def path_error(path: Path, reason: str) -> WarehousePathError:
 
 
 def validated_path(path: str | os.PathLike[str]) -> Path:
-    """An absolute local file path; in-memory and MotherDuck paths are refused (processes share the file)."""
+    """An absolute local file path; in-memory and MotherDuck paths are refused (processes share the file;
+    a DuckLake location never gets here, see ``lake``)."""
     text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
     if not isinstance(text, str) or not text.strip():
         raise WarehousePathError(
@@ -48,7 +49,7 @@ def validated_path(path: str | os.PathLike[str]) -> Path:
     if text.strip() == ":memory:" or text.startswith("md:"):
         raise WarehousePathError(
             f"the DuckDB warehouse path must be a local file, got {text!r}: separate processes must share it "
-            f"(set {DUCKDB_PATH_ENV})"
+            f"(set {DUCKDB_PATH_ENV}; for a warehouse several machines share: ducklake:<PostgreSQL URL>)"
         )
     resolved = Path(text).expanduser().absolute()
     if resolved.is_dir():
