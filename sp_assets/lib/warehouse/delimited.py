@@ -62,12 +62,13 @@ DELIMITER = "\t"
 ENCODING = "utf-8"
 MAX_LINE_BYTES = 16 * 1024 * 1024
 LOAD_MEMORY_ENV = "SP_ASSETS_DUCKDB_LOAD_MEMORY"
-# 192MB: read_csv pins 8 buffers of MAX_LINE_BYTES (128 MB with 2 threads) and the INSERT's row groups
-# use the rest; at 256MB a 1 GiB document's load peaked at 420-445 MB of RSS (the asset code's imports
-# included), at 192MB at 380 MB in the same time, and 160MB still loads it (benchmarks/bench_ingest.py).
-# A merge runs under the same limit: its frame already sits in the process, and 4M changed orders merged
-# into 20M stay under 1 GB of RSS with it, frame included (benchmarks/bench_merge.py).
-DEFAULT_LOAD_MEMORY = "192MB"
+# 160MB: read_csv pins 8 buffers of MAX_LINE_BYTES (128 MB with 2 threads) and the INSERT's row groups
+# use the rest. On DuckDB 2.0.1 a 1 GiB document's load peaked at 420-445 MB of RSS at 256MB (the asset
+# code's imports included) and 380 MB at 192MB; on 1.5.5 at 407 MB at 192MB and 378 MB at 160MB, at the
+# same speed against read_csv (benchmarks/bench_ingest.py). A merge scales its phases from the same
+# limit (``frames.MERGE_MEMORY_SHARES``).
+DEFAULT_LOAD_MEMORY = "160MB"
+_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
 
 def plan_delimited_load(
@@ -174,6 +175,13 @@ def load_memory_limit() -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value, flags=re.IGNORECASE):
         raise ValueError(f"{LOAD_MEMORY_ENV}: {value!r} must be a size such as 256MB or 1GB")
     return value
+
+
+def scaled_memory_limit(share: float) -> str:
+    """``share`` of ``load_memory_limit()``, as a DuckDB size (``0.8`` of 160MB is ``125000KiB``)."""
+    value = load_memory_limit()
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]+)", value).groups()  # type: ignore[union-attr]
+    return f"{int(float(number) * _UNITS[unit.lower()] * share) // 1024}KiB"
 
 
 # --- before the lock ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from sp_assets.lib.tablespec import (
     TableSpec,
     conform_frame,
 )
-from sp_assets.lib.warehouse.delimited import load_memory_limit
+from sp_assets.lib.warehouse.delimited import load_memory_limit, scaled_memory_limit
 from sp_assets.lib.warehouse.sql import (
     ROW,
     STAGED,
@@ -46,8 +46,15 @@ _CLASSIFIED = "_sp_classified"
 _INSERT, _UPDATE, _UNCHANGED, _STALE = 1, 2, 3, 4
 _STAGED_KEYS = "_sp_staged_keys"
 _STAGED_STREAM = "_sp_staged_stream"
-# About this much of a merged frame is handed to DuckDB at a time (``_arrow_stream``).
-MERGE_BATCH_BYTES = 32 * 2**20
+# About this much of a merged frame is handed to DuckDB at a time (``_arrow_stream``). DuckDB 1.5 reads
+# ahead several batches per thread: at 32 MB the merge of 4M rows into 20M peaked at 1,431 MB RSS, at
+# 4 MB 1,133, at 1 MB 1,015, in the same time (benchmarks/bench_merge.py; 2.0.1 held 1,001 at 32 MB).
+MERGE_BATCH_BYTES = 2**20
+# A merge's two heavy phases run under these shares of ``load_memory_limit()`` (160MB by default). The
+# classification's hash join holds memory DuckDB 1.5 does not count against its limit, so it gets less
+# (at 128MB the 4M-into-20M merge peaked at 952-966 MB of RSS, at 192MB at 1,006-1,047); the INSERT
+# from the frame's stream runs a third slower at 160MB than at 192MB (benchmarks/bench_merge.py).
+MERGE_MEMORY_SHARES = {"classify": 0.8, "insert": 1.2}
 _ARROW_LEVEL = pl.CompatLevel.newest()
 _ORDER = "_sp_order"
 _PARTITION_VALUE_TYPES: dict[str, tuple[type, ...]] = {
@@ -197,9 +204,9 @@ def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, 
     def body(connection: duckdb.DuckDBPyConnection, counts: Counts) -> None:
         if not prepared.width:  # a zero-column frame only makes sure the table exists
             return
-        # Bounded like a report file's load: beyond the limit DuckDB spills the staged keys, the
-        # classification and its hash tables to disk. Not in a ``finally``: see ``delimited._bounded_memory``.
-        connection.execute(f"SET memory_limit = {literal(load_memory_limit())}")
+        # Bounded like a report file's load (each phase its ``MERGE_MEMORY_SHARES`` of the limit, set in
+        # ``_merge_staged``): beyond it DuckDB spills the staged keys, the classification and its hash
+        # tables to disk. Not in a ``finally``: see ``delimited._bounded_memory``.
         _merge_staged(connection, target, spec, staged, counts)
         connection.execute("RESET memory_limit")
 
@@ -395,6 +402,7 @@ def _merge_staged(
     batch by batch, straight into the INSERT.
     """
     matched = [*spec.primary_key, *((spec.version_column,) if spec.version_column else ())]
+    connection.execute(f"SET memory_limit = {literal(scaled_memory_limit(MERGE_MEMORY_SHARES['classify']))}")
     connection.execute(
         f"CREATE TEMP TABLE {_STAGED_KEYS} AS SELECT {column_list([ROW, *matched])} FROM {STAGED} LIMIT 0"
     )
@@ -444,6 +452,7 @@ def _merge_staged(
             keep.scatter(pl.Series(batch.column(0)), True)
         # A stream is read once: registered under its own name, so no frame outlives the statement.
         connection.register(_STAGED_STREAM, _arrow_stream(staged, keep))
+        connection.execute(f"SET memory_limit = {literal(scaled_memory_limit(MERGE_MEMORY_SHARES['insert']))}")
         written = scalar(
             connection, f"INSERT INTO {target.qualified} ({names}) SELECT {names} FROM {_STAGED_STREAM}"
         )
