@@ -184,7 +184,7 @@ def plan_merge(schema: str, spec: TableSpec, frame: pl.DataFrame, *, note: str, 
 
     Implemented as classify (one hash join into a temp table) + delete by rowid + one insert, in
     bounded memory (``_merge_staged``): 4M changed rows merge into 20M in under 1 GB of RSS, frame
-    included, in 2.1-3 times a plain INSERT on a quiet machine (more when the spilled classification
+    included, in 2.6-3.3 times a plain INSERT on a quiet machine (DuckDB 1.5.5; more when the spilled classification
     competes for a loaded one; benchmarks/bench_merge.py). A bare ``MERGE INTO`` is faster but
     reports no per-action counts (``RETURNING merge_action`` made it slower than this), and
     ``INSERT ... ON CONFLICT`` needs a PRIMARY KEY index, which slows every load and blocks schema

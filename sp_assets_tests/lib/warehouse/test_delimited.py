@@ -250,3 +250,16 @@ def test_unparsed_values_of_later_loads_count_only_the_loads_own(wh: Warehouse, 
     assert third.unparsed == {"amount": 2} and third.added_columns == () and third.deleted == 2
     assert load(DAY, ["1,00"]).unparsed == {}
     assert wh.query("SELECT amount__raw FROM de.t WHERE amount__raw IS NOT NULL ORDER BY 1").rows() == [("x",), ("y",)]
+
+
+def test_the_load_memory_limit_is_checked_and_a_merge_scales_its_phases_from_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sp_assets.lib.warehouse.delimited import LOAD_MEMORY_ENV, load_memory_limit, scaled_memory_limit
+
+    monkeypatch.delenv(LOAD_MEMORY_ENV, raising=False)
+    assert load_memory_limit() == "160MB" and scaled_memory_limit(0.8) == "125000KiB"  # 128,000,000 bytes
+    monkeypatch.setenv(LOAD_MEMORY_ENV, "1GiB")
+    assert scaled_memory_limit(1.2) == f"{int(2**30 * 1.2) // 1024}KiB"
+    monkeypatch.setenv(LOAD_MEMORY_ENV, "lots")
+    with pytest.raises(ValueError, match="SP_ASSETS_DUCKDB_LOAD_MEMORY: 'lots' must be a size such as 256MB"):
+        scaled_memory_limit(0.8)
