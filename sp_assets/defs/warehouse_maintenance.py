@@ -26,9 +26,9 @@ KEEP_SNAPSHOTS = timedelta(days=7)  # how far back an analyst can time-travel (A
 KEEP_FILES = timedelta(hours=1)  # a file of an expired snapshot outlives it this long, for running reads
 
 
-@dg.op(name="maintain_warehouse", description="Merge the lake's small files, expire old snapshots, "
-       "delete unreferenced files.")
 def maintain_warehouse(context: OpExecutionContext, warehouse: WarehouseResource) -> dg.Output[None]:
+    """The job's one op (built in ``build_warehouse_maintenance``: the defs folder loads every Dagster
+    object a module holds, and the job must exist only for a lake)."""
     done = warehouse.warehouse().maintain(KEEP_SNAPSHOTS, KEEP_FILES)
     if done is None:
         context.log.info("the warehouse is a DuckDB file, or a lake nothing was written to yet: nothing to do")
@@ -40,15 +40,17 @@ def maintain_warehouse(context: OpExecutionContext, warehouse: WarehouseResource
                                      "snapshots_kept_days": KEEP_SNAPSHOTS.days})
 
 
-@dg.job(name=JOB_NAME, description=__doc__.splitlines()[0], executor_def=dg.in_process_executor)
-def warehouse_maintenance() -> None:
-    maintain_warehouse()
-
-
 def build_warehouse_maintenance() -> dg.Definitions:
     """The job and its nightly schedule (running by default) where the warehouse is a lake; else nothing."""
     if not is_lake(warehouse_location()):
         return dg.Definitions()
+    op = dg.op(name="maintain_warehouse", description="Merge the lake's small files, expire old snapshots, "
+               "delete unreferenced files.")(maintain_warehouse)
+
+    @dg.job(name=JOB_NAME, description=__doc__.splitlines()[0], executor_def=dg.in_process_executor)
+    def warehouse_maintenance() -> None:
+        op()
+
     schedule = dg.ScheduleDefinition(name=f"{JOB_NAME}_nightly", job=warehouse_maintenance,
                                      cron_schedule=SCHEDULE_CRON, execution_timezone="UTC",
                                      default_status=dg.DefaultScheduleStatus.RUNNING)
