@@ -1,6 +1,6 @@
 """Build a mart: its SQL file run inside the warehouse's write lock, in one transaction.
 
-Why not dbt: dagster-dbt 0.29.27 with dbt-duckdb resolves against dagster 1.13.27 and duckdb 2.0.1,
+Why not dbt: dagster-dbt 0.29.27 with dbt-duckdb resolved against dagster 1.13.27 and duckdb 2.0.1 (then pinned),
 but dbt-core 1.12 pulls ``dbt-core-experimental-parser``, an sdist whose build downloads a binary from
 GitHub (it fails offline), and dbt opens its own DuckDB connection outside ``Warehouse``'s file lock,
 so a mart build would fight the raw loads for DuckDB's single writer. Here a build is one more

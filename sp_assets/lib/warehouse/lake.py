@@ -14,8 +14,9 @@ package works unchanged. What differs is here:
   and DuckLake then aborts one of them at commit (measured: 5 conflicts in 20 transactions); queuing
   costs milliseconds, a retried load costs its whole transaction. Readers (an analyst's DuckDB) take
   no lock: DuckLake gives each a committed snapshot;
-* **the data path**: ``SP_ASSETS_DUCKLAKE_DATA_PATH``, a folder every machine reaches (an NFS mount or
-  ``s3://...``), needed when the catalog is created and stored in it afterwards;
+* **the data path**: ``SP_ASSETS_DUCKLAKE_DATA_PATH``, a folder every machine reaches (a shared mount
+  such as NFS; ``s3://`` would need the httpfs extension, not shipped), needed when the catalog is
+  created and stored in it afterwards;
 * **maintenance** (``maintain``): every write adds Parquet files and a snapshot; merging the small files,
   expiring old snapshots and deleting the files nothing refers to any more keeps reads fast and the
   folder bounded (the ``warehouse_maintenance`` job runs it nightly, ``defs/warehouse_maintenance.py``).
@@ -100,7 +101,7 @@ class Lake:
         if self.data_path is None:
             raise WarehousePathError(
                 f"{DATA_PATH_ENV} is not set: the DuckLake catalog {self} is new, and DuckLake needs the folder "
-                "its Parquet files go to, one that every machine reaches (an NFS mount or s3://bucket/prefix/); "
+                "its Parquet files go to, one that every machine reaches (a shared mount such as NFS); "
                 "nothing was written")
         if "://" not in self.data_path:
             try:
